@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` and `make test`. Everything else is detail.
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+VAR        ?= $(CURDIR)/var
+
+.PHONY: all setup build run test test-asan bench clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@BEIAN_BIN=$(CURDIR)/$(BUILD) scripts/run.sh $(VAR)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j 1
+
+# Same tests under AddressSanitizer + UBSan (CI runs both).
+test-asan: setup
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DBEIAN_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD_ASAN) -j $(JOBS)
+	@cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 BEIAN_SANITIZED=1 ctest --output-on-failure -j 1
+
+bench: build
+	@scripts/bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

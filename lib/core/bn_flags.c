@@ -1,0 +1,136 @@
+#include "core/bn_flags.h"
+#include "core/bn_log.h"
+
+#include <math.h>
+#include <string.h>
+
+#define I BN_SEV_INFO
+#define V BN_SEV_REVIEW
+#define S BN_SEV_RESHOOT
+#define R BN_SEV_REJECT
+static const bn_flag_def_t s_flags[] = {
+    /* ---- quality (issue 3) ---- */
+    {"format_unsupported", "quality", R, "The file is not a JPEG, PNG, BMP, TIFF or WebP image.", "文件格式不受支持，请上传 JPG 或 PNG 图片。"},
+    {"file_too_small", "quality", S, "The file is too small to be a legible photo of the document.", "文件过小，无法看清证件内容，请重新拍摄。"},
+    {"file_too_large", "quality", I, "The file exceeds the provider's size limit; the prepared image is compressed to fit.", "文件超过接入商大小限制，已自动压缩。"},
+    {"resolution_too_low", "quality", S, "The image resolution is too low to read the document.", "图片分辨率过低，无法识别证件内容，请重新拍摄。"},
+    {"resolution_too_high", "quality", I, "The image exceeds the provider's pixel limit; the prepared image is scaled down.", "图片像素超过接入商限制，已自动缩小。"},
+    {"no_document_found", "quality", S, "No document was found in the image.", "未在图片中检测到证件，请将证件完整放入画面。"},
+    {"document_too_small", "quality", S, "The document fills too little of the image; move closer.", "证件在画面中占比过小，请靠近拍摄。"},
+    {"border_incomplete", "quality", S, "Part of the document's border or a corner is outside the image.", "证件边框不完整，请确保四个角都在画面内。"},
+    {"blurry", "quality", S, "The image is blurry; hold still and focus on the document.", "图片模糊，请对焦后重新拍摄。"},
+    {"glare", "quality", S, "Glare or a bright reflection covers part of the document.", "证件有反光，请避开强光重新拍摄。"},
+    {"too_dark", "quality", S, "The image is too dark.", "图片过暗，请在光线充足处拍摄。"},
+    {"overexposed", "quality", S, "The image is overexposed.", "图片过曝，请避免强光直射。"},
+    {"not_color", "quality", R, "The image is black-and-white or greyscale; a colour image of the original is required.", "图片为黑白或灰度图，请上传证件原件的彩色照片。"},
+    {"photocopy", "quality", R, "The image looks like a photocopy; photograph the original document.", "图片疑似复印件，请拍摄证件原件。"},
+    {"screen_recapture", "quality", R, "The image looks like a photo of a screen; photograph the original document.", "图片疑似翻拍屏幕，请拍摄证件原件。"},
+    {"edited_suspect", "quality", V, "The file's metadata names image-editing software.", "图片元数据显示经过编辑软件处理，需人工复核。"},
+    {"rotated", "quality", I, "The document was rotated; the prepared image is upright.", "证件方向不正，已自动旋转。"},
+    {"skewed", "quality", I, "The document was skewed; the prepared image is straightened.", "证件倾斜，已自动校正。"},
+    /* ---- ocr and validation (issue 4) ---- */
+    {"number_checksum_invalid", "ocr", R, "The document number fails its check digit.", "证件号码校验位错误。"},
+    {"number_birth_mismatch", "ocr", R, "The birth date in the ID number differs from the printed birth date.", "证件号码与出生日期不一致。"},
+    {"number_sex_mismatch", "ocr", R, "The sex digit of the ID number differs from the printed sex.", "证件号码与性别不一致。"},
+    {"region_code_unknown", "ocr", V, "The ID number's region code is not a known administrative code.", "证件号码地区码未知，需人工复核。"},
+    {"expired", "ocr", R, "The document has expired.", "证件已过期。"},
+    {"expires_within_90_days", "ocr", R, "The document expires within 90 days; filings need at least 3 months of validity.", "证件有效期不足三个月，请更换证件。"},
+    {"validity_span_invalid", "ocr", R, "The validity period does not match the holder's age at issue.", "证件有效期限不合法。"},
+    {"under_18", "ocr", R, "The holder is under 18; a person in charge must be an adult.", "证件持有人未满 18 周岁。"},
+    {"temporary_id", "ocr", R, "A temporary ID card is not accepted.", "临时身份证不被接受。"},
+    {"mrz_not_found", "ocr", S, "The machine-readable zone could not be found.", "未找到机读码区域，请拍摄完整的资料页。"},
+    {"mrz_checksum_invalid", "ocr", V, "A check digit of the machine-readable zone does not match.", "机读码校验失败，需人工复核。"},
+    {"field_unreadable", "ocr", S, "A required field could not be read.", "证件信息无法识别，请重新拍摄清晰照片。"},
+    {"wrong_document_type", "ocr", R, "The image is not the declared document type.", "证件类型不符。"},
+    {"wrong_side", "ocr", S, "The image shows the other side of the document.", "证件正反面上传错误。"},
+    {"form_mismatch_name", "ocr", R, "The name on the document differs from the form.", "证件姓名与填写信息不一致。"},
+    {"form_mismatch_number", "ocr", R, "The document number differs from the form.", "证件号码与填写信息不一致。"},
+    {"form_mismatch_address", "ocr", R, "The address on the document differs from the form.", "证件地址与填写信息不一致。"},
+    /* ---- face (issue 5) ---- */
+    {"no_face", "face", S, "No face was found.", "未检测到人脸。"},
+    {"multiple_faces", "face", S, "More than one face is in the selfie.", "画面中有多张人脸，请单人拍摄。"},
+    {"face_too_small", "face", S, "The face is too small; move closer to the camera.", "人脸过小，请靠近镜头。"},
+    {"face_not_frontal", "face", S, "The face is turned; look straight into the camera.", "请正对镜头。"},
+    {"face_too_dark", "face", S, "The face is too dark.", "人脸光线过暗。"},
+    {"face_blurry", "face", S, "The face is blurry.", "人脸模糊。"},
+    {"face_mismatch", "face", R, "The selfie does not match the document portrait.", "人脸与证件照片不一致。"},
+    {"liveness_suspect", "face", V, "The selfie may not be a live capture; a reviewer will check it.", "活体检测存疑，需人工复核。"},
+    /* ---- job level (issue 2) ---- */
+    {"stage_failed", "job", V, "A processing stage failed for this document; a reviewer will check it.", "处理环节失败，需人工复核。"},
+    {"stage_not_implemented", "job", V, "A processing stage is not available yet; a reviewer will check it.", "处理环节暂不可用，需人工复核。"},
+};
+#undef I
+#undef V
+#undef S
+#undef R
+
+const bn_flag_def_t *bn_flag_table(int *count)
+{
+    if (count)
+        *count = (int)(sizeof s_flags / sizeof s_flags[0]);
+    return s_flags;
+}
+
+const bn_flag_def_t *bn_flag_lookup(const char *code)
+{
+    if (!code)
+        return NULL;
+    for (size_t i = 0; i < sizeof s_flags / sizeof s_flags[0]; i++)
+        if (strcmp(s_flags[i].code, code) == 0)
+            return &s_flags[i];
+    return NULL;
+}
+
+static const char *s_sev[] = {"info", "review", "reshoot", "reject"};
+static const char *s_verdict[] = {"pass", "review", "reshoot", "reject"};
+
+const char *bn_severity_name(bn_severity_t s) { return s_sev[s < 0 || s > 3 ? 1 : s]; }
+const char *bn_verdict_name(bn_severity_t s) { return s_verdict[s < 0 || s > 3 ? 1 : s]; }
+
+bn_severity_t bn_severity_parse(const char *s)
+{
+    for (int i = 0; s && i < 4; i++)
+        if (strcmp(s, s_sev[i]) == 0)
+            return (bn_severity_t)i;
+    return BN_SEV_REVIEW;
+}
+
+bn_severity_t bn_verdict_parse(const char *v)
+{
+    for (int i = 0; v && i < 4; i++)
+        if (strcmp(v, s_verdict[i]) == 0)
+            return (bn_severity_t)i;
+    return BN_SEV_REVIEW;
+}
+
+json_t *bn_flag_add(json_t *flags, const char *code, double metric, double threshold, int severity)
+{
+    const bn_flag_def_t *d = bn_flag_lookup(code);
+    if (!d) {
+        bn_error("unknown flag code '%s'", code ? code : "(null)");
+        return NULL;
+    }
+    bn_severity_t sev = severity < 0 ? d->severity : (bn_severity_t)severity;
+    json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", d->code, "severity",
+                          bn_severity_name(sev), "stage", d->stage, "message_en", d->message_en,
+                          "message_zh", d->message_zh);
+    if (!isnan(metric))
+        json_object_set_new(f, "metric", json_real(metric));
+    if (!isnan(threshold))
+        json_object_set_new(f, "threshold", json_real(threshold));
+    json_array_append_new(flags, f);
+    return f;
+}
+
+bn_severity_t bn_flags_worst(const json_t *flags)
+{
+    bn_severity_t worst = BN_SEV_INFO;
+    size_t i;
+    json_t *f;
+    json_array_foreach(flags, i, f) {
+        bn_severity_t s = bn_severity_parse(json_string_value(json_object_get(f, "severity")));
+        if (s > worst)
+            worst = s;
+    }
+    return worst;
+}

@@ -1,0 +1,8 @@
+/* bn_quality — the quality stage's pure core (see core/bn_stage.h). */
+#ifndef BN_QUALITY_H
+#define BN_QUALITY_H
+#include "core/bn_stage.h"
+
+int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out);
+
+#endif

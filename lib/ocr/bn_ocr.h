@@ -1,0 +1,8 @@
+/* bn_ocr — the ocr stage's pure core (see core/bn_stage.h). */
+#ifndef BN_OCR_H
+#define BN_OCR_H
+#include "core/bn_stage.h"
+
+int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out);
+
+#endif

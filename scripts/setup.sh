@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install what beian needs on Debian 12: the packages in scripts/debian-packages.txt and the
+# model files (scripts/fetch-models.sh). Idempotent and quick when everything is present.
+# As root it runs apt-get; otherwise it prints the exact command to run and fails.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+
+mapfile -t pkgs < <(grep -v '^\s*#' "$here/debian-packages.txt" | grep -v '^\s*$')
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "beian setup: missing Debian packages. Run as root:" >&2
+    echo "  sudo sh -c '$cmd'" >&2
+    exit 1
+  fi
+  echo "beian setup: installing ${#missing[@]} Debian packages: ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+if [ -x "$here/fetch-models.sh" ]; then
+  "$here/fetch-models.sh"
+fi
