@@ -5,4 +5,8 @@
 
 int bn_face_run(const bn_task_t *task, bn_stage_result_t *out);
 
+/* `beian eval face DIR ...`: accuracy over a directory with ground truth; prints a report,
+ * returns a process exit code. */
+int bn_face_eval_main(int argc, char **argv);
+
 #endif
