@@ -45,6 +45,10 @@ const char *bn_image_sniff(const uint8_t *data, size_t size);
 bn_image_t *bn_image_decode(const uint8_t *data, size_t size, const bn_decode_limits_t *limits,
                             bn_decode_info_t *info);
 
+/* Initialise libvips once per process (thread-safe); 0 or -1 with bn_error. Decode/encode call
+ * it themselves. */
+int bn_vips_init(void);
+
 /* Encode as baseline JPEG, no metadata. quality 1..100. Returns malloc'd bytes or NULL. */
 void *bn_image_encode_jpeg(const bn_image_t *img, int quality, size_t *size_out);
 

@@ -1,0 +1,268 @@
+/* Safe decoding: formats by magic bytes, caps before decode (bombs), corrupt and truncated files,
+ * EXIF orientation, alpha, grey, shrink-on-load, metadata-free encoding. */
+#include "core/bn_error.h"
+#include "img/bn_image.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vips/vips.h>
+
+static int s_fail;
+#define CHECK(c)                                                                  \
+    do {                                                                          \
+        if (!(c)) {                                                               \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
+            s_fail++;                                                             \
+        }                                                                         \
+    } while (0)
+
+/* A gradient test card: left half red, right half blue, so orientation is observable. */
+static VipsImage *s_card(int w, int h)
+{
+    VipsImage *im = vips_image_new_memory();
+    uint8_t *px = malloc((size_t)w * h * 3);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = px + ((size_t)y * w + x) * 3;
+            p[0] = x < w / 2 ? 220 : 20;
+            p[1] = (uint8_t)(y * 255 / h);
+            p[2] = x < w / 2 ? 20 : 220;
+        }
+    g_object_unref(im);
+    im = vips_image_new_from_memory_copy(px, (size_t)w * h * 3, w, h, 3, VIPS_FORMAT_UCHAR);
+    im->Type = VIPS_INTERPRETATION_sRGB;
+    free(px);
+    return im;
+}
+
+static uint32_t s_crc(const uint8_t *d, size_t n, uint32_t c)
+{
+    c = ~c;
+    for (size_t i = 0; i < n; i++) {
+        c ^= d[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+static size_t s_chunk(uint8_t *out, const char *type, const uint8_t *data, uint32_t len)
+{
+    out[0] = len >> 24, out[1] = len >> 16, out[2] = len >> 8, out[3] = len;
+    memcpy(out + 4, type, 4);
+    if (len)
+        memcpy(out + 8, data, len);
+    uint32_t c = s_crc(out + 4, len + 4, 0);
+    out[8 + len] = c >> 24, out[9 + len] = c >> 16, out[10 + len] = c >> 8, out[11 + len] = c;
+    return 12 + len;
+}
+
+/* A ~100 KB PNG whose IHDR declares 60000 x 60000 RGB: a decompression bomb's header. */
+static uint8_t *s_bomb_png(size_t *size)
+{
+    size_t cap = 110 * 1024;
+    uint8_t *b = calloc(1, cap), ihdr[13] = {0};
+    memcpy(b, "\x89PNG\r\n\x1a\n", 8);
+    size_t n = 8;
+    uint32_t dim = 60000;
+    for (int i = 0; i < 2; i++) {
+        ihdr[i * 4 + 0] = dim >> 24, ihdr[i * 4 + 1] = dim >> 16;
+        ihdr[i * 4 + 2] = dim >> 8, ihdr[i * 4 + 3] = dim;
+    }
+    ihdr[8] = 8, ihdr[9] = 2;
+    n += s_chunk(b + n, "IHDR", ihdr, 13);
+    uint8_t *idat = calloc(1, 100 * 1024);
+    idat[0] = 0x78, idat[1] = 0x9c;
+    n += s_chunk(b + n, "IDAT", idat, 100 * 1024);
+    free(idat);
+    n += s_chunk(b + n, "IEND", NULL, 0);
+    *size = n;
+    return b;
+}
+
+/* 24-bit bottom-up BMP, written by hand (libvips has no BMP saver). */
+static uint8_t *s_bmp(int w, int h, size_t *size)
+{
+    int stride = (w * 3 + 3) & ~3;
+    size_t n = 54 + (size_t)stride * h;
+    uint8_t *b = calloc(1, n);
+    b[0] = 'B', b[1] = 'M';
+    memcpy(b + 2, &(uint32_t){(uint32_t)n}, 4);
+    memcpy(b + 10, &(uint32_t){54}, 4);
+    memcpy(b + 14, &(uint32_t){40}, 4);
+    memcpy(b + 18, &(int32_t){w}, 4);
+    memcpy(b + 22, &(int32_t){h}, 4);
+    memcpy(b + 26, &(uint16_t){1}, 2);
+    memcpy(b + 28, &(uint16_t){24}, 2);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = b + 54 + (size_t)(h - 1 - y) * stride + x * 3;
+            p[0] = 10, p[1] = 200, p[2] = 30; /* BGR: a green image */
+        }
+    *size = n;
+    return b;
+}
+
+int main(void)
+{
+    if (bn_vips_init() != 0)
+        return 1;
+    bn_decode_info_t info;
+    bn_image_t *img;
+    void *buf;
+    size_t len;
+
+    /* Sniffing. */
+    CHECK(bn_image_sniff((const uint8_t *)"GIF89a......", 12) == NULL);
+    CHECK(bn_image_sniff((const uint8_t *)"%PDF-1.4", 8) == NULL);
+    CHECK(bn_image_sniff(NULL, 0) == NULL);
+    CHECK(bn_image_decode((const uint8_t *)"GIF89a\x01\x00\x01\x00", 10, NULL, &info) == NULL);
+    CHECK(strcmp(bn_error_code(), "format_unsupported") == 0);
+
+    /* JPEG round trip, with EXIF orientation 6 (rotate 90° clockwise to view). */
+    VipsImage *card = s_card(400, 200);
+    vips_image_set_int(card, VIPS_META_ORIENTATION, 6);
+    vips_image_set_string(card, "exif-ifd0-Software", "Adobe Photoshop 25.0");
+    CHECK(vips_jpegsave_buffer(card, &buf, &len, "Q", 90, NULL) == 0);
+    CHECK(strcmp(bn_image_sniff(buf, len), "jpeg") == 0);
+    img = bn_image_decode(buf, len, NULL, &info);
+    CHECK(img != NULL);
+    if (img) {
+        CHECK(info.orientation == 6);
+        CHECK(img->width == 200 && img->height == 400 && img->bands == 3);
+        CHECK(info.orig_width == 400 && info.orig_height == 200);
+        /* Red half was on the left; after a clockwise quarter turn it is on top. */
+        uint8_t *top = img->data + ((size_t)10 * img->width + 100) * 3;
+        uint8_t *bot = img->data + ((size_t)390 * img->width + 100) * 3;
+        CHECK(top[0] > 150 && top[2] < 80);
+        CHECK(bot[2] > 150 && bot[0] < 80);
+        CHECK(strstr(info.software, "Photoshop") != NULL);
+        CHECK(!info.is_grey_stored && !info.has_alpha);
+        bn_image_destroy(&img);
+        CHECK(img == NULL);
+    }
+
+    /* Truncated JPEG: an error, not a half-grey image. */
+    img = bn_image_decode(buf, len / 2, NULL, &info);
+    CHECK(img == NULL);
+    CHECK(strcmp(bn_error_code(), "image_corrupt") == 0);
+    /* Corrupt: valid magic, garbage after. */
+    {
+        uint8_t junk[2000];
+        for (size_t i = 0; i < sizeof junk; i++)
+            junk[i] = (uint8_t)(i * 131 + 7);
+        junk[0] = 0xFF, junk[1] = 0xD8, junk[2] = 0xFF;
+        CHECK(bn_image_decode(junk, sizeof junk, NULL, &info) == NULL);
+        CHECK(strcmp(bn_error_code(), "image_corrupt") == 0);
+        memcpy(junk, "\x89PNG\r\n\x1a\n", 8);
+        CHECK(bn_image_decode(junk, sizeof junk, NULL, &info) == NULL);
+        CHECK(strcmp(bn_error_code(), "image_corrupt") == 0);
+    }
+    /* Byte cap. */
+    bn_decode_limits_t lim = {.max_bytes = 100};
+    CHECK(bn_image_decode(buf, len, &lim, &info) == NULL);
+    CHECK(strcmp(bn_error_code(), "image_too_large") == 0);
+    /* Pixel cap. */
+    lim = (bn_decode_limits_t){.max_pixels = 1000};
+    CHECK(bn_image_decode(buf, len, &lim, &info) == NULL);
+    CHECK(strcmp(bn_error_code(), "image_too_large") == 0);
+    g_free(buf);
+    g_object_unref(card);
+
+    /* Decompression bomb. */
+    {
+        size_t n;
+        uint8_t *bomb = s_bomb_png(&n);
+        CHECK(n > 100000 && n < 120000);
+        img = bn_image_decode(bomb, n, NULL, &info);
+        CHECK(img == NULL);
+        CHECK(strcmp(bn_error_code(), "image_too_large") == 0);
+        CHECK(info.orig_width == 60000 && info.orig_height == 60000);
+        free(bomb);
+    }
+
+    /* PNG with alpha: transparent pixels come out white. Grey PNG: remembered as grey. */
+    {
+        VipsImage *c = s_card(64, 32), *a = NULL, *rgba = NULL, *g = NULL;
+        CHECK(vips_black(&a, 64, 32, NULL) == 0); /* alpha 0 everywhere */
+        VipsImage *a8 = NULL;
+        vips_cast(a, &a8, VIPS_FORMAT_UCHAR, NULL);
+        CHECK(vips_bandjoin2(c, a8, &rgba, NULL) == 0);
+        rgba->Type = VIPS_INTERPRETATION_sRGB;
+        CHECK(vips_pngsave_buffer(rgba, &buf, &len, NULL) == 0);
+        img = bn_image_decode(buf, len, NULL, &info);
+        CHECK(img && info.has_alpha && strcmp(info.format, "png") == 0);
+        if (img)
+            CHECK(img->data[0] == 255 && img->data[1] == 255 && img->data[2] == 255);
+        bn_image_destroy(&img);
+        g_free(buf);
+        CHECK(vips_colourspace(c, &g, VIPS_INTERPRETATION_B_W, NULL) == 0);
+        CHECK(vips_pngsave_buffer(g, &buf, &len, NULL) == 0);
+        img = bn_image_decode(buf, len, NULL, &info);
+        CHECK(img && img->bands == 3 && info.is_grey_stored);
+        if (img)
+            CHECK(img->data[0] == img->data[1] && img->data[1] == img->data[2]);
+        bn_image_destroy(&img);
+        g_free(buf);
+        /* TIFF and (if built in) WebP. */
+        CHECK(vips_tiffsave_buffer(c, &buf, &len, NULL) == 0);
+        img = bn_image_decode(buf, len, NULL, &info);
+        CHECK(img && strcmp(info.format, "tiff") == 0 && img->width == 64);
+        bn_image_destroy(&img);
+        g_free(buf);
+        if (vips_webpsave_buffer(c, &buf, &len, "lossless", TRUE, NULL) == 0) {
+            img = bn_image_decode(buf, len, NULL, &info);
+            CHECK(img && strcmp(info.format, "webp") == 0 && img->height == 32);
+            if (img)
+                CHECK(img->data[0] > 200 && img->data[2] < 40);
+            bn_image_destroy(&img);
+            g_free(buf);
+        }
+        g_object_unref(c), g_object_unref(a), g_object_unref(a8), g_object_unref(rgba), g_object_unref(g);
+    }
+
+    /* BMP. */
+    {
+        size_t n;
+        uint8_t *b = s_bmp(33, 17, &n);
+        img = bn_image_decode(b, n, NULL, &info);
+        CHECK(img && strcmp(info.format, "bmp") == 0 && img->width == 33 && img->height == 17);
+        if (img)
+            CHECK(img->data[0] == 30 && img->data[1] == 200 && img->data[2] == 10);
+        bn_image_destroy(&img);
+        free(b);
+    }
+
+    /* Shrink-on-load: a 2000 px JPEG asked for >= 400 px decodes at 1/4 (DCT scaling). */
+    {
+        VipsImage *c = s_card(2000, 1000);
+        CHECK(vips_jpegsave_buffer(c, &buf, &len, NULL) == 0);
+        lim = (bn_decode_limits_t){.shrink_to = 400};
+        img = bn_image_decode(buf, len, &lim, &info);
+        CHECK(img && img->width == 500 && img->height == 250);
+        CHECK(info.shrink > 3.9 && info.shrink < 4.1);
+        bn_image_destroy(&img);
+        /* Encoder output carries no metadata and decodes again. */
+        bn_image_t *src = bn_image_decode(buf, len, NULL, &info);
+        CHECK(src != NULL);
+        size_t olen = 0;
+        void *out = src ? bn_image_encode_jpeg(src, 80, &olen) : NULL;
+        CHECK(out && olen > 100);
+        if (out) {
+            VipsImage *re = vips_image_new_from_buffer(out, olen, "", NULL);
+            CHECK(re && !vips_image_get_typeof(re, VIPS_META_EXIF_NAME) &&
+                  !vips_image_get_typeof(re, VIPS_META_XMP_NAME));
+            if (re)
+                g_object_unref(re);
+        }
+        free(out);
+        bn_image_destroy(&src);
+        g_free(buf);
+        g_object_unref(c);
+    }
+
+    if (s_fail)
+        fprintf(stderr, "%d checks failed\n", s_fail);
+    return s_fail ? 1 : 0;
+}
