@@ -1,0 +1,31 @@
+/* beian client API — talk to beiand from C (the `beian` CLI is built on it).
+ *
+ * A client is one DEALER socket speaking MDP client (MDPC01). Calls are synchronous with a
+ * timeout; after a timeout the socket is closed and reopened (Lazy Pirate), so a late reply to
+ * an abandoned request can never be taken for the answer to the next one.
+ * bn_client_send/bn_client_recv are the asynchronous pair for pipelining (batch submission):
+ * every beian.* reply names its job, so replies can be matched to requests. */
+#ifndef BEIAN_CLIENT_H
+#define BEIAN_CLIENT_H
+#include <stddef.h>
+
+typedef struct bn_msg bn_msg_t;
+typedef struct bn_client bn_client_t;
+
+/* endpoint: "ipc:///path/beiand.sock" or "tcp://host:port" (CURVE required for tcp). */
+bn_client_t *bn_client_new(const char *endpoint);
+void bn_client_destroy(bn_client_t **self_p);
+/* CURVE for tcp: the broker's public key (Z85, 40 chars) and this client's certificate file
+ * (as written by `beian keygen`: NAME.key_secret). Call before the first request. */
+int bn_client_set_curve(bn_client_t *self, const char *server_public_z85, const char *cert_secret_path);
+
+/* Send body (consumed, *body set to NULL) to service. */
+int bn_client_send(bn_client_t *self, const char *service, bn_msg_t **body);
+/* Receive one reply: *reply gets the body frames after the service name, service_out (>= 256
+ * bytes, may be NULL) the service. Returns 0, or -1 on timeout (errno ETIMEDOUT) or a
+ * malformed reply. */
+int bn_client_recv(bn_client_t *self, bn_msg_t **reply, char *service_out, int timeout_ms);
+/* send + recv; on timeout the socket is reset. */
+int bn_client_call(bn_client_t *self, const char *service, bn_msg_t **body, bn_msg_t **reply, int timeout_ms);
+
+#endif

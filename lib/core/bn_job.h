@@ -1,0 +1,46 @@
+/* bn_job — what a job is, independent of transport and storage: the submission spec, the plan
+ * of stage tasks it expands to, and the aggregation of task results into the one result
+ * document (docs/RESULTS.md). Broker and `beian check` both use it, so a job gives the same
+ * result in the daemon and in-process. */
+#ifndef BN_JOB_H
+#define BN_JOB_H
+#include <jansson.h>
+
+#define BN_MAX_DOCS 16
+
+/* Stages in pipeline order. */
+typedef enum { BN_STAGE_QUALITY = 0, BN_STAGE_OCR, BN_STAGE_FACE, BN_STAGE_COUNT } bn_stage_id_t;
+const char *bn_stage_name(bn_stage_id_t s);     /* "quality" "ocr" "face" */
+const char *bn_stage_service(bn_stage_id_t s);  /* "beian.quality" ... */
+
+int bn_doc_type_valid(const char *type);
+int bn_doc_side_valid(const char *type, const char *side);
+/* Does this type/side carry the holder's portrait (the face stage's document)? */
+int bn_doc_has_portrait(const char *type, const char *side);
+
+/* Validate a submission spec against the number of attached blobs (frames after the spec).
+ * On success returns 0 and normalises the spec in place (side defaulted to "front", options
+ * defaulted: priority "interactive", tenant "default", profile "default"). On failure -1 with
+ * bn_error: bad_request + a message naming the field. */
+int bn_job_spec_validate(json_t *spec, size_t nblobs);
+
+/* One planned task. deps: index of the task whose result is its hint (-1 none). */
+typedef struct {
+    bn_stage_id_t stage;
+    int doc;       /* document index, for face: the portrait document */
+    int dep;       /* task index it waits for, -1 */
+} bn_plan_task_t;
+
+/* Expand a validated spec to tasks: quality(d) and ocr(d) for each document (ocr after quality),
+ * and face (after the portrait document's quality) when a selfie is present. Returns the task
+ * count (<= max). */
+int bn_job_plan(const json_t *spec, bn_plan_task_t *tasks, int max);
+
+/* Aggregate. results[i] is task i's reply object ({"ok":true,"result":{...}} or
+ * {"ok":false,"error":{"code","message"}}) or NULL when not run. status is the job status;
+ * error (may be NULL) the job-level error. Returns a new result document. */
+json_t *bn_job_result(const char *job_id, const char *status, const json_t *spec,
+                      const bn_plan_task_t *tasks, int ntasks, json_t *const *results,
+                      const json_t *error);
+
+#endif

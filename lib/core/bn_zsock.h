@@ -1,0 +1,19 @@
+/* bn_zsock — create a ZeroMQ socket with beian's standard options, connected or bound.
+ *
+ * Every socket gets LINGER 0 (a dead peer must not block shutdown) and MAXMSGSIZE (a frame
+ * larger than the cap makes libzmq drop the connection instead of allocating it). A tcp://
+ * endpoint REQUIRES CURVE: for a connecting socket pass the server's public key and this
+ * peer's certificate; for a binding socket pass the server's secret certificate. Plain TCP is
+ * refused (bn_error tcp_requires_curve). */
+#ifndef BN_ZSOCK_H
+#define BN_ZSOCK_H
+#include <stddef.h>
+
+/* bind = 1 binds, 0 connects. server_key: connecting side, broker public key (Z85);
+ * cert_path: a zcert secret file (connecting: this client's; binding: the server's). */
+void *bn_zsock_new(void *ctx, int type, const char *endpoint, int bind, const char *server_key,
+                   const char *cert_path);
+/* Frame size cap applied to new sockets (default BN_DEFAULT_MAX_FRAME). */
+void bn_zsock_set_max_frame(size_t bytes);
+
+#endif
