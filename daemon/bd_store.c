@@ -1,0 +1,378 @@
+#include "bd_store.h"
+#include "core/bn_error.h"
+#include "core/bn_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_STAGED 4096
+
+struct bd_store {
+    sqlite3 *db;
+    int durable;
+    int in_tx;
+    char *spool;      /* dir/spool */
+    int spool_fd;     /* open directory, for fsync and syncfs */
+    char *staged[MAX_STAGED]; /* sha of blobs written to spool/tmp, renamed at commit */
+    int nstaged;
+    uint64_t tmp_seq;
+    sqlite3_stmt *st_insert, *st_bykey, *st_status, *st_get, *st_task, *st_del_job, *st_del_tasks;
+};
+
+/* Storage failures after a submission was accepted are fatal by design (see header). */
+static void s_die(const char *what, const char *detail)
+{
+    bn_error("FATAL store %s failed: %s — stopping rather than acknowledging data that may be lost", what, detail);
+    abort();
+}
+
+static int s_exec(bd_store_t *self, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(self->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        bn_error_set("store", "%s: %s", sql, err ? err : "?");
+        sqlite3_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_prepare(bd_store_t *self, sqlite3_stmt **st, const char *sql)
+{
+    if (sqlite3_prepare_v2(self->db, sql, -1, st, NULL) != SQLITE_OK)
+        return bn_error_set("store", "prepare %s: %s", sql, sqlite3_errmsg(self->db));
+    return 0;
+}
+
+bd_store_t *bd_store_open(const char *dir, int durable)
+{
+    bd_store_t *self = calloc(1, sizeof *self);
+    self->durable = durable;
+    self->spool_fd = -1;
+    char path[4096];
+    if (durable) {
+        mkdir(dir, 0700);
+        snprintf(path, sizeof path, "%s/spool", dir);
+        mkdir(path, 0700);
+        self->spool = strdup(path);
+        snprintf(path, sizeof path, "%s/spool/tmp", dir);
+        mkdir(path, 0700);
+        self->spool_fd = open(self->spool, O_RDONLY | O_DIRECTORY);
+        if (self->spool_fd < 0) {
+            bn_error_set("store", "open %s: %s", self->spool, strerror(errno));
+            goto err;
+        }
+        snprintf(path, sizeof path, "%s/beian.db", dir);
+    } else {
+        snprintf(path, sizeof path, ":memory:");
+    }
+    if (sqlite3_open(path, &self->db) != SQLITE_OK) {
+        bn_error_set("store", "open %s: %s", path, sqlite3_errmsg(self->db));
+        goto err;
+    }
+    if (durable && (s_exec(self, "PRAGMA journal_mode=WAL") || s_exec(self, "PRAGMA synchronous=FULL")))
+        goto err;
+    if (s_exec(self, "CREATE TABLE IF NOT EXISTS jobs ("
+                     " id TEXT PRIMARY KEY, tenant TEXT NOT NULL, key TEXT, kind INTEGER NOT NULL,"
+                     " priority INTEGER NOT NULL, status TEXT NOT NULL, spec TEXT NOT NULL, result TEXT,"
+                     " created INTEGER NOT NULL, updated INTEGER NOT NULL)")
+        || s_exec(self, "CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs(tenant, key) WHERE key IS NOT NULL")
+        || s_exec(self, "CREATE INDEX IF NOT EXISTS jobs_open ON jobs(status) WHERE status IN ('queued','running')")
+        || s_exec(self, "CREATE TABLE IF NOT EXISTS tasks (job TEXT NOT NULL, seq INTEGER NOT NULL,"
+                        " reply TEXT NOT NULL, PRIMARY KEY(job, seq))"))
+        goto err;
+    if (s_prepare(self, &self->st_insert, "INSERT INTO jobs(id,tenant,key,kind,priority,status,spec,created,updated)"
+                                          " VALUES(?,?,?,?,?,'queued',?,?,?)")
+        || s_prepare(self, &self->st_bykey, "SELECT id FROM jobs WHERE tenant=? AND key=?")
+        || s_prepare(self, &self->st_status, "UPDATE jobs SET status=?, result=COALESCE(?, result),"
+                                             " updated=CAST(strftime('%s','now') AS INTEGER)*1000 WHERE id=?")
+        || s_prepare(self, &self->st_get, "SELECT status, result, kind FROM jobs WHERE id=?")
+        || s_prepare(self, &self->st_task, "INSERT OR REPLACE INTO tasks(job,seq,reply) VALUES(?,?,?)")
+        || s_prepare(self, &self->st_del_job, "DELETE FROM jobs WHERE id=?")
+        || s_prepare(self, &self->st_del_tasks, "DELETE FROM tasks WHERE job=?"))
+        goto err;
+    if (sodium_init() < 0) {
+        bn_error_set("store", "libsodium init failed");
+        goto err;
+    }
+    return self;
+err:
+    bd_store_close(&self);
+    return NULL;
+}
+
+void bd_store_close(bd_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bd_store_t *self = *self_p;
+    if (self->db && self->in_tx)
+        bd_store_commit(self);
+    sqlite3_stmt *sts[] = {self->st_insert, self->st_bykey, self->st_status, self->st_get,
+                           self->st_task, self->st_del_job, self->st_del_tasks};
+    for (size_t i = 0; i < sizeof sts / sizeof sts[0]; i++)
+        sqlite3_finalize(sts[i]);
+    if (self->db)
+        sqlite3_close(self->db);
+    if (self->spool_fd >= 0)
+        close(self->spool_fd);
+    free(self->spool);
+    free(self);
+    *self_p = NULL;
+}
+
+int bd_store_durable(const bd_store_t *self) { return self->durable; }
+int bd_store_dirty(const bd_store_t *self) { return self->in_tx || self->nstaged; }
+
+static void s_begin(bd_store_t *self)
+{
+    if (!self->in_tx) {
+        if (s_exec(self, "BEGIN IMMEDIATE") < 0)
+            s_die("begin", bn_error_msg());
+        self->in_tx = 1;
+    }
+}
+
+static void s_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char h[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = h[in[i] >> 4];
+        out[2 * i + 1] = h[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int s_write_all(int fd, const void *data, size_t size)
+{
+    const char *p = data;
+    while (size) {
+        ssize_t n = write(fd, p, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+int bd_store_blob_put(bd_store_t *self, const void *data, size_t size, char sha_hex[65])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, data, size);
+    s_hex(h, sizeof h, sha_hex);
+    if (!self->durable)
+        return 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", self->spool, sha_hex);
+    if (access(path, F_OK) == 0)
+        return 0; /* already durable: content addressing makes the copy unnecessary */
+    for (int i = 0; i < self->nstaged; i++)
+        if (strcmp(self->staged[i], sha_hex) == 0)
+            return 0;
+    if (self->nstaged == MAX_STAGED)
+        bd_store_commit(self);
+    snprintf(path, sizeof path, "%s/tmp/%s", self->spool, sha_hex);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return bn_error_set("store", "create %s: %s", path, strerror(errno));
+    if (s_write_all(fd, data, size) < 0) {
+        int e = errno;
+        close(fd);
+        unlink(path);
+        return bn_error_set("store", "write %s: %s", path, strerror(e)); /* e.g. ENOSPC: refuse this submission */
+    }
+    close(fd);
+    self->staged[self->nstaged++] = strdup(sha_hex);
+    return 0;
+}
+
+int bd_store_blob_map(bd_store_t *self, const char *sha_hex, void **data, size_t *size)
+{
+    if (!self->durable)
+        return bn_error_set("blob_missing", "memory store keeps no blobs");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", self->spool, sha_hex);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return bn_error_set("blob_missing", "blob %.12s…: %s", sha_hex, strerror(errno));
+    struct stat st;
+    fstat(fd, &st);
+    *size = (size_t)st.st_size;
+    /* mmap(0 bytes) fails; give empty blobs a static address instead. */
+    static char empty;
+    *data = *size ? mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0) : &empty;
+    close(fd);
+    if (*data == MAP_FAILED)
+        return bn_error_set("blob_missing", "mmap: %s", strerror(errno));
+    return 0;
+}
+
+void bd_store_blob_unmap(void *data, size_t size)
+{
+    if (size)
+        munmap(data, size);
+}
+
+int bd_store_job_insert(bd_store_t *self, const char *id, const char *tenant, const char *key,
+                        int kind, int priority, const char *spec, int64_t created)
+{
+    s_begin(self);
+    sqlite3_stmt *st = self->st_insert;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
+    if (key)
+        sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 3);
+    sqlite3_bind_int(st, 4, kind);
+    sqlite3_bind_int(st, 5, priority);
+    sqlite3_bind_text(st, 6, spec, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, created);
+    sqlite3_bind_int64(st, 8, created);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : bn_error_set("store", "insert job: %s", sqlite3_errmsg(self->db));
+}
+
+int bd_store_job_by_key(bd_store_t *self, const char *tenant, const char *key, char id_out[33])
+{
+    sqlite3_stmt *st = self->st_bykey;
+    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    int found = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(id_out, 33, "%s", (const char *)sqlite3_column_text(st, 0));
+        found = 1;
+    }
+    sqlite3_reset(st);
+    return found;
+}
+
+int bd_store_job_set_status(bd_store_t *self, const char *id, const char *status, const char *result)
+{
+    s_begin(self);
+    sqlite3_stmt *st = self->st_status;
+    sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+    if (result)
+        sqlite3_bind_text(st, 2, result, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 2);
+    sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        s_die("update", sqlite3_errmsg(self->db));
+    return 0;
+}
+
+int bd_store_job_get(bd_store_t *self, const char *id, char **status, char **result, int *kind)
+{
+    sqlite3_stmt *st = self->st_get;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int found = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        found = 1;
+        if (status)
+            *status = strdup((const char *)sqlite3_column_text(st, 0));
+        if (result)
+            *result = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL : strdup((const char *)sqlite3_column_text(st, 1));
+        if (kind)
+            *kind = sqlite3_column_int(st, 2);
+    }
+    sqlite3_reset(st);
+    return found;
+}
+
+int bd_store_task_done(bd_store_t *self, const char *job_id, int seq, const char *reply)
+{
+    s_begin(self);
+    sqlite3_stmt *st = self->st_task;
+    sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, seq);
+    sqlite3_bind_text(st, 3, reply, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        s_die("task insert", sqlite3_errmsg(self->db));
+    return 0;
+}
+
+int bd_store_job_delete(bd_store_t *self, const char *id)
+{
+    s_begin(self);
+    sqlite3_bind_text(self->st_del_tasks, 1, id, -1, SQLITE_STATIC);
+    sqlite3_step(self->st_del_tasks);
+    sqlite3_reset(self->st_del_tasks);
+    sqlite3_bind_text(self->st_del_job, 1, id, -1, SQLITE_STATIC);
+    sqlite3_step(self->st_del_job);
+    sqlite3_reset(self->st_del_job);
+    return 0;
+}
+
+int bd_store_each_unfinished(bd_store_t *self, bd_store_job_fn *fn, void *arg)
+{
+    sqlite3_stmt *st, *tt;
+    if (s_prepare(self, &st, "SELECT id, tenant, key, kind, priority, spec, created FROM jobs"
+                             " WHERE status IN ('queued','running') ORDER BY created")
+        || s_prepare(self, &tt, "SELECT seq, reply FROM tasks WHERE job=?"))
+        return -1;
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        json_t *replies = json_array();
+        sqlite3_bind_text(tt, 1, id, -1, SQLITE_STATIC);
+        while (sqlite3_step(tt) == SQLITE_ROW) {
+            int seq = sqlite3_column_int(tt, 0);
+            while ((int)json_array_size(replies) <= seq)
+                json_array_append_new(replies, json_null());
+            json_array_set_new(replies, (size_t)seq, json_loads((const char *)sqlite3_column_text(tt, 1), 0, NULL));
+        }
+        sqlite3_reset(tt);
+        fn(arg, id, (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
+           sqlite3_column_int(st, 3), sqlite3_column_int(st, 4), (const char *)sqlite3_column_text(st, 5),
+           sqlite3_column_int64(st, 6), replies);
+        json_decref(replies);
+        n++;
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(tt);
+    return n;
+}
+
+void bd_store_commit(bd_store_t *self)
+{
+    if (self->nstaged) {
+        /* One syncfs flushes every staged blob; then the renames publish them, and the
+         * directory fsync makes the renames durable. */
+        if (syncfs(self->spool_fd) < 0)
+            s_die("syncfs", strerror(errno));
+        char from[4096], to[4096];
+        for (int i = 0; i < self->nstaged; i++) {
+            snprintf(from, sizeof from, "%s/tmp/%s", self->spool, self->staged[i]);
+            snprintf(to, sizeof to, "%s/%s", self->spool, self->staged[i]);
+            if (rename(from, to) < 0)
+                s_die("rename", strerror(errno));
+            free(self->staged[i]);
+        }
+        self->nstaged = 0;
+        if (fsync(self->spool_fd) < 0)
+            s_die("fsync spool dir", strerror(errno));
+    }
+    if (self->in_tx) {
+        if (s_exec(self, "COMMIT") < 0)
+            s_die("commit", bn_error_msg());
+        self->in_tx = 0;
+    }
+}

@@ -1,0 +1,58 @@
+/* bd_store — the broker's durable store: jobs and results in SQLite, image blobs as
+ * content-addressed files in a spool directory.
+ *
+ * Why files and not SQLite blobs: multi-MB blobs in SQLite are rewritten through the WAL and
+ * checkpointed again; a file is written once. Why content-addressed: a resubmission or a
+ * duplicate page costs nothing, and a blob's name verifies its bytes.
+ *
+ * Durability protocol (group commit, one writer: the broker's event loop):
+ *   1. during a loop turn, writes go into an open SQLite transaction and blobs into spool/tmp/
+ *   2. bd_store_commit(): syncfs() the spool (one flush for every staged blob, instead of one
+ *      fsync per file), rename each into spool/, fsync the spool directory, COMMIT (WAL,
+ *      synchronous=FULL fsyncs the log)
+ *   3. only then does the broker send the acknowledgements of that turn.
+ * A failed fsync/rename/commit aborts the process: acking what may be lost is worse than
+ * stopping (after a failed fsync the page cache state is unknowable — see "fsyncgate").
+ * In memory mode (durable = 0) SQLite is :memory: and no blob is written; the broker keeps the
+ * payloads it received. */
+#ifndef BD_STORE_H
+#define BD_STORE_H
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bd_store bd_store_t;
+
+bd_store_t *bd_store_open(const char *dir, int durable);
+void bd_store_close(bd_store_t **self_p);
+int bd_store_durable(const bd_store_t *self);
+
+/* Stage a blob (hash computed here). sha_hex receives 64 hex chars + NUL. */
+int bd_store_blob_put(bd_store_t *self, const void *data, size_t size, char sha_hex[65]);
+/* Map a stored blob read-only; data and size stay valid until bd_store_blob_unmap. */
+int bd_store_blob_map(bd_store_t *self, const char *sha_hex, void **data, size_t *size);
+void bd_store_blob_unmap(void *data, size_t size);
+
+/* Jobs. Times are milliseconds since the epoch. */
+int bd_store_job_insert(bd_store_t *self, const char *id, const char *tenant, const char *key,
+                        int kind, int priority, const char *spec, int64_t created);
+/* Find a job by idempotency key; returns 1 and fills id_out (33 bytes) when found, 0 if not. */
+int bd_store_job_by_key(bd_store_t *self, const char *tenant, const char *key, char id_out[33]);
+int bd_store_job_set_status(bd_store_t *self, const char *id, const char *status, const char *result);
+/* Fetch a job's status and result (malloc'd strings, *result may be NULL). 1 found, 0 not. */
+int bd_store_job_get(bd_store_t *self, const char *id, char **status, char **result, int *kind);
+int bd_store_task_done(bd_store_t *self, const char *job_id, int seq, const char *reply);
+/* Delete a job and its tasks (titanic.close). */
+int bd_store_job_delete(bd_store_t *self, const char *id);
+
+/* Restart: call fn for every job not in a final state (queued/running). task_replies is a
+ * JSON array indexed by seq (null where not done). */
+typedef void (bd_store_job_fn)(void *arg, const char *id, const char *tenant, const char *key, int kind,
+                               int priority, const char *spec, int64_t created, json_t *task_replies);
+int bd_store_each_unfinished(bd_store_t *self, bd_store_job_fn *fn, void *arg);
+
+/* Make everything staged since the last commit durable (see above). Aborts on I/O failure. */
+void bd_store_commit(bd_store_t *self);
+int bd_store_dirty(const bd_store_t *self);
+
+#endif
