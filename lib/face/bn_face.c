@@ -1,17 +1,285 @@
+/* bn_face — portrait vs selfie: which face to compare, quality flags, the decision. The models
+ * themselves are behind bn_facenet (C++); this file is policy only. */
 #include "face/bn_face.h"
 #include "core/bn_error.h"
+#include "core/bn_flags.h"
+#include "core/bn_log.h"
+#include "img/bn_docfind.h"
 
-/* Not built yet: answer with an explicit error, never a fake success. */
-int bn_face_run(const bn_task_t *task, bn_stage_result_t *out)
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Document finding belongs to the image library and may not be linked into every program (unit
+ * tests link only what they call). Weak references let the face stage use it when it is there
+ * and fall back to the whole image when it is not. */
+#pragma weak bn_doc_find
+#pragma weak bn_doc_rectify
+
+#define MAX_FACES 16
+
+/* Compiled-in defaults; etc/beian.json "face" and docs/FACE.md document them. The threshold is
+ * calibrated with `beian eval face` on ../shared/data/faces (docs/FACE.md, "Calibration"). */
+#define DFLT_THRESHOLD 0.40
+#define DFLT_MIN_FACE_PX 80
+#define DFLT_MIN_BRIGHTNESS 55
+#define DFLT_MIN_SHARPNESS 60
+#define DFLT_MAX_YAW 0.45
+#define DFLT_SECOND_FACE_RATIO 0.35
+#define DFLT_LIVENESS_MIN 0.15
+#define DFLT_DOC_DPI 300
+
+bn_image_t *bn_face_decode(const uint8_t *data, size_t size, int long_side)
 {
-    (void)task;
-    (void)out;
-    return bn_error_set("not_implemented", "the face stage is not implemented yet");
+    bn_decode_limits_t lim = {0};
+    lim.shrink_to = long_side;
+    return bn_image_decode(data, size, &lim, NULL);
 }
 
-int bn_face_eval_main(int argc, char **argv)
+void bn_face_image_wipe(bn_image_t **img_p)
 {
-    (void)argc;
-    (void)argv;
-    return 1;
+    if (img_p && *img_p) {
+        if ((*img_p)->data)
+            sodium_memzero((*img_p)->data, (size_t)(*img_p)->width * (*img_p)->height * (*img_p)->bands);
+        bn_image_destroy(img_p);
+    }
+}
+
+void bn_face_probe_clear(bn_face_probe_t *probe)
+{
+    if (probe)
+        sodium_memzero(probe, sizeof *probe);
+}
+
+/* A copy of the rectangle (clipped) of img; NULL when empty. */
+static bn_image_t *crop(const bn_image_t *img, int x, int y, int w, int h)
+{
+    if (x < 0) w += x, x = 0;
+    if (y < 0) h += y, y = 0;
+    if (x + w > img->width) w = img->width - x;
+    if (y + h > img->height) h = img->height - y;
+    if (w < 16 || h < 16)
+        return NULL;
+    bn_image_t *c = bn_image_new(w, h, img->bands);
+    if (!c)
+        return NULL;
+    for (int r = 0; r < h; r++)
+        memcpy(c->data + (size_t)r * w * img->bands,
+               img->data + ((size_t)(y + r) * img->width + x) * img->bands, (size_t)w * img->bands);
+    return c;
+}
+
+/* The portrait zone [x, y, w, h] in mm from data/layouts.json "<type>:<side>". 0 when known. */
+static int portrait_zone(const bn_config_t *cfg, const char *doc_type, const char *side, double box[4],
+                         double size_mm[2])
+{
+    const char *path = bn_config_str(cfg, "face.layouts", BEIAN_SOURCE_DIR "/data/layouts.json");
+    json_t *root = json_load_file(path, 0, NULL);
+    char key[64];
+    snprintf(key, sizeof key, "%s:%s", doc_type ? doc_type : "", side && *side ? side : "front");
+    json_t *lay = json_object_get(root, key);
+    json_t *p = json_object_get(lay, "portrait"), *sz = json_object_get(lay, "size_mm");
+    int ok = json_is_array(p) && json_array_size(p) == 4;
+    for (int i = 0; ok && i < 4; i++)
+        box[i] = json_number_value(json_array_get(p, i));
+    size_mm[0] = size_mm[1] = 0;
+    if (json_is_array(sz) && json_array_size(sz) == 2)
+        size_mm[0] = json_number_value(json_array_get(sz, 0)), size_mm[1] = json_number_value(json_array_get(sz, 1));
+    json_decref(root);
+    return ok && box[2] > 0 && box[3] > 0 ? 0 : -1;
+}
+
+/* Detect in img and fill probe with its largest face. 0 = searched (found or not), -1 = error. */
+static int probe_in(bn_facenet_t *fn, const bn_config_t *cfg, const bn_image_t *img, bn_face_role_t role,
+                    const char *frame, bn_face_probe_t *probe)
+{
+    bn_face_box_t faces[MAX_FACES];
+    int n = bn_facenet_detect(fn, img, faces, MAX_FACES);
+    if (n < 0)
+        return -1;
+    if (n == 0 || !faces[0].has_pts)
+        return 0;
+    /* Faces much smaller than the main one are background people on a selfie, or the ghost
+     * image on a document; on a selfie they still count when of comparable size. */
+    double ratio = bn_config_num(cfg, "face.second_face_ratio", DFLT_SECOND_FACE_RATIO);
+    int count = 0;
+    for (int i = 0; i < n; i++)
+        if (faces[i].size >= ratio * faces[0].size)
+            count++;
+    int dim = bn_facenet_embed(fn, img, &faces[0], probe->emb);
+    if (dim < 0) {
+        sodium_memzero(faces, sizeof faces);
+        return -1;
+    }
+    probe->found = 1;
+    probe->dim = dim;
+    probe->count = role == BN_FACE_DOCUMENT ? n : count;
+    probe->face = faces[0];
+    snprintf(probe->frame, sizeof probe->frame, "%s", frame);
+    sodium_memzero(faces, sizeof faces);
+    return 0;
+}
+
+int bn_face_probe(const bn_config_t *cfg, const bn_image_t *img, bn_face_role_t role, const char *doc_type,
+                  const char *doc_side, bn_face_probe_t *probe)
+{
+    memset(probe, 0, sizeof *probe);
+    bn_facenet_t *fn = bn_facenet_get(cfg);
+    if (!fn)
+        return -1;
+    if (role == BN_FACE_DOCUMENT && bn_doc_find && bn_doc_rectify && doc_type) {
+        /* The portrait zone of the rectified card first: a small, known region where the face
+         * is large, so the coarse detector pass finds it and nothing else on the card (ghost
+         * image, background pattern) competes. */
+        bn_docgeom_t geom;
+        memset(&geom, 0, sizeof geom);
+        bn_image_t *doc = NULL;
+        if (bn_doc_find(img, doc_type, &geom) == 0 && geom.found)
+            doc = bn_doc_rectify(img, &geom, doc_type, (int)bn_config_num(cfg, "face.doc_dpi", DFLT_DOC_DPI));
+        bn_error_clear(); /* not implemented or not found: fall back, it is not a task failure */
+        if (doc) {
+            double z[4], mm[2];
+            int rc = 0;
+            if (portrait_zone(cfg, doc_type, doc_side, z, mm) == 0 && mm[0] > 0 && mm[1] > 0) {
+                double sx = doc->width / mm[0], sy = doc->height / mm[1];
+                double mx = 0.15 * z[2], my = 0.15 * z[3]; /* printing is never exact */
+                bn_image_t *por = crop(doc, (int)((z[0] - mx) * sx), (int)((z[1] - my) * sy),
+                                       (int)((z[2] + 2 * mx) * sx), (int)((z[3] + 2 * my) * sy));
+                if (por) {
+                    rc = probe_in(fn, cfg, por, role, "portrait", probe);
+                    bn_face_image_wipe(&por);
+                }
+            }
+            if (rc == 0 && !probe->found)
+                rc = probe_in(fn, cfg, doc, role, "document", probe);
+            bn_face_image_wipe(&doc);
+            if (rc < 0 || probe->found)
+                return rc;
+        }
+    }
+    return probe_in(fn, cfg, img, role, "image", probe);
+}
+
+static json_t *face_json(const bn_face_probe_t *p)
+{
+    if (!p->found)
+        return json_null();
+    const bn_face_box_t *f = &p->face;
+    json_t *o = json_pack("{s:[i,i,i,i], s:s, s:f, s:i, s:i, s:f, s:f, s:f, s:f, s:f}",
+                          "box", (int)f->x, (int)f->y, (int)f->w, (int)f->h, "frame", p->frame,
+                          "confidence", round(f->confidence * 1000) / 1000, "faces", p->count,
+                          "size_px", (int)f->size, "eye_distance_px", round(f->eye_dist * 10) / 10,
+                          "brightness", round(f->brightness * 10) / 10, "sharpness",
+                          round(f->sharpness * 10) / 10, "yaw", round(f->yaw * 1000) / 1000,
+                          "frontal", round(f->frontal * 1000) / 1000);
+    return o;
+}
+
+static void flag_subject(json_t *flag, const char *subject)
+{
+    if (flag)
+        json_object_set_new(flag, "subject", json_string(subject));
+}
+
+/* Selfie checks: each is a reason to take the photo again, with the measure that failed. */
+static void selfie_checks(const bn_config_t *cfg, const bn_face_probe_t *s, json_t *flags)
+{
+    const bn_face_box_t *f = &s->face;
+    double min_px = bn_config_num(cfg, "face.min_face_px", DFLT_MIN_FACE_PX);
+    double min_bright = bn_config_num(cfg, "face.min_brightness", DFLT_MIN_BRIGHTNESS);
+    double min_sharp = bn_config_num(cfg, "face.min_sharpness", DFLT_MIN_SHARPNESS);
+    double max_yaw = bn_config_num(cfg, "face.max_yaw", DFLT_MAX_YAW);
+    if (s->count > 1)
+        flag_subject(bn_flag_add(flags, "multiple_faces", s->count, 1, -1), "selfie");
+    if (f->size < min_px)
+        flag_subject(bn_flag_add(flags, "face_too_small", f->size, min_px, -1), "selfie");
+    if (fabs(f->yaw) > max_yaw)
+        flag_subject(bn_flag_add(flags, "face_not_frontal", fabs(f->yaw), max_yaw, -1), "selfie");
+    if (f->brightness < min_bright)
+        flag_subject(bn_flag_add(flags, "face_too_dark", f->brightness, min_bright, -1), "selfie");
+    if (f->sharpness < min_sharp)
+        flag_subject(bn_flag_add(flags, "face_blurry", f->sharpness, min_sharp, -1), "selfie");
+}
+
+int bn_face_run(const bn_task_t *task, bn_stage_result_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!task || !task->image || !task->image_size || !task->selfie || !task->selfie_size)
+        return bn_error_set("invalid_task", "the face stage needs a document image and a selfie");
+    const bn_config_t *cfg = task->config;
+    bn_facenet_t *fn = bn_facenet_get(cfg);
+    if (!fn)
+        return -1;
+    double thr = bn_config_num(cfg, "face.threshold", DFLT_THRESHOLD);
+    bn_face_probe_t *doc = NULL, *self = NULL;
+    bn_image_t *dimg = NULL, *simg = NULL;
+    json_t *flags = json_array();
+    double live = -1;
+    int rc = -1;
+
+    doc = calloc(1, sizeof *doc);
+    self = calloc(1, sizeof *self);
+    if (!doc || !self) {
+        bn_error_set("out_of_memory", "face stage");
+        goto err;
+    }
+    /* Undecodable uploads are verdicts about the upload, not task failures. */
+    dimg = bn_face_decode(task->image, task->image_size, 2000);
+    if (!dimg)
+        json_object_set_new(bn_flag_add(flags, "no_face", NAN, NAN, -1), "reason", json_string(bn_error_code()));
+    else if (bn_face_probe(cfg, dimg, BN_FACE_DOCUMENT, task->doc_type, task->doc_side, doc) < 0)
+        goto err;
+    if (dimg && !doc->found)
+        flag_subject(bn_flag_add(flags, "no_face", NAN, NAN, -1), "document");
+    bn_face_image_wipe(&dimg);
+
+    simg = bn_face_decode(task->selfie, task->selfie_size, 1280);
+    if (!simg)
+        json_object_set_new(bn_flag_add(flags, "no_face", NAN, NAN, -1), "reason", json_string(bn_error_code()));
+    else if (bn_face_probe(cfg, simg, BN_FACE_SELFIE, NULL, NULL, self) < 0)
+        goto err;
+    if (simg && !self->found)
+        flag_subject(bn_flag_add(flags, "no_face", NAN, NAN, -1), "selfie");
+    if (self->found) {
+        selfie_checks(cfg, self, flags);
+        if (bn_config_bool(cfg, "face.liveness.enabled", 1))
+            live = bn_facenet_liveness(fn, simg, &self->face);
+    }
+    bn_face_image_wipe(&simg);
+
+    json_t *res = json_object();
+    int both = doc->found && self->found && doc->dim == self->dim;
+    double score = both ? bn_facenet_cosine(doc->emb, self->emb, doc->dim) : NAN;
+    json_object_set_new(res, "score", both ? json_real(round(score * 10000) / 10000) : json_null());
+    json_object_set_new(res, "threshold", json_real(thr));
+    json_object_set_new(res, "match", json_boolean(both && score >= thr));
+    if (both && score < thr)
+        bn_flag_add(flags, "face_mismatch", round(score * 10000) / 10000, thr, -1);
+    /* The anti-spoof model is advisory: it asks for review and never rejects on its own. */
+    double live_min = bn_config_num(cfg, "face.liveness.min_score", DFLT_LIVENESS_MIN);
+    json_t *lv = json_pack("{s:o, s:b}", "score", live >= 0 ? json_real(round(live * 1000) / 1000) : json_null(),
+                           "advisory", 1);
+    if (live >= 0 && live < live_min)
+        flag_subject(bn_flag_add(flags, "liveness_suspect", round(live * 1000) / 1000, live_min, BN_SEV_REVIEW),
+                     "selfie");
+    json_object_set_new(res, "document_face", face_json(doc));
+    json_object_set_new(res, "selfie_face", face_json(self));
+    json_object_set_new(res, "flags", flags);
+    json_object_set_new(res, "liveness", lv);
+    flags = NULL;
+    out->json = res;
+    /* Score and flag count only: nothing else about a face reaches a log. */
+    bn_debug("face: score %.3f, %d flags", both ? score : -1.0, (int)json_array_size(json_object_get(res, "flags")));
+    rc = 0;
+err:
+    json_decref(flags);
+    bn_face_image_wipe(&dimg);
+    bn_face_image_wipe(&simg);
+    bn_face_probe_clear(doc);
+    bn_face_probe_clear(self);
+    free(doc);
+    free(self);
+    return rc;
 }

@@ -1,0 +1,305 @@
+/* bn_face_eval — `beian eval face [DIR]`: how well the face stage separates people, on a folder
+ * laid out like ../shared/data/faces:
+ *   identities.csv                 image,identity[,note]   (image relative to DIR)
+ *   synthetic_docs/ID__color.jpg   a document-style portrait of identity ID (also ID__gray.jpg)
+ * Every two photos of one identity are a genuine pair, of two identities an impostor pair; every
+ * document portrait is paired with every photo. A face that is not found scores -1: it counts
+ * as a false rejection, never as a false acceptance. */
+#include "face/bn_face.h"
+#include "core/bn_config.h"
+#include "core/bn_error.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define MAX_ITEMS 2000
+
+typedef struct {
+    char path[1024];
+    char name[320];   /* relative path, for the report */
+    char id[96];
+    int found;
+    int dim;
+    float *emb;
+} item_t;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static uint8_t *read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    uint8_t *buf = NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long n = ftell(f);
+        if (n > 0 && n < 64L * 1024 * 1024 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n)) &&
+            fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            free(buf);
+            buf = NULL;
+        }
+        *size = (size_t)n;
+    }
+    fclose(f);
+    return buf;
+}
+
+static double s_ms_total;
+static int s_ms_count;
+
+static int embed_item(const bn_config_t *cfg, item_t *it, bn_face_role_t role)
+{
+    size_t size = 0;
+    uint8_t *bytes = read_file(it->path, &size);
+    if (!bytes)
+        return 0;
+    bn_image_t *img = bn_face_decode(bytes, size, 1280);
+    free(bytes);
+    if (!img)
+        return 0;
+    bn_face_probe_t *p = calloc(1, sizeof *p);
+    double t0 = now_ms();
+    int rc = bn_face_probe(cfg, img, role, role == BN_FACE_DOCUMENT ? "id-card" : NULL, "front", p);
+    s_ms_total += now_ms() - t0;
+    s_ms_count++;
+    bn_face_image_wipe(&img);
+    if (rc < 0) {
+        free(p);
+        return -1;
+    }
+    if (p->found) {
+        it->found = 1;
+        it->dim = p->dim;
+        it->emb = malloc(sizeof(float) * p->dim);
+        memcpy(it->emb, p->emb, sizeof(float) * p->dim);
+    }
+    bn_face_probe_clear(p);
+    free(p);
+    return 0;
+}
+
+static double pair_score(const item_t *a, const item_t *b)
+{
+    if (!a->found || !b->found || a->dim != b->dim)
+        return -1;
+    return bn_facenet_cosine(a->emb, b->emb, a->dim);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* AUC (Mann–Whitney), FRR at FAR <= 0.1 %, and FAR/FRR at the configured threshold. */
+static void report(const char *title, double *gen, int ng, double *imp, int ni, double thr)
+{
+    printf("\n%s\n  genuine pairs %d, impostor pairs %d\n", title, ng, ni);
+    if (!ng || !ni)
+        return;
+    qsort(gen, (size_t)ng, sizeof *gen, cmp_double);
+    qsort(imp, (size_t)ni, sizeof *imp, cmp_double);
+    double wins = 0;
+    for (int i = 0, j = 0, k = 0; i < ng; i++) {
+        while (j < ni && imp[j] < gen[i]) j++;
+        k = j;
+        while (k < ni && imp[k] == gen[i]) k++;
+        wins += j + 0.5 * (k - j);
+    }
+    printf("  AUC %.6f\n", wins / ((double)ng * ni));
+    /* The lowest threshold that lets at most 0.1 % of impostors through: above the
+     * floor(0.001 * ni)+1-th highest impostor score. */
+    int allowed = (int)floor(0.001 * ni);
+    double t = imp[ni - 1 - allowed] + 1e-6;
+    int rej = 0;
+    for (int i = 0; i < ng; i++)
+        rej += gen[i] < t;
+    printf("  at FAR <= 0.1 %% (%d of %d impostors allowed): threshold %.4f, FRR %.2f %% (%d/%d)\n",
+           allowed, ni, t, 100.0 * rej / ng, rej, ng);
+    int fa = 0, fr = 0;
+    for (int i = 0; i < ni; i++)
+        fa += imp[i] >= thr;
+    for (int i = 0; i < ng; i++)
+        fr += gen[i] < thr;
+    printf("  at the configured threshold %.4f: FAR %.3f %% (%d/%d), FRR %.2f %% (%d/%d)\n", thr,
+           100.0 * fa / ni, fa, ni, 100.0 * fr / ng, fr, ng);
+    printf("  genuine min %.4f, impostor max %.4f\n  threshold sweep:", gen[0], imp[ni - 1]);
+    for (int k = 30; k <= 50; k += 2) {
+        double tk = k / 100.0;
+        int a = 0, r = 0;
+        for (int i = 0; i < ni; i++)
+            a += imp[i] >= tk;
+        for (int i = 0; i < ng; i++)
+            r += gen[i] < tk;
+        printf(" %.2f:FAR %.2f%%/FRR %.1f%%", tk, 100.0 * a / ni, 100.0 * r / ng);
+    }
+    printf("\n");
+}
+
+static int load_photos(const char *dir, item_t *items, int max)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/identities.csv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, f) && n < max) {
+        char *img = strtok(line, ",\r\n"), *id = strtok(NULL, ",\r\n");
+        if (!img || !id || strcmp(img, "image") == 0)
+            continue;
+        item_t *it = &items[n++];
+        memset(it, 0, sizeof *it);
+        snprintf(it->path, sizeof it->path, "%s/%s", dir, img);
+        snprintf(it->name, sizeof it->name, "%s", img);
+        snprintf(it->id, sizeof it->id, "%s", id);
+    }
+    fclose(f);
+    return n;
+}
+
+static int cmp_item(const void *a, const void *b)
+{
+    return strcmp(((const item_t *)a)->name, ((const item_t *)b)->name);
+}
+
+static int load_docs(const char *dir, item_t *items, int max)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/synthetic_docs", dir);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)) && n < max) {
+        const char *sep = strstr(e->d_name, "__");
+        if (!sep || e->d_name[0] == '.')
+            continue;
+        item_t *it = &items[n++];
+        memset(it, 0, sizeof *it);
+        snprintf(it->path, sizeof it->path, "%s/%s", path, e->d_name);
+        snprintf(it->name, sizeof it->name, "synthetic_docs/%s", e->d_name);
+        snprintf(it->id, sizeof it->id, "%.*s", (int)(sep - e->d_name), e->d_name);
+    }
+    closedir(d);
+    qsort(items, (size_t)n, sizeof *items, cmp_item); /* readdir order is not stable */
+    return n;
+}
+
+/* "df_img11.jpg" names its source photo deepface/img11.jpg: pairs of a portrait with the photo
+ * it was made from are reported separately, since they are near-duplicates. */
+static int is_source(const item_t *doc, const item_t *photo)
+{
+    char src[128];
+    if (strncmp(doc->id, "df_", 3) != 0)
+        return 0;
+    snprintf(src, sizeof src, "deepface/%s", doc->id + 3);
+    return strcmp(photo->name, src) == 0;
+}
+
+int bn_face_eval_main(int argc, char **argv)
+{
+    const char *dir = NULL;
+    double thr_opt = NAN;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--threshold") == 0 && i + 1 < argc)
+            thr_opt = atof(argv[++i]);
+        else if (strcmp(argv[i], "face") != 0 && argv[i][0] != '-')
+            dir = argv[i];
+    }
+    struct stat st;
+    if (!dir)
+        dir = stat(BEIAN_SOURCE_DIR "/../shared/data/faces", &st) == 0 ? BEIAN_SOURCE_DIR "/../shared/data/faces"
+                                                                        : "/work/shared/data/faces";
+    const char *cfg_path = getenv("BEIAN_CONFIG");
+    if (!cfg_path && stat(BEIAN_SOURCE_DIR "/etc/beian.json", &st) == 0)
+        cfg_path = BEIAN_SOURCE_DIR "/etc/beian.json";
+    bn_config_t *cfg = bn_config_load(cfg_path);
+    if (!cfg) {
+        fprintf(stderr, "beian eval face: %s\n", bn_error_msg());
+        return 2;
+    }
+    double thr = isnan(thr_opt) ? bn_config_num(cfg, "face.threshold", 0.40) : thr_opt;
+    item_t *ph = calloc(MAX_ITEMS, sizeof *ph), *dc = calloc(MAX_ITEMS, sizeof *dc);
+    int np = load_photos(dir, ph, MAX_ITEMS), nd = load_docs(dir, dc, MAX_ITEMS), rc = 1;
+    if (np <= 0) {
+        fprintf(stderr, "beian eval face: no %s/identities.csv\n", dir);
+        goto done;
+    }
+    if (!bn_facenet_get(cfg)) {
+        fprintf(stderr, "beian eval face: %s\n", bn_error_msg());
+        goto done;
+    }
+    char mdir[512];
+    printf("face evaluation on %s (models %s, threshold %.4f)\n", dir, bn_facenet_models_dir(cfg, mdir, sizeof mdir), thr);
+    int miss_p = 0, miss_d = 0;
+    for (int i = 0; i < np; i++) {
+        if (embed_item(cfg, &ph[i], BN_FACE_SELFIE) < 0)
+            goto done;
+        if (!ph[i].found)
+            printf("  no face: %s\n", ph[i].name), miss_p++;
+    }
+    for (int i = 0; i < nd; i++) {
+        if (embed_item(cfg, &dc[i], BN_FACE_DOCUMENT) < 0)
+            goto done;
+        if (!dc[i].found)
+            printf("  no face: %s\n", dc[i].name), miss_d++;
+    }
+    printf("photos %d (no face %d), document portraits %d (no face %d); %.1f ms per image to find and embed\n",
+           np, miss_p, nd, miss_d, s_ms_count ? s_ms_total / s_ms_count : 0);
+
+    size_t cap = (size_t)(np + nd) * (np + nd);
+    double *gen = malloc(cap * sizeof *gen), *imp = malloc(cap * sizeof *imp);
+    int ng = 0, ni = 0;
+    for (int i = 0; i < np; i++)
+        for (int j = i + 1; j < np; j++) {
+            double s = pair_score(&ph[i], &ph[j]);
+            if (strcmp(ph[i].id, ph[j].id) == 0)
+                gen[ng++] = s;
+            else
+                imp[ni++] = s;
+        }
+    report("photo vs photo", gen, ng, imp, ni, thr);
+    for (int pass = 0; pass < 2 && nd; pass++) {
+        ng = ni = 0;
+        for (int i = 0; i < nd; i++)
+            for (int j = 0; j < np; j++) {
+                if (pass == 1 && is_source(&dc[i], &ph[j]))
+                    continue;
+                double s = pair_score(&dc[i], &ph[j]);
+                if (strcmp(dc[i].id, ph[j].id) == 0)
+                    gen[ng++] = s;
+                else
+                    imp[ni++] = s;
+            }
+        report(pass == 0 ? "document portrait vs photo" : "document portrait vs photo, source photos excluded",
+               gen, ng, imp, ni, thr);
+    }
+    free(gen);
+    free(imp);
+    rc = 0;
+done:
+    for (int i = 0; i < MAX_ITEMS; i++) {
+        if (ph && ph[i].emb)
+            sodium_memzero(ph[i].emb, sizeof(float) * ph[i].dim), free(ph[i].emb);
+        if (dc && dc[i].emb)
+            sodium_memzero(dc[i].emb, sizeof(float) * dc[i].dim), free(dc[i].emb);
+    }
+    free(ph);
+    free(dc);
+    bn_config_destroy(&cfg);
+    return rc;
+}
