@@ -1,1 +1,127 @@
-int main(void) { return 0; }
+/* beiand — the beian broker. See docs/PROTOCOL.md and `beiand --help`. */
+#include "bd_broker.h"
+#include "core/bn_config.h"
+#include "core/bn_error.h"
+#include "core/bn_log.h"
+#include "core/bn_zsock.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static volatile int s_stop;
+static void s_on_signal(int sig) { (void)sig; s_stop = 1; }
+
+static void s_usage(void)
+{
+    printf("usage: beiand [options]\n"
+           "The beian broker: accepts submissions (MDP/Titanic/beian.*), stores them durably, runs\n"
+           "them through the quality, OCR and face workers and keeps the results.\n\n"
+           "  -d, --dir DIR          state directory (database, spool, ipc sockets); default ./var\n"
+           "  -b, --bind EP          endpoint to serve (repeatable); default ipc://DIR/beiand.sock\n"
+           "                         tcp:// endpoints require --curve-cert and --allow\n"
+           "  -p, --pub EP           announce finished jobs here (topic = tenant);\n"
+           "                         default ipc://DIR/events.sock, 'none' to disable\n"
+           "      --store KIND       sqlite (default, durable) or memory\n"
+           "      --curve-cert FILE  the broker's secret certificate (beian keygen)\n"
+           "      --allow DIR        directory of allowed client/worker public certificates\n"
+           "  -C, --config FILE      configuration JSON (default $BEIAN_CONFIG)\n"
+           "      --heartbeat MS     heartbeat interval (default 2500)\n"
+           "      --lease MS         time one task attempt may take (default 120000)\n"
+           "      --max-attempts N   attempts per task before the job fails (default 3)\n"
+           "      --max-jobs N       unfinished jobs before submit answers busy (default 10000)\n"
+           "      --max-frame BYTES  largest frame accepted (default 32 MiB)\n"
+           "  -v, --verbose\n"
+           "  -h, --help\n");
+}
+
+int main(int argc, char **argv)
+{
+    bd_options_t o = {.dir = "var", .durable = 1};
+    const char *config_path = NULL, *pub = NULL;
+    int verbose = 0;
+    long max_frame = 0;
+    static struct option lo[] = {
+        {"dir", 1, 0, 'd'}, {"bind", 1, 0, 'b'}, {"pub", 1, 0, 'p'}, {"store", 1, 0, 'S'},
+        {"curve-cert", 1, 0, 'K'}, {"allow", 1, 0, 'A'}, {"config", 1, 0, 'C'}, {"heartbeat", 1, 0, 'H'},
+        {"lease", 1, 0, 'L'}, {"max-attempts", 1, 0, 'M'}, {"max-jobs", 1, 0, 'J'}, {"max-frame", 1, 0, 'F'},
+        {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "d:b:p:C:vh", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'd': o.dir = optarg; break;
+        case 'b':
+            if (o.nbinds == BD_MAX_BINDS) { fprintf(stderr, "beiand: at most %d --bind\n", BD_MAX_BINDS); return 1; }
+            o.binds[o.nbinds++] = optarg;
+            break;
+        case 'p': pub = optarg; break;
+        case 'S':
+            if (strcmp(optarg, "sqlite") && strcmp(optarg, "memory")) { fprintf(stderr, "beiand: --store sqlite|memory\n"); return 1; }
+            o.durable = strcmp(optarg, "sqlite") == 0;
+            break;
+        case 'K': o.curve_cert = optarg; break;
+        case 'A': o.allow_dir = optarg; break;
+        case 'C': config_path = optarg; break;
+        case 'H': o.heartbeat_ms = atoi(optarg); break;
+        case 'L': o.lease_ms = atoi(optarg); break;
+        case 'M': o.max_attempts = atoi(optarg); break;
+        case 'J': o.max_jobs = atoi(optarg); break;
+        case 'F': max_frame = atol(optarg); break;
+        case 'v': verbose = 1; break;
+        case 'h': s_usage(); return 0;
+        default: s_usage(); return 1;
+        }
+    }
+    bn_log_init("beiand", verbose ? BN_LOG_DEBUG : BN_LOG_INFO);
+    bn_config_t *cfg = bn_config_load(config_path);
+    if (!cfg) {
+        bn_error("%s: %s", bn_error_code(), bn_error_msg());
+        return 1;
+    }
+    o.config = cfg;
+    /* Command-line options win over the configuration file. */
+    if (!o.heartbeat_ms) o.heartbeat_ms = (int)bn_config_num(cfg, "broker.heartbeat_ms", 0);
+    if (!o.lease_ms) o.lease_ms = (int)bn_config_num(cfg, "broker.lease_ms", 0);
+    if (!o.max_attempts) o.max_attempts = (int)bn_config_num(cfg, "broker.max_attempts", 0);
+    if (!o.max_jobs) o.max_jobs = (int)bn_config_num(cfg, "broker.max_jobs", 0);
+    o.max_bytes = (size_t)bn_config_num(cfg, "broker.max_bytes", 0);
+    if (!max_frame) max_frame = (long)bn_config_num(cfg, "broker.max_frame", 0);
+    if (max_frame > 0)
+        bn_zsock_set_max_frame((size_t)max_frame);
+
+    mkdir(o.dir, 0700); /* 0700: the ipc sockets inside are the local access control */
+    char local[4200], events[4200];
+    if (o.nbinds == 0) {
+        snprintf(local, sizeof local, "ipc://%s/beiand.sock", o.dir);
+        o.binds[o.nbinds++] = local;
+    }
+    if (!pub) {
+        snprintf(events, sizeof events, "ipc://%s/events.sock", o.dir);
+        pub = events;
+    }
+    o.pub = strcmp(pub, "none") == 0 ? NULL : pub;
+
+    struct sigaction sa = {.sa_handler = s_on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    bd_broker_t *broker = bd_broker_new(&o);
+    if (!broker) {
+        bn_error("cannot start: %s: %s", bn_error_code(), bn_error_msg());
+        bn_config_destroy(&cfg);
+        return 1;
+    }
+    for (int i = 0; i < o.nbinds; i++)
+        bn_info("serving %s (%s store)", o.binds[i], o.durable ? "sqlite" : "memory");
+    if (o.pub)
+        bn_info("announcing finished jobs on %s", o.pub);
+    bd_broker_run(broker, &s_stop);
+    bn_info("stopping");
+    bd_broker_destroy(&broker);
+    bn_config_destroy(&cfg);
+    return 0;
+}

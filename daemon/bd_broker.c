@@ -1,0 +1,1322 @@
+#include "bd_broker.h"
+#include "bd_store.h"
+#include "bd_zap.h"
+#include "core/bn_error.h"
+#include "core/bn_job.h"
+#include "core/bn_log.h"
+#include "core/bn_mdp.h"
+#include "core/bn_msg.h"
+#include "core/bn_zsock.h"
+
+#include <beian/proto.h>
+#include <czmq.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_PLAN (2 * BN_MAX_DOCS + 1)
+#define KIND_BEIAN 0
+#define KIND_TITANIC 1
+
+enum { T_WAIT = 0, T_QUEUED, T_DELAYED, T_RUNNING, T_DONE };
+
+typedef struct service service_t;
+typedef struct worker worker_t;
+typedef struct task task_t;
+typedef struct job job_t;
+
+typedef struct {
+    char *tenant;
+    zlistx_t *tasks;
+} tenantq_t;
+
+struct service {
+    char *name;
+    zlistx_t *idle;         /* worker_t*, longest idle first */
+    zlistx_t *ring[2];      /* tenantq_t* per class (0 interactive, 1 batch), round robin */
+    size_t nworkers, queued;
+};
+
+struct worker {
+    char key[600];          /* "<sock>:<hex identity>" */
+    zmq_msg_t identity;
+    int sock;
+    service_t *svc;
+    int64_t expiry;
+    task_t *task;           /* current attempt, NULL when idle or stuck */
+    int stuck;              /* its lease expired: not idle until it answers or dies */
+    int hb_busy;            /* heartbeats while busy: silence means dead */
+    void *idle_handle;
+};
+
+struct task {
+    uint64_t id;
+    int attempt;            /* attempts started */
+    int seq;                /* index in the job's plan */
+    int state;
+    job_t *job;             /* NULL: an ephemeral MDP request */
+    service_t *svc;
+    int prio;
+    char *tenant;
+    int64_t not_before, lease;
+    worker_t *worker;
+    tenantq_t *tq;
+    void *qhandle;
+    /* ephemeral requests */
+    zmq_msg_t client;
+    int client_sock;
+    bn_msg_t *body;
+};
+
+struct job {
+    char id[33];
+    int kind;
+    char *tenant;
+    int prio;
+    const char *status;     /* queued | running */
+    json_t *spec;
+    int ntasks, ndone;
+    bn_plan_task_t plan[MAX_PLAN];
+    task_t *tasks[MAX_PLAN];
+    json_t *replies[MAX_PLAN];
+    int nblobs;
+    zmq_msg_t *blobs;       /* payload frames as received (shared, never copied); empty after restart */
+    int blobs_live;
+    size_t bytes;
+    zlistx_t *waiters;      /* pending_t* long-polls for the result */
+};
+
+/* A reply queued until the turn's commit. sock < 0 → the PUB socket. */
+typedef struct {
+    int sock;
+    bn_msg_t *msg;
+} pending_t;
+
+struct bd_broker {
+    bd_options_t o;
+    void *ctx;
+    void *socks[BD_MAX_BINDS];
+    int nsocks;
+    void *pub;
+    bd_zap_t *zap;
+    bd_store_t *store;
+    zhashx_t *services;     /* name → service_t */
+    zhashx_t *workers;      /* key → worker_t */
+    zhashx_t *tasks;        /* token id → task_t (queued/running/delayed) */
+    zhashx_t *jobs;         /* id → job_t (unfinished) */
+    zlistx_t *delayed;      /* task_t* waiting for their backoff */
+    zlistx_t *pending;      /* pending_t* */
+    uint64_t next_task;
+    size_t bytes;           /* payload bytes held by unfinished jobs */
+    int64_t heartbeat_at;
+};
+
+static int64_t s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t s_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- replies -------------------------------------------------------------------------- */
+
+static void s_queue(bd_broker_t *self, int sock, bn_msg_t *msg)
+{
+    pending_t *p = malloc(sizeof *p);
+    p->sock = sock;
+    p->msg = msg;
+    zlistx_add_end(self->pending, p);
+}
+
+/* Reply to a client: [identity][""][MDPC01][service][status][body...]. body is consumed. */
+static void s_reply(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service,
+                    const char *status, bn_msg_t *body)
+{
+    bn_msg_t *m = body ? body : bn_msg_new();
+    if (status)
+        bn_msg_pushstr(m, status);
+    bn_mdp_wrap_client(m, client, service);
+    s_queue(self, sock, m);
+}
+
+static void s_reply_json(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service,
+                         const char *status, json_t *body)
+{
+    bn_msg_t *m = bn_msg_new();
+    char *text = json_dumps(body, JSON_COMPACT);
+    bn_msg_addstr(m, text);
+    free(text);
+    json_decref(body);
+    s_reply(self, sock, client, service, status, m);
+}
+
+static void s_reply_error(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service,
+                          const char *status, const char *code, const char *message)
+{
+    s_reply_json(self, sock, client, service, status,
+                 json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message));
+}
+
+static void s_flush(bd_broker_t *self)
+{
+    if (bd_store_dirty(self->store))
+        bd_store_commit(self->store);
+    pending_t *p;
+    while ((p = zlistx_detach(self->pending, NULL))) {
+        void *sock = p->sock < 0 ? self->pub : self->socks[p->sock];
+        if (sock && bn_msg_send(p->msg, sock) < 0)
+            bn_debug("reply dropped: %s", zmq_strerror(zmq_errno()));
+        bn_msg_destroy(&p->msg);
+        free(p);
+    }
+}
+
+/* ---- services and queues -------------------------------------------------------------- */
+
+static service_t *s_service(bd_broker_t *self, const char *name)
+{
+    service_t *svc = zhashx_lookup(self->services, name);
+    if (!svc) {
+        svc = calloc(1, sizeof *svc);
+        svc->name = strdup(name);
+        svc->idle = zlistx_new();
+        svc->ring[0] = zlistx_new();
+        svc->ring[1] = zlistx_new();
+        zhashx_insert(self->services, name, svc);
+    }
+    return svc;
+}
+
+static void s_service_free(void **item)
+{
+    service_t *svc = *item;
+    for (int c = 0; c < 2; c++) {
+        tenantq_t *tq;
+        while ((tq = zlistx_detach(svc->ring[c], NULL))) {
+            zlistx_destroy(&tq->tasks);
+            free(tq->tenant);
+            free(tq);
+        }
+        zlistx_destroy(&svc->ring[c]);
+    }
+    zlistx_destroy(&svc->idle);
+    free(svc->name);
+    free(svc);
+    *item = NULL;
+}
+
+static void s_enqueue(bd_broker_t *self, task_t *t)
+{
+    service_t *svc = t->svc;
+    zlistx_t *ring = svc->ring[t->prio];
+    tenantq_t *tq = NULL;
+    for (tenantq_t *q = zlistx_first(ring); q; q = zlistx_next(ring))
+        if (strcmp(q->tenant, t->tenant) == 0) {
+            tq = q;
+            break;
+        }
+    if (!tq) {
+        tq = calloc(1, sizeof *tq);
+        tq->tenant = strdup(t->tenant);
+        tq->tasks = zlistx_new();
+        zlistx_add_end(ring, tq);
+    }
+    t->tq = tq;
+    t->qhandle = zlistx_add_end(tq->tasks, t);
+    t->state = T_QUEUED;
+    svc->queued++;
+    (void)self;
+}
+
+static void s_dequeue(task_t *t)
+{
+    if (t->state == T_QUEUED && t->qhandle) {
+        zlistx_detach(t->tq->tasks, t->qhandle);
+        t->svc->queued--;
+    }
+    t->qhandle = NULL;
+    t->tq = NULL;
+}
+
+/* Next task of a service: interactive before batch; within a class, tenants take turns. */
+static task_t *s_next_task(service_t *svc)
+{
+    for (int c = 0; c < 2; c++) {
+        zlistx_t *ring = svc->ring[c];
+        size_t n = zlistx_size(ring);
+        for (size_t i = 0; i < n; i++) {
+            tenantq_t *tq = zlistx_first(ring);
+            /* rotate: this tenant goes to the back whether or not it has work */
+            zlistx_move_end(ring, zlistx_cursor(ring));
+            task_t *t = zlistx_first(tq->tasks);
+            if (t) {
+                s_dequeue(t);
+                return t;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* ---- tasks ---------------------------------------------------------------------------- */
+
+static task_t *s_task_new(bd_broker_t *self, job_t *job, int seq, service_t *svc, int prio, const char *tenant)
+{
+    task_t *t = calloc(1, sizeof *t);
+    t->id = ++self->next_task;
+    t->job = job;
+    t->seq = seq;
+    t->svc = svc;
+    t->prio = prio;
+    t->tenant = strdup(tenant);
+    zmq_msg_init(&t->client);
+    char key[17];
+    snprintf(key, sizeof key, "%016llx", (unsigned long long)t->id);
+    zhashx_insert(self->tasks, key, t);
+    return t;
+}
+
+static void s_task_free(bd_broker_t *self, task_t *t)
+{
+    char key[17];
+    snprintf(key, sizeof key, "%016llx", (unsigned long long)t->id);
+    zhashx_delete(self->tasks, key);
+    s_dequeue(t);
+    if (t->state == T_DELAYED) {
+        void *h = zlistx_find(self->delayed, t);
+        if (h)
+            zlistx_detach(self->delayed, h);
+    }
+    if (t->worker) {
+        t->worker->task = NULL;
+        t->worker->stuck = 1; /* still working on it: idle again only when it answers */
+    }
+    zmq_msg_close(&t->client);
+    bn_msg_destroy(&t->body);
+    free(t->tenant);
+    free(t);
+}
+
+/* The body sent to a worker for a job task: [header][document][selfie]. Payloads are shared
+ * with the frames received at submission (zmq_msg_copy bumps a reference count) or, after a
+ * restart, mapped from the spool and handed to libzmq without a copy. */
+static void s_unmap_cb(void *data, void *hint) { bd_store_blob_unmap(data, (size_t)(uintptr_t)hint); }
+
+static int s_add_blob(bd_broker_t *self, bn_msg_t *m, job_t *job, int frame)
+{
+    int i = frame - 1; /* spec refers to frames 1..n */
+    if (i < 0 || i >= job->nblobs)
+        return -1;
+    if (job->blobs_live)
+        return bn_msg_addframe(m, &job->blobs[i]);
+    const char *sha = json_string_value(json_object_get(json_array_get(json_object_get(job->spec, "blobs"), (size_t)i), "sha256"));
+    void *data;
+    size_t size;
+    if (!sha || bd_store_blob_map(self->store, sha, &data, &size) < 0)
+        return -1;
+    return bn_msg_addzc(m, data, size, s_unmap_cb, (void *)(uintptr_t)size);
+}
+
+static bn_msg_t *s_task_body(bd_broker_t *self, task_t *t)
+{
+    job_t *job = t->job;
+    if (!job) {
+        bn_msg_t *m = bn_msg_new();
+        for (size_t i = 0; i < bn_msg_size(t->body); i++)
+            bn_msg_addframe(m, bn_msg_frame(t->body, i));
+        return m;
+    }
+    bn_msg_t *m = bn_msg_new();
+    if (job->kind == KIND_TITANIC) {
+        for (int i = 1; i <= job->nblobs; i++)
+            if (s_add_blob(self, m, job, i) < 0)
+                goto err;
+        return m;
+    }
+    const bn_plan_task_t *pt = &job->plan[t->seq];
+    json_t *doc = json_array_get(json_object_get(job->spec, "documents"), (size_t)pt->doc);
+    json_t *hints = json_object();
+    if (pt->dep >= 0 && job->replies[pt->dep] && json_is_true(json_object_get(job->replies[pt->dep], "ok")))
+        json_object_set(hints, "quality", json_object_get(job->replies[pt->dep], "result"));
+    json_t *h = json_pack("{s:s, s:I, s:s, s:{s:i, s:O, s:O}, s:O, s:O, s:o}", "job", job->id,
+                          "task", (json_int_t)t->seq, "stage", bn_stage_name(pt->stage), "document",
+                          "index", pt->doc, "type", json_object_get(doc, "type"), "side", json_object_get(doc, "side"),
+                          "form", json_object_get(job->spec, "form") ? json_object_get(job->spec, "form") : json_null(),
+                          "options", json_object_get(job->spec, "options"), "hints", hints);
+    char *text = json_dumps(h, JSON_COMPACT);
+    json_decref(h);
+    bn_msg_addstr(m, text);
+    free(text);
+    if (s_add_blob(self, m, job, (int)json_integer_value(json_object_get(doc, "blob"))) < 0)
+        goto err;
+    if (pt->stage == BN_STAGE_FACE
+        && s_add_blob(self, m, job, (int)json_integer_value(json_object_get(job->spec, "selfie"))) < 0)
+        goto err;
+    return m;
+err:
+    bn_msg_destroy(&m);
+    return NULL;
+}
+
+static void s_job_task_done(bd_broker_t *self, job_t *job, int seq, json_t *reply);
+static void s_job_fail(bd_broker_t *self, job_t *job, const char *code, const char *message);
+
+/* An attempt ended without a result (worker died, lease expired): retry with backoff, or give
+ * up after max_attempts and fail the job with a stable code. */
+static void s_task_retry(bd_broker_t *self, task_t *t, const char *why)
+{
+    if (t->worker) {
+        t->worker->task = NULL;
+        t->worker = NULL;
+    }
+    bn_warn("task %016llx (%s) attempt %d failed: %s", (unsigned long long)t->id, t->svc->name, t->attempt, why);
+    if (t->attempt >= self->o.max_attempts) {
+        job_t *job = t->job;
+        if (!job) {
+            s_task_free(self, t); /* an ephemeral request: the client's own timeout reports it */
+            return;
+        }
+        char msg[256];
+        snprintf(msg, sizeof msg, "stage %s failed %d times (last: %s)", t->svc->name, t->attempt, why);
+        s_job_fail(self, job, "task_attempts_exhausted", msg);
+        return;
+    }
+    t->state = T_DELAYED;
+    int64_t delay = (int64_t)self->o.retry_backoff_ms << (t->attempt > 10 ? 10 : t->attempt - 1);
+    t->not_before = s_now() + (delay > 30000 ? 30000 : delay);
+    zlistx_add_end(self->delayed, t);
+}
+
+/* ---- workers -------------------------------------------------------------------------- */
+
+static void s_send_worker(bd_broker_t *self, worker_t *w, int cmd, bn_msg_t *body, const char *addr)
+{
+    bn_msg_t *m = body ? body : bn_msg_new();
+    bn_mdp_wrap_worker(m, &w->identity, cmd, addr, addr ? strlen(addr) : 0);
+    /* Worker traffic does not wait for the commit: nothing in it is an acknowledgement. */
+    if (bn_msg_send(m, self->socks[w->sock]) < 0)
+        bn_debug("send to worker failed: %s", zmq_strerror(zmq_errno()));
+    bn_msg_destroy(&m);
+}
+
+static void s_worker_delete(bd_broker_t *self, worker_t *w, int disconnect, const char *why)
+{
+    if (disconnect)
+        s_send_worker(self, w, BN_MDPW_DISCONNECT, NULL, NULL);
+    if (w->task)
+        s_task_retry(self, w->task, why);
+    if (w->idle_handle)
+        zlistx_detach(w->svc->idle, w->idle_handle);
+    if (w->svc)
+        w->svc->nworkers--;
+    zmq_msg_close(&w->identity);
+    zhashx_delete(self->workers, w->key);
+    free(w);
+}
+
+static void s_dispatch(bd_broker_t *self, service_t *svc)
+{
+    while (zlistx_size(svc->idle) && svc->queued) {
+        task_t *t = s_next_task(svc);
+        if (!t)
+            break;
+        worker_t *w = zlistx_detach(svc->idle, NULL);
+        w->idle_handle = NULL;
+        bn_msg_t *body = s_task_body(self, t);
+        if (!body) {
+            /* The payload is gone (spool damaged): fail loudly rather than loop. */
+            w->idle_handle = zlistx_add_end(svc->idle, w);
+            if (t->job)
+                s_job_fail(self, t->job, "blob_missing", "a submitted image is missing from the spool");
+            else
+                s_task_free(self, t);
+            continue;
+        }
+        t->attempt++;
+        t->state = T_RUNNING;
+        t->worker = w;
+        t->lease = s_now() + self->o.lease_ms;
+        w->task = t;
+        if (t->job && t->job->status[0] == 'q')
+            t->job->status = "running";
+        char token[40];
+        snprintf(token, sizeof token, "T%016llx.%d", (unsigned long long)t->id, t->attempt);
+        s_send_worker(self, w, BN_MDPW_REQUEST, body, token);
+    }
+}
+
+static void s_dispatch_all(bd_broker_t *self)
+{
+    for (service_t *svc = zhashx_first(self->services); svc; svc = zhashx_next(self->services))
+        s_dispatch(self, svc);
+}
+
+static void s_worker_idle(bd_broker_t *self, worker_t *w)
+{
+    w->task = NULL;
+    w->stuck = 0;
+    if (!w->idle_handle)
+        w->idle_handle = zlistx_add_end(w->svc->idle, w);
+}
+
+/* Internal services: a worker may never register for these (it would receive submissions). */
+static int s_reserved(const char *name)
+{
+    return strncmp(name, "mmi.", 4) == 0 || strncmp(name, "titanic.", 8) == 0
+        || strcmp(name, BN_SVC_SUBMIT) == 0 || strcmp(name, BN_SVC_STATUS) == 0
+        || strcmp(name, BN_SVC_RESULT) == 0 || strcmp(name, BN_SVC_CANCEL) == 0
+        || strcmp(name, BN_SVC_BLOB) == 0;
+}
+
+/* Is service allowed by a comma-separated list from the certificate? */
+static int s_listed(const char *list, const char *service)
+{
+    size_t n = strlen(service);
+    for (const char *p = list; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == n && strncmp(p, service, n) == 0)
+            return 1;
+        if ((l == 1 && *p == '*'))
+            return 1;
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
+static void s_worker_reply(bd_broker_t *self, worker_t *w, bn_msg_t *m, const bn_mdp_t *p)
+{
+    char token[64] = "";
+    size_t tl = bn_msg_len(m, p->address);
+    if (tl < sizeof token)
+        memcpy(token, bn_msg_data(m, p->address), tl);
+    unsigned long long id = 0;
+    int attempt = 0;
+    task_t *t = NULL;
+    if (sscanf(token, "T%16llx.%d", &id, &attempt) == 2) {
+        char key[17];
+        snprintf(key, sizeof key, "%016llx", id);
+        t = zhashx_lookup(self->tasks, key);
+    }
+    /* Fencing: only the attempt this worker currently holds may complete the task. */
+    if (!t || t->state != T_RUNNING || t->worker != w || t->attempt != attempt) {
+        bn_warn("ignored a late or unknown reply (token %s) from a %s worker", token, w->svc->name);
+        s_worker_idle(self, w);
+        return;
+    }
+    s_worker_idle(self, w);
+    t->worker = NULL;
+    bn_msg_drop(m, p->body);
+    if (!t->job) {
+        /* An ephemeral MDP request: pass the reply through unchanged. */
+        bn_msg_t *r = bn_msg_new();
+        for (size_t i = 0; i < bn_msg_size(m); i++)
+            bn_msg_addframe(r, bn_msg_frame(m, i));
+        s_reply(self, t->client_sock, &t->client, t->svc->name, NULL, r);
+        s_task_free(self, t);
+        return;
+    }
+    job_t *job = t->job;
+    json_t *reply;
+    if (job->kind == KIND_TITANIC) {
+        /* Store the reply frames as blobs; the stored reply lists their hashes. */
+        json_t *frames = json_array();
+        for (size_t i = 0; i < bn_msg_size(m); i++) {
+            char sha[65];
+            if (bd_store_blob_put(self->store, bn_msg_data(m, i), bn_msg_len(m, i), sha) < 0) {
+                json_decref(frames);
+                s_task_retry(self, t, bn_error_msg());
+                return;
+            }
+            json_array_append_new(frames, json_string(sha));
+        }
+        reply = json_pack("{s:b, s:o}", "ok", 1, "frames", frames);
+        if (!self->o.durable) /* memory mode: keep the reply frames inline */
+            json_object_set_new(reply, "inline", json_stringn(bn_msg_size(m) ? bn_msg_data(m, 0) : "", bn_msg_size(m) ? bn_msg_len(m, 0) : 0));
+    } else {
+        reply = bn_msg_size(m) ? json_loadb(bn_msg_data(m, 0), bn_msg_len(m, 0), 0, NULL) : NULL;
+        if (!json_is_object(reply) || !json_is_boolean(json_object_get(reply, "ok"))) {
+            json_decref(reply);
+            reply = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", "bad_reply",
+                              "message", "worker reply is not a beian reply object");
+        }
+        /* Output blobs (prepared and review images) go to the spool; the result names them. */
+        json_t *names = json_object_get(reply, "blobs");
+        json_t *res = json_object_get(reply, "result");
+        if (json_is_array(names) && json_is_object(res)) {
+            json_t *blobs = json_object();
+            size_t i;
+            json_t *nm;
+            json_array_foreach(names, i, nm) {
+                char sha[65];
+                if (i + 1 >= bn_msg_size(m) || !json_is_string(nm))
+                    break;
+                if (bd_store_blob_put(self->store, bn_msg_data(m, i + 1), bn_msg_len(m, i + 1), sha) < 0)
+                    continue;
+                json_object_set_new(blobs, json_string_value(nm),
+                                    json_pack("{s:s, s:I}", "sha256", sha, "bytes", (json_int_t)bn_msg_len(m, i + 1)));
+            }
+            json_object_set_new(res, "blobs", blobs);
+        }
+        json_object_del(reply, "blobs");
+    }
+    int seq = t->seq;
+    job->tasks[seq] = NULL;
+    s_task_free(self, t);
+    s_job_task_done(self, job, seq, reply);
+}
+
+static void s_worker_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_mdp_t *p)
+{
+    zmq_msg_t *ident = bn_msg_frame(m, 0);
+    char key[600];
+    size_t il = zmq_msg_size(ident);
+    if (il > 255)
+        return;
+    int k = snprintf(key, sizeof key, "%d:", sock);
+    const unsigned char *id = zmq_msg_data(ident);
+    for (size_t i = 0; i < il; i++)
+        k += snprintf(key + k, sizeof key - (size_t)k, "%02x", id[i]);
+    worker_t *w = zhashx_lookup(self->workers, key);
+    if (w)
+        w->expiry = s_now() + (int64_t)self->o.heartbeat_ms * self->o.liveness;
+
+    switch (p->command) {
+    case BN_MDPW_READY: {
+        char service[BN_MDP_MAX_SERVICE + 1];
+        memcpy(service, bn_msg_data(m, p->service), bn_msg_len(m, p->service));
+        service[bn_msg_len(m, p->service)] = '\0';
+        const char *allowed = zmq_msg_gets(ident, "X-Services");
+        const char *user = zmq_msg_gets(ident, "User-Id");
+        int curve = user && *user;
+        if (w || s_reserved(service) || (curve && !s_listed(allowed, service))) {
+            bn_warn("refused READY for '%s' (%s)", service,
+                    w ? "worker already registered" : s_reserved(service) ? "reserved service"
+                                                                         : "certificate does not name this service");
+            worker_t tmp = {.sock = sock};
+            zmq_msg_init(&tmp.identity);
+            zmq_msg_copy(&tmp.identity, ident);
+            if (w)
+                s_worker_delete(self, w, 1, "protocol error");
+            else
+                s_send_worker(self, &tmp, BN_MDPW_DISCONNECT, NULL, NULL);
+            zmq_msg_close(&tmp.identity);
+            return;
+        }
+        w = calloc(1, sizeof *w);
+        snprintf(w->key, sizeof w->key, "%s", key);
+        zmq_msg_init(&w->identity);
+        zmq_msg_copy(&w->identity, ident);
+        w->sock = sock;
+        w->svc = s_service(self, service);
+        w->svc->nworkers++;
+        w->expiry = s_now() + (int64_t)self->o.heartbeat_ms * self->o.liveness;
+        zhashx_insert(self->workers, key, w);
+        s_worker_idle(self, w);
+        bn_info("worker ready for %s (%zu now)", service, w->svc->nworkers);
+        s_dispatch(self, w->svc);
+        return;
+    }
+    case BN_MDPW_REPLY:
+        if (!w) {
+            worker_t tmp = {.sock = sock};
+            zmq_msg_init(&tmp.identity);
+            zmq_msg_copy(&tmp.identity, ident);
+            s_send_worker(self, &tmp, BN_MDPW_DISCONNECT, NULL, NULL);
+            zmq_msg_close(&tmp.identity);
+            return;
+        }
+        s_worker_reply(self, w, m, p);
+        s_dispatch(self, w->svc);
+        return;
+    case BN_MDPW_HEARTBEAT:
+        if (w && (w->task || w->stuck))
+            w->hb_busy = 1;
+        if (!w) {
+            worker_t tmp = {.sock = sock};
+            zmq_msg_init(&tmp.identity);
+            zmq_msg_copy(&tmp.identity, ident);
+            s_send_worker(self, &tmp, BN_MDPW_DISCONNECT, NULL, NULL);
+            zmq_msg_close(&tmp.identity);
+        }
+        return;
+    case BN_MDPW_DISCONNECT:
+        if (w)
+            s_worker_delete(self, w, 0, "worker disconnected");
+        return;
+    default:
+        bn_warn("dropped worker command %s sent to the broker", bn_mdp_command_name(p->command));
+    }
+}
+
+/* ---- jobs ----------------------------------------------------------------------------- */
+
+static job_t *s_job_new(bd_broker_t *self, const char *id, int kind, json_t *spec, int nblobs)
+{
+    job_t *job = calloc(1, sizeof *job);
+    snprintf(job->id, sizeof job->id, "%s", id);
+    job->kind = kind;
+    job->spec = spec;
+    json_t *opt = json_object_get(spec, "options");
+    const char *tenant = json_string_value(json_object_get(opt, "tenant"));
+    job->tenant = strdup(tenant ? tenant : "default");
+    const char *prio = json_string_value(json_object_get(opt, "priority"));
+    job->prio = prio && strcmp(prio, "batch") == 0;
+    job->status = "queued";
+    job->nblobs = nblobs;
+    job->blobs = calloc((size_t)nblobs + 1, sizeof(zmq_msg_t));
+    job->waiters = zlistx_new();
+    zhashx_insert(self->jobs, job->id, job);
+    return job;
+}
+
+static void s_job_free(bd_broker_t *self, job_t *job)
+{
+    for (int i = 0; i < job->ntasks; i++) {
+        if (job->tasks[i])
+            s_task_free(self, job->tasks[i]);
+        json_decref(job->replies[i]);
+    }
+    if (job->blobs_live)
+        for (int i = 0; i < job->nblobs; i++)
+            zmq_msg_close(&job->blobs[i]);
+    free(job->blobs);
+    pending_t *p;
+    while ((p = zlistx_detach(job->waiters, NULL))) {
+        bn_msg_destroy(&p->msg);
+        free(p);
+    }
+    zlistx_destroy(&job->waiters);
+    self->bytes -= job->bytes;
+    json_decref(job->spec);
+    free(job->tenant);
+    zhashx_delete(self->jobs, job->id);
+    free(job);
+}
+
+/* Create the tasks whose dependencies are met and queue them. */
+static void s_job_schedule(bd_broker_t *self, job_t *job)
+{
+    for (int i = 0; i < job->ntasks; i++) {
+        if (job->replies[i] || job->tasks[i])
+            continue;
+        int dep = job->plan[i].dep;
+        if (dep >= 0 && !job->replies[dep])
+            continue;
+        const char *svc = job->kind == KIND_TITANIC ? json_string_value(json_object_get(job->spec, "service"))
+                                                    : bn_stage_service(job->plan[i].stage);
+        task_t *t = s_task_new(self, job, i, s_service(self, svc), job->prio, job->tenant);
+        job->tasks[i] = t;
+        s_enqueue(self, t);
+    }
+}
+
+/* Announce a final state: waiters, PUB, and the job leaves memory. */
+static void s_job_finish(bd_broker_t *self, job_t *job, const char *status, json_t *result)
+{
+    char *text = json_dumps(result, JSON_COMPACT);
+    bd_store_job_set_status(self->store, job->id, status, text);
+    const char *verdict = json_string_value(json_object_get(result, "verdict"));
+    bn_info("job %s %s%s%s", job->id, status, verdict ? ", verdict " : "", verdict ? verdict : "");
+    pending_t *p;
+    while ((p = zlistx_detach(job->waiters, NULL))) {
+        bn_msg_t *m = p->msg; /* holds the waiter's [identity] */
+        bn_msg_t *r = bn_msg_new();
+        bn_msg_addstr(r, text);
+        s_reply(self, p->sock, bn_msg_frame(m, 0), BN_SVC_RESULT, BN_ST_OK, r);
+        bn_msg_destroy(&m);
+        free(p);
+    }
+    if (self->pub) {
+        bn_msg_t *ev = bn_msg_new();
+        bn_msg_addstr(ev, job->tenant);
+        json_t *e = json_pack("{s:s, s:s, s:s?}", "job", job->id, "status", status, "verdict", verdict);
+        char *et = json_dumps(e, JSON_COMPACT);
+        bn_msg_addstr(ev, et);
+        free(et);
+        json_decref(e);
+        s_queue(self, -1, ev);
+    }
+    free(text);
+    json_decref(result);
+    s_job_free(self, job);
+}
+
+static json_t *s_job_result(job_t *job, const char *status, json_t *error)
+{
+    if (job->kind == KIND_TITANIC) {
+        json_t *r = json_pack("{s:s, s:s}", "job", job->id, "status", status);
+        if (job->replies[0])
+            json_object_set(r, "reply", job->replies[0]);
+        if (error)
+            json_object_set(r, "error", error);
+        return r;
+    }
+    return bn_job_result(job->id, status, job->spec, job->plan, job->ntasks, job->replies, error);
+}
+
+static void s_job_fail(bd_broker_t *self, job_t *job, const char *code, const char *message)
+{
+    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+    s_job_finish(self, job, "failed", s_job_result(job, "failed", err));
+    json_decref(err);
+}
+
+static void s_job_task_done(bd_broker_t *self, job_t *job, int seq, json_t *reply)
+{
+    char *text = json_dumps(reply, JSON_COMPACT);
+    bd_store_task_done(self->store, job->id, seq, text);
+    free(text);
+    job->replies[seq] = reply;
+    job->ndone++;
+    if (job->ndone == job->ntasks) {
+        s_job_finish(self, job, "done", s_job_result(job, "done", NULL));
+        return;
+    }
+    s_job_schedule(self, job);
+}
+
+/* Build the in-memory job from a stored or new spec; replies (may be NULL) are finished tasks. */
+static job_t *s_job_load(bd_broker_t *self, const char *id, int kind, json_t *spec, json_t *replies)
+{
+    int nblobs = (int)json_array_size(json_object_get(spec, "blobs"));
+    job_t *job = s_job_new(self, id, kind, spec, nblobs);
+    if (kind == KIND_TITANIC) {
+        job->ntasks = 1;
+        job->plan[0] = (bn_plan_task_t){BN_STAGE_QUALITY, 0, -1};
+    } else {
+        job->ntasks = bn_job_plan(spec, job->plan, MAX_PLAN);
+    }
+    for (int i = 0; i < job->ntasks; i++) {
+        json_t *r = json_array_get(replies, (size_t)i);
+        if (r && !json_is_null(r)) {
+            job->replies[i] = json_incref(r);
+            job->ndone++;
+        }
+    }
+    return job;
+}
+
+static void s_resume_cb(void *arg, const char *id, const char *tenant, const char *key, int kind,
+                        int priority, const char *spec_text, int64_t created, json_t *replies)
+{
+    bd_broker_t *self = arg;
+    json_t *spec = json_loads(spec_text, 0, NULL);
+    if (!spec) {
+        bn_error("job %s: stored spec unreadable; marking failed", id);
+        bd_store_job_set_status(self->store, id, "failed", "{\"error\":{\"code\":\"store_corrupt\"}}");
+        return;
+    }
+    job_t *job = s_job_load(self, id, kind, spec, replies);
+    if (job->ndone == job->ntasks)
+        s_job_finish(self, job, "done", s_job_result(job, "done", NULL));
+    else
+        s_job_schedule(self, job);
+}
+
+/* ---- the client API ------------------------------------------------------------------- */
+
+static void s_new_id(char id[33])
+{
+    unsigned char r[16];
+    randombytes_buf(r, sizeof r);
+    for (int i = 0; i < 16; i++)
+        snprintf(id + 2 * i, 3, "%02x", r[i]);
+}
+
+/* beian.submit and titanic.request share this: body = [spec][payload frames...] for beian jobs,
+ * [service][frames...] for a Titanic request to any other service. */
+static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service,
+                     bn_msg_t *m, size_t first, int titanic)
+{
+    size_t nframes = bn_msg_size(m) - first;
+    size_t bytes = 0;
+    for (size_t i = first; i < bn_msg_size(m); i++)
+        bytes += bn_msg_len(m, i);
+    if ((int)zhashx_size(self->jobs) >= self->o.max_jobs || self->bytes + bytes > self->o.max_bytes) {
+        s_reply_json(self, sock, client, service, BN_ST_BUSY,
+                     json_pack("{s:{s:s, s:s}, s:i}", "error", "code", "busy", "message",
+                               "the queue is full; retry later", "retry_after_ms", 1000));
+        return;
+    }
+    json_t *spec;
+    int kind = KIND_BEIAN;
+    size_t blob0 = first + 1; /* first payload frame */
+    if (titanic && !bn_msg_streq(m, first, BN_SVC_SUBMIT)) {
+        kind = KIND_TITANIC;
+        char *svc = bn_msg_strdup(m, first);
+        if (!svc || !*svc || s_reserved(svc) || strlen(svc) > BN_MDP_MAX_SERVICE) {
+            free(svc);
+            s_reply_error(self, sock, client, service, BN_ST_BAD, "bad_request", "titanic.request needs a service name");
+            return;
+        }
+        spec = json_pack("{s:s, s:{s:s, s:s}}", "service", svc, "options", "tenant", "default", "priority", "interactive");
+        free(svc);
+    } else {
+        if (titanic)
+            first++, blob0++; /* skip the "beian.submit" service frame */
+        if (first >= bn_msg_size(m)) {
+            s_reply_error(self, sock, client, service, BN_ST_BAD, "bad_request", "missing job spec frame");
+            return;
+        }
+        json_error_t jerr;
+        spec = json_loadb(bn_msg_data(m, first), bn_msg_len(m, first), 0, &jerr);
+        if (!spec) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "job spec is not JSON: %s", jerr.text);
+            s_reply_error(self, sock, client, service, BN_ST_BAD, "bad_request", msg);
+            return;
+        }
+        if (bn_job_spec_validate(spec, bn_msg_size(m) - blob0) < 0) {
+            s_reply_error(self, sock, client, service, BN_ST_BAD, bn_error_code(), bn_error_msg());
+            json_decref(spec);
+            return;
+        }
+    }
+    (void)nframes;
+    json_t *opt = json_object_get(spec, "options");
+    const char *tenant = json_string_value(json_object_get(opt, "tenant"));
+    const char *key = json_string_value(json_object_get(opt, "key"));
+    char id[33];
+    if (key && bd_store_job_by_key(self->store, tenant, key, id)) {
+        /* A resubmission after a lost acknowledgement: the same job, not a duplicate. */
+        json_decref(spec);
+        if (titanic) {
+            bn_msg_t *r = bn_msg_new();
+            bn_msg_addstr(r, id);
+            s_reply(self, sock, client, service, BN_ST_OK, r);
+        } else {
+            s_reply_json(self, sock, client, service, BN_ST_OK,
+                         json_pack("{s:s, s:b}", "job", id, "duplicate", 1));
+        }
+        return;
+    }
+    s_new_id(id);
+    json_t *blobs = json_array();
+    for (size_t i = blob0; i < bn_msg_size(m); i++) {
+        char sha[65];
+        if (bd_store_blob_put(self->store, bn_msg_data(m, i), bn_msg_len(m, i), sha) < 0) {
+            bn_error("job %s: %s", id, bn_error_msg());
+            json_decref(blobs);
+            json_decref(spec);
+            s_reply_error(self, sock, client, service, BN_ST_INTERNAL, "store_write", "could not store the images");
+            return;
+        }
+        json_array_append_new(blobs, json_pack("{s:s, s:I}", "sha256", sha, "bytes", (json_int_t)bn_msg_len(m, i)));
+    }
+    json_object_set_new(spec, "blobs", blobs);
+    char *text = json_dumps(spec, JSON_COMPACT);
+    int prio = strcmp(json_string_value(json_object_get(opt, "priority")), "batch") == 0;
+    if (bd_store_job_insert(self->store, id, tenant, key, kind, prio, text, s_wall()) < 0) {
+        free(text);
+        json_decref(spec);
+        s_reply_error(self, sock, client, service, BN_ST_INTERNAL, "store_write", bn_error_msg());
+        return;
+    }
+    free(text);
+    job_t *job = s_job_load(self, id, kind, spec, NULL);
+    for (int i = 0; i < job->nblobs; i++) {
+        zmq_msg_init(&job->blobs[i]);
+        zmq_msg_copy(&job->blobs[i], bn_msg_frame(m, blob0 + (size_t)i));
+    }
+    job->blobs_live = 1;
+    job->bytes = bytes;
+    self->bytes += bytes;
+    s_job_schedule(self, job);
+    if (titanic) {
+        bn_msg_t *r = bn_msg_new();
+        bn_msg_addstr(r, id);
+        s_reply(self, sock, client, service, BN_ST_OK, r);
+    } else {
+        s_reply_json(self, sock, client, service, BN_ST_OK,
+                     json_pack("{s:s, s:s, s:b}", "job", id, "status", "queued", "duplicate", 0));
+    }
+}
+
+/* Look a job up in memory, then in the store. Returns 1 live, 2 stored, 0 unknown. */
+static int s_job_find(bd_broker_t *self, const char *id, job_t **live, char **status, char **result, int *kind)
+{
+    *live = zhashx_lookup(self->jobs, id);
+    if (*live)
+        return 1;
+    return bd_store_job_get(self->store, id, status, result, kind) ? 2 : 0;
+}
+
+static void s_job_api(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service, bn_msg_t *m, size_t body)
+{
+    char *id = bn_msg_strdup(m, body);
+    job_t *job = NULL;
+    char *status = NULL, *result = NULL;
+    int kind = 0;
+    int found = id && strlen(id) == 32 ? s_job_find(self, id, &job, &status, &result, &kind) : 0;
+    if (!found) {
+        s_reply_error(self, sock, client, service, BN_ST_UNKNOWN, "unknown_job", "no such job");
+        goto done;
+    }
+    if (strcmp(service, BN_SVC_STATUS) == 0) {
+        json_t *r = json_pack("{s:s, s:s}", "job", id, "status", job ? job->status : status);
+        if (job)
+            json_object_set_new(r, "progress", json_pack("{s:i, s:i}", "done", job->ndone, "total", job->ntasks));
+        else if (result) {
+            json_t *res = json_loads(result, 0, NULL);
+            json_object_set(r, "verdict", json_object_get(res, "verdict"));
+            json_decref(res);
+        }
+        s_reply_json(self, sock, client, service, BN_ST_OK, r);
+    } else if (strcmp(service, BN_SVC_RESULT) == 0) {
+        if (!job) {
+            bn_msg_t *r = bn_msg_new();
+            bn_msg_addstr(r, result ? result : "{}");
+            s_reply(self, sock, client, service, BN_ST_OK, r);
+        } else if (bn_msg_streq(m, body + 1, "wait") && (int)zlistx_size(job->waiters) < self->o.max_waiters) {
+            pending_t *p = malloc(sizeof *p);
+            p->sock = sock;
+            p->msg = bn_msg_new();
+            bn_msg_addframe(p->msg, client);
+            zlistx_add_end(job->waiters, p);
+        } else {
+            s_reply_json(self, sock, client, service, BN_ST_PENDING,
+                         json_pack("{s:s, s:s}", "job", id, "status", job->status));
+        }
+    } else if (strcmp(service, BN_SVC_CANCEL) == 0) {
+        if (!job) {
+            s_reply_json(self, sock, client, service, BN_ST_CONFLICT,
+                         json_pack("{s:s, s:s, s:{s:s, s:s}}", "job", id, "status", status, "error", "code",
+                                   "already_finished", "message", "the job has already finished"));
+        } else {
+            s_reply_json(self, sock, client, service, BN_ST_OK, json_pack("{s:s, s:s}", "job", id, "status", "cancelled"));
+            s_job_finish(self, job, "cancelled", s_job_result(job, "cancelled", NULL));
+        }
+    } else if (strcmp(service, BN_SVC_BLOB) == 0) {
+        char *sha = bn_msg_strdup(m, body + 1);
+        void *data;
+        size_t size;
+        /* Only blobs this job's result names: knowing a job id does not open the whole spool. */
+        if (!job && result && sha && strlen(sha) == 64 && strstr(result, sha)
+            && bd_store_blob_map(self->store, sha, &data, &size) == 0) {
+            bn_msg_t *r = bn_msg_new();
+            bn_msg_addzc(r, data, size, s_unmap_cb, (void *)(uintptr_t)size);
+            s_reply(self, sock, client, service, BN_ST_OK, r);
+        } else {
+            s_reply_error(self, sock, client, service, BN_ST_UNKNOWN, "unknown_blob", "no such blob in this job's result");
+        }
+        free(sha);
+    }
+done:
+    free(id);
+    free(status);
+    free(result);
+}
+
+static void s_titanic(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service, bn_msg_t *m, size_t body)
+{
+    if (strcmp(service, BN_SVC_TI_REQUEST) == 0) {
+        if (body >= bn_msg_size(m)) {
+            s_reply_error(self, sock, client, service, BN_ST_BAD, "bad_request", "titanic.request needs a service frame");
+            return;
+        }
+        s_submit(self, sock, client, service, m, body, 1);
+        return;
+    }
+    char *id = bn_msg_strdup(m, body);
+    job_t *job = NULL;
+    char *status = NULL, *result = NULL;
+    int kind = 0;
+    int found = id && strlen(id) == 32 ? s_job_find(self, id, &job, &status, &result, &kind) : 0;
+    if (strcmp(service, BN_SVC_TI_CLOSE) == 0) {
+        if (found == 2)
+            bd_store_job_delete(self->store, id);
+        s_reply(self, sock, client, service, BN_ST_OK, NULL);
+    } else if (!found) {
+        s_reply(self, sock, client, service, BN_ST_BAD, NULL); /* Titanic: 400 unknown request */
+    } else if (job) {
+        s_reply(self, sock, client, service, BN_ST_PENDING, NULL);
+    } else {
+        bn_msg_t *r = bn_msg_new();
+        json_t *res = json_loads(result ? result : "{}", 0, NULL);
+        json_t *frames = json_object_get(json_object_get(res, "reply"), "frames");
+        if (kind == KIND_TITANIC && json_is_array(frames) && bd_store_durable(self->store)) {
+            size_t i;
+            json_t *f;
+            json_array_foreach(frames, i, f) {
+                void *data;
+                size_t size;
+                if (bd_store_blob_map(self->store, json_string_value(f), &data, &size) == 0)
+                    bn_msg_addzc(r, data, size, s_unmap_cb, (void *)(uintptr_t)size);
+            }
+        } else if (kind == KIND_TITANIC && json_is_string(json_object_get(json_object_get(res, "reply"), "inline"))) {
+            bn_msg_addstr(r, json_string_value(json_object_get(json_object_get(res, "reply"), "inline")));
+        } else {
+            bn_msg_addstr(r, result ? result : "{}");
+        }
+        json_decref(res);
+        s_reply(self, sock, client, service, BN_ST_OK, r);
+    }
+    free(id);
+    free(status);
+    free(result);
+}
+
+static void s_client_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_mdp_t *p)
+{
+    zmq_msg_t *client = bn_msg_frame(m, 0);
+    char service[BN_MDP_MAX_SERVICE + 1];
+    memcpy(service, bn_msg_data(m, p->service), bn_msg_len(m, p->service));
+    service[bn_msg_len(m, p->service)] = '\0';
+
+    if (strcmp(service, BN_SVC_MMI) == 0) {
+        char *name = bn_msg_strdup(m, p->body);
+        service_t *svc = name ? zhashx_lookup(self->services, name) : NULL;
+        const char *code = name && (s_reserved(name) || (svc && svc->nworkers)) ? BN_ST_OK : "404";
+        free(name);
+        s_reply(self, sock, client, service, code, NULL);
+    } else if (strncmp(service, "mmi.", 4) == 0) {
+        s_reply(self, sock, client, service, BN_ST_NOT_IMPL, NULL);
+    } else if (strncmp(service, "titanic.", 8) == 0) {
+        s_titanic(self, sock, client, service, m, p->body);
+    } else if (strcmp(service, BN_SVC_SUBMIT) == 0) {
+        s_submit(self, sock, client, service, m, p->body, 0);
+    } else if (strcmp(service, BN_SVC_STATUS) == 0 || strcmp(service, BN_SVC_RESULT) == 0
+               || strcmp(service, BN_SVC_CANCEL) == 0 || strcmp(service, BN_SVC_BLOB) == 0) {
+        s_job_api(self, sock, client, service, m, p->body);
+    } else {
+        /* Any other service: a plain Majordomo request, passed to its workers as is. */
+        if ((int)zhashx_size(self->tasks) >= self->o.max_jobs) {
+            bn_warn("dropped a request for %s: queue full", service);
+            return;
+        }
+        task_t *t = s_task_new(self, NULL, 0, s_service(self, service), 0, "default");
+        zmq_msg_copy(&t->client, client);
+        t->client_sock = sock;
+        bn_msg_drop(m, p->body);
+        t->body = bn_msg_new();
+        for (size_t i = 0; i < bn_msg_size(m); i++)
+            bn_msg_addframe(t->body, bn_msg_frame(m, i));
+        s_enqueue(self, t);
+        s_dispatch(self, t->svc);
+    }
+}
+
+/* ---- timers --------------------------------------------------------------------------- */
+
+static void s_timers(bd_broker_t *self)
+{
+    int64_t now = s_now();
+    /* Workers that went silent. A busy worker that never heartbeats while busy (a stock MDP
+     * worker does not) is bounded by its task's lease instead. */
+    zlistx_t *dead = zlistx_new();
+    for (worker_t *w = zhashx_first(self->workers); w; w = zhashx_next(self->workers))
+        if (now > w->expiry && (!(w->task || w->stuck) || w->hb_busy))
+            zlistx_add_end(dead, w);
+    for (worker_t *w = zlistx_first(dead); w; w = zlistx_next(dead)) {
+        bn_warn("worker for %s expired", w->svc->name);
+        s_worker_delete(self, w, 0, "worker stopped heartbeating");
+    }
+    zlistx_purge(dead);
+    /* Leases. */
+    for (worker_t *w = zhashx_first(self->workers); w; w = zhashx_next(self->workers))
+        if (w->task && now > w->task->lease)
+            zlistx_add_end(dead, w);
+    for (worker_t *w = zlistx_first(dead); w; w = zlistx_next(dead)) {
+        task_t *t = w->task;
+        w->stuck = 1;
+        s_task_retry(self, t, "lease expired");
+    }
+    zlistx_destroy(&dead);
+    /* Retries whose backoff is over. */
+    zlistx_t *ready = zlistx_new();
+    for (task_t *t = zlistx_first(self->delayed); t; t = zlistx_next(self->delayed))
+        if (now >= t->not_before)
+            zlistx_add_end(ready, t);
+    for (task_t *t = zlistx_first(ready); t; t = zlistx_next(ready)) {
+        zlistx_detach(self->delayed, zlistx_find(self->delayed, t));
+        s_enqueue(self, t);
+    }
+    zlistx_destroy(&ready);
+    if (now >= self->heartbeat_at) {
+        for (worker_t *w = zhashx_first(self->workers); w; w = zhashx_next(self->workers))
+            s_send_worker(self, w, BN_MDPW_HEARTBEAT, NULL, NULL);
+        self->heartbeat_at = now + self->o.heartbeat_ms;
+    }
+    s_dispatch_all(self);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------ */
+
+bd_broker_t *bd_broker_new(const bd_options_t *opts)
+{
+    bd_broker_t *self = calloc(1, sizeof *self);
+    self->o = *opts;
+    bd_options_t *o = &self->o;
+    if (o->heartbeat_ms <= 0) o->heartbeat_ms = BN_DEFAULT_HEARTBEAT_MS;
+    if (o->liveness <= 0) o->liveness = BN_DEFAULT_HEARTBEAT_LIVENESS;
+    if (o->lease_ms <= 0) o->lease_ms = 120000;
+    if (o->max_attempts <= 0) o->max_attempts = 3;
+    if (o->retry_backoff_ms <= 0) o->retry_backoff_ms = 500;
+    if (o->max_jobs <= 0) o->max_jobs = 10000;
+    if (o->max_bytes == 0) o->max_bytes = (size_t)2 << 30;
+    if (o->max_frames <= 0) o->max_frames = BN_DEFAULT_MAX_FRAMES;
+    if (o->max_waiters <= 0) o->max_waiters = 16;
+    if (o->batch <= 0) o->batch = 256;
+    if (sodium_init() < 0)
+        goto err;
+    self->services = zhashx_new();
+    zhashx_set_destructor(self->services, s_service_free);
+    self->workers = zhashx_new();
+    self->tasks = zhashx_new();
+    self->jobs = zhashx_new();
+    self->delayed = zlistx_new();
+    self->pending = zlistx_new();
+    self->ctx = zmq_ctx_new();
+    int tcp = 0;
+    for (int i = 0; i < o->nbinds; i++)
+        tcp |= strncmp(o->binds[i], "tcp://", 6) == 0;
+    if (tcp) {
+        /* The authenticator must exist before the first CURVE socket binds. */
+        if (!o->curve_cert || !o->allow_dir) {
+            bn_error_set("tcp_requires_curve", "tcp endpoints need --curve-cert and --allow");
+            goto err;
+        }
+        self->zap = bd_zap_new(self->ctx, o->allow_dir);
+        if (!self->zap) {
+            bn_error_set("zap", "could not start the ZAP authenticator");
+            goto err;
+        }
+    }
+    self->store = bd_store_open(o->dir, o->durable);
+    if (!self->store)
+        goto err;
+    for (int i = 0; i < o->nbinds; i++) {
+        int is_tcp = strncmp(o->binds[i], "tcp://", 6) == 0;
+        void *s = bn_zsock_new(self->ctx, ZMQ_ROUTER, o->binds[i], 1, NULL, is_tcp ? o->curve_cert : NULL);
+        if (!s)
+            goto err;
+        int one = 1;
+        zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &one, sizeof one); /* a reconnecting peer reclaims its identity */
+        self->socks[self->nsocks++] = s;
+    }
+    if (o->pub) {
+        self->pub = bn_zsock_new(self->ctx, ZMQ_PUB, o->pub, 1, NULL, o->curve_cert);
+        if (!self->pub)
+            goto err;
+    }
+    int n = bd_store_each_unfinished(self->store, s_resume_cb, self);
+    if (n > 0)
+        bn_info("resumed %d unfinished jobs", n);
+    s_flush(self);
+    return self;
+err:
+    bd_broker_destroy(&self);
+    return NULL;
+}
+
+void bd_broker_destroy(bd_broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bd_broker_t *self = *self_p;
+    if (self->jobs) {
+        job_t *job;
+        while ((job = zhashx_first(self->jobs)))
+            s_job_free(self, job);
+    }
+    if (self->tasks) {
+        task_t *t;
+        while ((t = zhashx_first(self->tasks)))
+            s_task_free(self, t);
+    }
+    if (self->workers) {
+        worker_t *w;
+        while ((w = zhashx_first(self->workers))) {
+            w->task = NULL;
+            s_worker_delete(self, w, 1, "broker stopping");
+        }
+    }
+    if (self->pending) {
+        pending_t *p;
+        while ((p = zlistx_detach(self->pending, NULL))) {
+            bn_msg_destroy(&p->msg);
+            free(p);
+        }
+    }
+    zlistx_destroy(&self->pending);
+    zlistx_destroy(&self->delayed);
+    zhashx_destroy(&self->jobs);
+    zhashx_destroy(&self->tasks);
+    zhashx_destroy(&self->workers);
+    zhashx_destroy(&self->services);
+    bd_store_close(&self->store);
+    for (int i = 0; i < self->nsocks; i++)
+        zmq_close(self->socks[i]);
+    if (self->pub)
+        zmq_close(self->pub);
+    bd_zap_destroy(&self->zap);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    free(self);
+    *self_p = NULL;
+}
+
+int bd_broker_run(bd_broker_t *self, volatile int *stop)
+{
+    zmq_pollitem_t items[BD_MAX_BINDS + 1];
+    int n = 0;
+    for (int i = 0; i < self->nsocks; i++)
+        items[n++] = (zmq_pollitem_t){self->socks[i], 0, ZMQ_POLLIN, 0};
+    if (self->zap)
+        items[n++] = (zmq_pollitem_t){bd_zap_socket(self->zap), 0, ZMQ_POLLIN, 0};
+    bn_msg_t *m = bn_msg_new();
+    self->heartbeat_at = s_now() + self->o.heartbeat_ms;
+    while (!*stop) {
+        /* Sleep until the next heartbeat at most; leases and retries are checked each turn,
+         * which is at least every heartbeat interval. */
+        int64_t wait = self->heartbeat_at - s_now();
+        if (wait > 100)
+            wait = 100;
+        if (wait < 0)
+            wait = 0;
+        if (zmq_poll(items, n, (long)wait) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (self->zap && (items[n - 1].revents & ZMQ_POLLIN))
+            bd_zap_handle(self->zap);
+        for (int s = 0; s < self->nsocks; s++) {
+            for (int k = 0; k < self->o.batch; k++) {
+                if (bn_msg_recv(m, self->socks[s], (size_t)self->o.max_frames, ZMQ_DONTWAIT) < 0) {
+                    if (errno == EMSGSIZE) {
+                        bn_warn("dropped a message with more than %d frames", self->o.max_frames);
+                        continue;
+                    }
+                    break;
+                }
+                bn_mdp_t p;
+                const char *why;
+                if (bn_mdp_parse(m, 1, &p, &why) < 0) {
+                    bn_warn("dropped a malformed message (%zu frames): %s", bn_msg_size(m), why);
+                    continue;
+                }
+                if (p.worker)
+                    s_worker_message(self, s, m, &p);
+                else
+                    s_client_message(self, s, m, &p);
+            }
+        }
+        s_timers(self);
+        s_flush(self); /* commit, then acknowledge */
+    }
+    bn_msg_destroy(&m);
+    s_flush(self);
+    return 0;
+}

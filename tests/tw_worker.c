@@ -1,0 +1,39 @@
+/* tw_worker — a test worker for the integration tests. It registers for any service
+ * (--service) and behaves by the first bytes of the document it receives:
+ *   "CRASH"      abort() — every attempt crashes its worker
+ *   "SLOW:<ms>"  sleep that long, then answer like echo
+ *   anything     echo: a result with the image size and no flags
+ * so one broker run can mix healthy, slow and poisonous tasks. */
+#include "core/bn_error.h"
+#include "core/bn_flags.h"
+#include "core/bn_worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int s_stage(const bn_task_t *task, bn_stage_result_t *out)
+{
+    if (task->image_size >= 5 && memcmp(task->image, "CRASH", 5) == 0)
+        abort();
+    if (task->image_size >= 5 && memcmp(task->image, "SLOW:", 5) == 0) {
+        char ms[16] = {0};
+        memcpy(ms, task->image + 5, task->image_size - 5 < 15 ? task->image_size - 5 : 15);
+        usleep((useconds_t)atoi(ms) * 1000);
+    }
+    if (task->image_size >= 4 && memcmp(task->image, "FAIL", 4) == 0)
+        return bn_error_set("not_implemented", "test worker refuses this task");
+    out->json = json_pack("{s:s, s:{s:I}, s:[]}", "stage", task->stage, "quality", "bytes",
+                          (json_int_t)task->image_size, "flags");
+    if (task->image_size >= 4 && memcmp(task->image, "FLAG", 4) == 0)
+        bn_flag_add(json_object_get(out->json, "flags"), "blurry", 10.0, 60.0, -1);
+    char *copy = malloc(task->image_size ? task->image_size : 1);
+    memcpy(copy, task->image, task->image_size);
+    bn_stage_result_add_blob(out, "prepared", "application/octet-stream", copy, task->image_size);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    return bn_worker_main(argc, argv, "beian.quality", s_stage);
+}
