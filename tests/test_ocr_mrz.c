@@ -232,6 +232,9 @@ static void test_repairs(void)
     /* a wrong digit is not invented away */
     CHECK(parse2(icao1, "L898912C36UTO7408122F1204159ZE184226B<<<<<10", &m) == 0);
     CHECK(chk(&m, "document_number") == 0 && strcmp(m.document_number, "L898912C3") == 0);
+    /* a spurious leading character on a TD1 line (seen on a real specimen read) */
+    CHECK(parse3("XI<UTOD231458907<<<<<<<<<<<<<<<", "7408122F1204159UTO<<<<<<<<<<<6", "ERIKSSON<<ANNA<MARIA<<<<<<<<<<", &m) == 0);
+    CHECK(m.format == BN_MRZ_TD1 && m.checks_ok && m.problems == 0 && strcmp(m.document_number, "D23145890") == 0);
     /* two lines of wrong length: not an MRZ */
     CHECK(parse2(icao1, "L898902C36UTO7408122F1204159ZE184226B1234<<<<<10", &m) == -1);
 }

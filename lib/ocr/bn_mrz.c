@@ -215,6 +215,9 @@ static int line_variants(const char *s, int n, int L, int name_line, char out[MA
         return k;
     }
     if (n == L + 1) {
+        /* A stray mark before the zone read as a character (seen on real specimens). */
+        memcpy(out[k], s + 1, (size_t)n);
+        cost[k++] = 1;
         /* Remove one filler from each run (runs of 2+, or a trailing one). */
         for (int i = 0; i < n && k < MAX_VARIANTS; i++) {
             if (s[i] != '<' || (i > 0 && s[i - 1] == '<'))

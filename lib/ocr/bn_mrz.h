@@ -6,7 +6,8 @@
  *
  * Lenient in what it reads: spaces and stray punctuation are dropped, '«' counts as "<<", extra
  * lines (VIZ text) are skipped, a line one character too long or short is fixed by removing or
- * adding one '<' in a filler run, short name lines are padded. Strict in what it reports:
+ * adding one '<' in a filler run (or dropping a stray first character), short name lines are
+ * padded; the variant whose check digits and syntax fare best wins. Strict in what it reports:
  *  - characters are repaired *by position* only: digit fields map O Q D→0, I L→1, Z→2, S→5, B→8,
  *    G→6; letter fields (codes, names, sex) the reverse;
  *  - in mixed fields (document number, optional data) a letter between two digits or a digit
