@@ -25,6 +25,9 @@ int bn_client_send(bn_client_t *self, const char *service, bn_msg_t **body);
  * bytes, may be NULL) the service. Returns 0, or -1 on timeout (errno ETIMEDOUT) or a
  * malformed reply. */
 int bn_client_recv(bn_client_t *self, bn_msg_t **reply, char *service_out, int timeout_ms);
+/* The underlying ZeroMQ socket, for zmq_poll over several clients (NULL before first use). */
+void *bn_client_socket(bn_client_t *self);
+
 /* send + recv; on timeout the socket is reset. */
 int bn_client_call(bn_client_t *self, const char *service, bn_msg_t **body, bn_msg_t **reply, int timeout_ms);
 

@@ -114,3 +114,10 @@ int bn_client_call(bn_client_t *self, const char *service, bn_msg_t **body, bn_m
     }
     return 0;
 }
+
+void *bn_client_socket(bn_client_t *self)
+{
+    if (!self->sock)
+        s_connect(self);
+    return self->sock;
+}

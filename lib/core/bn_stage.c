@@ -1,4 +1,5 @@
 #include "core/bn_stage.h"
+#include "core/bn_error.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,4 +25,17 @@ void bn_stage_result_clear(bn_stage_result_t *r)
     for (int i = 0; i < r->nblobs; i++)
         free(r->blobs[i].data);
     memset(r, 0, sizeof *r);
+}
+
+json_t *bn_stage_reply(int rc, const bn_stage_result_t *r)
+{
+    if (rc == 0 && r->json) {
+        json_t *names = json_array();
+        for (int i = 0; i < r->nblobs; i++)
+            json_array_append_new(names, json_string(r->blobs[i].name));
+        return json_pack("{s:b, s:O, s:o}", "ok", 1, "result", r->json, "blobs", names);
+    }
+    const char *code = rc == 0 ? "internal" : (*bn_error_code() ? bn_error_code() : "internal");
+    const char *msg = rc == 0 ? "stage returned no result" : bn_error_msg();
+    return json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code, "message", msg);
 }

@@ -55,4 +55,9 @@ typedef int (*bn_stage_fn)(const bn_task_t *task, bn_stage_result_t *out);
 int bn_stage_result_add_blob(bn_stage_result_t *r, const char *name, const char *mime, void *data, size_t size);
 void bn_stage_result_clear(bn_stage_result_t *r);
 
+/* The reply object of a stage run, as workers send it and the broker stores it:
+ * {"ok":true,"result":{...},"blobs":["prepared",...]} or {"ok":false,"error":{"code","message"}}.
+ * rc is the stage's return value; on -1 the error comes from the bn_error buffer. */
+json_t *bn_stage_reply(int rc, const bn_stage_result_t *r);
+
 #endif

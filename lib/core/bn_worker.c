@@ -66,27 +66,16 @@ static void s_free_cb(void *data, void *hint) { (void)hint; free(data); }
 bn_msg_t *bn_worker_encode_reply(int rc, bn_stage_result_t *r)
 {
     bn_msg_t *m = bn_msg_new();
-    json_t *reply;
-    if (rc == 0 && r->json) {
-        json_t *names = json_array();
-        for (int i = 0; i < r->nblobs; i++)
-            json_array_append_new(names, json_string(r->blobs[i].name));
-        reply = json_pack("{s:b, s:O, s:o}", "ok", 1, "result", r->json, "blobs", names);
-    } else {
-        reply = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code",
-                          rc == 0 ? "internal" : (*bn_error_code() ? bn_error_code() : "internal"),
-                          "message", rc == 0 ? "stage returned no result" : bn_error_msg());
-    }
+    json_t *reply = bn_stage_reply(rc, r);
     char *text = json_dumps(reply, JSON_COMPACT);
     bn_msg_addstr(m, text);
     free(text);
+    int ok = json_is_true(json_object_get(reply, "ok"));
     json_decref(reply);
-    if (rc == 0 && r->json) {
-        /* Blob payloads move into zero-copy frames: libzmq frees them with free(). */
-        for (int i = 0; i < r->nblobs; i++) {
-            bn_msg_addzc(m, r->blobs[i].data, r->blobs[i].size, s_free_cb, NULL);
-            r->blobs[i].data = NULL;
-        }
+    /* Blob payloads move into zero-copy frames: libzmq frees them when sent. */
+    for (int i = 0; ok && i < r->nblobs; i++) {
+        bn_msg_addzc(m, r->blobs[i].data, r->blobs[i].size, s_free_cb, NULL);
+        r->blobs[i].data = NULL;
     }
     return m;
 }

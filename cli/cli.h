@@ -1,0 +1,61 @@
+/* The `beian` command-line tool: shared pieces of its subcommands. */
+#ifndef BEIAN_CLI_H
+#define BEIAN_CLI_H
+#include <beian/client.h>
+#include <jansson.h>
+#include <stddef.h>
+
+#include "core/bn_check.h"
+
+/* Exit codes (documented in `beian --help` and README). */
+#define EXIT_RESULT 0
+#define EXIT_BAD_INPUT 1
+#define EXIT_UNREACHABLE 2
+#define EXIT_JOB_FAILED 3
+
+/* An application being put together from --doc/--selfie/--form options or a manifest line. */
+typedef struct {
+    json_t *spec;             /* job spec */
+    bn_bytes_t blobs[24];     /* frame i+1 of the submission */
+    int nblobs;
+} cli_app_t;
+
+void cli_app_init(cli_app_t *app);
+void cli_app_clear(cli_app_t *app);
+/* "TYPE[:SIDE]=FILE" → a document; base: directory relative paths are resolved in (or NULL). */
+int cli_app_add_doc(cli_app_t *app, const char *arg, const char *base);
+int cli_app_set_selfie(cli_app_t *app, const char *path, const char *base);
+int cli_app_set_form(cli_app_t *app, const char *path, const char *base);
+/* Read a whole file (capped at 64 MiB). */
+void *cli_read_file(const char *path, size_t *size);
+/* Write result blobs and the result JSON to a directory. */
+int cli_write_file(const char *dir, const char *name, const void *data, size_t size);
+
+/* Connection settings shared by the client subcommands. */
+typedef struct {
+    const char *endpoint;
+    const char *server_key;
+    const char *cert;
+    int timeout_ms;
+} cli_conn_t;
+bn_client_t *cli_connect(const cli_conn_t *conn);
+/* Call a beian.* service with string frames; returns the reply status ("200"...) in status
+ * (>= 8 bytes) and the JSON body (or NULL). -1 on timeout/unreachable. */
+int cli_call(bn_client_t *client, const char *service, const char *const *frames, int n,
+             char *status, json_t **body, int timeout_ms);
+/* Submit an application; fills job_id (33 bytes). Retries while the broker is busy.
+ * Returns EXIT_RESULT, EXIT_BAD_INPUT (refused spec) or EXIT_UNREACHABLE. */
+int cli_submit(bn_client_t *client, cli_app_t *app, char job_id[33], int timeout_ms, json_t **ack);
+/* Wait for a job's result. Returns EXIT_RESULT / EXIT_JOB_FAILED / EXIT_UNREACHABLE. */
+int cli_wait_result(bn_client_t *client, const char *job_id, json_t **result, int timeout_ms);
+/* Download the blobs a result names into dir. */
+int cli_fetch_blobs(bn_client_t *client, const char *job_id, const json_t *result, const char *dir, int timeout_ms);
+
+int cmd_check(int argc, char **argv);
+int cmd_batch(int argc, char **argv, const cli_conn_t *conn);
+int cmd_keygen(int argc, char **argv);
+
+/* Print a result: JSON on stdout always; a short human summary on stderr unless quiet. */
+void cli_print_result(const json_t *result, int json_only);
+
+#endif

@@ -1,0 +1,282 @@
+/* Building applications and talking to the broker, shared by the client subcommands. */
+#include "cli.h"
+#include "core/bn_log.h"
+#include "core/bn_msg.h"
+
+#include <beian/proto.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_FILE (64u << 20)
+
+void cli_app_init(cli_app_t *app)
+{
+    memset(app, 0, sizeof *app);
+    app->spec = json_pack("{s:[], s:{}}", "documents", "options");
+}
+
+void cli_app_clear(cli_app_t *app)
+{
+    for (int i = 0; i < app->nblobs; i++)
+        free((void *)app->blobs[i].data);
+    json_decref(app->spec);
+    memset(app, 0, sizeof *app);
+}
+
+void *cli_read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "beian: cannot open %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) < 0 || st.st_size > (off_t)MAX_FILE) {
+        fprintf(stderr, "beian: %s is larger than %u MiB\n", path, MAX_FILE >> 20);
+        fclose(f);
+        return NULL;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    size_t n = fread(buf, 1, (size_t)st.st_size, f);
+    fclose(f);
+    buf[n] = '\0';
+    *size = n;
+    return buf;
+}
+
+static const char *s_path(const char *path, const char *base, char *buf, size_t size)
+{
+    if (!base || path[0] == '/')
+        return path;
+    snprintf(buf, size, "%s/%s", base, path);
+    return buf;
+}
+
+static int s_add_blob(cli_app_t *app, const char *path, const char *base)
+{
+    if (app->nblobs == (int)(sizeof app->blobs / sizeof app->blobs[0])) {
+        fprintf(stderr, "beian: too many images in one application\n");
+        return -1;
+    }
+    char buf[4096];
+    size_t size;
+    void *data = cli_read_file(s_path(path, base, buf, sizeof buf), &size);
+    if (!data)
+        return -1;
+    app->blobs[app->nblobs].data = data;
+    app->blobs[app->nblobs].size = size;
+    return ++app->nblobs; /* frame number */
+}
+
+int cli_app_add_doc(cli_app_t *app, const char *arg, const char *base)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1]) {
+        fprintf(stderr, "beian: --doc wants TYPE[:SIDE]=FILE, got '%s'\n", arg);
+        return -1;
+    }
+    char type[64] = "", side[16] = "front";
+    const char *colon = memchr(arg, ':', (size_t)(eq - arg));
+    size_t tl = (size_t)((colon ? colon : eq) - arg);
+    if (tl >= sizeof type || (colon && (size_t)(eq - colon - 1) >= sizeof side)) {
+        fprintf(stderr, "beian: bad --doc '%s'\n", arg);
+        return -1;
+    }
+    memcpy(type, arg, tl);
+    if (colon) {
+        memcpy(side, colon + 1, (size_t)(eq - colon - 1));
+        side[eq - colon - 1] = '\0';
+    }
+    if (!bn_doc_side_valid(type, side)) {
+        fprintf(stderr, "beian: unknown document '%s:%s' (types: id-card passport hk-macao-permit "
+                        "taiwan-permit residence-permit business-license; sides: front back)\n", type, side);
+        return -1;
+    }
+    int frame = s_add_blob(app, eq + 1, base);
+    if (frame < 0)
+        return -1;
+    json_array_append_new(json_object_get(app->spec, "documents"),
+                          json_pack("{s:s, s:s, s:i}", "type", type, "side", side, "blob", frame));
+    return 0;
+}
+
+int cli_app_set_selfie(cli_app_t *app, const char *path, const char *base)
+{
+    int frame = s_add_blob(app, path, base);
+    if (frame < 0)
+        return -1;
+    json_object_set_new(app->spec, "selfie", json_integer(frame));
+    return 0;
+}
+
+int cli_app_set_form(cli_app_t *app, const char *path, const char *base)
+{
+    char buf[4096];
+    json_error_t err;
+    json_t *form = json_load_file(s_path(path, base, buf, sizeof buf), 0, &err);
+    if (!json_is_object(form)) {
+        fprintf(stderr, "beian: form %s: %s\n", path, form ? "not a JSON object" : err.text);
+        json_decref(form);
+        return -1;
+    }
+    json_object_set_new(app->spec, "form", form);
+    return 0;
+}
+
+int cli_write_file(const char *dir, const char *name, const void *data, size_t size)
+{
+    char path[4096], tmp[4200];
+    mkdir(dir, 0700);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
+        fprintf(stderr, "beian: cannot write %s\n", path);
+        return -1;
+    }
+    return rename(tmp, path); /* a reader never sees half a file: batch resume relies on it */
+}
+
+bn_client_t *cli_connect(const cli_conn_t *conn)
+{
+    bn_client_t *c = bn_client_new(conn->endpoint);
+    if (conn->server_key && bn_client_set_curve(c, conn->server_key, conn->cert) < 0) {
+        fprintf(stderr, "beian: --server-key must be a 40-character Z85 key\n");
+        bn_client_destroy(&c);
+    }
+    return c;
+}
+
+int cli_call(bn_client_t *client, const char *service, const char *const *frames, int n,
+             char *status, json_t **body, int timeout_ms)
+{
+    bn_msg_t *req = bn_msg_new(), *rep = NULL;
+    for (int i = 0; i < n; i++)
+        bn_msg_addstr(req, frames[i]);
+    *body = NULL;
+    if (bn_client_call(client, service, &req, &rep, timeout_ms) < 0)
+        return -1;
+    snprintf(status, 8, "%.*s", (int)bn_msg_len(rep, 0), (const char *)bn_msg_data(rep, 0));
+    if (bn_msg_size(rep) > 1)
+        *body = json_loadb(bn_msg_data(rep, 1), bn_msg_len(rep, 1), 0, NULL);
+    bn_msg_destroy(&rep);
+    return 0;
+}
+
+int cli_submit(bn_client_t *client, cli_app_t *app, char job_id[33], int timeout_ms, json_t **ack)
+{
+    for (int attempt = 0;; attempt++) {
+        bn_msg_t *req = bn_msg_new(), *rep = NULL;
+        char *spec = json_dumps(app->spec, JSON_COMPACT);
+        bn_msg_addstr(req, spec);
+        free(spec);
+        /* The image bytes are added by reference: no copy on the way out. */
+        for (int i = 0; i < app->nblobs; i++)
+            bn_msg_addzc(req, (void *)app->blobs[i].data, app->blobs[i].size, NULL, NULL);
+        if (bn_client_call(client, BN_SVC_SUBMIT, &req, &rep, timeout_ms) < 0) {
+            fprintf(stderr, "beian: no answer from the broker within %d ms\n", timeout_ms);
+            return EXIT_UNREACHABLE;
+        }
+        json_t *body = bn_msg_size(rep) > 1 ? json_loadb(bn_msg_data(rep, 1), bn_msg_len(rep, 1), 0, NULL) : NULL;
+        int ok = bn_msg_streq(rep, 0, BN_ST_OK), busy = bn_msg_streq(rep, 0, BN_ST_BUSY);
+        bn_msg_destroy(&rep);
+        if (ok) {
+            snprintf(job_id, 33, "%s", json_string_value(json_object_get(body, "job")));
+            if (ack)
+                *ack = body;
+            else
+                json_decref(body);
+            return EXIT_RESULT;
+        }
+        if (busy && attempt < 30) {
+            int ms = (int)json_integer_value(json_object_get(body, "retry_after_ms"));
+            json_decref(body);
+            usleep((useconds_t)(ms > 0 ? ms : 1000) * 1000);
+            continue;
+        }
+        json_t *err = json_object_get(body, "error");
+        fprintf(stderr, "beian: submission refused: %s: %s\n", json_string_value(json_object_get(err, "code")),
+                json_string_value(json_object_get(err, "message")));
+        json_decref(body);
+        return busy ? EXIT_UNREACHABLE : EXIT_BAD_INPUT;
+    }
+}
+
+int cli_wait_result(bn_client_t *client, const char *job_id, json_t **result, int timeout_ms)
+{
+    /* Long-poll in slices so a broker restart costs one slice, not the whole wait. */
+    int waited = 0, slice = timeout_ms < 30000 ? timeout_ms : 30000;
+    for (;;) {
+        char status[8];
+        json_t *body;
+        const char *frames[] = {job_id, "wait"};
+        if (cli_call(client, "beian.result", frames, 2, status, &body, slice) == 0) {
+            if (strcmp(status, "200") == 0) {
+                *result = body;
+                const char *st = json_string_value(json_object_get(body, "status"));
+                return st && strcmp(st, "failed") == 0 ? EXIT_JOB_FAILED : EXIT_RESULT;
+            }
+            json_decref(body);
+            if (strcmp(status, "404") == 0) {
+                fprintf(stderr, "beian: unknown job %s\n", job_id);
+                return EXIT_BAD_INPUT;
+            }
+            usleep(200000); /* 300: too many waiters; poll again */
+        }
+        waited += slice;
+        if (waited >= timeout_ms) {
+            fprintf(stderr, "beian: no result for %s within %d ms\n", job_id, timeout_ms);
+            return EXIT_UNREACHABLE;
+        }
+    }
+}
+
+int cli_fetch_blobs(bn_client_t *client, const char *job_id, const json_t *result, const char *dir, int timeout_ms)
+{
+    size_t i;
+    json_t *doc;
+    int rc = 0;
+    json_array_foreach(json_object_get(result, "documents"), i, doc) {
+        const char *name;
+        json_t *b;
+        json_object_foreach(json_object_get(doc, "blobs"), name, b) {
+            const char *sha = json_string_value(json_object_get(b, "sha256"));
+            bn_msg_t *req = bn_msg_new(), *rep = NULL;
+            bn_msg_addstr(req, job_id);
+            bn_msg_addstr(req, sha ? sha : "");
+            if (bn_client_call(client, "beian.blob", &req, &rep, timeout_ms) < 0)
+                return -1;
+            if (bn_msg_streq(rep, 0, "200") && bn_msg_size(rep) > 1) {
+                char file[128];
+                snprintf(file, sizeof file, "d%zu.%s.jpg", i, name);
+                rc |= cli_write_file(dir, file, bn_msg_data(rep, 1), bn_msg_len(rep, 1));
+            }
+            bn_msg_destroy(&rep);
+        }
+    }
+    return rc;
+}
+
+void cli_print_result(const json_t *result, int json_only)
+{
+    char *text = json_dumps(result, JSON_INDENT(2));
+    printf("%s\n", text);
+    free(text);
+    if (json_only)
+        return;
+    fprintf(stderr, "job %s: %s, verdict %s\n", json_string_value(json_object_get(result, "job")),
+            json_string_value(json_object_get(result, "status")),
+            json_string_value(json_object_get(result, "verdict")) ? json_string_value(json_object_get(result, "verdict")) : "-");
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(result, "flags"), i, f) {
+        json_t *d = json_object_get(f, "document");
+        fprintf(stderr, "  %-8s %-22s %s%s%s\n", json_string_value(json_object_get(f, "severity")),
+                json_string_value(json_object_get(f, "code")), json_is_integer(d) ? "doc " : "",
+                json_is_integer(d) ? "" : "", json_string_value(json_object_get(f, "message_zh")));
+    }
+}
