@@ -178,6 +178,10 @@ int cli_submit(bn_client_t *client, cli_app_t *app, char job_id[33], int timeout
         for (int i = 0; i < app->nblobs; i++)
             bn_msg_addzc(req, (void *)app->blobs[i].data, app->blobs[i].size, NULL, NULL);
         if (bn_client_call(client, BN_SVC_SUBMIT, &req, &rep, timeout_ms) < 0) {
+            /* With an idempotency key a resend is safe (the broker answers with the same job):
+             * ride out a broker restart. Without one, a resend could duplicate the job. */
+            if (json_object_get(json_object_get(app->spec, "options"), "key") && attempt < 3)
+                continue;
             fprintf(stderr, "beian: no answer from the broker within %d ms\n", timeout_ms);
             return EXIT_UNREACHABLE;
         }

@@ -20,6 +20,9 @@
 #include <unistd.h>
 
 #define MAX_WINDOW 64
+/* A long-poll silent this long is asked again: after a broker restart the broker has forgotten
+ * it, while the job itself is durable. */
+#define REPOLL_S 5.0
 
 typedef struct {
     char id[129];
@@ -228,7 +231,7 @@ int cmd_batch(int argc, char **argv, const cli_conn_t *conn)
         else
             todo[ntodo++] = i;
     }
-    int tty = isatty(2), next = 0, done = 0, failed = 0, bad = 0, timeouts = 0;
+    int tty = isatty(2), next = 0, done = 0, failed = 0, bad = 0;
     int verdicts[5] = {0}; /* pass review reshoot reject other */
     static const char *vnames[] = {"pass", "review", "reshoot", "reject", "-"};
     slot_t slots[MAX_WINDOW];
@@ -285,12 +288,11 @@ int cmd_batch(int argc, char **argv, const cli_conn_t *conn)
             if (!s->state)
                 continue;
             if (!(items[i].revents & ZMQ_POLLIN)) {
-                if (s_now() - s->since > conn->timeout_ms / 1000.0 * 20) {
+                if (s_now() - s->since > REPOLL_S) {
                     /* Reconnect and ask again: the job is durable, only our long-poll was lost. */
                     bn_client_destroy(&s->client);
                     s->client = cli_connect(conn);
                     s_send(s, BN_SVC_RESULT, s->job);
-                    timeouts++;
                 }
                 continue;
             }
