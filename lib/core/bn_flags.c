@@ -46,6 +46,7 @@ static const bn_flag_def_t s_flags[] = {
     {"form_mismatch_name", "ocr", R, "The name on the document differs from the form.", "证件姓名与填写信息不一致。"},
     {"form_mismatch_number", "ocr", R, "The document number differs from the form.", "证件号码与填写信息不一致。"},
     {"form_mismatch_address", "ocr", R, "The address on the document differs from the form.", "证件地址与填写信息不一致。"},
+    {"form_mismatch_entity_type", "ocr", R, "The entity type on the business licence differs from the form.", "营业执照主体类型与填写信息不一致。"},
     /* ---- face (issue 5) ---- */
     {"no_face", "face", S, "No face was found.", "未检测到人脸。"},
     {"multiple_faces", "face", S, "More than one face is in the selfie.", "画面中有多张人脸，请单人拍摄。"},
