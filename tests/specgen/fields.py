@@ -226,7 +226,7 @@ def id_number(rng, prefix, birth, male, want_x=False):
     return s17 + c
 
 
-def validity(rng, today, mode, span_fn, minus_one=False, min_age=16, birth_range=(18, 70)):
+def validity(rng, today, mode, span_fn, minus_one=False, min_age=16, birth_range=(18, 70), spans=(10,)):
     """Pick (birth, issue, until) so that the span matches the age rule (span_fn(age) -> years or
     None = long-term) and the expiry suits `mode`: 'ok' (>= 1 year left or long-term),
     'expired' (20-1500 days ago) or 'expiring' (within 5-30 days)."""
@@ -241,11 +241,12 @@ def validity(rng, today, mode, span_fn, minus_one=False, min_age=16, birth_range
                 until = today + dt.timedelta(days=rng.randint(5, 30))
             if until.day > 28:
                 continue
-            span = rng.choice([10, 20])
+            span = rng.choice(spans)
             issue = add_years(until, -span)
             if minus_one:
                 issue += dt.timedelta(days=1)
-            age = rng.randint(16, 25) if span == 10 else rng.randint(26, 45)
+            # an age at issue whose rule gives this span (ID: 10 y at 16-25, 20 y at 26-45)
+            age = rng.randint(*((16, 25) if span == 10 and len(spans) > 1 else (26, 45) if span == 20 else (18, 45)))
             birth = rand_date(rng, add_years(issue, -age - 1) + dt.timedelta(days=1), add_years(issue, -age))
             if age_at(birth, today) < birth_range[0]:
                 continue
@@ -271,9 +272,9 @@ def make_id_card(rng, today, mode='ok', residence=None):
     sur, giv, _, _ = person_name(rng)
     reg = rng.choice(REGIONS)
     if residence:
-        birth, issue, until = validity(rng, today, mode, lambda a: 5)
+        birth, issue, until = validity(rng, today, mode, lambda a: 5, spans=(5,))
     else:
-        birth, issue, until = validity(rng, today, mode, id_span)
+        birth, issue, until = validity(rng, today, mode, id_span, spans=(10, 20))
     num = id_number(rng, residence or reg[0], birth, male, want_x=rng.random() < 0.15)
     front = {"name": sur + giv, "sex": "男" if male else "女",
              "ethnicity": "汉" if rng.random() < 0.8 else rng.choice(ETHNIC),

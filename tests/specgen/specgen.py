@@ -468,6 +468,7 @@ def main():
     per_slot = max(2, int(round(3 * a.count)))
     index = []
     slot_seen = {}
+    nbase = 0
     for i, (kind, slot) in enumerate(items):
         g = np.random.default_rng([a.seed, i, 7])
         if kind in ("expired", "expiring", "face", "face_mild"):
@@ -478,15 +479,22 @@ def main():
             slot_seen[slot] = j + 1
             bkey = (slot, "ok", j % per_slot)
             mode = "ok"
-        if bkey not in bases:
+        unique = len(bkey) == 3 and bkey[1] != "ok"
+        if unique or bkey not in bases:
             brng = random.Random("%d/%s/%s/%d" % (a.seed, *bkey))
             values, extra = make_doc(slot, brng, today, mode)
             flat, src = R.render(slot, layouts[slot], values, extra, brng, portraits)
-            fname = "doc%03d-%s-%s.flat.png" % (len(bases), *slot.split(":"))
+            fname = "doc%03d-%s-%s.flat.png" % (nbase, *slot.split(":"))
             ok, buf = cv2.imencode(".png", np.ascontiguousarray(flat[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])
             open(os.path.join(a.out, fname), "wb").write(buf.tobytes())
-            bases[bkey] = (values, flat, src, fname)
-        values, flat, src, fname = bases[bkey]
+            if unique:                  # used once: do not keep the (large) flat image around
+                cur = (values, flat, src, fname)
+            else:
+                bases[bkey] = cur = (values, flat, src, fname)
+            nbase += 1
+        else:
+            cur = bases[bkey]
+        values, flat, src, fname = cur
         index.append(sample(a, i, kind, slot, layouts[slot], values, flat, src, fname, g))
         if (i + 1) % 50 == 0:
             print("specgen: %d/%d" % (i + 1, len(items)), file=sys.stderr)
@@ -494,7 +502,7 @@ def main():
                "samples": index}
     with open(os.path.join(a.out, "index.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, ensure_ascii=False, indent=1)
-    print("specgen: %d samples, %d documents -> %s" % (len(index), len(bases), a.out), file=sys.stderr)
+    print("specgen: %d samples, %d documents -> %s" % (len(index), nbase, a.out), file=sys.stderr)
 
 
 def sample(a, i, kind, slot, layout, values, flat, src, fname, g):
