@@ -1,17 +1,303 @@
+/* bn_quality — the quality stage: decode safely, find the document, measure, flag, prepare.
+ *
+ * A bad image is a verdict, not an error: unsupported formats, bombs and corrupt files come back
+ * as flags with a result, and -1 is kept for failures of the machinery itself (out of memory).
+ * Metrics are taken on the rectified document at a fixed working width, so they describe the
+ * card and not the table it lies on, and do not depend on the upload's resolution. Thresholds
+ * are configuration keys (docs/QUALITY.md), each with the compiled-in default shown here. */
 #include "img/bn_quality.h"
 #include "core/bn_error.h"
+#include "core/bn_flags.h"
+#include "core/bn_log.h"
+#include "img/bn_docfind.h"
+#include "img/bn_image.h"
+#include "img/bn_layout.h"
+#include "img/bn_metrics.h"
+#include "img/bn_prepare.h"
+#include "img/bn_profile.h"
 
-/* Not built yet: answer with an explicit error, never a fake success. */
-int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CFG(key, dflt) bn_config_num(task->config, "quality." key, (dflt))
+
+/* Editing software seen in the metadata of doctored uploads (lower-case substrings). */
+static const char *s_editors[] = {"photoshop", "gimp", "meitu", "美图", "lightroom", "snapseed", "picsart",
+                                  "pixlr", "affinity", "paint.net", "醒图", "美颜", "beautycam", "fotor",
+                                  "photoscape", "canva", "faceu", "polarr", "pixelmator", "acdsee", NULL};
+
+static int s_contains_ci(const char *hay, const char *needle)
 {
-    (void)task;
-    (void)out;
-    return bn_error_set("not_implemented", "the quality stage is not implemented yet");
+    size_t n = strlen(needle);
+    for (const char *p = hay; *p; p++) {
+        size_t i = 0;
+        while (i < n && p[i] && tolower((unsigned char)p[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n)
+            return 1;
+    }
+    return 0;
 }
 
-int bn_quality_eval_main(int argc, char **argv)
+static int s_is_editor(const bn_config_t *cfg, const char *software)
 {
-    (void)argc;
-    (void)argv;
-    return 1;
+    if (!software || !*software)
+        return 0;
+    json_t *list = bn_config_get(cfg, "quality.edited.software");
+    if (json_is_array(list)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(list, i, v) if (json_is_string(v) && s_contains_ci(software, json_string_value(v))) return 1;
+        return 0;
+    }
+    for (int i = 0; s_editors[i]; i++)
+        if (s_contains_ci(software, s_editors[i]))
+            return 1;
+    return 0;
+}
+
+static void s_doc_type_side(const bn_task_t *task, char *out, size_t size)
+{
+    const char *t = task->doc_type ? task->doc_type : "";
+    if (task->doc_side && *task->doc_side && !strchr(t, ':'))
+        snprintf(out, size, "%s:%s", t, task->doc_side);
+    else
+        snprintf(out, size, "%s", t);
+}
+
+static json_t *s_geometry_json(const bn_docgeom_t *g)
+{
+    json_t *corners = json_array();
+    for (int i = 0; g->found && i < 4; i++)
+        json_array_append_new(corners, json_pack("[f,f]", round(g->corners[i].x * 10) / 10, round(g->corners[i].y * 10) / 10));
+    return json_pack("{s:b, s:o, s:f, s:i, s:i, s:f, s:f}", "found", g->found, "corners", corners, "area_fraction",
+                     g->area_fraction, "corners_inside", g->corners_inside, "rotation", g->rotation, "skew_deg",
+                     g->skew_deg, "confidence", g->confidence);
+}
+
+/* Result with just flags, for an image that could not be decoded. */
+static int s_undecodable(const bn_task_t *task, bn_stage_result_t *out, json_t *flags, json_t *q)
+{
+    const char *code = bn_error_code();
+    if (strcmp(code, "image_too_large") == 0) {
+        if (task->image_size > (size_t)CFG("decode.max_bytes", 30.0 * 1024 * 1024))
+            bn_flag_add(flags, "file_too_large", (double)task->image_size, CFG("decode.max_bytes", 30.0 * 1024 * 1024),
+                        BN_SEV_REJECT);
+        else
+            bn_flag_add(flags, "resolution_too_high", json_number_value(json_object_get(q, "pixels")),
+                        CFG("decode.max_pixels", 100e6), BN_SEV_REJECT);
+    } else {
+        bn_flag_add(flags, "format_unsupported", NAN, NAN, BN_SEV_REJECT);
+    }
+    json_object_set_new(q, "decode_error", json_string(code));
+    json_object_set_new(q, "decode_message", json_string(bn_error_msg()));
+    bn_error_clear();
+    out->json = json_pack("{s:o, s:o, s:o, s:s}", "quality", q, "geometry", json_pack("{s:b}", "found", 0), "flags",
+                          flags, "verdict", bn_verdict_name(bn_flags_worst(flags)));
+    return 0;
+}
+
+int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!task || !task->image)
+        return bn_error_set("invalid_argument", "quality stage needs an image");
+    json_t *flags = json_array(), *q = json_object();
+    bn_image_t *img = NULL, *rect = NULL, *work = NULL, *review = NULL;
+    bn_profile_t prof;
+    const char *pname = json_string_value(json_object_get(task->options, "profile"));
+    if (bn_profile_get(task->config, pname, &prof) != 0)
+        bn_warn("quality: unknown profile '%s', using default", pname);
+
+    /* 1. Decode, with the caps checked on the header. */
+    bn_decode_limits_t lim = {
+        .max_bytes = (size_t)CFG("decode.max_bytes", 30.0 * 1024 * 1024),
+        .max_pixels = (uint64_t)CFG("decode.max_pixels", 100e6),
+        .max_side = (int)CFG("decode.max_side", 20000),
+        .shrink_to = (int)CFG("decode.work_long_side", 2400),
+    };
+    bn_decode_info_t di;
+    json_object_set_new(q, "file_bytes", json_integer((json_int_t)task->image_size));
+    img = bn_image_decode(task->image, task->image_size, &lim, &di);
+    json_object_set_new(q, "format", di.format[0] ? json_string(di.format) : json_null());
+    if (!img) {
+        json_object_set_new(q, "pixels", json_real((double)di.orig_width * di.orig_height));
+        return s_undecodable(task, out, flags, q);
+    }
+    int ow = (di.orientation >= 5 ? di.orig_height : di.orig_width);
+    int oh = (di.orientation >= 5 ? di.orig_width : di.orig_height);
+    json_object_set_new(q, "width", json_integer(ow));
+    json_object_set_new(q, "height", json_integer(oh));
+    json_object_set_new(q, "exif_orientation", json_integer(di.orientation));
+    json_object_set_new(q, "grey_stored", json_boolean(di.is_grey_stored));
+    json_object_set_new(q, "software", json_string(di.software));
+
+    /* 2. File-level checks. */
+    double min_file = CFG("file.min_bytes", 20 * 1024);
+    if ((double)task->image_size < min_file)
+        bn_flag_add(flags, "file_too_small", (double)task->image_size, min_file, -1);
+    if (task->image_size > prof.max_bytes)
+        bn_flag_add(flags, "file_too_large", (double)task->image_size, (double)prof.max_bytes, -1);
+    int olong = ow > oh ? ow : oh;
+    if (olong > prof.max_long_side)
+        bn_flag_add(flags, "resolution_too_high", olong, prof.max_long_side, -1);
+    if (s_is_editor(task->config, di.software))
+        bn_flag_add(flags, "edited_suspect", NAN, NAN, -1);
+
+    /* 3. Geometry. */
+    char dts[48];
+    s_doc_type_side(task, dts, sizeof dts);
+    bn_docgeom_t g;
+    if (bn_doc_find(img, dts, &g) != 0)
+        goto fail;
+    json_object_set_new(q, "decode_shrink", json_real(di.shrink));
+    double w_mm, h_mm;
+    if (bn_doc_canonical_mm(dts, &w_mm, &h_mm) != 0 || w_mm <= 0)
+        w_mm = 297, h_mm = 210;
+    double dpi = 0;
+    if (g.found) {
+        double top = hypot(g.corners[1].x - g.corners[0].x, g.corners[1].y - g.corners[0].y);
+        double bot = hypot(g.corners[2].x - g.corners[3].x, g.corners[2].y - g.corners[3].y);
+        dpi = (top + bot) / 2 * di.shrink / (w_mm / 25.4);
+        if (g.corners_inside < 4)
+            bn_flag_add(flags, "border_incomplete", g.corners_inside, 4, -1);
+        double min_area = CFG("document.min_area_fraction", 0.15);
+        if (g.area_fraction < min_area)
+            bn_flag_add(flags, "document_too_small", g.area_fraction, min_area, -1);
+        if (g.rotation != 0)
+            bn_flag_add(flags, "rotated", g.rotation, 0, -1);
+        double max_skew = CFG("skew.max_deg", 3);
+        if (fabs(g.skew_deg) > max_skew)
+            bn_flag_add(flags, "skewed", fabs(g.skew_deg), max_skew, -1);
+        rect = bn_doc_rectify(img, &g, dts, prof.dpi);
+        if (!rect)
+            goto fail;
+    } else {
+        bn_flag_add(flags, "no_document_found", g.confidence, 0.35, -1);
+        /* Still hand out the whole frame, upright as EXIF said. */
+        dpi = olong / (w_mm / 25.4);
+        rect = bn_image_resize(img, img->width, img->height);
+        if (!rect)
+            goto oom;
+    }
+    json_object_set_new(q, "dpi", json_real(round(dpi * 10) / 10));
+    double min_dpi = CFG("resolution.min_dpi", 150);
+    if (dpi < min_dpi)
+        bn_flag_add(flags, "resolution_too_low", dpi, min_dpi, -1);
+
+    /* 4. Metrics on the document at a fixed working width. */
+    int mw = (int)CFG("metrics_width", 800);
+    if (rect->width != mw) {
+        work = bn_image_resize(rect, mw, (int)lround((double)rect->height * mw / rect->width));
+        if (!work)
+            goto oom;
+    }
+    const bn_image_t *mimg = work ? work : rect;
+    bn_glare_params_t gp = {CFG("glare.min_luma", 248), CFG("glare.max_chroma", 28), CFG("glare.min_blob", 0.0015)};
+    bn_metrics_t m;
+    bn_metrics_compute(mimg, &gp, &m);
+    json_object_set_new(q, "sharpness", json_real(m.sharpness));
+    json_object_set_new(q, "laplacian_var", json_real(m.laplacian_var));
+    json_object_set_new(q, "brightness_mean", json_real(m.brightness_mean));
+    json_object_set_new(q, "brightness_p5", json_real(m.brightness_p5));
+    json_object_set_new(q, "brightness_p95", json_real(m.brightness_p95));
+    json_object_set_new(q, "clipped_fraction", json_real(m.clipped_fraction));
+    json_object_set_new(q, "glare_fraction", json_real(m.glare_fraction));
+    json_object_set_new(q, "colourfulness", json_real(m.colourfulness));
+    json_object_set_new(q, "chroma_mean", json_real(m.chroma_mean));
+    json_object_set_new(q, "midtone_fraction", json_real(m.midtone_fraction));
+    json_object_set_new(q, "paper_white", json_real(m.paper_white));
+    json_object_set_new(q, "moire", json_real(m.moire));
+
+    double t;
+    if (m.sharpness < (t = CFG("blur.min_sharpness", 0.30)))
+        bn_flag_add(flags, "blurry", m.sharpness, t, -1);
+    if (m.glare_fraction > (t = CFG("glare.max_fraction", 0.01)))
+        bn_flag_add(flags, "glare", m.glare_fraction, t, -1);
+    if (m.brightness_mean < (t = CFG("exposure.min_mean", 70)))
+        bn_flag_add(flags, "too_dark", m.brightness_mean, t, -1);
+    else if (m.brightness_p95 < (t = CFG("exposure.min_p95", 110)))
+        bn_flag_add(flags, "too_dark", m.brightness_p95, t, -1);
+    if (m.clipped_fraction > (t = CFG("exposure.max_clipped", 0.35)))
+        bn_flag_add(flags, "overexposed", m.clipped_fraction, t, -1);
+    else if (m.brightness_mean > (t = CFG("exposure.max_mean", 225)))
+        bn_flag_add(flags, "overexposed", m.brightness_mean, t, -1);
+    int not_color = di.is_grey_stored || m.colourfulness < CFG("color.min_colourfulness", 6);
+    if (not_color)
+        bn_flag_add(flags, "not_color", m.colourfulness, CFG("color.min_colourfulness", 6), -1);
+    if (m.colourfulness < CFG("photocopy.max_colourfulness", 12) &&
+        m.midtone_fraction < CFG("photocopy.max_midtone_fraction", 0.08) &&
+        m.paper_white > CFG("photocopy.min_paper_white", 150))
+        bn_flag_add(flags, "photocopy", m.midtone_fraction, CFG("photocopy.max_midtone_fraction", 0.08), -1);
+    if (m.moire > (t = CFG("screen.min_moire", 3.0)))
+        bn_flag_add(flags, "screen_recapture", m.moire, t, -1);
+
+    /* 5. Prepared image: upright, deskewed, optionally watermarked, within the profile. */
+    if (json_is_true(json_object_get(task->options, "watermark"))) {
+        bn_layout_t lay;
+        int have = g.found && bn_layout_get(dts, NULL, &lay) == 0;
+        const char *wm = bn_config_str(task->config, "quality.watermark.text", "仅供备案使用");
+        if (bn_watermark_apply(rect, have ? &lay : NULL, wm) != 0)
+            bn_warn("quality: watermark not applied: %s", bn_error_msg());
+        json_object_set_new(q, "watermark", json_boolean(1));
+    }
+    bn_prepared_info_t pi;
+    void *jpg = bn_prepare_jpeg(rect, &prof, &pi);
+    if (!jpg)
+        goto fail;
+    bn_stage_result_add_blob(out, "prepared", "image/jpeg", jpg, pi.bytes);
+    json_t *prepared = json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:b}", "width", pi.width, "height", pi.height,
+                                 "bytes", (json_int_t)pi.bytes, "mime", "image/jpeg", "blob", "prepared", "profile",
+                                 prof.name, "jpeg_quality", pi.quality, "fits_profile", pi.fits);
+
+    /* 6. Review thumbnail. */
+    const char *codes[32];
+    int nc = 0;
+    size_t i;
+    json_t *f;
+    json_array_foreach(flags, i, f) if (nc < 32) codes[nc++] = json_string_value(json_object_get(f, "code"));
+    bn_rect_t gl[BN_MAX_GLARE];
+    double gs = (double)rect->width / mimg->width;
+    for (int k = 0; k < m.nglare; k++)
+        gl[k] = (bn_rect_t){(int)(m.glare[k].x * gs), (int)(m.glare[k].y * gs), (int)(m.glare[k].w * gs),
+                            (int)(m.glare[k].h * gs)};
+    /* Geometry is in decoded pixels; the review is drawn on the decoded image. */
+    review = bn_review_render(img, &g, rect->width, rect->height, gl, m.nglare, codes, nc,
+                              (int)CFG("review.long_side", 800));
+    json_t *rv = json_null();
+    if (review) {
+        size_t rlen = 0;
+        void *rj = bn_image_encode_jpeg(review, 80, &rlen);
+        if (rj) {
+            bn_stage_result_add_blob(out, "review", "image/jpeg", rj, rlen);
+            rv = json_pack("{s:i, s:i, s:I, s:s, s:s}", "width", review->width, "height", review->height, "bytes",
+                           (json_int_t)rlen, "mime", "image/jpeg", "blob", "review");
+        }
+    }
+
+    /* Geometry in the upload's pixel coordinates (decode may have shrunk). */
+    for (int k = 0; g.found && k < 4; k++)
+        g.corners[k].x *= di.shrink, g.corners[k].y *= di.shrink;
+    out->json = json_pack("{s:o, s:o, s:o, s:o, s:o, s:s}", "quality", q, "geometry", s_geometry_json(&g), "flags",
+                          flags, "prepared", prepared, "review", rv, "verdict",
+                          bn_verdict_name(bn_flags_worst(flags)));
+    bn_image_destroy(&img);
+    bn_image_destroy(&rect);
+    bn_image_destroy(&work);
+    bn_image_destroy(&review);
+    return 0;
+
+oom:
+    bn_error_set("out_of_memory", "quality stage");
+fail:
+    json_decref(flags);
+    json_decref(q);
+    bn_image_destroy(&img);
+    bn_image_destroy(&rect);
+    bn_image_destroy(&work);
+    bn_image_destroy(&review);
+    bn_stage_result_clear(out);
+    return -1;
 }

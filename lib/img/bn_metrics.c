@@ -1,0 +1,180 @@
+/* bn_metrics — the per-pixel statistics in plain C; glare blobs and the spectrum are in
+ * bn_metrics_cv.cpp (they need connected components and a DFT). */
+#include "img/bn_metrics.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static inline double s_luma(const uint8_t *p) { return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]; }
+
+static float *s_grey(const bn_image_t *img)
+{
+    size_t n = (size_t)img->width * img->height;
+    float *g = malloc(n * sizeof *g);
+    if (!g)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        g[i] = img->bands == 3 ? (float)s_luma(img->data + i * 3) : img->data[i];
+    return g;
+}
+
+/* Crete, Dolmiere, Ladret, Nicolas (2007), "The blur effect": re-blur the image with a 9-tap box
+ * and see how much of its pixel-to-pixel variation survives. A crisp image loses a lot, a blurred
+ * one almost nothing. Independent of contrast and nearly so of content. */
+double bn_metric_sharpness(const bn_image_t *img)
+{
+    int w = img->width, h = img->height;
+    if (w < 16 || h < 16)
+        return 0;
+    float *g = s_grey(img);
+    if (!g)
+        return 0;
+    double blur[2];
+    for (int dir = 0; dir < 2; dir++) {
+        double sf = 0, sv = 0;
+        int len = dir == 0 ? w : h, lines = dir == 0 ? h : w;
+        float *line = malloc(len * sizeof *line), *b = malloc(len * sizeof *b);
+        for (int l = 0; l < lines; l++) {
+            for (int i = 0; i < len; i++)
+                line[i] = dir == 0 ? g[(size_t)l * w + i] : g[(size_t)i * w + l];
+            /* 9-tap box, clamped at the ends. */
+            for (int i = 0; i < len; i++) {
+                double s = 0;
+                for (int k = -4; k <= 4; k++) {
+                    int j = i + k < 0 ? 0 : i + k >= len ? len - 1 : i + k;
+                    s += line[j];
+                }
+                b[i] = (float)(s / 9);
+            }
+            for (int i = 1; i < len; i++) {
+                double df = fabs(line[i] - line[i - 1]), db = fabs(b[i] - b[i - 1]);
+                sf += df;
+                sv += df > db ? df - db : 0;
+            }
+        }
+        free(line);
+        free(b);
+        blur[dir] = sf > 0 ? (sf - sv) / sf : 1;
+    }
+    free(g);
+    double bl = blur[0] > blur[1] ? blur[0] : blur[1];
+    return 1 - bl;
+}
+
+double bn_metric_laplacian_var(const bn_image_t *img)
+{
+    int w = img->width, h = img->height;
+    if (w < 3 || h < 3)
+        return 0;
+    float *g = s_grey(img);
+    if (!g)
+        return 0;
+    double s = 0, s2 = 0;
+    size_t n = 0;
+    for (int y = 1; y < h - 1; y++)
+        for (int x = 1; x < w - 1; x++) {
+            size_t i = (size_t)y * w + x;
+            double l = g[i - 1] + g[i + 1] + g[i - w] + g[i + w] - 4 * g[i];
+            s += l;
+            s2 += l * l;
+            n++;
+        }
+    free(g);
+    double m = s / n;
+    return s2 / n - m * m;
+}
+
+void bn_metric_brightness(const bn_image_t *img, double *mean, double *p5, double *p95, double *clipped)
+{
+    size_t n = (size_t)img->width * img->height, hist[256] = {0};
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        int l = img->bands == 3 ? (int)(s_luma(img->data + i * 3) + 0.5) : img->data[i];
+        if (l > 255)
+            l = 255;
+        hist[l]++;
+        s += l;
+    }
+    size_t acc = 0;
+    int q5 = -1, q95 = -1;
+    for (int v = 0; v < 256; v++) {
+        acc += hist[v];
+        if (q5 < 0 && acc >= n * 5 / 100)
+            q5 = v;
+        if (q95 < 0 && acc >= n * 95 / 100)
+            q95 = v;
+    }
+    size_t clip = 0;
+    for (int v = 250; v < 256; v++)
+        clip += hist[v];
+    *mean = n ? s / n : 0;
+    *p5 = q5 < 0 ? 0 : q5;
+    *p95 = q95 < 0 ? 255 : q95;
+    *clipped = n ? (double)clip / n : 0;
+}
+
+/* Hasler and Süsstrunk (2003): M = σ_rgyb + 0.3 μ_rgyb with rg = R − G, yb = (R + G)/2 − B.
+ * Grey images score ~0, a colour ID card ~15–40. */
+double bn_metric_colourfulness(const bn_image_t *img, double *chroma_mean)
+{
+    size_t n = (size_t)img->width * img->height;
+    if (img->bands != 3 || n == 0) {
+        if (chroma_mean)
+            *chroma_mean = 0;
+        return 0;
+    }
+    double srg = 0, srg2 = 0, syb = 0, syb2 = 0, sc = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = img->data + i * 3;
+        double rg = (double)p[0] - p[1], yb = 0.5 * (p[0] + p[1]) - p[2];
+        srg += rg, srg2 += rg * rg, syb += yb, syb2 += yb * yb;
+        int mx = p[0] > p[1] ? p[0] : p[1], mn = p[0] < p[1] ? p[0] : p[1];
+        mx = mx > p[2] ? mx : p[2];
+        mn = mn < p[2] ? mn : p[2];
+        sc += mx - mn;
+    }
+    double mrg = srg / n, myb = syb / n;
+    double vrg = srg2 / n - mrg * mrg, vyb = syb2 / n - myb * myb;
+    if (chroma_mean)
+        *chroma_mean = sc / n;
+    return sqrt((vrg > 0 ? vrg : 0) + (vyb > 0 ? vyb : 0)) + 0.3 * sqrt(mrg * mrg + myb * myb);
+}
+
+/* A photocopy is two-tone: paper and toner, few mid-tones. Measured relative to the paper level
+ * (p90 of luma) so a dim photo of a copy still reads as a copy. */
+void bn_metric_tones(const bn_image_t *img, double *midtone_fraction, double *paper_white)
+{
+    size_t n = (size_t)img->width * img->height, hist[256] = {0};
+    for (size_t i = 0; i < n; i++) {
+        int l = img->bands == 3 ? (int)(s_luma(img->data + i * 3) + 0.5) : img->data[i];
+        hist[l > 255 ? 255 : l]++;
+    }
+    size_t acc = 0;
+    int p90 = 255;
+    for (int v = 0; v < 256; v++) {
+        acc += hist[v];
+        if (acc >= n * 90 / 100) {
+            p90 = v;
+            break;
+        }
+    }
+    size_t mid = 0;
+    for (int v = p90 - 100; v < p90 - 40; v++)
+        if (v >= 0)
+            mid += hist[v];
+    *paper_white = p90;
+    *midtone_fraction = n ? (double)mid / n : 0;
+}
+
+void bn_metrics_compute(const bn_image_t *img, const bn_glare_params_t *gp, bn_metrics_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->sharpness = bn_metric_sharpness(img);
+    m->laplacian_var = bn_metric_laplacian_var(img);
+    bn_metric_brightness(img, &m->brightness_mean, &m->brightness_p5, &m->brightness_p95, &m->clipped_fraction);
+    m->colourfulness = bn_metric_colourfulness(img, &m->chroma_mean);
+    m->glare_fraction = bn_metric_glare(img, gp, m->glare, &m->nglare);
+    bn_metric_tones(img, &m->midtone_fraction, &m->paper_white);
+    m->moire = bn_metric_moire(img);
+}
