@@ -621,6 +621,7 @@ static void s_worker_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
         w->svc = s_service(self, service);
         w->svc->nworkers++;
         w->expiry = s_now() + (int64_t)self->o.heartbeat_ms * self->o.liveness;
+        w->hb_busy = il > strlen(BN_WORKER_ID_PREFIX) && memcmp(id, BN_WORKER_ID_PREFIX, strlen(BN_WORKER_ID_PREFIX)) == 0;
         zhashx_insert(self->workers, key, w);
         s_worker_idle(self, w);
         bn_info("worker ready for %s (%zu now)", service, w->svc->nworkers);

@@ -50,6 +50,11 @@
 #define BN_ST_NOT_IMPL "501"
 #define BN_ST_BUSY "503"
 
+/* Routing-id prefix of workers built on beian's runtime (bn_worker). They heartbeat while busy,
+ * so the broker may declare them dead on heartbeat silence even mid-task; a stock MDP worker
+ * (which is silent while it works) is bounded by the task lease instead. */
+#define BN_WORKER_ID_PREFIX "BNW1-"
+
 /* Defaults (all configurable; docs/CONFIG.md) */
 #define BN_DEFAULT_MAX_FRAME (32u << 20)   /* bytes per frame: ZMQ_MAXMSGSIZE */
 #define BN_DEFAULT_MAX_FRAMES 64           /* frames per message */

@@ -205,14 +205,16 @@ json_t *bn_job_result(const char *job_id, const char *status, const json_t *spec
         json_decref(flags);
     }
     bn_severity_t worst = bn_flags_worst(job_flags);
+    int done = strcmp(status, "done") == 0, failed = strcmp(status, "failed") == 0;
     json_array_foreach(docs_out, i, d) {
-        json_object_set_new(d, "verdict", json_string(bn_verdict_name(bn_flags_worst(json_object_get(d, "flags")))));
+        /* An unfinished job's documents may lack stages: never call them a pass. */
+        const char *v = done ? bn_verdict_name(bn_flags_worst(json_object_get(d, "flags"))) : failed ? "review" : NULL;
+        json_object_set_new(d, "verdict", v ? json_string(v) : json_null());
     }
     if (face)
         json_object_set_new(face, "verdict", json_string(bn_verdict_name(bn_flags_worst(json_object_get(face, "flags")))));
     /* A job that did not finish has no verdict worth acting on: failed → review by a person. */
-    const char *verdict = strcmp(status, "done") == 0 ? bn_verdict_name(worst)
-                        : strcmp(status, "failed") == 0 ? "review" : NULL;
+    const char *verdict = done ? bn_verdict_name(worst) : failed ? "review" : NULL;
     json_object_set_new(out, "verdict", verdict ? json_string(verdict) : json_null());
     json_object_set_new(out, "flags", job_flags);
     json_object_set_new(out, "documents", docs_out);

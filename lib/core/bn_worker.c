@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +133,15 @@ static int s_connect(s_conn_t *c)
         zmq_close(c->sock);
         c->sock = NULL;
     }
-    c->sock = bn_zsock_new(c->ctx, ZMQ_DEALER, c->opts->endpoint, 0, c->opts->server_key, c->opts->cert_path);
+    /* A fresh routing id per connection, with the prefix that tells the broker we heartbeat
+     * while busy (see BN_WORKER_ID_PREFIX). */
+    char id[64];
+    unsigned char r[12];
+    randombytes_buf(r, sizeof r);
+    int k = snprintf(id, sizeof id, "%s", BN_WORKER_ID_PREFIX);
+    for (size_t i = 0; i < sizeof r; i++)
+        k += snprintf(id + k, sizeof id - (size_t)k, "%02x", r[i]);
+    c->sock = bn_zsock_new_id(c->ctx, ZMQ_DEALER, c->opts->endpoint, 0, c->opts->server_key, c->opts->cert_path, id);
     if (!c->sock)
         return -1;
     bn_msg_t *m = bn_msg_new();
@@ -152,6 +161,8 @@ int bn_worker_run(const bn_worker_opts_t *opts_in, volatile int *stop, int max_t
     if (opts.liveness <= 0) opts.liveness = BN_DEFAULT_HEARTBEAT_LIVENESS;
     if (opts.reconnect_max_ms <= 0) opts.reconnect_max_ms = 8000;
     if (opts.task_timeout_ms <= 0) opts.task_timeout_ms = 120000;
+    if (sodium_init() < 0)
+        return bn_error_set("internal", "libsodium init failed");
     s_conn_t c = {.opts = &opts, .ctx = zmq_ctx_new(), .backoff_ms = 250};
     int pipefd[2];
     if (pipe(pipefd) < 0)

@@ -37,6 +37,12 @@ static int s_curve(void *sock, int bind, const char *server_key, const char *cer
 void *bn_zsock_new(void *ctx, int type, const char *endpoint, int bind, const char *server_key,
                    const char *cert_path)
 {
+    return bn_zsock_new_id(ctx, type, endpoint, bind, server_key, cert_path, NULL);
+}
+
+void *bn_zsock_new_id(void *ctx, int type, const char *endpoint, int bind, const char *server_key,
+                      const char *cert_path, const char *routing_id)
+{
     void *sock = zmq_socket(ctx, type);
     if (!sock) {
         bn_error_set("socket", "zmq_socket: %s", zmq_strerror(zmq_errno()));
@@ -45,6 +51,8 @@ void *bn_zsock_new(void *ctx, int type, const char *endpoint, int bind, const ch
     int zero = 0;
     zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &s_max_frame, sizeof s_max_frame);
+    if (routing_id)
+        zmq_setsockopt(sock, ZMQ_ROUTING_ID, routing_id, strlen(routing_id));
     if (strncmp(endpoint, "tcp://", 6) == 0 && s_curve(sock, bind, server_key, cert_path) < 0)
         goto err;
     if ((bind ? zmq_bind(sock, endpoint) : zmq_connect(sock, endpoint)) < 0) {

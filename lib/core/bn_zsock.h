@@ -13,6 +13,9 @@
  * cert_path: a zcert secret file (connecting: this client's; binding: the server's). */
 void *bn_zsock_new(void *ctx, int type, const char *endpoint, int bind, const char *server_key,
                    const char *cert_path);
+/* The same, with a routing id set before connecting (NULL: let libzmq pick one). */
+void *bn_zsock_new_id(void *ctx, int type, const char *endpoint, int bind, const char *server_key,
+                      const char *cert_path, const char *routing_id);
 /* Frame size cap applied to new sockets (default BN_DEFAULT_MAX_FRAME). */
 void bn_zsock_set_max_frame(size_t bytes);
 
