@@ -22,7 +22,8 @@ int bn_face_eval_main(int argc, char **argv);
 
 typedef enum { BN_FACE_SELFIE = 0, BN_FACE_DOCUMENT = 1 } bn_face_role_t;
 
-/* The face of one image, ready to compare. Holds an embedding: clear it with bn_face_probe_clear. */
+/* The face of one image, ready to compare. Holds the aligned face and its embeddings: clear it
+ * with bn_face_probe_clear (which zeroes it). */
 typedef struct {
     int found;              /* a face was found and embedded */
     int count;              /* faces counted (selfie: faces of comparable size; document: all) */
@@ -31,6 +32,9 @@ typedef struct {
                                (portrait zone of the rectified document) */
     int dim;
     float emb[BN_FACE_EMB_MAX];
+    int has_mirror;         /* mirror[] holds the embedding of the mirrored face */
+    float mirror[BN_FACE_EMB_MAX];
+    uint8_t aligned[BN_FACE_ALIGNED_BYTES]; /* 112×112 RGB, for the mirrored embedding */
 } bn_face_probe_t;
 
 /* Find and embed the face of a decoded image. A document is searched in the portrait zone of
@@ -39,7 +43,15 @@ typedef struct {
  * missing or failing). */
 int bn_face_probe(const bn_config_t *cfg, const bn_image_t *img, bn_face_role_t role,
                   const char *doc_type, const char *doc_side, bn_face_probe_t *probe);
+/* Compute the mirrored embedding (once). 0 or -1. */
+int bn_face_probe_mirror(const bn_config_t *cfg, bn_face_probe_t *probe);
 void bn_face_probe_clear(bn_face_probe_t *probe);
+
+/* Similarity of two found faces, -1..1. Close to the threshold (within face.flip_margin) and with
+ * face.flip_tta on, the score is that of the summed plain + mirrored embeddings, which separates
+ * people better; far from it the plain score already decides and the second pass is skipped.
+ * *mirrored (may be NULL) tells which. NAN on error. */
+double bn_face_compare(const bn_config_t *cfg, bn_face_probe_t *a, bn_face_probe_t *b, int *mirrored);
 
 /* Decode untrusted bytes for the face stage (bn_image_decode with the stage's limits). */
 bn_image_t *bn_face_decode(const uint8_t *data, size_t size, int long_side);

@@ -86,7 +86,6 @@ struct bn_facenet {
     float det_thr;
     bool has_live;
     bool rec_bgr;   // feed the recogniser BGR (face.recognizer_bgr)
-    bool flip_tta;  // add the mirrored face's embedding (face.flip_tta)
 };
 
 static bn_facenet *g_net;
@@ -335,10 +334,8 @@ extern "C" bn_facenet_t *bn_facenet_get(const bn_config_t *cfg)
         }
     bn_facenet *fn = new bn_facenet();
     fn->paths = p;
-    // Measured on ../shared/data/faces (docs/FACE.md): RGB input and the mirrored-face sum
-    // lifted the lowest genuine score from 0.37 to 0.40 at the same impostor maximum.
+    // RGB, as the package's own JavaScript feeds it; BGR measured no better (docs/FACE.md).
     fn->rec_bgr = bn_config_bool(cfg, "face.recognizer_bgr", 0);
-    fn->flip_tta = bn_config_bool(cfg, "face.flip_tta", 1);
     fn->det_thr = (float)bn_config_num(cfg, "face.detect_threshold", p.det_kind == DET_YUNET ? 0.8 : 0.7);
     try {
         if (p.det_kind == DET_YUNET)
@@ -408,16 +405,31 @@ extern "C" int bn_facenet_detect(bn_facenet_t *fn, const bn_image_t *img, bn_fac
     }
 }
 
-extern "C" int bn_facenet_embed(bn_facenet_t *fn, const bn_image_t *img, const bn_face_box_t *face, float *emb)
+extern "C" int bn_facenet_align(bn_facenet_t *fn, const bn_image_t *img, const bn_face_box_t *face, uint8_t *out)
 {
-    if (!fn || !img || !face || !face->has_pts || !emb)
-        return bn_error_set("invalid_argument", "bn_facenet_embed: no face points");
-    std::lock_guard<std::mutex> hold(g_lock);
+    if (!fn || !img || !face || !face->has_pts || !out)
+        return bn_error_set("invalid_argument", "bn_facenet_align: no face points");
     try {
-        cv::Mat rgb = as_rgb(img), aligned, feat;
-        cv::warpAffine(rgb, aligned, similarity_to_ref(face->pts), cv::Size(112, 112));
+        cv::Mat rgb = as_rgb(img), aligned(112, 112, CV_8UC3, out);  // written in place
+        cv::warpAffine(rgb, aligned, similarity_to_ref(face->pts), aligned.size());
         if (img->bands == 1)
             wipe(rgb);
+        return 0;
+    } catch (const cv::Exception &e) {
+        return bn_error_set("face_model_error", "face alignment failed: %s", e.what());
+    }
+}
+
+extern "C" int bn_facenet_embed(bn_facenet_t *fn, const uint8_t *aligned_rgb, int mirrored, float *emb)
+{
+    if (!fn || !aligned_rgb || !emb)
+        return bn_error_set("invalid_argument", "bn_facenet_embed: no face");
+    std::lock_guard<std::mutex> hold(g_lock);
+    try {
+        cv::Mat aligned, feat;
+        cv::Mat(112, 112, CV_8UC3, (void *)aligned_rgb).copyTo(aligned);
+        if (mirrored)
+            cv::flip(aligned, aligned, 1);
         if (fn->paths.rec_kind == REC_SFACE) {
             cv::cvtColor(aligned, aligned, cv::COLOR_RGB2BGR);  // SFace was trained on BGR
             fn->sface->feature(aligned, feat);
@@ -428,17 +440,6 @@ extern "C" int bn_facenet_embed(bn_facenet_t *fn, const bn_image_t *img, const b
             fn->rec.setInput(blob);
             feat = fn->rec.forward().clone();
             wipe(blob);
-            if (fn->flip_tta) {
-                // The mirror image is the same person: summing both embeddings evens out
-                // one-sided light and landmark error.
-                cv::Mat flipped;
-                cv::flip(aligned, flipped, 1);
-                blob = cv::dnn::blobFromImage(flipped, 1.0 / 128, cv::Size(112, 112),
-                                              cv::Scalar(127, 127, 127), fn->rec_bgr, false);
-                fn->rec.setInput(blob);
-                feat += fn->rec.forward();
-                wipe(blob), wipe(flipped);
-            }
         }
         wipe(aligned);
         int n = (int)std::min<size_t>(feat.total(), BN_FACE_EMB_MAX);

@@ -54,9 +54,15 @@ int bn_facenet_available(const bn_config_t *cfg);
  * and quality are filled for every face returned. */
 int bn_facenet_detect(bn_facenet_t *fn, const bn_image_t *img, bn_face_box_t *faces, int max);
 
-/* Embedding of one detected face: 5-point similarity alignment to 112×112, then the recogniser.
- * Writes an L2-normalised vector into emb (BN_FACE_EMB_MAX floats); returns its length or -1. */
-int bn_facenet_embed(bn_facenet_t *fn, const bn_image_t *img, const bn_face_box_t *face, float *emb);
+/* The face aligned for the recogniser: 5-point similarity transform onto ArcFace's template,
+ * 112×112 RGB written to out (112*112*3 bytes). 0 or -1. */
+#define BN_FACE_ALIGNED_BYTES (112 * 112 * 3)
+int bn_facenet_align(bn_facenet_t *fn, const bn_image_t *img, const bn_face_box_t *face, uint8_t *out);
+
+/* Embedding of an aligned face; mirrored = 1 embeds its horizontal mirror image (test-time
+ * augmentation). Writes an L2-normalised vector into emb (BN_FACE_EMB_MAX floats); returns its
+ * length or -1. */
+int bn_facenet_embed(bn_facenet_t *fn, const uint8_t *aligned_rgb, int mirrored, float *emb);
 
 /* Probability that the face is a live capture (anti-spoof model; advisory). -1 when no liveness
  * model is configured or available. */
