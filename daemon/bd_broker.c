@@ -596,9 +596,13 @@ static void s_worker_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
         char service[BN_MDP_MAX_SERVICE + 1];
         memcpy(service, bn_msg_data(m, p->service), bn_msg_len(m, p->service));
         service[bn_msg_len(m, p->service)] = '\0';
-        const char *allowed = zmq_msg_gets(ident, "X-Services");
-        const char *user = zmq_msg_gets(ident, "User-Id");
+        /* Connection metadata (from ZAP) rides on frames read from the wire, not on the
+         * identity frame the ROUTER prepends: ask the delimiter frame. */
+        zmq_msg_t *wire = bn_msg_frame(m, 1);
+        const char *allowed = zmq_msg_gets(wire, "X-Services");
+        const char *user = zmq_msg_gets(wire, "User-Id");
         int curve = user && *user;
+        bn_debug("READY %s from user %.8s services %s", service, user ? user : "-", allowed ? allowed : "-");
         if (w || s_reserved(service) || (curve && !s_listed(allowed, service))) {
             bn_warn("refused READY for '%s' (%s)", service,
                     w ? "worker already registered" : s_reserved(service) ? "reserved service"

@@ -48,7 +48,7 @@ class Stack:
         self.dir = tempfile.mkdtemp(prefix="beian-it-")
         self.ep = "ipc://%s/beiand.sock" % self.dir
         self.args = ["--dir", self.dir, "--heartbeat", str(heartbeat), "--lease", str(lease),
-                     "--max-attempts", str(attempts)] + (extra or [])
+                     "--max-attempts", str(attempts)] + [a.replace("{dir}", self.dir) for a in (extra or [])]
         if not durable:
             self.args += ["--store", "memory"]
         self.broker = None
