@@ -1,0 +1,94 @@
+/* The durable store: content-addressed blobs survive a reopen, jobs and task replies survive a
+ * reopen, idempotency keys are unique per tenant, finished jobs are not resumed. */
+#include "bd_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int fails;
+#define CHECK(c, what) do { if (!(c)) { fprintf(stderr, "FAIL %s:%d %s\n", __FILE__, __LINE__, what); fails++; } } while (0)
+
+static int seen;
+static char seen_replies[256];
+static void on_job(void *arg, const char *id, const char *tenant, const char *key, int kind, int prio,
+                   const char *spec, int64_t created, json_t *replies)
+{
+    (void)arg; (void)tenant; (void)key; (void)kind; (void)prio; (void)created;
+    seen++;
+    CHECK(strcmp(id, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") == 0, "only the unfinished job is resumed");
+    CHECK(strstr(spec, "documents") != NULL, "spec kept");
+    char *t = json_dumps(replies, JSON_COMPACT);
+    snprintf(seen_replies, sizeof seen_replies, "%s", t);
+    free(t);
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/beian-store-XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    bd_store_t *st = bd_store_open(dir, 1);
+    CHECK(st != NULL, "open");
+    char sha[65], sha2[65];
+    CHECK(bd_store_blob_put(st, "hello", 5, sha) == 0, "blob put");
+    CHECK(strcmp(sha, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824") == 0, "sha256 names the blob");
+    CHECK(bd_store_blob_put(st, "hello", 5, sha2) == 0 && strcmp(sha, sha2) == 0, "same content, same name");
+    void *data;
+    size_t size;
+    CHECK(bd_store_blob_map(st, sha, &data, &size) < 0, "a staged blob is not visible before commit");
+    CHECK(bd_store_job_insert(st, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "t1", "k1", 0, 0, "{\"documents\":[]}", 1) == 0, "insert");
+    CHECK(bd_store_job_insert(st, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "t1", "k1", 0, 0, "{\"documents\":[]}", 2) < 0,
+          "a duplicate idempotency key in the same tenant is refused");
+    CHECK(bd_store_job_insert(st, "cccccccccccccccccccccccccccccccc", "t2", "k1", 0, 1, "{\"documents\":[]}", 3) == 0,
+          "the same key in another tenant is fine");
+    char id[33];
+    CHECK(bd_store_job_by_key(st, "t1", "k1", id) && strcmp(id, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") == 0,
+          "lookup by key sees the uncommitted insert");
+    CHECK(bd_store_task_done(st, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1, "{\"ok\":true}") == 0, "task reply");
+    CHECK(bd_store_job_set_status(st, "cccccccccccccccccccccccccccccccc", "done", "{\"verdict\":\"pass\"}") == 0, "finish");
+    bd_store_commit(st);
+    CHECK(!bd_store_dirty(st), "clean after commit");
+    CHECK(bd_store_blob_map(st, sha, &data, &size) == 0 && size == 5 && memcmp(data, "hello", 5) == 0, "blob readable");
+    bd_store_blob_unmap(data, size);
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s/spool/tmp/%s", dir, sha);
+    CHECK(access(tmp, F_OK) != 0, "the temp file was renamed away");
+    bd_store_close(&st);
+    CHECK(st == NULL, "close nulls the pointer");
+
+    /* Reopen: everything committed is there. */
+    st = bd_store_open(dir, 1);
+    CHECK(bd_store_blob_map(st, sha, &data, &size) == 0 && size == 5, "blob survives a reopen");
+    bd_store_blob_unmap(data, size);
+    char *status = NULL, *result = NULL;
+    int kind = -1;
+    CHECK(bd_store_job_get(st, "cccccccccccccccccccccccccccccccc", &status, &result, &kind) == 1
+          && strcmp(status, "done") == 0 && strstr(result, "pass") && kind == 0, "finished job and result survive");
+    free(status);
+    free(result);
+    CHECK(bd_store_each_unfinished(st, on_job, NULL) == 1 && seen == 1, "one unfinished job to resume");
+    CHECK(strcmp(seen_replies, "[null,{\"ok\":true}]") == 0, "its finished task replies come back by index");
+    CHECK(bd_store_job_get(st, "dddddddddddddddddddddddddddddddd", NULL, NULL, NULL) == 0, "unknown job");
+    CHECK(bd_store_job_delete(st, "cccccccccccccccccccccccccccccccc") == 0, "delete");
+    bd_store_commit(st);
+    CHECK(bd_store_job_get(st, "cccccccccccccccccccccccccccccccc", NULL, NULL, NULL) == 0, "deleted");
+    bd_store_close(&st);
+
+    /* Memory mode keeps jobs, not blobs. */
+    st = bd_store_open(dir, 0);
+    CHECK(bd_store_blob_put(st, "x", 1, sha) == 0 && bd_store_blob_map(st, sha, &data, &size) < 0, "memory: no spool");
+    CHECK(bd_store_job_insert(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "t", NULL, 0, 0, "{}", 1) == 0, "memory: insert");
+    bd_store_commit(st);
+    CHECK(bd_store_job_get(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", NULL, NULL, NULL) == 1, "memory: get");
+    bd_store_close(&st);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    if (fails)
+        return 1;
+    printf("test_daemon_store: all passed\n");
+    return 0;
+}
