@@ -27,7 +27,8 @@ bd_store_t *bd_store_open(const char *dir, int durable);
 void bd_store_close(bd_store_t **self_p);
 int bd_store_durable(const bd_store_t *self);
 
-/* Stage a blob (hash computed here). sha_hex receives 64 hex chars + NUL. */
+/* Stage a blob (hash computed here). sha_hex receives 64 hex chars + NUL; in memory mode a
+ * unique "mem-N" name instead (nothing is stored, so no hash is computed). */
 int bd_store_blob_put(bd_store_t *self, const void *data, size_t size, char sha_hex[65]);
 /* Map a stored blob read-only; data and size stay valid until bd_store_blob_unmap. */
 int bd_store_blob_map(bd_store_t *self, const char *sha_hex, void **data, size_t *size);

@@ -79,6 +79,7 @@ int main(void)
     /* Memory mode keeps jobs, not blobs. */
     st = bd_store_open(dir, 0);
     CHECK(bd_store_blob_put(st, "x", 1, sha) == 0 && bd_store_blob_map(st, sha, &data, &size) < 0, "memory: no spool");
+    CHECK(bd_store_blob_put(st, "x", 1, sha2) == 0 && strcmp(sha, sha2) != 0, "memory: unique names");
     CHECK(bd_store_job_insert(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "t", NULL, 0, 0, "{}", 1) == 0, "memory: insert");
     bd_store_commit(st);
     CHECK(bd_store_job_get(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", NULL, NULL, NULL) == 1, "memory: get");

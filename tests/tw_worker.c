@@ -3,6 +3,7 @@
  *   "CRASH"      abort() — every attempt crashes its worker
  *   "SLOW:<ms>"  sleep that long, then answer like echo
  *   anything     echo: a result with the image size and no flags
+ * With TW_NOOP set in the environment it returns no blob (benchmarks).
  * so one broker run can mix healthy, slow and poisonous tasks. */
 #include "core/bn_error.h"
 #include "core/bn_flags.h"
@@ -27,6 +28,8 @@ static int s_stage(const bn_task_t *task, bn_stage_result_t *out)
                           (json_int_t)task->image_size, "flags");
     if (task->image_size >= 4 && memcmp(task->image, "FLAG", 4) == 0)
         bn_flag_add(json_object_get(out->json, "flags"), "blurry", 10.0, 60.0, -1);
+    if (getenv("TW_NOOP"))
+        return 0; /* benchmarks: no output blob */
     char *copy = malloc(task->image_size ? task->image_size : 1);
     memcpy(copy, task->image, task->image_size);
     bn_stage_result_add_blob(out, "prepared", "application/octet-stream", copy, task->image_size);

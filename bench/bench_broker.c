@@ -1,0 +1,301 @@
+/* bench_broker — submissions through beiand against a raw libzmq echo, in one run.
+ *
+ * For each payload size (10 KB, 3 MB) it measures, with the same client and window:
+ *   raw      a DEALER → ROUTER echo over ipc (one hop, no broker): the ceiling
+ *   memory   beian.submit to `beiand --store memory` (acks after validation and queueing)
+ *   durable  beian.submit to `beiand` with SQLite + spool (acks after fsync)
+ * with no-op workers (tw_worker) draining the jobs, and reports submissions/s, MB/s and the
+ * p50/p99 submit→ack latency, plus the ratios the README promises:
+ *   memory / raw throughput, durable 3 MB MB/s / fsync'd sequential write MB/s of this disk,
+ *   broker RSS growth per queued payload byte (1.0 = one copy).
+ * Usage: bench_broker [--quick] (build dir is taken from argv[0]). Not a test: prints numbers. */
+#include "core/bn_msg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static char s_bin[4096];
+static char s_dir[256];
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct {
+    double rate, mbps, p50, p99;
+} result_t;
+
+/* ---- raw echo ---- */
+static void *echo_thread(void *arg)
+{
+    void *router = arg;
+    for (;;) {
+        bn_msg_t *m = bn_msg_new();
+        if (bn_msg_recv(m, router, 64, 0) < 0) {
+            bn_msg_destroy(&m);
+            break;
+        }
+        if (bn_msg_size(m) == 2 && bn_msg_len(m, 1) == 4 && !memcmp(bn_msg_data(m, 1), "STOP", 4)) {
+            bn_msg_destroy(&m);
+            break;
+        }
+        /* Echo only a small ack so the comparison with a broker ack is fair. */
+        bn_msg_t *r = bn_msg_new();
+        bn_msg_addframe(r, bn_msg_frame(m, 0));
+        bn_msg_addstr(r, "200");
+        bn_msg_send(r, router);
+        bn_msg_destroy(&r);
+        bn_msg_destroy(&m);
+    }
+    return NULL;
+}
+
+/* Send `count` requests of `size` bytes with `window` in flight; measure per-request latency.
+ * mdp: wrap as beian.submit with a job spec. */
+static result_t run_client(const char *ep, size_t size, int count, int window, int mdp)
+{
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_connect(s, ep);
+    char *payload = malloc(size);
+    double *lat = calloc((size_t)count, sizeof *lat), *sent = calloc((size_t)count, sizeof *sent);
+    int nsent = 0, nrecv = 0;
+    const char *spec = "{\"documents\":[{\"type\":\"id-card\",\"side\":\"front\",\"blob\":1}],"
+                       "\"options\":{\"priority\":\"batch\"}}";
+    double t0 = now();
+    while (nrecv < count) {
+        while (nsent < count && nsent - nrecv < window) {
+            /* Distinct payloads: content addressing would otherwise store one blob for all. */
+            memset(payload, 'a' + nsent % 26, size < 64 ? size : 64);
+            memcpy(payload, &nsent, sizeof nsent);
+            bn_msg_t *m = bn_msg_new();
+            if (mdp) {
+                bn_msg_addmem(m, "", 0);
+                bn_msg_addstr(m, "MDPC01");
+                bn_msg_addstr(m, "beian.submit");
+                bn_msg_addstr(m, spec);
+            } else {
+                bn_msg_addmem(m, &nsent, sizeof nsent);
+            }
+            bn_msg_addmem(m, payload, size);
+            sent[nsent++] = now();
+            bn_msg_send(m, s);
+            bn_msg_destroy(&m);
+        }
+        bn_msg_t *r = bn_msg_new();
+        if (bn_msg_recv(r, s, 64, 0) == 0) {
+            int ok = mdp ? bn_msg_size(r) >= 4 && bn_msg_streq(r, 3, "200") : 1;
+            if (!ok && mdp && bn_msg_streq(r, 3, "503"))
+                fprintf(stderr, "busy\n");
+            lat[nrecv] = now() - sent[nrecv]; /* acks come back in order on one connection */
+            nrecv++;
+        }
+        bn_msg_destroy(&r);
+    }
+    double el = now() - t0;
+    qsort(lat, (size_t)count, sizeof *lat, cmp);
+    result_t res = {count / el, count * (double)size / el / 1e6, lat[count / 2] * 1e3, lat[count * 99 / 100] * 1e3};
+    free(payload);
+    free(lat);
+    free(sent);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return res;
+}
+
+static result_t bench_raw(size_t size, int count, int window)
+{
+    void *ctx = zmq_ctx_new();
+    void *r = zmq_socket(ctx, ZMQ_ROUTER);
+    char ep[300];
+    snprintf(ep, sizeof ep, "ipc://%s/raw.sock", s_dir);
+    zmq_bind(r, ep);
+    pthread_t t;
+    pthread_create(&t, NULL, echo_thread, r);
+    result_t res = run_client(ep, size, count, window, 0);
+    /* stop the echo thread */
+    void *c = zmq_socket(ctx, ZMQ_DEALER);
+    zmq_connect(c, ep);
+    zmq_send(c, "STOP", 4, 0);
+    pthread_join(t, NULL);
+    zmq_close(c);
+    zmq_close(r);
+    zmq_ctx_term(ctx);
+    return res;
+}
+
+static pid_t spawn(char *const argv[])
+{
+    pid_t p = fork();
+    if (p == 0) {
+        setenv("TW_NOOP", "1", 1);
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return p;
+}
+
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+typedef struct {
+    pid_t broker, workers[2];
+    char ep[300];
+} bstack_t;
+
+static void stack_start(bstack_t *st, int durable, int workers)
+{
+    char dir[256], beiand[4200], tw[4200];
+    snprintf(dir, sizeof dir, "%.200s/%s", s_dir, durable ? "durable" : "memory");
+    char rm[400];
+    snprintf(rm, sizeof rm, "rm -rf %s", dir);
+    if (system(rm) != 0) {}
+    snprintf(st->ep, sizeof st->ep, "ipc://%s/beiand.sock", dir);
+    snprintf(beiand, sizeof beiand, "%s/beiand", s_bin);
+    snprintf(tw, sizeof tw, "%s/tw_worker", s_bin);
+    char *bargs[] = {beiand, "--dir", dir, "--store", durable ? "sqlite" : "memory", "--pub", "none",
+                     "--max-jobs", "100000", "--max-frame", "8000000", NULL};
+    st->broker = spawn(bargs);
+    char sock[400];
+    snprintf(sock, sizeof sock, "%s/beiand.sock", dir);
+    for (int i = 0; i < 100 && access(sock, F_OK) != 0; i++)
+        usleep(20000);
+    st->workers[0] = st->workers[1] = 0;
+    if (workers) {
+        char *q[] = {tw, "--connect", st->ep, "--service", "beian.quality", "--no-supervise", NULL};
+        char *o[] = {tw, "--connect", st->ep, "--service", "beian.ocr", "--no-supervise", NULL};
+        st->workers[0] = spawn(q);
+        st->workers[1] = spawn(o);
+        usleep(200000);
+    }
+}
+
+static void stack_stop(bstack_t *st)
+{
+    for (int i = 0; i < 2; i++)
+        if (st->workers[i] > 0) {
+            kill(st->workers[i], SIGKILL);
+            waitpid(st->workers[i], NULL, 0);
+        }
+    kill(st->broker, SIGTERM);
+    waitpid(st->broker, NULL, 0);
+}
+
+/* Sequential write bandwidth with an fsync per file: what a durable 3 MB submission costs at
+ * the least. */
+static double disk_mbps(size_t size, int files)
+{
+    char *buf = malloc(size);
+    memset(buf, 'x', size);
+    double t0 = now();
+    for (int i = 0; i < files; i++) {
+        char path[300];
+        snprintf(path, sizeof path, "%s/disk%d", s_dir, i);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        buf[0] = (char)i;
+        if (write(fd, buf, size) != (ssize_t)size) {}
+        fdatasync(fd);
+        close(fd);
+    }
+    double el = now() - t0;
+    for (int i = 0; i < files; i++) {
+        char path[300];
+        snprintf(path, sizeof path, "%s/disk%d", s_dir, i);
+        unlink(path);
+    }
+    free(buf);
+    return files * (double)size / el / 1e6;
+}
+
+static void row(const char *name, size_t size, result_t r)
+{
+    printf("  %-8s %7zu B  %9.0f sub/s  %8.1f MB/s  p50 %7.2f ms  p99 %7.2f ms\n", name, size, r.rate, r.mbps, r.p50, r.p99);
+}
+
+int main(int argc, char **argv)
+{
+    int quick = argc > 1 && !strcmp(argv[1], "--quick");
+    char self[4096];
+    snprintf(self, sizeof self, "%s", argv[0]);
+    snprintf(s_bin, sizeof s_bin, "%s", dirname(self));
+    snprintf(s_dir, sizeof s_dir, "/tmp/beian-bench-%d", getpid());
+    mkdir(s_dir, 0700);
+    signal(SIGPIPE, SIG_IGN);
+    struct { size_t size; int count; } sizes[] = {{10 * 1024, quick ? 2000 : 10000}, {3 * 1024 * 1024, quick ? 40 : 150}};
+    int window = getenv("BENCH_WINDOW") ? atoi(getenv("BENCH_WINDOW")) : 64;
+    printf("beian broker benchmark (window %d, ipc, no-op workers draining)\n", window);
+    for (int k = 0; k < 2; k++) {
+        size_t size = sizes[k].size;
+        int count = sizes[k].count;
+        result_t raw = bench_raw(size, count, window);
+        row("raw", size, raw);
+        bstack_t st;
+        stack_start(&st, 0, 1);
+        result_t mem = run_client(st.ep, size, count, window, 1);
+        stack_stop(&st);
+        row("memory", size, mem);
+        stack_start(&st, 1, 1);
+        result_t dur = run_client(st.ep, size, count, window, 1);
+        stack_stop(&st);
+        row("durable", size, dur);
+        printf("  → memory/raw throughput %.0f %%", 100 * mem.rate / raw.rate);
+        if (size > 1000000) {
+            double disk = disk_mbps(size, count / 3 + 5);
+            printf(", durable %.0f MB/s vs disk fsync'd writes %.0f MB/s = %.0f %%", dur.mbps, disk, 100 * dur.mbps / disk);
+        }
+        printf("\n");
+    }
+    /* Copies: queue 3 MB payloads with no workers, compare the broker's RSS growth with the
+     * payload bytes it holds (memory store: it must keep them; 1.0 means one copy). */
+    bstack_t st;
+    stack_start(&st, 0, 0);
+    usleep(200000);
+    long before = rss_kb(st.broker);
+    int n = quick ? 20 : 60;
+    run_client(st.ep, 3 * 1024 * 1024, n, 8, 1);
+    usleep(200000);
+    long after = rss_kb(st.broker);
+    stack_stop(&st);
+    double ratio = (after - before) * 1024.0 / (n * 3.0 * 1024 * 1024);
+    printf("copies: %d queued 3 MB payloads grew the broker's RSS by %.0f MB = %.2f× the payload bytes\n", n,
+           (after - before) / 1024.0, ratio);
+    char rm[300];
+    snprintf(rm, sizeof rm, "rm -rf %s", s_dir);
+    if (system(rm) != 0) {}
+    return 0;
+}
