@@ -124,6 +124,34 @@ static int probe_in(bn_facenet_t *fn, const bn_config_t *cfg, const bn_image_t *
     return 0;
 }
 
+/* How much a found face looks like an upright, frontal portrait: a wrongly found or wrongly
+ * rotated document yields tilted, turned or low-confidence "faces". */
+static double plausibility(const bn_face_probe_t *p)
+{
+    if (!p->found)
+        return -1e9;
+    const bn_face_box_t *f = &p->face;
+    double roll = fabs(f->roll_deg), yaw = fabs(f->yaw);
+    return f->confidence - 0.02 * (roll > 10 ? roll - 10 : 0) - (yaw > 0.3 ? yaw - 0.3 : 0);
+}
+
+static int plausible(const bn_face_probe_t *p)
+{
+    return p->found && p->face.confidence >= 0.95 && fabs(p->face.roll_deg) <= 15 && fabs(p->face.yaw) <= 0.45;
+}
+
+/* Search one more frame; keep the more plausible face in best. */
+static int try_frame(bn_facenet_t *fn, const bn_config_t *cfg, const bn_image_t *img, const char *frame,
+                     bn_face_probe_t *best, bn_face_probe_t *tmp)
+{
+    if (probe_in(fn, cfg, img, BN_FACE_DOCUMENT, frame, tmp) < 0)
+        return -1;
+    if (plausibility(tmp) > plausibility(best))
+        memcpy(best, tmp, sizeof *best);
+    bn_face_probe_clear(tmp);
+    return 0;
+}
+
 int bn_face_probe(const bn_config_t *cfg, const bn_image_t *img, bn_face_role_t role, const char *doc_type,
                   const char *doc_side, bn_face_probe_t *probe)
 {
@@ -131,37 +159,45 @@ int bn_face_probe(const bn_config_t *cfg, const bn_image_t *img, bn_face_role_t 
     bn_facenet_t *fn = bn_facenet_get(cfg);
     if (!fn)
         return -1;
-    if (role == BN_FACE_DOCUMENT && bn_doc_find && bn_doc_rectify && doc_type) {
-        /* The portrait zone of the rectified card first: a small, known region where the face
-         * is large, so the coarse detector pass finds it and nothing else on the card (ghost
-         * image, background pattern) competes. */
-        bn_docgeom_t geom;
-        memset(&geom, 0, sizeof geom);
-        bn_image_t *doc = NULL;
-        if (bn_doc_find(img, doc_type, &geom) == 0 && geom.found)
-            doc = bn_doc_rectify(img, &geom, doc_type, (int)bn_config_num(cfg, "face.doc_dpi", DFLT_DOC_DPI));
-        bn_error_clear(); /* not implemented or not found: fall back, it is not a task failure */
-        if (doc) {
-            double z[4], mm[2];
-            int rc = 0;
-            if (portrait_zone(cfg, doc_type, doc_side, z, mm) == 0 && mm[0] > 0 && mm[1] > 0) {
-                double sx = doc->width / mm[0], sy = doc->height / mm[1];
-                double mx = 0.15 * z[2], my = 0.15 * z[3]; /* printing is never exact */
-                bn_image_t *por = crop(doc, (int)((z[0] - mx) * sx), (int)((z[1] - my) * sy),
-                                       (int)((z[2] + 2 * mx) * sx), (int)((z[3] + 2 * my) * sy));
-                if (por) {
-                    rc = probe_in(fn, cfg, por, role, "portrait", probe);
-                    bn_face_image_wipe(&por);
-                }
-            }
-            if (rc == 0 && !probe->found)
-                rc = probe_in(fn, cfg, doc, role, "document", probe);
-            bn_face_image_wipe(&doc);
-            if (rc < 0 || probe->found)
-                return rc;
+    if (role == BN_FACE_SELFIE || !bn_doc_find || !bn_doc_rectify || !doc_type)
+        return probe_in(fn, cfg, img, role, "image", probe);
+
+    /* A document: the portrait zone of the rectified card first, a small known region where the
+     * face is large and nothing else on the card (ghost image, pattern) competes. Then the upload
+     * as it is, then the whole rectified card: a card found with the wrong rotation or outline
+     * gives no face in the zone and a sideways or upside-down one on the card, which the landmark
+     * model then places as if upright — the upright upload is the safer second choice. The first
+     * plausible face wins; failing that, the most plausible one. */
+    bn_face_probe_t *tmp = calloc(1, sizeof *tmp);
+    if (!tmp)
+        return bn_error_set("out_of_memory", "face probe");
+    bn_docgeom_t geom;
+    memset(&geom, 0, sizeof geom);
+    bn_image_t *doc = NULL;
+    int rc = 0;
+    if (bn_doc_find(img, doc_type, &geom) == 0 && geom.found)
+        doc = bn_doc_rectify(img, &geom, doc_type, (int)bn_config_num(cfg, "face.doc_dpi", DFLT_DOC_DPI));
+    bn_error_clear(); /* not found or not possible: fall back, it is not a task failure */
+    double z[4], mm[2];
+    if (doc && portrait_zone(cfg, doc_type, doc_side, z, mm) == 0 && mm[0] > 0 && mm[1] > 0) {
+        double sx = doc->width / mm[0], sy = doc->height / mm[1];
+        double mx = 0.15 * z[2], my = 0.15 * z[3]; /* printing is never exact */
+        bn_image_t *por = crop(doc, (int)((z[0] - mx) * sx), (int)((z[1] - my) * sy),
+                               (int)((z[2] + 2 * mx) * sx), (int)((z[3] + 2 * my) * sy));
+        if (por) {
+            rc = try_frame(fn, cfg, por, "portrait", probe, tmp);
+            bn_face_image_wipe(&por);
         }
     }
-    return probe_in(fn, cfg, img, role, "image", probe);
+    if (rc == 0 && !plausible(probe))
+        rc = try_frame(fn, cfg, img, "image", probe, tmp);
+    if (rc == 0 && !plausible(probe) && doc)
+        rc = try_frame(fn, cfg, doc, "document", probe, tmp);
+    bn_face_image_wipe(&doc);
+    free(tmp);
+    if (rc < 0)
+        bn_face_probe_clear(probe);
+    return rc;
 }
 
 int bn_face_probe_mirror(const bn_config_t *cfg, bn_face_probe_t *probe)
