@@ -155,12 +155,22 @@ static int try_frame(bn_facenet_t *fn, const bn_config_t *cfg, const bn_image_t 
 int bn_face_probe(const bn_config_t *cfg, const bn_image_t *img, bn_face_role_t role, const char *doc_type,
                   const char *doc_side, bn_face_probe_t *probe)
 {
+    if (role == BN_FACE_DOCUMENT)
+        return bn_face_probe_document(cfg, img, doc_type, doc_side, NULL, probe);
+    memset(probe, 0, sizeof *probe);
+    bn_facenet_t *fn = bn_facenet_get(cfg);
+    return fn ? probe_in(fn, cfg, img, role, "image", probe) : -1;
+}
+
+int bn_face_probe_document(const bn_config_t *cfg, const bn_image_t *img, const char *doc_type,
+                           const char *doc_side, const bn_docgeom_t *known, bn_face_probe_t *probe)
+{
     memset(probe, 0, sizeof *probe);
     bn_facenet_t *fn = bn_facenet_get(cfg);
     if (!fn)
         return -1;
-    if (role == BN_FACE_SELFIE || !bn_doc_find || !bn_doc_rectify || !doc_type)
-        return probe_in(fn, cfg, img, role, "image", probe);
+    if (!bn_doc_rectify || !doc_type || (!bn_doc_find && !(known && known->found)))
+        return probe_in(fn, cfg, img, BN_FACE_DOCUMENT, "image", probe);
 
     /* A document: the portrait zone of the rectified card first, a small known region where the
      * face is large and nothing else on the card (ghost image, pattern) competes. Then the upload
@@ -175,7 +185,11 @@ int bn_face_probe(const bn_config_t *cfg, const bn_image_t *img, bn_face_role_t 
     memset(&geom, 0, sizeof geom);
     bn_image_t *doc = NULL;
     int rc = 0;
-    if (bn_doc_find(img, doc_type, &geom) == 0 && geom.found)
+    if (known && known->found)
+        geom = *known;
+    else if (bn_doc_find(img, doc_type, &geom) != 0)
+        geom.found = 0;
+    if (geom.found)
         doc = bn_doc_rectify(img, &geom, doc_type, (int)bn_config_num(cfg, "face.doc_dpi", DFLT_DOC_DPI));
     bn_error_clear(); /* not found or not possible: fall back, it is not a task failure */
     double z[4], mm[2];
@@ -239,6 +253,33 @@ double bn_face_compare(const bn_config_t *cfg, bn_face_probe_t *a, bn_face_probe
     if (mirrored)
         *mirrored = 1;
     return cos_sum(a, b);
+}
+
+/* The quality stage's document geometry (hints.quality.geometry, in upload pixels), scaled to
+ * the decoded image. 0 when usable. */
+static int hint_geometry(const json_t *hints, const bn_image_t *img, bn_docgeom_t *g)
+{
+    json_t *q = json_object_get(hints, "quality");
+    json_t *geo = json_object_get(q, "geometry"), *c = json_object_get(geo, "corners");
+    double w = json_number_value(json_object_get(json_object_get(q, "quality"), "width"));
+    if (!json_is_true(json_object_get(geo, "found")) || json_array_size(c) != 4 || w <= 0)
+        return -1;
+    double k = img->width / w;
+    memset(g, 0, sizeof *g);
+    for (int i = 0; i < 4; i++) {
+        json_t *pt = json_array_get(c, (size_t)i);
+        if (json_array_size(pt) != 2)
+            return -1;
+        g->corners[i].x = json_number_value(json_array_get(pt, 0)) * k;
+        g->corners[i].y = json_number_value(json_array_get(pt, 1)) * k;
+    }
+    g->found = 1;
+    g->rotation = (int)json_integer_value(json_object_get(geo, "rotation"));
+    g->skew_deg = json_number_value(json_object_get(geo, "skew_deg"));
+    g->area_fraction = json_number_value(json_object_get(geo, "area_fraction"));
+    g->corners_inside = (int)json_integer_value(json_object_get(geo, "corners_inside"));
+    g->confidence = json_number_value(json_object_get(geo, "confidence"));
+    return 0;
 }
 
 static json_t *face_json(const bn_face_probe_t *p)
@@ -308,8 +349,13 @@ int bn_face_run(const bn_task_t *task, bn_stage_result_t *out)
     dimg = bn_face_decode(task->image, task->image_size, 2000);
     if (!dimg)
         json_object_set_new(bn_flag_add(flags, "no_face", NAN, NAN, -1), "reason", json_string(bn_error_code()));
-    else if (bn_face_probe(cfg, dimg, BN_FACE_DOCUMENT, task->doc_type, task->doc_side, doc) < 0)
-        goto err;
+    else {
+        /* The quality stage has found the document already: reuse its outline when it is there. */
+        bn_docgeom_t geom;
+        int have = hint_geometry(task->hints, dimg, &geom) == 0;
+        if (bn_face_probe_document(cfg, dimg, task->doc_type, task->doc_side, have ? &geom : NULL, doc) < 0)
+            goto err;
+    }
     if (dimg && !doc->found)
         flag_subject(bn_flag_add(flags, "no_face", NAN, NAN, -1), "document");
     bn_face_image_wipe(&dimg);

@@ -10,6 +10,7 @@
 #define BN_FACE_H
 #include "core/bn_stage.h"
 #include "face/bn_facenet.h"
+#include "img/bn_docfind.h"
 #include "img/bn_image.h"
 
 int bn_face_run(const bn_task_t *task, bn_stage_result_t *out);
@@ -38,11 +39,15 @@ typedef struct {
 } bn_face_probe_t;
 
 /* Find and embed the face of a decoded image. A document is searched in the portrait zone of
- * the rectified card (data/layouts.json, "<doc_type>:<side>"), then the whole rectified card,
- * then the whole image. Returns 0 (probe->found may be 0) or -1 with bn_error set (models
+ * the rectified card (data/layouts.json, "<doc_type>:<side>"), then the whole image, then the
+ * whole rectified card. Returns 0 (probe->found may be 0) or -1 with bn_error set (models
  * missing or failing). */
 int bn_face_probe(const bn_config_t *cfg, const bn_image_t *img, bn_face_role_t role,
                   const char *doc_type, const char *doc_side, bn_face_probe_t *probe);
+/* The same with the document already found (the quality stage's geometry, in img's pixel
+ * coordinates), so it is not searched again; geom NULL or not found = search. */
+int bn_face_probe_document(const bn_config_t *cfg, const bn_image_t *img, const char *doc_type,
+                           const char *doc_side, const bn_docgeom_t *geom, bn_face_probe_t *probe);
 /* Compute the mirrored embedding (once). 0 or -1. */
 int bn_face_probe_mirror(const bn_config_t *cfg, bn_face_probe_t *probe);
 void bn_face_probe_clear(bn_face_probe_t *probe);
