@@ -288,8 +288,55 @@ static void test_robustness(void)
     free(s);
 }
 
+
+/* The ground-truth MRZ strings of the real specimen images (../shared/data/mrz), when that
+ * folder is present: every one must parse with all check digits valid and no line changed. */
+static void test_ground_truth(void)
+{
+    char path[1024];
+    const char *src = getenv("BEIAN_SRC");
+    snprintf(path, sizeof path, "%s/../shared/data/mrz/GROUND_TRUTH.md", src && *src ? src : BEIAN_SOURCE_DIR);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        printf("test_ocr_mrz: %s absent, ground-truth part skipped\n", path);
+        return;
+    }
+    char line[512], block[1024] = "", name[128] = "";
+    int in = 0, total = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "### ", 4) == 0) {
+            snprintf(name, sizeof name, "%.120s", line + 4);
+            name[strcspn(name, "\n")] = '\0';
+        } else if (strncmp(line, "```", 3) == 0) {
+            if (in && name[0]) {
+                bn_mrz_t m;
+                int rc = bn_mrz_parse(block, TODAY, &m);
+                char joined[1024] = "";
+                for (int i = 0; rc == 0 && i < m.nlines; i++) {
+                    strcat(joined, m.lines[i]);
+                    strcat(joined, "\n");
+                }
+                if (rc != 0 || !m.checks_ok || strcmp(joined, block) != 0) {
+                    fprintf(stderr, "ground truth %s: rc %d checks_ok %d\n", name, rc, m.checks_ok);
+                    s_fail++;
+                }
+                total++;
+                name[0] = '\0';
+            }
+            block[0] = '\0';
+            in = !in;
+        } else if (in && strlen(block) + strlen(line) < sizeof block) {
+            strcat(block, line);
+        }
+    }
+    fclose(f);
+    printf("test_ocr_mrz: %d ground-truth MRZs checked\n", total);
+    CHECK(total >= 20);
+}
+
 int main(void)
 {
+    test_ground_truth();
     test_td3();
     test_td2_td1();
     test_chinese();

@@ -352,8 +352,11 @@ const char *bn_region_name(const char *code6)
     regions_ensure();
     region_t key;
     memcpy(key.code, code6, 7);
-    const region_t *r = bsearch(&key, s_regions, (size_t)s_nregions, sizeof *s_regions, region_cmp);
-    return r ? r->name : NULL;
+    pthread_mutex_lock(&s_reg_lock);
+    const region_t *r = s_regions ? bsearch(&key, s_regions, (size_t)s_nregions, sizeof *s_regions, region_cmp) : NULL;
+    const char *name = r ? r->name : NULL;
+    pthread_mutex_unlock(&s_reg_lock);
+    return name;
 }
 
 /* ---- GB 11643 ------------------------------------------------------------------------- */

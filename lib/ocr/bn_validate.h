@@ -53,7 +53,9 @@ bn_date_t bn_today(const char *today);
  * else BEIAN_SOURCE_DIR "/data/regions.tsv". Only the first load counts (call it once at worker
  * start; later calls are ignored). Without a call the default path is loaded on first lookup. */
 void bn_regions_configure(const bn_config_t *cfg);
-/* Load an explicit file now, replacing any table (tests). Number of codes, or -1 (bn_error). */
+/* Load an explicit file now, replacing any table (tests, start-up: names returned earlier
+ * point into the old table and become invalid). Number of codes, or -1 (bn_error; the old
+ * table stays). */
 int bn_regions_load(const char *path);
 /* Name of a 6-digit region code, or NULL when unknown. 810000/820000/830000 (HK/Macao/Taiwan
  * residence permits; 830000 is not a GB/T 2260 code) are always known. Thread-safe. */
