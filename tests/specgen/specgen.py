@@ -141,6 +141,12 @@ def place(g, W, H, aspect, frac, skew, jitter, margin, cut=0.0):
         t = math.radians(skew)
         rot = np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
         q = q @ rot.T
+        # the perspective must not change the visible skew much: top and bottom edges stay
+        # within 1 degree of the requested angle (clean < 3 deg, 'skewed' 5-15 deg)
+        top = math.degrees(math.atan2(q[1, 1] - q[0, 1], q[1, 0] - q[0, 0]))
+        bot = math.degrees(math.atan2(q[2, 1] - q[3, 1], q[2, 0] - q[3, 0]))
+        if abs(top - skew) > 1.0 or abs(bot - skew) > 1.0:
+            continue
         lo, hi = q.min(0), q.max(0)
         m = margin * min(W, H)
         if cut > 0:
@@ -189,7 +195,7 @@ def warp_doc(flat, q, W, H, card):
     return doc.astype(np.float32), a.astype(np.float32)[..., None] / 255.0, M, s
 
 
-def lighting(W, H, g, lo, hi):
+def lighting(W, H, g, lo, hi, cast=0.04):
     """Smooth multiplicative light field in [lo, hi] with a slight colour cast (float32 HxWx3)."""
     h, w = 24, 32
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -198,7 +204,7 @@ def lighting(W, H, g, lo, hi):
     f = gx * xx / w + gy * yy / h - 0.6 * np.hypot((xx - cx) / w, (yy - cy) / h)
     f = (f - f.min()) / (f.max() - f.min() + 1e-6)
     f = lo + (hi - lo) * f
-    cast = 1.0 + g.uniform(-0.04, 0.04, 3).astype(np.float32)
+    cast = 1.0 + g.uniform(-cast, cast, 3).astype(np.float32)
     f = cv2.resize(f, (W, H), interpolation=cv2.INTER_CUBIC)
     return f[..., None] * cast
 
@@ -243,7 +249,7 @@ def compose(flat, key, g, style="photo", frac=None, skew=None, jitter=None, cut=
     sh = np.roll(sh, (int(H * 0.01), int(W * 0.008)), axis=(0, 1))[..., None]
     img = bg * (1 - shadow * sh)
     img = img * (1 - a) + doc * a
-    img *= lighting(W, H, g, light[0], light[1])
+    img *= lighting(W, H, g, light[0], light[1], 0.0 if style == "scan" else 0.04)
     if optics > 0:
         img = cv2.GaussianBlur(img, (0, 0), optics)
     img += g.standard_normal((H, W, 1), dtype=np.float32) * float(g.uniform(1.5, 3.0))
@@ -462,50 +468,44 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     items = plan(a.set, a.count, types)
 
-    # Base documents: ordinary samples of a slot share a few rendered documents (rendering is the
-    # slow part); expired/expiring and face samples get their own.
+    # Every undegraded sample (clean, scan, mild, face) and every expired/expiring one shows its
+    # own document; each degraded sample is derived from a clean sample of the same slot (same
+    # document, new scene), round robin, so degradations can be compared with their clean origin.
     bases = {}
-    per_slot = max(2, int(round(3 * a.count)))
+    clean_of = {}
+    deg_count = {}
     index = []
-    slot_seen = {}
-    nbase = 0
     for i, (kind, slot) in enumerate(items):
         g = np.random.default_rng([a.seed, i, 7])
-        if kind in ("expired", "expiring", "face", "face_mild"):
-            bkey = (slot, kind, i)
-            mode = kind if kind in ("expired", "expiring") else "ok"
+        derived = None
+        if kind in QUALITY_KINDS and clean_of.get(slot):
+            n = clean_of[slot]
+            k = deg_count[slot] = deg_count.get(slot, -1) + 1
+            derived = n[k % len(n)]
+            values, flat, src, fname = bases[derived]
         else:
-            j = slot_seen.get(slot, 0)
-            slot_seen[slot] = j + 1
-            bkey = (slot, "ok", j % per_slot)
-            mode = "ok"
-        unique = len(bkey) == 3 and bkey[1] != "ok"
-        if unique or bkey not in bases:
-            brng = random.Random("%d/%s/%s/%d" % (a.seed, *bkey))
+            mode = kind if kind in ("expired", "expiring") else "ok"
+            brng = random.Random("%d/%s/%d" % (a.seed, slot, i))
             values, extra = make_doc(slot, brng, today, mode)
             flat, src = R.render(slot, layouts[slot], values, extra, brng, portraits)
-            fname = "doc%03d-%s-%s.flat.png" % (nbase, *slot.split(":"))
+            fname = "%04d-%s-%s.flat.png" % (i, *slot.split(":"))
             ok, buf = cv2.imencode(".png", np.ascontiguousarray(flat[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])
             open(os.path.join(a.out, fname), "wb").write(buf.tobytes())
-            if unique:                  # used once: do not keep the (large) flat image around
-                cur = (values, flat, src, fname)
-            else:
-                bases[bkey] = cur = (values, flat, src, fname)
-            nbase += 1
-        else:
-            cur = bases[bkey]
-        values, flat, src, fname = cur
-        index.append(sample(a, i, kind, slot, layouts[slot], values, flat, src, fname, g))
+        entry = sample(a, i, kind, slot, layouts[slot], values, flat, src, fname, g, derived)
+        index.append(entry)
+        if kind in ("clean", "scan"):
+            clean_of.setdefault(slot, []).append(entry["name"])
+            bases[entry["name"]] = (values, flat, src, fname)
         if (i + 1) % 50 == 0:
             print("specgen: %d/%d" % (i + 1, len(items)), file=sys.stderr)
     summary = {"seed": a.seed, "set": a.set, "count": a.count, "today": a.today, "types": types,
                "samples": index}
     with open(os.path.join(a.out, "index.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, ensure_ascii=False, indent=1)
-    print("specgen: %d samples, %d documents -> %s" % (len(index), nbase, a.out), file=sys.stderr)
+    print("specgen: %d samples -> %s" % (len(index), a.out), file=sys.stderr)
 
 
-def sample(a, i, kind, slot, layout, values, flat, src, fname, g):
+def sample(a, i, kind, slot, layout, values, flat, src, fname, g, derived=None):
     t, side = slot.split(":")
     name = "%04d-%s-%s-%s" % (i, t, side, kind.replace("_", "-"))
     degr = [] if kind in ("clean", "scan", "mild", "face", "face_mild") else [kind]
@@ -524,14 +524,14 @@ def sample(a, i, kind, slot, layout, values, flat, src, fname, g):
         ext = ".png" if i % 3 == 0 else ".jpg"
         exif = None
     elif kind in ("mild", "face_mild"):
-        sc = compose(flat, slot, g, jitter=g.uniform(0.03, 0.06), skew=g.uniform(-3, 3),
+        sc = compose(flat, slot, g, jitter=g.uniform(0.03, 0.06), skew=g.uniform(-2, 2),
                      light=(g.uniform(0.6, 0.7), g.uniform(0.9, 0.97)), optics=g.uniform(0.8, 1.1))
     elif kind == "cut_corner":
         sc = compose(flat, slot, g, frac=g.uniform(0.3, 0.55), cut=g.uniform(0.06, 0.18))
     elif kind == "tiny":
         sc = compose(flat, slot, g, frac=g.uniform(0.025, 0.06))
     elif kind == "skewed":
-        sk = g.uniform(5.5, 14.5) * (1 if g.random() < 0.5 else -1)
+        sk = g.uniform(6.0, 14.0) * (1 if g.random() < 0.5 else -1)
         sc = compose(flat, slot, g, frac=g.uniform(0.25, 0.45), skew=sk, jitter=g.uniform(0, 0.02))
     elif kind == "photocopy":
         sc = photocopy(flat, slot, g)
@@ -593,6 +593,7 @@ def sample(a, i, kind, slot, layout, values, flat, src, fname, g):
         "clean": not degr and not mild, "mild": mild,
         "portrait_source": src if layout.get("portrait") else None,
         "flat": fname,
+        "derived_from": derived,
         "jpeg_quality": q if ext == ".jpg" else None,
         "exif_software": next((s for tag, s in (exif or []) if tag == 0x0131), None) if ext == ".jpg" else None,
     }
