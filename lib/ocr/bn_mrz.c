@@ -64,13 +64,13 @@ static const layout_t s_layouts[] = {
       {"expiry_date", {{1, 8, 6}}, 1, 1, 14, 0},
       {"composite", {{0, 5, 25}, {1, 0, 7}, {1, 8, 7}, {1, 18, 11}}, 4, 1, 29, 0}},
      4},
-    {BN_MRZ_MRVA, NULL, 2, 44,
+    {BN_MRZ_MRVA, "V", 2, 44,
      {A10 A10 A10 A10 "aaaa", "xxxxxxxxx" "d" "aaa" D6 "d" "a" D6 "d" X5 X5 X5 "x"},
      {{"document_number", {{1, 0, 9}}, 1, 1, 9, 0},
       {"birth_date", {{1, 13, 6}}, 1, 1, 19, 0},
       {"expiry_date", {{1, 21, 6}}, 1, 1, 27, 0}},
      3},
-    {BN_MRZ_MRVB, NULL, 2, 36,
+    {BN_MRZ_MRVB, "V", 2, 36,
      {A10 A10 A10 "aaaaaa", "xxxxxxxxx" "d" "aaa" D6 "d" "a" D6 "d" X5 "xxx"},
      {{"document_number", {{1, 0, 9}}, 1, 1, 9, 0},
       {"birth_date", {{1, 13, 6}}, 1, 1, 19, 0},
@@ -304,20 +304,27 @@ static int eval_check(const check_def_t *c, char lines[3][48], const pos_t *pos,
     return found == *expected;
 }
 
-/* Suspicious positions of a mixed field: a letter between two digits or a digit between two
- * letters, whose other reading exists. */
+/* Kind of the character at a position of a mixed field: 'd' digit, 'l' letter, 0 filler, edge
+ * of the field or another field. */
+static char kind_at(const layout_t *L, char lines[3][48], int line, int pos)
+{
+    if (pos < 0 || pos >= L->len || L->cls[line][pos] != 'x')
+        return 0;
+    char c = lines[line][pos];
+    return is_digit(c) ? 'd' : is_upper(c) ? 'l' : 0;
+}
+
+/* Suspicious positions of a mixed field: a letter with a digit beside it and no letter, or a
+ * digit with a letter beside it and no digit, whose other reading exists ("99OO3853<" but not
+ * the "ZE" of "ZE184226B"). */
 static int suspicious(const layout_t *L, char lines[3][48], pos_t p)
 {
-    const char *cls = L->cls[p.line];
     char c = lines[p.line][p.pos];
-    if (cls[p.pos] != 'x' || !swap_of(c) || p.pos == 0 || p.pos + 1 >= L->len)
+    if (L->cls[p.line][p.pos] != 'x' || !swap_of(c))
         return 0;
-    if (cls[p.pos - 1] != 'x' || cls[p.pos + 1] != 'x')
-        return 0;
-    char a = lines[p.line][p.pos - 1], b = lines[p.line][p.pos + 1];
-    if (is_upper(c))
-        return is_digit(a) && is_digit(b);
-    return is_upper(a) && is_upper(b);
+    char a = kind_at(L, lines, p.line, p.pos - 1), b = kind_at(L, lines, p.line, p.pos + 1);
+    char same = is_upper(c) ? 'l' : 'd', other = is_upper(c) ? 'd' : 'l';
+    return a != same && b != same && (a == other || b == other);
 }
 
 /* Try single swaps of suspicious characters so that the check passes; apply one only when it
@@ -347,7 +354,7 @@ static int repair_check(const layout_t *L, const check_def_t *c, char lines[3][4
 }
 
 /* Copy s[start, start+len) without fillers at either end; inner fillers become `inner`
- * (0 = dropped). */
+ * (0 = dropped, ' ' = one space per run, '<' = kept). */
 static void field(char *dst, size_t size, const char *s, int start, int len, char inner)
 {
     size_t n = 0;
@@ -359,7 +366,7 @@ static void field(char *dst, size_t size, const char *s, int start, int len, cha
     for (int i = a; i < b && n + 1 < size; i++) {
         if (s[i] != '<')
             dst[n++] = s[i];
-        else if (inner && (n == 0 || dst[n - 1] != inner))
+        else if (inner == '<' || (inner && dst[n - 1] != inner)) /* '<' kept as is; spaces not doubled */
             dst[n++] = inner;
     }
     dst[n] = '\0';
@@ -492,7 +499,7 @@ static int parse_candidate(const layout_t *L, char in[3][MAX_LINE], int fix_cost
         set_date(m->birth_date, l1 + 13, ref, 0, BN_MRZ_BAD_BIRTH_DATE, pr, 0);
         m->sex = l1[20];
         set_date(m->expiry_date, l1 + 21, ref, 50, BN_MRZ_BAD_EXPIRY_DATE, pr, 0);
-        field(m->optional_data, sizeof m->optional_data, l1, optstart, optend - optstart, 0);
+        field(m->optional_data, sizeof m->optional_data, l1, optstart, optend - optstart, '<');
         char first = l0[0];
         if (L->fmt == BN_MRZ_TD3 ? first != 'P' : L->fmt == BN_MRZ_TD2 ? !strchr("IAC", first) : first != 'V')
             *pr |= BN_MRZ_BAD_DOC_CODE;
@@ -509,12 +516,12 @@ static int parse_candidate(const layout_t *L, char in[3][MAX_LINE], int fix_cost
                 strncat(m->document_number, &l0[i], 1);
             optstart = cd.pos + 1;
         }
-        field(m->optional_data, sizeof m->optional_data, l0, optstart, 30 - optstart, 0);
+        field(m->optional_data, sizeof m->optional_data, l0, optstart, 30 - optstart, '<');
         set_date(m->birth_date, l1, ref, 0, BN_MRZ_BAD_BIRTH_DATE, pr, 0);
         m->sex = l1[7];
         set_date(m->expiry_date, l1 + 8, ref, 50, BN_MRZ_BAD_EXPIRY_DATE, pr, 0);
         field(m->nationality, sizeof m->nationality, l1, 15, 3, 0);
-        field(m->optional_data2, sizeof m->optional_data2, l1, 18, 11, 0);
+        field(m->optional_data2, sizeof m->optional_data2, l1, 18, 11, '<');
         split_name(m, ln[2], 0, 30);
         *pr |= name_problems(ln[2], 0, 30);
         if (!strchr("ACI", l0[0]))
@@ -538,7 +545,7 @@ static int parse_candidate(const layout_t *L, char in[3][MAX_LINE], int fix_cost
         m->sex = l0[22];
         int century = l1[18] == 'A' ? 1800 : l1[18] == 'B' ? 1900 : 0;
         set_date(m->birth_date, l0 + 23, ref, 0, BN_MRZ_BAD_BIRTH_DATE, pr, century);
-        field(m->optional_data, sizeof m->optional_data, l1, 0, 19, 0);
+        field(m->optional_data, sizeof m->optional_data, l1, 0, 19, '<');
         field(m->hmt_id_number, sizeof m->hmt_id_number, l1, 19, ct ? 10 : 9, 0);
         int namelen = ct ? 26 : 30;
         split_name(m, ln[2], 0, namelen);

@@ -10,9 +10,9 @@
  * padded; the variant whose check digits and syntax fare best wins. Strict in what it reports:
  *  - characters are repaired *by position* only: digit fields map O Q D→0, I L→1, Z→2, S→5, B→8,
  *    G→6; letter fields (codes, names, sex) the reverse;
- *  - in mixed fields (document number, optional data) a letter between two digits or a digit
- *    between two letters is swapped only when that makes the field's own check digit pass and
- *    exactly one such swap does — a check digit is never used to invent a value;
+ *  - in mixed fields (document number, optional data) a letter next to digits (and no letter)
+ *    or a digit next to letters (and no digit) is swapped only when that makes the field's own
+ *    check digit pass and exactly one such swap does — a check digit never invents a value;
  *  - fields no check digit covers (names, codes, sex) are validated by syntax and reported in
  *    `problems`, never "corrected" beyond the letter mapping.
  * Every check digit is reported separately. Pure C, no allocation except bn_mrz_to_json. */
@@ -66,7 +66,8 @@ typedef struct {
     char birth_date[11];      /* YYYY-MM-DD, "" when not a date */
     char expiry_date[11];
     char sex;                 /* 'M' 'F' 'X' ('<' is reported as 'X'), '\0' when the format has none */
-    char optional_data[32];   /* TD1 line 1 / TD2 / TD3 / visa optional field; CN3 line 2 [0:19] */
+    char optional_data[32];   /* TD1 line 1 / TD2 / TD3 / visa optional field; CN3 line 2 [0:19];
+                                 outer fillers trimmed, inner ones kept ("121212<1239") */
     char optional_data2[16];  /* TD1 line 2 optional field */
     char renewal_count[3];    /* CN3 */
     char hmt_id_number[12];   /* CN3: Hong Kong / Macao / Taiwan identity card number */
