@@ -402,8 +402,16 @@ extern "C" int bn_doc_find(const bn_image_t *img, const char *doc_type, bn_docge
                 cv::Canny(ch[c], e, lo, lo * 2.5);
                 edges |= e;
             }
-            if (getenv("BN_DOCFIND_DEBUG"))
-                cv::imwrite("/tmp/q/edges.png", edges);
+            if (level == 1) {
+                /* Sensitive edges are only meaningful on a plain background (a scanner lid, a
+                 * desk): on wood or fabric they are everywhere and any quad would find support. */
+                int bw = std::max(2, std::min(w, h) / 20);
+                cv::Mat ring = edges.clone();
+                ring(cv::Rect(bw, bw, w - 2 * bw, h - 2 * bw)).setTo(0);
+                double ring_px = (double)w * h - (double)(w - 2 * bw) * (h - 2 * bw);
+                if (cv::countNonZero(ring) > 0.02 * ring_px)
+                    return;
+            }
             cv::dilate(edges, edges_dil, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(5, 5)));
 
             std::vector<Quad> cands;

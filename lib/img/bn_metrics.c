@@ -178,3 +178,26 @@ void bn_metrics_compute(const bn_image_t *img, const bn_glare_params_t *gp, bn_m
     bn_metric_tones(img, &m->midtone_fraction, &m->paper_white);
     m->moire = bn_metric_moire(img);
 }
+
+bn_image_t *bn_image_crop(const bn_image_t *img, int x, int y, int w, int h)
+{
+    if (!img)
+        return NULL;
+    if (x < 0)
+        w += x, x = 0;
+    if (y < 0)
+        h += y, y = 0;
+    if (x + w > img->width)
+        w = img->width - x;
+    if (y + h > img->height)
+        h = img->height - y;
+    if (w <= 0 || h <= 0)
+        return NULL;
+    bn_image_t *out = bn_image_new(w, h, img->bands);
+    if (!out)
+        return NULL;
+    for (int r = 0; r < h; r++)
+        memcpy(out->data + (size_t)r * w * img->bands, img->data + ((size_t)(y + r) * img->width + x) * img->bands,
+               (size_t)w * img->bands);
+    return out;
+}

@@ -54,6 +54,8 @@ void bn_metrics_compute(const bn_image_t *img, const bn_glare_params_t *gp, bn_m
 
 /* Helpers (OpenCV, bn_imgops.cpp). */
 bn_image_t *bn_image_resize(const bn_image_t *img, int width, int height);
+/* Copy of the part of the rectangle inside the image; NULL when nothing is inside. */
+bn_image_t *bn_image_crop(const bn_image_t *img, int x, int y, int w, int h);
 bn_image_t *bn_image_rotate90(const bn_image_t *img, int cw_degrees); /* 0, 90, 180, 270 */
 
 #endif

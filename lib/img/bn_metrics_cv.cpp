@@ -70,11 +70,12 @@ extern "C" double bn_metric_glare(const bn_image_t *img, const bn_glare_params_t
     }
 }
 
-/* A photographed screen carries its pixel grid, which the camera aliases into moiré: strong,
- * narrow peaks in the 2-D spectrum away from the axes. Printed text gives a broad spectrum and
- * energy along the axes (rows and columns of text), so the axes are excluded and each bin is
- * compared with its neighbourhood's level. Computed on luma and on a chroma channel (subpixel
- * RGB stripes show in chroma). */
+/* A photographed screen carries its pixel grid (sub-pixel stripes and scan lines, 3-4 px in the
+ * photo) which the camera aliases into moiré: strong, narrow peaks in the 2-D spectrum at high
+ * frequency. Printed text and paper give a broad spectrum there, so each bin of the upper band
+ * (0.35-0.95 of Nyquist) is compared with its neighbourhood's level and the highest excess, in
+ * log units, is the score. Needs the upload's native resolution (caller crops, never resizes).
+ * Computed on luma and on R-B (sub-pixel stripes also show in chroma). */
 extern "C" double bn_metric_moire(const bn_image_t *img)
 {
     try {
@@ -118,7 +119,7 @@ extern "C" double bn_metric_moire(const bn_image_t *img)
             cv::log(mag, mag);
             /* Neighbourhood level: a wide blur of the log spectrum (peaks barely move it). */
             cv::Mat bg;
-            cv::blur(mag, bg, cv::Size(15, 15), cv::Point(-1, -1), cv::BORDER_WRAP);
+            cv::blur(mag, bg, cv::Size(15, 15), cv::Point(-1, -1), cv::BORDER_REFLECT);
             cv::Mat prom = mag - bg;
             int h = S / 2;
             for (int y = 0; y < S; y++) {
@@ -126,7 +127,7 @@ extern "C" double bn_metric_moire(const bn_image_t *img)
                 for (int x = 0; x <= h; x++) {
                     int fx = x;
                     double r = std::sqrt((double)fx * fx + fy * fy) / h;
-                    if (r < 0.12 || r > 0.95 || std::abs(fx) <= 3 || std::abs(fy) <= 3)
+                    if (r < 0.35 || r > 0.95)
                         continue;
                     best = std::max(best, (double)prom.at<float>(y, x));
                 }

@@ -168,7 +168,7 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
             bn_flag_add(flags, "document_too_small", g.area_fraction, min_area, -1);
         if (g.rotation != 0)
             bn_flag_add(flags, "rotated", g.rotation, 0, -1);
-        double max_skew = CFG("skew.max_deg", 3);
+        double max_skew = CFG("skew.max_deg", 4);
         if (fabs(g.skew_deg) > max_skew)
             bn_flag_add(flags, "skewed", fabs(g.skew_deg), max_skew, -1);
         rect = bn_doc_rectify(img, &g, dts, prof.dpi);
@@ -183,7 +183,8 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
             goto oom;
     }
     json_object_set_new(q, "dpi", json_real(round(dpi * 10) / 10));
-    double min_dpi = CFG("resolution.min_dpi", 150);
+    /* Large documents (licences, A4) print larger text: they stay legible at a lower DPI. */
+    double min_dpi = w_mm > 150 ? CFG("resolution.min_dpi_large", 60) : CFG("resolution.min_dpi", 150);
     if (dpi < min_dpi)
         bn_flag_add(flags, "resolution_too_low", dpi, min_dpi, -1);
 
@@ -198,6 +199,25 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     bn_glare_params_t gp = {CFG("glare.min_luma", 248), CFG("glare.max_chroma", 28), CFG("glare.min_blob", 0.0015)};
     bn_metrics_t m;
     bn_metrics_compute(mimg, &gp, &m);
+    /* Moiré at the upload's own resolution: a screen's pixel grid is 3-4 px in the photo and
+     * would alias away in the resized copy. A square from the document's centre. */
+    {
+        double cx = img->width / 2.0, cy = img->height / 2.0, half = 256;
+        if (g.found) {
+            cx = cy = 0;
+            for (int k = 0; k < 4; k++)
+                cx += g.corners[k].x / 4, cy += g.corners[k].y / 4;
+            double sw = hypot(g.corners[1].x - g.corners[0].x, g.corners[1].y - g.corners[0].y);
+            double sh = hypot(g.corners[3].x - g.corners[0].x, g.corners[3].y - g.corners[0].y);
+            double m2 = (sw < sh ? sw : sh) * 0.35;
+            half = m2 < half ? m2 : half;
+        }
+        bn_image_t *crop = bn_image_crop(img, (int)(cx - half), (int)(cy - half), (int)(2 * half), (int)(2 * half));
+        if (crop) {
+            m.moire = bn_metric_moire(crop);
+            bn_image_destroy(&crop);
+        }
+    }
     json_object_set_new(q, "sharpness", json_real(m.sharpness));
     json_object_set_new(q, "laplacian_var", json_real(m.laplacian_var));
     json_object_set_new(q, "brightness_mean", json_real(m.brightness_mean));
@@ -212,7 +232,7 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     json_object_set_new(q, "moire", json_real(m.moire));
 
     double t;
-    if (m.sharpness < (t = CFG("blur.min_sharpness", 0.30)))
+    if (m.sharpness < (t = CFG("blur.min_sharpness", 0.58)))
         bn_flag_add(flags, "blurry", m.sharpness, t, -1);
     if (m.glare_fraction > (t = CFG("glare.max_fraction", 0.01)))
         bn_flag_add(flags, "glare", m.glare_fraction, t, -1);
@@ -220,18 +240,32 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         bn_flag_add(flags, "too_dark", m.brightness_mean, t, -1);
     else if (m.brightness_p95 < (t = CFG("exposure.min_p95", 110)))
         bn_flag_add(flags, "too_dark", m.brightness_p95, t, -1);
+    /* Exposure also on the whole frame: a washed-out card may not be found at all. */
+    double fmean = 0, fp5, fp95, fclip = 0;
+    {
+        int fw = img->width > 800 ? 800 : img->width;
+        bn_image_t *fr = bn_image_resize(img, fw, (int)lround((double)img->height * fw / img->width));
+        if (fr) {
+            bn_metric_brightness(fr, &fmean, &fp5, &fp95, &fclip);
+            bn_image_destroy(&fr);
+        }
+    }
+    json_object_set_new(q, "frame_clipped_fraction", json_real(fclip));
     if (m.clipped_fraction > (t = CFG("exposure.max_clipped", 0.35)))
         bn_flag_add(flags, "overexposed", m.clipped_fraction, t, -1);
+    else if (fclip > (t = CFG("exposure.max_frame_clipped", 0.25)))
+        bn_flag_add(flags, "overexposed", fclip, t, -1);
     else if (m.brightness_mean > (t = CFG("exposure.max_mean", 225)))
         bn_flag_add(flags, "overexposed", m.brightness_mean, t, -1);
     int not_color = di.is_grey_stored || m.colourfulness < CFG("color.min_colourfulness", 6);
     if (not_color)
         bn_flag_add(flags, "not_color", m.colourfulness, CFG("color.min_colourfulness", 6), -1);
-    if (m.colourfulness < CFG("photocopy.max_colourfulness", 12) &&
+    /* A copy: no colour, two tones, and paper brighter than any card's printed background. */
+    if (m.colourfulness < CFG("photocopy.max_colourfulness", 4) &&
         m.midtone_fraction < CFG("photocopy.max_midtone_fraction", 0.08) &&
-        m.paper_white > CFG("photocopy.min_paper_white", 150))
+        m.paper_white >= CFG("photocopy.min_paper_white", 238))
         bn_flag_add(flags, "photocopy", m.midtone_fraction, CFG("photocopy.max_midtone_fraction", 0.08), -1);
-    if (m.moire > (t = CFG("screen.min_moire", 3.0)))
+    if (m.moire > (t = CFG("screen.min_moire", 2.6)))
         bn_flag_add(flags, "screen_recapture", m.moire, t, -1);
 
     /* 5. Prepared image: upright, deskewed, optionally watermarked, within the profile. */
