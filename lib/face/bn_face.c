@@ -29,7 +29,7 @@
 #define DFLT_MAX_YAW 0.45
 #define DFLT_SECOND_FACE_RATIO 0.35
 #define DFLT_LIVENESS_MIN 0.02
-#define DFLT_DOC_DPI 300
+#define DFLT_DOC_DPI 200 /* portrait ~200×250 px: ample for a 112×112 crop, 8 ms cheaper than 300 */
 #define DFLT_FLIP_MARGIN 0.15
 
 bn_image_t *bn_face_decode(const uint8_t *data, size_t size, int long_side)
