@@ -257,6 +257,17 @@ static void test_id_back(void)
     r = run("id-card", "back", id_back("2027-05-01", "2037-05-01"), NULL);
     CHECK(find(&r, "validity_span_invalid") != NULL);
     result_free(&r);
+    /* the period read as one string, as the card prints it; the caller's fields stay as read */
+    json_t *one = fields("issuing_authority", "北京市公安局东城分局", 0.95, "valid_until", "2016.03.15-2036.03.15", 0.96, NULL);
+    json_t *checks = json_object(), *flags = json_array();
+    CHECK(bn_checks_run("id-card", "back", one, form, TODAY, checks, flags) == 0);
+    r = (result_t){checks, flags};
+    CHECK(no_flags("id back one-string period", &r));
+    CHECK(json_is_true(json_object_get(json_object_get(checks, "validity_span"), "ok")));
+    CHECK(json_object_size(one) == 2 && strcmp(json_string_value(json_object_get(json_object_get(one, "valid_until"), "value")),
+                                               "2016.03.15-2036.03.15") == 0);
+    result_free(&r);
+    json_decref(one);
     /* residence permit: 5 years whatever the age */
     r = run("residence-permit", "back", id_back("2024-05-01", "2029-05-01"), NULL);
     CHECK(no_flags("residence permit 5y", &r));

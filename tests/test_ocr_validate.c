@@ -284,8 +284,49 @@ static void test_rules(void)
     CHECK(bn_days_left(&past, &now) == -1);
 }
 
+static void test_repair(void)
+{
+    char out[19];
+    bn_id_info_t info;
+    /* letters in digit positions, lower-case x, blanks: syntax only */
+    CHECK(bn_id_repair("1101 0519 4912 31O0 2x", out) == 1 && strcmp(out, "11010519491231002X") == 0);
+    CHECK(bn_id_repair("I1O1O519491231002X", out) == 3 && strcmp(out, "11010519491231002X") == 0);
+    CHECK(bn_id_repair("\xEF\xBC\x91\xEF\xBC\x91" "0105194912310021", out) == 0 && strcmp(out, "110105194912310021") == 0);
+    CHECK(bn_id_repair("110105194912310 02\xC3\x97", out) == 0 && strcmp(out, "11010519491231002X") == 0);
+    /* a trailing X read as 8 is not "fixed" with the check character: it fails validation */
+    CHECK(bn_id_repair("110105194912310028", out) == 0 && bn_id_validate(out, TODAY, &info) == BN_ID_CHECKSUM_INVALID);
+    /* the garbled whole-photo read from the issue cannot become a number */
+    CHECK(bn_id_repair("<ULwe20Uoq2250170", out) == -1);
+    CHECK(bn_id_repair("11010519491231002XX", out) == -1);
+    CHECK(bn_id_repair(NULL, out) == -1 && out[0] == '\0');
+    CHECK(bn_id_repair("110105491231OO2", out) == 2 && bn_id_validate(out, TODAY, &info) == BN_ID_VALID);
+
+    bn_uscc_info_t u;
+    CHECK(bn_uscc_repair("9I35O1OOMOOO1OOY43", out) == 9 && strcmp(out, "91350100M000100Y43") == 0);
+    CHECK(bn_uscc_validate(out, &u) && u.org_check_ok);
+    /* 913 read as 313: a real digit error stays, and fails */
+    CHECK(bn_uscc_repair("3135 0100 M000 100Y 43", out) == 0 && !bn_uscc_validate(out, &u));
+    CHECK(bn_uscc_repair("91350100M000100Y4", out) == -1);
+    CHECK(bn_uscc_repair("\xEF\xBC\x99" "1350100m000100y43", out) == 0 && strcmp(out, "91350100M000100Y43") == 0);
+
+    bn_date_t from, until;
+    int lt = -1;
+    CHECK(bn_validity_parse("2016.03.15-2036.03.15", &from, &until, &lt) == 0 && lt == 0);
+    CHECK(from.y == 2016 && from.m == 3 && from.d == 15 && until.y == 2036 && until.m == 3 && until.d == 15);
+    CHECK(bn_validity_parse("2016-03-15-2036-03-15", &from, &until, &lt) == 0 && until.y == 2036 && lt == 0);
+    CHECK(bn_validity_parse("2016.03.15\xE2\x80\x94\xE9\x95\xBF\xE6\x9C\x9F", &from, &until, &lt) == 0 && lt == 1 &&
+          until.y == 0);
+    CHECK(bn_validity_parse("20160315\xE8\x87\xB3" "20360315", &from, &until, &lt) == 0 && until.y == 2036);
+    CHECK(bn_validity_parse("2016.03.15 - long-term", &from, &until, &lt) == 0 && lt == 1);
+    CHECK(bn_validity_parse("2016.03.15", &from, &until, &lt) == -1);
+    CHECK(bn_validity_parse("2016.03.15-2036.13.15", &from, &until, &lt) == -1);
+    CHECK(bn_validity_parse("garbage", &from, &until, &lt) == -1);
+    CHECK(bn_validity_parse(NULL, &from, &until, &lt) == -1);
+}
+
 int main(void)
 {
+    test_repair();
     test_icao();
     test_id();
     test_regions();

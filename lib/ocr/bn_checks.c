@@ -596,6 +596,27 @@ static void check_form(ctx_t *c, const char *type, const bn_mrz_t *mrz)
     }
 }
 
+static void set_value(json_t *fields, const char *key, const char *value, json_t *like)
+{
+    json_t *f = json_is_object(like) ? json_deep_copy(like) : json_object();
+    json_object_set_new(f, "value", json_string(value));
+    json_object_set_new(fields, key, f);
+}
+
+static void split_period(json_t *fields)
+{
+    json_t *f = json_object_get(fields, "valid_until");
+    json_t *v = json_is_object(f) ? json_object_get(f, "value") : f;
+    bn_date_t from, until;
+    int lt;
+    char buf[16];
+    if (!json_is_string(v) || bn_validity_parse(json_string_value(v), &from, &until, &lt) != 0)
+        return;
+    if (!json_object_get(fields, "valid_from"))
+        set_value(fields, "valid_from", bn_date_format(&from, buf, sizeof buf), f);
+    set_value(fields, "valid_until", lt ? "long-term" : bn_date_format(&until, buf, sizeof buf), f);
+}
+
 /* ---- entry points --------------------------------------------------------------------- */
 
 static int known_type(const char *t)
@@ -613,9 +634,11 @@ int bn_checks_run_cfg(const bn_config_t *cfg, const char *type, const char *side
 {
     if (!known_type(type) || !json_is_object(checks) || !json_is_array(flags))
         return bn_error_set("invalid_argument", "bn_checks_run: unknown document type or bad output containers");
-    json_t *empty = NULL;
-    if (!json_is_object(fields))
-        fields = empty = json_object();
+    /* Work on a copy: the caller's fields stay as read, while a period printed in one field
+     * ("2016.03.15-2036.03.15", as ID backs print it) is split into valid_from/valid_until. */
+    json_t *own = json_is_object(fields) ? json_deep_copy(fields) : json_object();
+    fields = own;
+    split_period(fields);
 
     ctx_t c = {
         .fields = fields,
@@ -684,7 +707,7 @@ int bn_checks_run_cfg(const bn_config_t *cfg, const char *type, const char *side
             json_object_set(f, "fields", c.unreadable);
     }
     json_decref(c.unreadable);
-    json_decref(empty);
+    json_decref(own);
     return 0;
 }
 

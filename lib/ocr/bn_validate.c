@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #ifndef BEIAN_SOURCE_DIR
@@ -429,6 +430,79 @@ bn_id_status_t bn_id_validate(const char *s, const char *today, bn_id_info_t *ou
     return out->status = BN_ID_VALID;
 }
 
+/* Clean OCR text for a number: drop blanks and dashes, fold full-width digits and letters
+ * (U+FF10-FF19, FF21-FF3A, FF41-FF5A) and × (U+00D7), upper-case. Returns the length kept
+ * (at most max), or -1 when longer. */
+static int clean_number(const char *in, char *out, int max)
+{
+    int n = 0;
+    if (!in)
+        return -1;
+    const unsigned char *p = (const unsigned char *)in;
+    for (int guard = 0; *p && guard < 4 * MAX_INPUT; guard++) {
+        char c = 0;
+        if (p[0] == 0xEF && p[1] == 0xBC && p[2] >= 0x90 && p[2] <= 0x99) {
+            c = (char)('0' + p[2] - 0x90);
+            p += 3;
+        } else if (p[0] == 0xEF && p[1] == 0xBC && p[2] >= 0xA1 && p[2] <= 0xBA) {
+            c = (char)('A' + p[2] - 0xA1);
+            p += 3;
+        } else if (p[0] == 0xEF && p[1] == 0xBD && p[2] >= 0x81 && p[2] <= 0x9A) {
+            c = (char)('A' + p[2] - 0x81);
+            p += 3;
+        } else if (p[0] == 0xC3 && p[1] == 0x97) { /* × */
+            c = 'X';
+            p += 2;
+        } else if (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) { /* ideographic space */
+            p += 3;
+            continue;
+        } else {
+            c = (char)toupper(*p);
+            p++;
+            if (c == ' ' || c == '\t' || c == '-' || c == '\r' || c == '\n')
+                continue;
+        }
+        if (n >= max)
+            return -1;
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return n;
+}
+
+static char digit_of(char c)
+{
+    switch (c) {
+    case 'O': case 'Q': case 'D': return '0';
+    case 'I': case 'L': return '1';
+    case 'Z': return '2';
+    case 'S': return '5';
+    case 'B': return '8';
+    case 'G': return '6';
+    }
+    return c;
+}
+
+int bn_id_repair(const char *in, char out[19])
+{
+    char buf[MAX_INPUT];
+    int n = clean_number(in, buf, MAX_INPUT - 1), changes = 0;
+    out[0] = '\0';
+    if (n < 0)
+        return -1;
+    snprintf(out, 19, "%.18s", buf);
+    if (n != 15 && n != 18)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        char r = (n == 18 && i == 17 && out[i] == 'X') ? 'X' : digit_of(out[i]);
+        if (r != out[i]) {
+            out[i] = r;
+            changes++;
+        }
+    }
+    return changes;
+}
+
 /* ---- GB 32100 ------------------------------------------------------------------------- */
 
 static const char s_uscc_alpha[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
@@ -479,6 +553,30 @@ int bn_uscc_validate(const char *s, bn_uscc_info_t *out)
     out->region[6] = '\0';
     out->region_known = bn_region_name(out->region) != NULL;
     return out->check_ok;
+}
+
+int bn_uscc_repair(const char *in, char out[19])
+{
+    char buf[MAX_INPUT];
+    int n = clean_number(in, buf, MAX_INPUT - 1), changes = 0;
+    out[0] = '\0';
+    if (n < 0)
+        return -1;
+    snprintf(out, 19, "%.18s", buf);
+    if (n != 18)
+        return -1;
+    for (int i = 0; i < 18; i++) {
+        char c = out[i], r = c;
+        if (i >= 2 && i <= 7)
+            r = digit_of(c);
+        else if (c == 'O' || c == 'I' || c == 'Z' || c == 'S')
+            r = digit_of(c);
+        if (r != c) {
+            out[i] = r;
+            changes++;
+        }
+    }
+    return changes;
 }
 
 /* ---- ICAO 9303 ------------------------------------------------------------------------ */
@@ -596,6 +694,47 @@ int bn_id_validity_years(int age)
     if (age <= 45)
         return 20;
     return 0;
+}
+
+static int long_term_word(const char *s)
+{
+    while (*s == ' ')
+        s++;
+    return strncmp(s, "长期", 6) == 0 || strncmp(s, "長期", 6) == 0 || strncasecmp(s, "long-term", 9) == 0 ||
+           strncasecmp(s, "long term", 9) == 0;
+}
+
+int bn_validity_parse(const char *s, bn_date_t *from, bn_date_t *until, int *long_term)
+{
+    static const char *seps[] = {"\xE8\x87\xB3" /* 至 */, "\xE2\x80\x94" /* — */, "\xE2\x80\x93" /* – */,
+                                 "\xEF\xBC\x8D" /* － */, "~", "-"};
+    char left[MAX_INPUT];
+    if (!s || !from || !until || !long_term || strnlen(s, 4 * MAX_INPUT) >= 4 * MAX_INPUT)
+        return -1;
+    for (size_t k = 0; k < sizeof seps / sizeof seps[0]; k++) {
+        size_t sl = strlen(seps[k]);
+        /* try every occurrence: '-' also separates the parts of YYYY-MM-DD */
+        for (const char *p = strstr(s, seps[k]); p; p = strstr(p + 1, seps[k])) {
+            size_t ln = (size_t)(p - s);
+            if (ln >= sizeof left)
+                break;
+            memcpy(left, s, ln);
+            left[ln] = '\0';
+            if (bn_date_parse(left, from) != 0)
+                continue;
+            const char *right = p + sl;
+            if (long_term_word(right)) {
+                *until = (bn_date_t){0, 0, 0};
+                *long_term = 1;
+                return 0;
+            }
+            if (bn_date_parse(right, until) == 0) {
+                *long_term = 0;
+                return 0;
+            }
+        }
+    }
+    return -1;
 }
 
 static int same_date(const bn_date_t *a, const bn_date_t *b)

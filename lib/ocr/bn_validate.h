@@ -93,6 +93,13 @@ const char *bn_id_status_name(bn_id_status_t st); /* "valid" "checksum_invalid" 
 /* The GB 11643 check character for 17 digits ('\0' when not 17 digits). */
 char bn_id_check_char(const char *digits17);
 
+/* Syntax-only repair of an OCR'd ID number into out: blanks dropped, full-width characters
+ * folded, then by position — digits 1-17 map O Q D→0, I L→1, Z→2, S→5, B→8, G→6; the 18th
+ * also maps x × to X. The check character is never used to choose a reading. Returns the
+ * number of characters changed, or -1 when the result is not 15 or 18 characters long (out
+ * still holds the cleaned text, truncated to 18). */
+int bn_id_repair(const char *in, char out[19]);
+
 /* ---- GB 32100 unified social credit codes --------------------------------------------- */
 
 typedef struct {
@@ -109,6 +116,12 @@ typedef struct {
 /* 1 when format and mod-31 check pass (the org-code check is a secondary signal, reported in
  * out->org_check_ok); 0 otherwise. Real pre-2016 codes may fail: treat 0 as review, not reject. */
 int bn_uscc_validate(const char *s, bn_uscc_info_t *out);
+
+/* Syntax-only repair of an OCR'd credit code: blanks dropped, full-width folded, upper-cased;
+ * letters the alphabet excludes become their look-alike digits (O→0, I→1, Z→2, S→5) and the
+ * region code (characters 3-8) must be digits (also Q D→0, L→1, B→8, G→6). Returns the number
+ * of characters changed, or -1 when the result is not 18 characters. */
+int bn_uscc_repair(const char *in, char out[19]);
 
 /* ---- ICAO 9303 ------------------------------------------------------------------------ */
 
@@ -133,6 +146,11 @@ typedef enum {
 int bn_permit_number_valid(bn_permit_kind_t kind, const char *number);
 
 /* ---- document rules ------------------------------------------------------------------- */
+
+/* Parse a printed validity period, "2016.03.15-2036.03.15", "2016-03-15至2036-03-15",
+ * "20160315-长期", "2016.03.15—长期" (any of - — – － ~ 至 between the two parts). *until is unset
+ * ({0,0,0}) and *long_term 1 for 长期 / long-term. 0 on success, -1 otherwise. */
+int bn_validity_parse(const char *s, bn_date_t *from, bn_date_t *until, int *long_term);
 
 /* ID-card validity in years by age at issue: 5 (<16), 10 (16-25), 20 (26-45), 0 = long-term
  * (>=46); -1 when the age is negative. */
