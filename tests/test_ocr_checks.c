@@ -166,6 +166,11 @@ static void test_id_front(void)
     r = run("id-card", "front", f, NULL);
     CHECK(strcmp(sev(&r, "temporary_id"), "reject") == 0);
     result_free(&r);
+    f = id_front("11010519491231002X", "女", "1949-12-31");
+    json_object_set_new(f, "address", json_pack("{s:s, s:f}", "value", "某某县临时安置区1号", "confidence", 0.9));
+    r = run("id-card", "front", f, NULL);
+    CHECK(!find(&r, "temporary_id"));
+    result_free(&r);
 
     /* unreadable: missing address, name at low confidence */
     f = id_front("11010519491231002X", "女", "1949-12-31");
