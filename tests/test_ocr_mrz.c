@@ -273,6 +273,8 @@ static void test_robustness(void)
     CHECK(bn_mrz_parse("中华人民共和国护照\nPASSPORT\n姓名 张三", TODAY, &m) == -1);
     /* a line of the right length without fillers or a passing check is not an MRZ */
     CHECK(bn_mrz_parse("THEQUICKBROWNFOXJUMPSOVERTHELA", TODAY, &m) == -1);
+    /* nor letters and fillers where the digits should be */
+    CHECK(bn_mrz_parse("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C3<UTOABCABCA<ABCABC<ABCABC<<<<<<<<<<", TODAY, &m) == -1);
     /* very long and random input: bounded, no crash (run under ASan in CI) */
     size_t big = 200000;
     char *s = malloc(big + 1);

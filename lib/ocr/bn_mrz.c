@@ -629,16 +629,24 @@ int bn_mrz_parse(const char *text, const char *today, bn_mrz_t *out)
                          * when only fillers were lost. */
                         int bad_len = cost[0][a] > 1 || (L->nlines > 1 && cost[1][b] > 1) ||
                                       (L->nlines > 2 && cost[2][c] > 1);
+                        int dpos = 0, dok = 0;
                         for (int l = 0; l < L->nlines; l++)
-                            for (int i = 0; i < L->len; i++)
-                                fillers += in[l][i] == '<';
+                            for (int i = 0; i < L->len; i++) {
+                                char ch = in[l][i], k = L->cls[l][i];
+                                fillers += ch == '<';
+                                if (k == 'd' || k == 'c') {
+                                    dpos++;
+                                    dok += is_digit(ch) || (k == 'c' && ch == '<');
+                                }
+                            }
                         int s = parse_candidate(L, in, fc, bad_len, &now, &cand);
                         int passed = 0;
                         for (int k = 0; k < cand.nchecks; k++)
                             passed += cand.checks[k].ok;
                         /* Text that merely has the right length is not an MRZ: require
-                         * fillers or a matching check digit. */
-                        if (s > -1000 && (fillers >= 2 || passed > 0) && s > best_score) {
+                         * fillers or a matching check digit, and digits in at least 70 % of
+                         * the digit positions (before repair). */
+                        if (s > -1000 && (fillers >= 2 || passed > 0) && dok * 10 >= dpos * 7 && s > best_score) {
                             best_score = s;
                             best = cand;
                             have = 1;

@@ -83,7 +83,8 @@ typedef struct {
  * ("YYYY-MM-DD", NULL = now) picks the century of YYMMDD dates: birth dates are never in the
  * future, expiry dates within 50 years either side. Returns 0 with *out filled (check results
  * inside: a parsed MRZ may still be invalid), or -1 with bn_error "mrz_not_found" when no line
- * set fits any format. */
+ * set fits any format (right lengths, fillers or a passing check, digits in >= 70 % of the
+ * digit positions). Worst case a few ms on 24 candidate lines. */
 int bn_mrz_parse(const char *text, const char *today, bn_mrz_t *out);
 
 /* The result as a new JSON object: format, document_code, issuing_country, surname,
