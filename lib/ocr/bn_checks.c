@@ -637,6 +637,8 @@ int bn_checks_run_cfg(const bn_config_t *cfg, const char *type, const char *side
 {
     if (!known_type(type) || !json_is_object(checks) || !json_is_array(flags))
         return bn_error_set("invalid_argument", "bn_checks_run: unknown document type or bad output containers");
+    if (cfg)
+        bn_regions_configure(cfg); /* first call picks ocr.regions_path; later ones are no-ops */
     /* Work on a copy: the caller's fields stay as read, while a period printed in one field
      * ("2016.03.15-2036.03.15", as ID backs print it) is split into valid_from/valid_until. */
     json_t *own = json_is_object(fields) ? json_deep_copy(fields) : json_object();

@@ -36,7 +36,8 @@
  * object/array). Never fails on the content of fields or form. */
 int bn_checks_run(const char *doc_type, const char *side, json_t *fields, const json_t *form,
                   const char *today, json_t *checks, json_t *flags);
-/* Same with thresholds read from cfg (NULL = defaults). */
+/* Same with thresholds read from cfg (NULL = defaults); the first call with a cfg also picks
+ * the region table (ocr.regions_path, see bn_regions_configure). */
 int bn_checks_run_cfg(const bn_config_t *cfg, const char *doc_type, const char *side, json_t *fields,
                       const json_t *form, const char *today, json_t *checks, json_t *flags);
 
