@@ -1,0 +1,314 @@
+#include "ocr/bn_mrzread.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bn_error.h"
+#include "core/bn_log.h"
+#include "ocr/bn_tess.h"
+#include "ocr/bn_zones.h"
+
+#define MAX_BANDS 64
+#define MAX_GROUPS 4
+#define MRZ_WHITELIST "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
+
+typedef struct { int x, y, w, h; } rect_t;
+
+/* A candidate read: its parse and score. */
+typedef struct {
+    double score;
+    bn_mrzread_t r;
+} cand_t;
+
+/* Text bands in an upright-ish 8-bit grey image: long, thin connected components of the
+ * horizontally closed text mask. Kernel sizes scale with the image width (work images are
+ * normalised to ~1000-1600 px wide), so an MRZ filling 30-100 % of the width is found. */
+static int find_bands(PIX *g, rect_t *bands, int max, float *skew)
+{
+    int W = pixGetWidth(g), H = pixGetHeight(g);
+    int n = 0;
+    int th = (W / 70) | 1, tv = (W / 200) | 1;
+    if (th < 9) th = 9;
+    if (tv < 5) tv = 5;
+    /* Black top-hat: dark strokes narrower than the kernel become bright, flat areas (photo,
+     * background, large dark patches) vanish. */
+    PIX *bh = pixTophat(g, th, tv, L_TOPHAT_BLACK);
+    PIX *inv = bh ? pixInvert(NULL, bh) : NULL;
+    PIX *mask = NULL, *closed = NULL, *opened = NULL;
+    BOXA *boxa = NULL;
+    if (!inv)
+        goto done;
+    if (pixOtsuAdaptiveThreshold(inv, W, H, 0, 0, 0.1f, NULL, &mask) != 0 || !mask)
+        goto done;
+    if (skew) {
+        float a = 0, c = 0;
+        *skew = 0;
+        if (pixFindSkew(mask, &a, &c) == 0 && c > 2.5f)
+            *skew = a;
+    }
+    /* Join the characters of a line (gap of about one character) but not the lines. */
+    closed = pixCloseBrick(NULL, mask, W / 40 + 3, 1);
+    opened = closed ? pixOpenBrick(NULL, closed, W / 60 + 1, 3) : NULL;
+    boxa = opened ? pixConnCompBB(opened, 8) : NULL;
+    if (!boxa)
+        goto done;
+    for (int i = 0; i < boxaGetCount(boxa) && n < max; i++) {
+        l_int32 x, y, w, h;
+        boxaGetBoxGeometry(boxa, i, &x, &y, &w, &h);
+        if (w < W / 5 || h < 4 || w < 8 * h || h > H / 6)
+            continue;
+        bands[n++] = (rect_t){x, y, w, h};
+    }
+done:
+    boxaDestroy(&boxa);
+    pixDestroy(&opened);
+    pixDestroy(&closed);
+    pixDestroy(&mask);
+    pixDestroy(&inv);
+    pixDestroy(&bh);
+    return n;
+}
+
+static int cmp_band_y(const void *a, const void *b)
+{
+    return ((const rect_t *)a)->y - ((const rect_t *)b)->y;
+}
+
+/* Group vertically adjacent bands of similar extent: MRZ lines are equally long and evenly
+ * spaced. Groups are ranked by width and by how low they sit (the MRZ is at the bottom). */
+typedef struct { int idx[3]; int n; double score; } group_t;
+
+static int group_bands(rect_t *b, int n, int W, int H, group_t *out, int max)
+{
+    qsort(b, (size_t)n, sizeof *b, cmp_band_y);
+    int ng = 0;
+    group_t all[MAX_BANDS * 3];
+    int na = 0;
+    for (int i = 0; i < n; i++) {
+        group_t g = {{i, 0, 0}, 1, 0};
+        int last = i;
+        for (int j = i + 1; j < n && g.n < 3; j++) {
+            rect_t *p = &b[last], *q = &b[j];
+            int gap = q->y - (p->y + p->h);
+            double hh = (p->h + q->h) / 2.0;
+            if (gap < -hh / 2)
+                continue; /* overlapping fragment of the same line */
+            if (gap > 2.5 * hh)
+                break;
+            if (fabs((double)q->w - p->w) > 0.2 * p->w || abs(q->x - p->x) > p->w / 8)
+                continue;
+            g.idx[g.n++] = j;
+            last = j;
+        }
+        /* Every prefix of the group is a candidate too (VIZ line + MRZ, or 3 → 2 lines). */
+        for (int k = g.n; k >= 1 && na < (int)(sizeof all / sizeof all[0]); k--) {
+            group_t s = g;
+            s.n = k;
+            int wmin = W, bottom = 0;
+            for (int m = 0; m < k; m++) {
+                if (b[s.idx[m]].w < wmin) wmin = b[s.idx[m]].w;
+                bottom = b[s.idx[m]].y + b[s.idx[m]].h;
+            }
+            s.score = (double)wmin / W + 0.5 * bottom / H + (k >= 2 ? 0.6 : 0) + (k == 3 ? 0.1 : 0);
+            all[na++] = s;
+        }
+    }
+    /* best first */
+    for (int k = 0; k < max && k < na; k++) {
+        int best = -1;
+        for (int i = 0; i < na; i++)
+            if (all[i].score > -1e9 && (best < 0 || all[i].score > all[best].score))
+                best = i;
+        if (best < 0)
+            break;
+        out[ng++] = all[best];
+        all[best].score = -1e18;
+    }
+    return ng;
+}
+
+/* Read one band: crop with margins, scale to a text height the model likes, OCR as a raw line. */
+static int read_line(PIX *g, const rect_t *r, char *text, size_t size, double *conf)
+{
+    int W = pixGetWidth(g), H = pixGetHeight(g);
+    int mx = r->h, my = (int)(r->h * 0.35) + 2;
+    int x0 = r->x - mx < 0 ? 0 : r->x - mx, y0 = r->y - my < 0 ? 0 : r->y - my;
+    int x1 = r->x + r->w + mx > W ? W : r->x + r->w + mx, y1 = r->y + r->h + my > H ? H : r->y + r->h + my;
+    BOX *box = boxCreate(x0, y0, x1 - x0, y1 - y0);
+    PIX *crop = pixClipRectangle(g, box, NULL);
+    boxDestroy(&box);
+    if (!crop)
+        return -1;
+    double s = 40.0 / (r->h > 0 ? r->h : 1);
+    if (s > 6) s = 6;
+    PIX *sc = (s > 1.15 || s < 0.8) ? pixScaleGrayLI(crop, (float)s, (float)s) : pixClone(crop);
+    pixDestroy(&crop);
+    if (!sc)
+        return -1;
+    const char *lang = bn_tess_available("mrz") ? "mrz" : "eng";
+    bn_tess_result_t tr;
+    int rc = bn_tess_read(lang, sc, BN_TESS_RAW_LINE, MRZ_WHITELIST, &tr);
+    pixDestroy(&sc);
+    if (rc != 0)
+        return -1;
+    /* keep MRZ characters only: spaces and newlines are OCR artefacts */
+    size_t k = 0;
+    for (const char *p = tr.text; *p && k + 1 < size; p++)
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '<')
+            text[k++] = *p;
+    text[k] = 0;
+    *conf = tr.confidence;
+    return 0;
+}
+
+static double score_parse(const bn_mrz_t *m)
+{
+    int ok = 0;
+    for (int i = 0; i < m->nchecks; i++)
+        ok += m->checks[i].ok;
+    int bits = 0;
+    for (unsigned p = m->problems; p; p &= p - 1)
+        bits++;
+    return 10.0 + 3.0 * ok - 1.0 * bits - 0.3 * m->repairs + (m->checks_ok ? 5 : 0);
+}
+
+static int checks_passing(const bn_mrz_t *m)
+{
+    int ok = 0;
+    for (int i = 0; i < m->nchecks; i++)
+        ok += m->checks[i].ok;
+    return ok;
+}
+
+/* Map a point of the work image back to the input image (undo deskew, scale, orth rotation). */
+static void map_back(double x, double y, int Wr, int Hr, double skew_deg, double scale, int quads,
+                     int W0, int H0, double *ox, double *oy)
+{
+    double cx = Wr / 2.0, cy = Hr / 2.0, a = skew_deg * M_PI / 180.0;
+    /* pixRotate turned the image by +a (clockwise in image coordinates); undo it */
+    double dx = x - cx, dy = y - cy;
+    double rx = cx + dx * cos(a) - dy * sin(a), ry = cy + dx * sin(a) + dy * cos(a);
+    rx /= scale;
+    ry /= scale;
+    /* undo pixRotateOrth(quads clockwise) on a W0 x H0 image */
+    switch (quads & 3) {
+    case 1: *ox = ry; *oy = H0 - 1 - rx; break;
+    case 2: *ox = W0 - 1 - rx; *oy = H0 - 1 - ry; break;
+    case 3: *ox = W0 - 1 - ry; *oy = rx; break;
+    default: *ox = rx; *oy = ry; break;
+    }
+}
+
+/* Locate and read in one orthogonal orientation; updates *best. Returns 1 when a read with
+ * every check digit valid was found (no need to try other orientations). */
+static int try_orientation(PIX *g0, int quads, const char *today, int expect_lines, cand_t *best)
+{
+    int W0 = pixGetWidth(g0), H0 = pixGetHeight(g0);
+    PIX *rot = quads ? pixRotateOrth(g0, quads) : pixClone(g0);
+    if (!rot)
+        return 0;
+    /* Normalise the width: small scans are upscaled (thin strokes survive the morphology),
+     * large photos downscaled (kernels stay meaningful, time stays bounded). */
+    int W = pixGetWidth(rot);
+    double scale = W < 1000 ? 1000.0 / W : (W > 1800 ? 1800.0 / W : 1.0);
+    PIX *work = scale != 1.0 ? pixScaleGrayLI(rot, (float)scale, (float)scale) : pixClone(rot);
+    pixDestroy(&rot);
+    if (!work)
+        return 0;
+    rect_t bands[MAX_BANDS];
+    float skew = 0;
+    int nb = find_bands(work, bands, MAX_BANDS, &skew);
+    double skew_used = 0;
+    if (fabsf(skew) > 0.4f) {
+        PIX *d = pixRotate(work, (float)(skew * M_PI / 180.0), L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0);
+        if (d) {
+            pixDestroy(&work);
+            work = d;
+            skew_used = skew;
+            nb = find_bands(work, bands, MAX_BANDS, NULL);
+        }
+    }
+    int done = 0;
+    group_t groups[MAX_GROUPS];
+    int ng = group_bands(bands, nb, pixGetWidth(work), pixGetHeight(work), groups, MAX_GROUPS);
+    for (int gi = 0; gi < ng && !done; gi++) {
+        group_t *gr = &groups[gi];
+        if (expect_lines > 0 && gr->n < expect_lines && gi + 1 < ng && groups[gi + 1].n >= expect_lines)
+            continue;
+        cand_t c;
+        memset(&c, 0, sizeof c);
+        char joined[3 * 64 + 4] = "";
+        double csum = 0;
+        for (int k = 0; k < gr->n; k++) {
+            double conf = 0;
+            if (read_line(work, &bands[gr->idx[k]], c.r.raw[k], sizeof c.r.raw[k], &conf) != 0)
+                continue;
+            csum += conf;
+            strcat(joined, c.r.raw[k]);
+            strcat(joined, "\n");
+        }
+        c.r.nraw = gr->n;
+        c.r.confidence = csum / gr->n;
+        if (bn_mrz_parse(joined, today, &c.r.mrz) != 0)
+            continue;
+        if (checks_passing(&c.r.mrz) < 2)
+            continue; /* a random text band that happens to fit a layout */
+        c.score = score_parse(&c.r.mrz) + c.r.confidence;
+        c.r.found = 1;
+        c.r.rotation = quads * 90;
+        /* zone box in the input image */
+        int x0 = bands[gr->idx[0]].x, y0 = bands[gr->idx[0]].y, x1 = x0, y1 = y0;
+        for (int k = 0; k < gr->n; k++) {
+            rect_t *r = &bands[gr->idx[k]];
+            if (r->x < x0) x0 = r->x;
+            if (r->y < y0) y0 = r->y;
+            if (r->x + r->w > x1) x1 = r->x + r->w;
+            if (r->y + r->h > y1) y1 = r->y + r->h;
+        }
+        double px[4], py[4];
+        map_back(x0, y0, pixGetWidth(work), pixGetHeight(work), skew_used, scale, quads, W0, H0, &px[0], &py[0]);
+        map_back(x1, y0, pixGetWidth(work), pixGetHeight(work), skew_used, scale, quads, W0, H0, &px[1], &py[1]);
+        map_back(x1, y1, pixGetWidth(work), pixGetHeight(work), skew_used, scale, quads, W0, H0, &px[2], &py[2]);
+        map_back(x0, y1, pixGetWidth(work), pixGetHeight(work), skew_used, scale, quads, W0, H0, &px[3], &py[3]);
+        double mnx = px[0], mny = py[0], mxx = px[0], mxy = py[0];
+        for (int k = 1; k < 4; k++) {
+            mnx = fmin(mnx, px[k]); mny = fmin(mny, py[k]);
+            mxx = fmax(mxx, px[k]); mxy = fmax(mxy, py[k]);
+        }
+        c.r.box[0] = (int)fmax(0, mnx);
+        c.r.box[1] = (int)fmax(0, mny);
+        c.r.box[2] = (int)fmin(W0, mxx) - c.r.box[0];
+        c.r.box[3] = (int)fmin(H0, mxy) - c.r.box[1];
+        if (c.score > best->score)
+            *best = c;
+        if (c.r.mrz.checks_ok && c.r.mrz.problems == 0)
+            done = 1;
+    }
+    pixDestroy(&work);
+    return done;
+}
+
+int bn_mrz_read_image(const bn_image_t *img, const char *today, int expect_lines, bn_mrzread_t *out)
+{
+    memset(out, 0, sizeof out[0]);
+    if (!img || !img->data || img->width < 16 || img->height < 16)
+        return 0;
+    if (!bn_tess_available("mrz") && !bn_tess_available("eng"))
+        return bn_error_set("ocr_engine_unavailable", "neither the mrz nor the eng model was found");
+    PIX *g = bn_pix_grey(img);
+    if (!g)
+        return bn_error_set("out_of_memory", "grey conversion failed");
+    cand_t best;
+    memset(&best, 0, sizeof best);
+    /* Upright and upside-down first (the usual cases), then the two sideways ones. */
+    static const int order[4] = {0, 2, 1, 3};
+    for (int i = 0; i < 4; i++)
+        if (try_orientation(g, order[i], today, expect_lines, &best))
+            break;
+    pixDestroy(&g);
+    if (best.r.found)
+        *out = best.r;
+    return 0;
+}

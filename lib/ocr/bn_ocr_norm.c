@@ -1,0 +1,277 @@
+#include "ocr/bn_ocr_norm.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ocr/bn_validate.h"
+
+#define BN_NORM_MAX 1024
+
+/* Decode one UTF-8 code point; returns bytes consumed (>= 1, invalid bytes count as U+FFFD). */
+static int utf8_next(const char *s, uint32_t *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (u[0] < 0x80) { *cp = u[0]; return 1; }
+    if ((u[0] & 0xE0) == 0xC0 && (u[1] & 0xC0) == 0x80) { *cp = ((u[0] & 0x1Fu) << 6) | (u[1] & 0x3Fu); return 2; }
+    if ((u[0] & 0xF0) == 0xE0 && (u[1] & 0xC0) == 0x80 && (u[2] & 0xC0) == 0x80) {
+        *cp = ((u[0] & 0x0Fu) << 12) | ((u[1] & 0x3Fu) << 6) | (u[2] & 0x3Fu);
+        return 3;
+    }
+    if ((u[0] & 0xF8) == 0xF0 && (u[1] & 0xC0) == 0x80 && (u[2] & 0xC0) == 0x80 && (u[3] & 0xC0) == 0x80) {
+        *cp = ((u[0] & 0x07u) << 18) | ((u[1] & 0x3Fu) << 12) | ((u[2] & 0x3Fu) << 6) | (u[3] & 0x3Fu);
+        return 4;
+    }
+    *cp = 0xFFFD;
+    return 1;
+}
+
+static size_t utf8_put(char *out, size_t k, size_t size, uint32_t cp)
+{
+    char b[4];
+    int n;
+    if (cp < 0x80) b[0] = (char)cp, n = 1;
+    else if (cp < 0x800) b[0] = (char)(0xC0 | (cp >> 6)), b[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
+    else if (cp < 0x10000)
+        b[0] = (char)(0xE0 | (cp >> 12)), b[1] = (char)(0x80 | ((cp >> 6) & 0x3F)), b[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
+    else
+        b[0] = (char)(0xF0 | (cp >> 18)), b[1] = (char)(0x80 | ((cp >> 12) & 0x3F)),
+        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), b[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
+    if (k + (size_t)n + 1 > size)
+        return k;
+    memcpy(out + k, b, (size_t)n);
+    return k + (size_t)n;
+}
+
+/* Full-width ASCII (U+FF01..FF5E) → ASCII, ideographic space → space. */
+static uint32_t fold(uint32_t cp)
+{
+    if (cp == 0x300A || cp == 0x3008 || cp == 0x3010) /* 《 〈 【 read for （ */
+        return '(';
+    if (cp == 0x300B || cp == 0x3009 || cp == 0x3011)
+        return ')';
+    if (cp >= 0xFF01 && cp <= 0xFF5E)
+        return cp - 0xFEE0;
+    if (cp == 0x3000)
+        return ' ';
+    return cp;
+}
+
+static int is_cjk(uint32_t cp)
+{
+    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF);
+}
+
+enum { KEEP_CJK = 1, KEEP_DIGIT = 2, KEEP_UPPER = 4, KEEP_PUNCT = 8, KEEP_SPACE = 16, KEEP_DOT = 32 };
+
+static char *filter(const char *raw, unsigned keep, char *out, size_t size)
+{
+    size_t k = 0;
+    int pending_space = 0;
+    for (const char *p = raw ? raw : ""; *p;) {
+        uint32_t cp;
+        p += utf8_next(p, &cp);
+        cp = fold(cp);
+        if ((keep & KEEP_UPPER) && cp >= 'a' && cp <= 'z')
+            cp -= 32;
+        int ok = ((keep & KEEP_CJK) && is_cjk(cp)) || ((keep & KEEP_DIGIT) && cp >= '0' && cp <= '9') ||
+                 ((keep & KEEP_UPPER) && cp >= 'A' && cp <= 'Z') ||
+                 ((keep & KEEP_DOT) && cp == 0xB7) ||
+                 ((keep & KEEP_PUNCT) && (cp == '(' || cp == ')' || cp == 0xFF08 || cp == 0xFF09 || cp == '-' ||
+                                          cp == ',' || cp == '#'));
+        if ((keep & KEEP_SPACE) && (cp == ' ' || cp == '\n' || cp == '\t')) {
+            pending_space = k > 0;
+            continue;
+        }
+        if (!ok)
+            continue;
+        if (pending_space && k + 2 < size)
+            out[k++] = ' ';
+        pending_space = 0;
+        k = utf8_put(out, k, size, cp);
+    }
+    out[k] = 0;
+    return out;
+}
+
+char *bn_norm_date(const char *raw, char *out, size_t size)
+{
+    static const char *mon[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
+    out[0] = 0;
+    if (!raw)
+        return out;
+    if (strstr(raw, "长期") || strstr(raw, "长") || strstr(raw, "期")) {
+        snprintf(out, size, "long-term");
+        return out;
+    }
+    char a[256];
+    filter(raw, KEEP_DIGIT | KEEP_UPPER | KEEP_SPACE, a, sizeof a);
+    /* groups of digits, and a month name for "07 JUN 1985" */
+    int g[8], gl[8], ng = 0, month = 0;
+    for (const char *p = raw; *p && ng < 8;) {
+        uint32_t cp;
+        int n = utf8_next(p, &cp);
+        cp = fold(cp);
+        if (cp >= '0' && cp <= '9') {
+            int v = 0, l = 0;
+            while (*p) {
+                uint32_t c2;
+                int n2 = utf8_next(p, &c2);
+                c2 = fold(c2);
+                if (c2 < '0' || c2 > '9')
+                    break;
+                if (l < 9)
+                    v = v * 10 + (int)(c2 - '0');
+                l++;
+                p += n2;
+            }
+            g[ng] = v, gl[ng] = l, ng++;
+        } else {
+            p += n;
+        }
+    }
+    for (int m = 0; m < 12; m++)
+        if (strstr(a, mon[m]))
+            month = m + 1;
+    int y = 0, mo = 0, d = 0;
+    if (month && ng >= 2 && gl[ng - 1] == 4) {
+        d = g[0], mo = month, y = g[ng - 1];
+    } else {
+        /* the first plausible date in the groups: stray marks ('-', '8') may come first */
+        for (int i = 0; i < ng && !bn_date_valid(y, mo, d); i++) {
+            if (gl[i] == 8)
+                y = g[i] / 10000, mo = g[i] / 100 % 100, d = g[i] % 100;
+            else if (gl[i] == 4 && i + 2 < ng && gl[i + 1] <= 2 && gl[i + 2] <= 2)
+                y = g[i], mo = g[i + 1], d = g[i + 2];
+            else if (gl[i] == 4 && i + 1 < ng && gl[i + 1] == 4) /* "2002 0514": separator lost */
+                y = g[i], mo = g[i + 1] / 100, d = g[i + 1] % 100;
+            else if (gl[i] == 4 && i + 1 < ng && gl[i + 1] == 3) /* "1987年123日": 1 月 lost as 1 */
+                y = g[i], mo = g[i + 1] / 100, d = g[i + 1] % 100;
+            if (y < 1880 || y > 2200)
+                y = mo = d = 0;
+        }
+        if (!bn_date_valid(y, mo, d) && ng >= 3 && gl[ng - 1] == 4) /* DD MM YYYY */
+            d = g[ng - 3], mo = g[ng - 2], y = g[ng - 1];
+    }
+    if (bn_date_valid(y, mo, d) && y >= 1880)
+        snprintf(out, size, "%04d-%02d-%02d", y, mo, d);
+    return out;
+}
+
+/* Digits where a field can only hold digits: the usual letter look-alikes. */
+static void digitise(char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case 'O': case 'Q': case 'D': *s = '0'; break;
+        case 'I': case 'L': *s = '1'; break;
+        case 'Z': *s = '2'; break;
+        case 'S': *s = '5'; break;
+        case 'B': *s = '8'; break;
+        case 'G': *s = '6'; break;
+        default: break;
+        }
+    }
+}
+
+char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char *out, size_t size)
+{
+    out[0] = 0;
+    if (!key || size < 2)
+        return out;
+    doc_type = doc_type ? doc_type : "";
+    int passport = !strcmp(doc_type, "passport");
+    if (!strcmp(key, "id_number")) {
+        filter(raw, KEEP_DIGIT | KEEP_UPPER, out, size);
+        /* only digits and a final X: drop stray letters the whitelist let through */
+        size_t k = 0;
+        for (size_t i = 0; out[i]; i++)
+            if ((out[i] >= '0' && out[i] <= '9') || (out[i] == 'X'))
+                out[k++] = out[i];
+        out[k] = 0;
+        /* an X anywhere but last is a misread 'X'-like stroke or noise */
+        for (size_t i = 0; k > 0 && i + 1 < k; i++)
+            if (out[i] == 'X') {
+                memmove(out + i, out + i + 1, k - i);
+                k--, i--;
+            }
+        return out;
+    }
+    if (!strcmp(key, "credit_code")) {
+        filter(raw, KEEP_DIGIT | KEEP_UPPER, out, size);
+        for (char *p = out; *p; p++) /* letters GB 32100 excludes */
+            *p = *p == 'O' ? '0' : *p == 'I' ? '1' : *p == 'S' ? '5' : *p == 'Z' ? '2' : *p == 'V' ? 'U' : *p;
+        return out;
+    }
+    if (!strcmp(key, "document_number")) {
+        filter(raw, KEEP_DIGIT | KEEP_UPPER, out, size);
+        if (!strcmp(doc_type, "hk-macao-permit") && out[0]) {
+            if (out[0] == '4' || out[0] == 'N') out[0] = 'H'; /* H/M misreads at the start */
+            digitise(out + (out[1] == 'A' ? 2 : 1));
+        } else if (!strcmp(doc_type, "taiwan-permit")) {
+            digitise(out);
+        }
+        return out;
+    }
+    if (!strcmp(key, "sex")) {
+        const char *m = raw ? raw : "";
+        int male = strstr(m, "男") != NULL, female = strstr(m, "女") != NULL;
+        if (!male && !female) {
+            char a[64];
+            filter(m, KEEP_UPPER, a, sizeof a);
+            male = strchr(a, 'M') != NULL;
+            female = strchr(a, 'F') != NULL;
+        }
+        if (male != female)
+            snprintf(out, size, "%s", passport ? (male ? "M" : "F") : (male ? "男" : "女"));
+        return out;
+    }
+    if (strstr(key, "date") || !strcmp(key, "valid_from") || !strcmp(key, "valid_until"))
+        return bn_norm_date(raw, out, size);
+    if (!strcmp(key, "name_latin")) {
+        char a[256];
+        filter(raw, KEEP_UPPER | KEEP_SPACE | KEEP_PUNCT, a, sizeof a);
+        /* "LI , JIAGANG" / "LI,JIAGANG" → "LI, JIAGANG" */
+        size_t k = 0;
+        for (size_t i = 0; a[i] && k + 3 < size; i++) {
+            if (a[i] == ' ' && (a[i + 1] == ',' || (k && out[k - 1] == ' ')))
+                continue;
+            if (a[i] == '(' || a[i] == ')' || a[i] == '#')
+                continue;
+            out[k++] = a[i];
+            if (a[i] == ',' && a[i + 1] != ' ')
+                out[k++] = ' ';
+        }
+        out[k] = 0;
+        return out;
+    }
+    if (passport) {
+        char a[256];
+        if (!strcmp(key, "nationality")) {
+            filter(raw, KEEP_UPPER | KEEP_CJK, a, sizeof a);
+            snprintf(out, size, "%s", (strstr(a, "CHIN") || strstr(a, "中国")) ? "CHN" : "");
+            return out;
+        }
+        /* '汉字 PINYIN' lines and codes: the Latin part */
+        filter(raw, KEEP_UPPER | KEEP_SPACE | KEEP_DIGIT, a, sizeof a);
+        snprintf(out, size, "%s", a);
+        return out;
+    }
+    if (!strcmp(key, "address") || !strcmp(key, "type") || (!strcmp(key, "name") && !strcmp(doc_type, "business-license"))) {
+        /* Chinese text uses full-width brackets: （自然人独资） */
+        char a[BN_NORM_MAX];
+        filter(raw, KEEP_CJK | KEEP_DIGIT | KEEP_UPPER | KEEP_PUNCT, a, sizeof a);
+        size_t k = 0;
+        for (const char *p = a; *p; p++) {
+            if (*p == '(' || *p == ')' || *p == '[' || *p == ']')
+                k = utf8_put(out, k, size, (*p == '(' || *p == '[') ? 0xFF08 : 0xFF09);
+            else if (k + 2 < size)
+                out[k++] = *p;
+        }
+        out[k] = 0;
+        return out;
+    }
+    if (!strcmp(key, "name"))
+        return filter(raw, KEEP_CJK | KEEP_DOT, out, size);
+    return filter(raw, KEEP_CJK | KEEP_DIGIT | KEEP_UPPER, out, size);
+}

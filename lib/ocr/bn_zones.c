@@ -1,0 +1,174 @@
+#include "ocr/bn_zones.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/bn_error.h"
+
+#ifndef BEIAN_SOURCE_DIR
+#define BEIAN_SOURCE_DIR "."
+#endif
+
+/* The layouts file is parsed once per process. */
+static pthread_once_t s_once = PTHREAD_ONCE_INIT;
+static json_t *s_layouts;
+
+static void load_layouts(void)
+{
+    char path[1024];
+    const char *e = getenv("BEIAN_LAYOUTS");
+    const char *src = getenv("BEIAN_SRC");
+    if (e && *e && access(e, R_OK) == 0)
+        snprintf(path, sizeof path, "%s", e);
+    else if (src && *src && (snprintf(path, sizeof path, "%s/data/layouts.json", src), access(path, R_OK) == 0))
+        ;
+    else
+        snprintf(path, sizeof path, "%s/data/layouts.json", BEIAN_SOURCE_DIR);
+    s_layouts = json_load_file(path, 0, NULL);
+}
+
+static bn_zone_kind_t parse_kind(const char *k)
+{
+    if (!k) return BN_KIND_MIXED;
+    if (!strcmp(k, "cjk")) return BN_KIND_CJK;
+    if (!strcmp(k, "latin")) return BN_KIND_LATIN;
+    if (!strcmp(k, "digits")) return BN_KIND_DIGITS;
+    if (!strcmp(k, "date")) return BN_KIND_DATE;
+    return BN_KIND_MIXED;
+}
+
+static int box4(json_t *a, double *x, double *y, double *w, double *h)
+{
+    if (!json_is_array(a) || json_array_size(a) != 4)
+        return -1;
+    *x = json_number_value(json_array_get(a, 0));
+    *y = json_number_value(json_array_get(a, 1));
+    *w = json_number_value(json_array_get(a, 2));
+    *h = json_number_value(json_array_get(a, 3));
+    return *w > 0 && *h > 0 ? 0 : -1;
+}
+
+int bn_zones_get(const char *doc_type, const char *side, bn_zoneset_t *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_once(&s_once, load_layouts);
+    if (!s_layouts)
+        return bn_error_set("layout_unknown", "data/layouts.json not found or invalid");
+    char key[64];
+    snprintf(key, sizeof key, "%s:%s", doc_type ? doc_type : "", side && *side ? side : "front");
+    json_t *l = json_object_get(s_layouts, key);
+    if (!json_is_object(l))
+        return bn_error_set("layout_unknown", "no layout for %s", key);
+    json_t *size = json_object_get(l, "size_mm");
+    out->w_mm = json_number_value(json_array_get(size, 0));
+    out->h_mm = json_number_value(json_array_get(size, 1));
+    json_t *mrz = json_object_get(l, "mrz");
+    if (json_is_object(mrz) &&
+        box4(json_object_get(mrz, "box"), &out->mrz.x, &out->mrz.y, &out->mrz.w, &out->mrz.h) == 0) {
+        out->has_mrz = 1;
+        snprintf(out->mrz.key, sizeof out->mrz.key, "mrz");
+        out->mrz_lines = (int)json_integer_value(json_object_get(mrz, "lines"));
+        out->mrz_chars = (int)json_integer_value(json_object_get(mrz, "chars"));
+        out->mrz.lines = out->mrz_lines;
+        out->mrz.kind = BN_KIND_LATIN;
+    }
+    const char *fk;
+    json_t *f;
+    json_object_foreach(json_object_get(l, "fields"), fk, f) {
+        if (out->nzones == BN_ZONES_MAX)
+            break;
+        bn_zone_t *z = &out->zones[out->nzones];
+        if (box4(json_object_get(f, "box"), &z->x, &z->y, &z->w, &z->h) != 0)
+            continue;
+        snprintf(z->key, sizeof z->key, "%s", fk);
+        z->lines = (int)json_integer_value(json_object_get(f, "lines"));
+        if (z->lines < 1)
+            z->lines = 1;
+        z->kind = parse_kind(json_string_value(json_object_get(f, "kind")));
+        const char *lab = json_string_value(json_object_get(f, "label"));
+        snprintf(z->label, sizeof z->label, "%s", lab ? lab : "");
+        out->nzones++;
+    }
+    return 0;
+}
+
+PIX *bn_pix_grey(const bn_image_t *img)
+{
+    if (!img || !img->data || img->width <= 0 || img->height <= 0)
+        return NULL;
+    PIX *p = pixCreate(img->width, img->height, 8);
+    if (!p)
+        return NULL;
+    l_uint32 *data = pixGetData(p);
+    int wpl = pixGetWpl(p);
+    for (int y = 0; y < img->height; y++) {
+        const uint8_t *s = img->data + (size_t)y * img->width * img->bands;
+        l_uint32 *line = data + (size_t)y * wpl;
+        for (int x = 0; x < img->width; x++) {
+            int v;
+            if (img->bands >= 3) /* ITU-R 601 luma, integer */
+                v = (299 * s[3 * x] + 587 * s[3 * x + 1] + 114 * s[3 * x + 2]) / 1000;
+            else
+                v = s[x];
+            SET_DATA_BYTE(line, x, v);
+        }
+    }
+    return p;
+}
+
+PIX *bn_zone_crop(PIX *page, const bn_zone_t *z, double px_per_mm, double mx_mm, double my_mm, int box_out[4])
+{
+    int W = pixGetWidth(page), H = pixGetHeight(page);
+    int x0 = (int)((z->x - mx_mm) * px_per_mm), y0 = (int)((z->y - my_mm) * px_per_mm);
+    int x1 = (int)((z->x + z->w + mx_mm) * px_per_mm + 0.5);
+    int y1 = (int)((z->y + z->h + my_mm) * px_per_mm + 0.5);
+    if (x0 < 0) x0 = 0;
+    if (y0 < 0) y0 = 0;
+    if (x1 > W) x1 = W;
+    if (y1 > H) y1 = H;
+    if (x1 - x0 < 4 || y1 - y0 < 4)
+        return NULL;
+    BOX *b = boxCreate(x0, y0, x1 - x0, y1 - y0);
+    PIX *c = pixClipRectangle(page, b, NULL);
+    boxDestroy(&b);
+    if (box_out) {
+        box_out[0] = x0;
+        box_out[1] = y0;
+        box_out[2] = x1 - x0;
+        box_out[3] = y1 - y0;
+    }
+    return c;
+}
+
+PIX *bn_zone_prepare(PIX *crop, int lines, double line_px)
+{
+    if (!crop)
+        return NULL;
+    int h = pixGetHeight(crop);
+    double per_line = (double)h / (lines > 0 ? lines : 1);
+    double s = line_px / (per_line > 1 ? per_line : 1);
+    if (s > 4) s = 4;
+    if (s < 0.35) s = 0.35;
+    /* Downscale only large text: Tesseract reads 30-60 px lines equally well. */
+    PIX *sc = s > 1.1 ? pixScaleGrayLI(crop, (float)s, (float)s)
+              : s < 0.6 ? pixScaleAreaMap(crop, (float)s, (float)s)
+                        : pixCopy(NULL, crop);
+    if (!sc)
+        return NULL;
+    /* Flatten the background (coloured guilloche, light gradients) to white; keeps grey text. */
+    PIX *n = NULL;
+    if (pixGetWidth(sc) >= 80 && pixGetHeight(sc) >= 60)
+        n = pixBackgroundNorm(sc, NULL, NULL, 12, 12, 100, 40, 255, 1, 1);
+    if (n) {
+        pixDestroy(&sc);
+        sc = n;
+    }
+    /* A white border: Tesseract's line finder misbehaves on text touching the edge. */
+    PIX *b = pixAddBorder(sc, 12, 255);
+    pixDestroy(&sc);
+    return b;
+}
