@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int s_fail;
 #define CHECK(c)                                                                \
@@ -129,6 +130,20 @@ static void test_regions(void)
     CHECK(bn_region_name(NULL) == NULL);
     CHECK(bn_regions_load("/nonexistent/regions.tsv") == -1);
     CHECK(bn_region_name("110101") != NULL); /* a failed reload keeps the table */
+
+    /* a custom table: comments and malformed lines skipped, unsorted input sorted */
+    char path[] = "/tmp/test_ocr_regions_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("# test\n999999\tTest\r\n110101\tEast\nbad line\n12345\tshort\n1234567\tlong\n", f);
+    fclose(f);
+    CHECK(bn_regions_load(path) == 2 && bn_regions_count() == 2);
+    CHECK(bn_region_name("999999") && strcmp(bn_region_name("999999"), "Test") == 0);
+    CHECK(bn_region_name("110101") && strcmp(bn_region_name("110101"), "East") == 0);
+    CHECK(bn_region_name("110102") == NULL && bn_region_name("810000") != NULL);
+    unlink(path);
+    CHECK(bn_regions_load(BEIAN_SOURCE_DIR "/data/regions.tsv") > 3000);
 }
 
 static void test_uscc(void)
