@@ -95,7 +95,7 @@ bool quad_from_hull(const std::vector<cv::Point> &hull, int w, int h, double asp
     if (poly.size() < 3)
         return false;
     std::vector<Seg> segs;
-    const float m = 3;
+    const float m = std::max(4.0f, 0.012f * std::max(w, h));
     for (size_t i = 0; i < poly.size(); i++) {
         cv::Point2f a = poly[i], b = poly[(i + 1) % poly.size()];
         if (!on_border(a, b, w, h, m))
@@ -141,6 +141,15 @@ bool quad_from_hull(const std::vector<cv::Point> &hull, int w, int h, double asp
                 return false;
         }
     } else if (idx.size() == 3) {
+        /* Cyclic order starting after the gap (the border placeholder), so that the missing
+         * side lies between the last and the first. */
+        int n = (int)merged.size(), gap = -1;
+        for (int i = 0; i < n; i++)
+            if (merged[i].len() <= 1e-3)
+                gap = i;
+        if (gap < 0)
+            return false;
+        std::sort(idx.begin(), idx.end(), [&](int a, int b) { return (a - gap + n) % n < (b - gap + n) % n; });
         /* Find the middle side: the one whose neighbours (in order) are the other two. Sides
          * s0, s1, s2 in polygon order; the missing side closes s2 back to s0. */
         const Seg &s0 = merged[idx[0]], &s1 = merged[idx[1]], &s2 = merged[idx[2]];
@@ -402,6 +411,8 @@ extern "C" int bn_doc_find(const bn_image_t *img, const char *doc_type, bn_docge
                 cv::Canny(ch[c], e, lo, lo * 2.5);
                 edges |= e;
             }
+            if (getenv("BN_DOCFIND_DEBUG"))
+                cv::imwrite(level ? "/tmp/q/edges1.png" : "/tmp/q/edges0.png", edges);
             if (level == 1) {
                 /* Sensitive edges are only meaningful on a plain background (a scanner lid, a
                  * desk): on wood or fabric they are everywhere and any quad would find support. */
@@ -421,19 +432,23 @@ extern "C" int bn_doc_find(const bn_image_t *img, const char *doc_type, bn_docge
                 cv::Mat closed;
                 cv::morphologyEx(edges, closed, cv::MORPH_CLOSE,
                                  cv::getStructuringElement(cv::MORPH_RECT, cv::Size(7, 7)));
-                std::vector<std::vector<cv::Point>> contours;
+                std::vector<std::vector<cv::Point>> contours, hulls;
                 cv::findContours(closed, contours, cv::RETR_LIST, cv::CHAIN_APPROX_SIMPLE);
-                std::sort(contours.begin(), contours.end(),
+                /* Rank by hull area: a card cut by the frame leaves an open outline (a U) whose
+                 * own area is nil but whose hull is the card. */
+                for (auto &c : contours) {
+                    std::vector<cv::Point> hull;
+                    cv::convexHull(c, hull);
+                    if (cv::contourArea(hull) >= min_area)
+                        hulls.push_back(hull);
+                }
+                std::sort(hulls.begin(), hulls.end(),
                           [](const std::vector<cv::Point> &a, const std::vector<cv::Point> &b) {
                               return cv::contourArea(a) > cv::contourArea(b);
                           });
-                for (size_t i = 0; i < contours.size() && i < 8; i++) {
-                    if (cv::contourArea(contours[i]) < min_area)
-                        break;
-                    std::vector<cv::Point> hull;
-                    cv::convexHull(contours[i], hull);
+                for (size_t i = 0; i < hulls.size() && i < 8; i++) {
                     Quad q;
-                    if (quad_from_hull(hull, w, h, aspect, q))
+                    if (quad_from_hull(hulls[i], w, h, aspect, q))
                         cands.push_back(q);
                 }
             }
