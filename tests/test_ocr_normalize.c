@@ -59,6 +59,13 @@ int main(void)
     CHECK(norm_is("９１３５０１００Ｍ０００１００Ｙ４３", BN_NORM_NUMBER, "91350100M000100Y43"));
     /* address commas */
     CHECK(bn_norm_equal("北京市东城区，某某路1号", "北京市东城区某某路1号", BN_NORM_ADDRESS));
+    /* Chinese numerals in addresses */
+    CHECK(norm_is("某某村三组一百二十三号", BN_NORM_ADDRESS, "某某村3组123号"));
+    CHECK(norm_is("十号楼二十单元一〇一室", BN_NORM_ADDRESS, "10号楼20单元101室"));
+    CHECK(norm_is("一百零五号三千米", BN_NORM_ADDRESS, "105号3000米"));
+    CHECK(bn_norm_equal("北京市朝阳区三里屯路十九号", "北京市朝阳区三里屯路19号", BN_NORM_ADDRESS));
+    CHECK(!bn_norm_equal("某某路十九号", "某某路91号", BN_NORM_ADDRESS));
+    CHECK(norm_is("三组", BN_NORM_NAME, "三组")); /* names keep their characters */
     /* a different character is a difference, whatever the normalisation */
     CHECK(!bn_norm_equal("南京市玄武区", "南京市文武区", BN_NORM_ADDRESS));
 

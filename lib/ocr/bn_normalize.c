@@ -1,5 +1,6 @@
 #include "ocr/bn_normalize.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,6 +196,67 @@ static uint32_t bracket(uint32_t c)
     return c;
 }
 
+/* Value of a Chinese numeral character: 0-9, or 10/100/1000 for the units; -1 otherwise. */
+static int numeral(uint32_t c)
+{
+    switch (c) {
+    case 0x3007: case 0x96F6: return 0;          /* 〇 零 */
+    case 0x4E00: return 1;                       /* 一 */
+    case 0x4E8C: return 2;                       /* 二 */
+    case 0x4E09: return 3;                       /* 三 */
+    case 0x56DB: return 4;                       /* 四 */
+    case 0x4E94: return 5;                       /* 五 */
+    case 0x516D: return 6;                       /* 六 */
+    case 0x4E03: return 7;                       /* 七 */
+    case 0x516B: return 8;                       /* 八 */
+    case 0x4E5D: return 9;                       /* 九 */
+    case 0x5341: return 10;                      /* 十 */
+    case 0x767E: return 100;                     /* 百 */
+    case 0x5343: return 1000;                    /* 千 */
+    }
+    return -1;
+}
+
+/* Addresses: forms say 3组 / 123号 where cards print 三组 / 一百二十三号 (or the reverse).
+ * Both sides get Arabic digits, so a place name like 三里屯 also becomes 3里屯 on both and
+ * still matches. Runs with units (十百千) are read as numbers, others digit by digit (一〇一
+ * → 101). Writes at most max code points to out; returns the count. */
+static int numerals_to_digits(const uint32_t *cp, int n, uint32_t *out, int max)
+{
+    int o = 0;
+    for (int i = 0; i < n && o < max;) {
+        if (numeral(cp[i]) < 0) {
+            out[o++] = cp[i++];
+            continue;
+        }
+        int j = i, units = 0;
+        while (j < n && j - i < 12 && numeral(cp[j]) >= 0)
+            units += numeral(cp[j++]) >= 10;
+        char digits[24];
+        int nd = 0;
+        if (units) {
+            long total = 0, cur = 0;
+            for (int k = i; k < j; k++) {
+                int v = numeral(cp[k]);
+                if (v >= 10) {
+                    total += (cur ? cur : 1) * v;
+                    cur = 0;
+                } else {
+                    cur = v;
+                }
+            }
+            nd = snprintf(digits, sizeof digits, "%ld", total + cur);
+        } else {
+            for (int k = i; k < j; k++)
+                digits[nd++] = (char)('0' + numeral(cp[k]));
+        }
+        for (int k = 0; k < nd && o < max; k++)
+            out[o++] = (uint32_t)digits[k];
+        i = j;
+    }
+    return o;
+}
+
 /* Normalise into an array of code points; returns the count (<= max). */
 static int norm_cps(const char *in, bn_norm_kind_t kind, uint32_t *cp, int max)
 {
@@ -236,6 +298,11 @@ static int norm_cps(const char *in, bn_norm_kind_t kind, uint32_t *cp, int max)
             break;
         }
         cp[n++] = c;
+    }
+    if (kind == BN_NORM_ADDRESS) {
+        uint32_t tmp[BN_NORM_MAX_CP];
+        memcpy(tmp, cp, (size_t)n * sizeof *cp);
+        n = numerals_to_digits(tmp, n, cp, max);
     }
     return n;
 }

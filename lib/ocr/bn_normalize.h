@@ -10,7 +10,8 @@
  *     names (pairs checked by round trip against OpenCC's s2t/s2hk/s2tw tables), e.g. 陳→陈,
  *     臺灣→台湾, 廣東→广东;
  * plus per kind: NAME also drops ASCII punctuation and MRZ fillers ('<', '-', '.', ','), ADDRESS
- * and COMPANY drop commas (，,、), NUMBER keeps only [0-9A-Z].
+ * and COMPANY drop commas (，,、), ADDRESS turns Chinese numerals into digits (一百二十三号 →
+ * 123号, 三组 → 3组), NUMBER keeps only [0-9A-Z].
  * Invalid UTF-8 bytes are skipped; inputs are bounded (BN_NORM_MAX_CP code points). */
 #ifndef BN_NORMALIZE_H
 #define BN_NORMALIZE_H
