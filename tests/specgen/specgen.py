@@ -450,7 +450,7 @@ def main():
     ap.add_argument("--set", default="all", choices=["quality", "ocr", "face", "all"])
     ap.add_argument("--count", type=float, default=1.0, help="scale factor for the number of samples (default 1)")
     ap.add_argument("--types", default=",".join(TYPES))
-    ap.add_argument("--portraits", default=None, help="directory of face photos to paste as portraits")
+    ap.add_argument("--portraits", default=None, help="face photo, or directory of them, to paste as portraits")
     ap.add_argument("--today", default="2026-11-28")
     a = ap.parse_args()
     today = dt.date.fromisoformat(a.today)
@@ -460,8 +460,11 @@ def main():
             ap.error("unknown type %s" % t)
     portraits = None
     if a.portraits:
-        portraits = sorted(os.path.join(a.portraits, f) for f in os.listdir(a.portraits)
-                           if f.lower().endswith((".jpg", ".jpeg", ".png")))
+        if os.path.isfile(a.portraits):
+            portraits = [a.portraits]
+        else:
+            portraits = sorted(os.path.join(a.portraits, f) for f in os.listdir(a.portraits)
+                               if f.lower().endswith((".jpg", ".jpeg", ".png")))
         if not portraits:
             ap.error("no .jpg/.png in %s" % a.portraits)
     layouts = json.load(open(LAYOUTS, encoding="utf-8"))
