@@ -1,0 +1,81 @@
+/* The worker runtime's task codec: a well-formed REQUEST body becomes a bn_task_t, every
+ * malformed one a bad_task error (never a crash); replies encode results, blobs and errors. */
+#include "core/bn_error.h"
+#include "core/bn_worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fails;
+#define CHECK(c, what) do { if (!(c)) { fprintf(stderr, "FAIL %s:%d %s\n", __FILE__, __LINE__, what); fails++; } } while (0)
+
+static int decode(const char *header, int frames)
+{
+    bn_msg_t *m = bn_msg_new();
+    if (header)
+        bn_msg_addstr(m, header);
+    for (int i = 1; i < frames; i++)
+        bn_msg_addstr(m, i == 1 ? "IMAGE" : "SELFIE");
+    bn_task_t t;
+    json_t *h;
+    int rc = bn_worker_decode_task(m, NULL, &t, &h);
+    if (rc == 0) {
+        CHECK(t.image_size == 5 && !memcmp(t.image, "IMAGE", 5), "image frame");
+        CHECK(frames < 3 || (t.selfie_size == 6 && !memcmp(t.selfie, "SELFIE", 6)), "selfie frame");
+    } else {
+        CHECK(!strcmp(bn_error_code(), "bad_task"), "bad_task code");
+    }
+    json_decref(h);
+    bn_msg_destroy(&m);
+    return rc == 0;
+}
+
+int main(void)
+{
+    const char *good = "{\"stage\":\"quality\",\"document\":{\"type\":\"id-card\",\"side\":\"front\"},"
+                       "\"form\":{\"name\":\"x\"},\"options\":{},\"hints\":{\"quality\":{}}}";
+    CHECK(decode(good, 2), "good task");
+    CHECK(decode(good, 3), "good task with selfie");
+    CHECK(!decode(good, 1), "no image frame");
+    CHECK(!decode(NULL, 0), "empty body");
+    CHECK(!decode("not json", 2), "header not JSON");
+    CHECK(!decode("[1]", 2), "header not an object");
+    CHECK(!decode("{\"stage\":\"ocr\"}", 2), "no document");
+    CHECK(!decode("{\"stage\":1,\"document\":{\"type\":\"id-card\",\"side\":\"front\"}}", 2), "stage not a string");
+
+    /* Reply encoding. */
+    bn_stage_result_t r = {0};
+    r.json = json_pack("{s:[]}", "flags");
+    char *blob = malloc(3);
+    memcpy(blob, "JPG", 3);
+    bn_stage_result_add_blob(&r, "prepared", "image/jpeg", blob, 3);
+    bn_msg_t *m = bn_worker_encode_reply(0, &r);
+    json_t *j = json_loadb(bn_msg_data(m, 0), bn_msg_len(m, 0), 0, NULL);
+    CHECK(json_is_true(json_object_get(j, "ok")) && json_object_get(j, "result"), "ok reply");
+    CHECK(!strcmp(json_string_value(json_array_get(json_object_get(j, "blobs"), 0)), "prepared"), "blob named");
+    CHECK(bn_msg_size(m) == 2 && bn_msg_len(m, 1) == 3 && !memcmp(bn_msg_data(m, 1), "JPG", 3), "blob frame follows");
+    json_decref(j);
+    bn_msg_destroy(&m);
+    bn_stage_result_clear(&r);
+
+    bn_stage_result_t e = {0};
+    bn_error_set("not_implemented", "later");
+    m = bn_worker_encode_reply(-1, &e);
+    j = json_loadb(bn_msg_data(m, 0), bn_msg_len(m, 0), 0, NULL);
+    CHECK(json_is_false(json_object_get(j, "ok"))
+          && !strcmp(json_string_value(json_object_get(json_object_get(j, "error"), "code")), "not_implemented"),
+          "error reply carries the stage's code");
+    json_decref(j);
+    bn_msg_destroy(&m);
+    /* A stage that returns 0 without a result is an internal error, not a success. */
+    m = bn_worker_encode_reply(0, &e);
+    j = json_loadb(bn_msg_data(m, 0), bn_msg_len(m, 0), 0, NULL);
+    CHECK(json_is_false(json_object_get(j, "ok")), "no result → error reply");
+    json_decref(j);
+    bn_msg_destroy(&m);
+    if (fails)
+        return 1;
+    printf("test_core_worker: all passed\n");
+    return 0;
+}
