@@ -337,9 +337,16 @@ def render(lay_key, layout, values, extra, rng, portraits=None):
         if fd.get("lines", 1) > 1:
             lines_ = fd["lines"]
             pitch = b[3] / lines_
-            f = font(val_font, pitch * 0.72 / 0.89)
-            for i, line in enumerate(wrap(t, f, b[2], lines_)):
-                text_in_box(d, line, [b[0], b[1] + i * pitch, b[2], pitch], val_font, INK, fill=0.72)
+            fill = 0.72
+            while True:                 # shrink until the whole value fits: truth must be printed
+                f = font(val_font, pitch * fill / 0.89)
+                lines = wrap(t, f, b[2], 99)
+                if len(lines) <= lines_ or fill < 0.4:
+                    break
+                fill *= 0.95
+            assert len(lines) <= lines_, "value does not fit: %s" % t
+            for i, line in enumerate(lines):
+                text_in_box(d, line, [b[0], b[1] + i * pitch, b[2], pitch], val_font, INK, fill=fill)
         else:
             big = key == "name" and dtype in ("id-card", "residence-permit")
             text_in_box(d, t, b, SANS if dtype == "id-card" and key != "name" else val_font, INK,
