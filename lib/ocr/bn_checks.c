@@ -416,7 +416,7 @@ static void check_span(ctx_t *c, const char *type)
     } else {
         expected = long_term ? 0 : -1; /* age unknown: any lawful span */
     }
-    int ok = expected != -1 || !long_term ? bn_validity_span_ok(&from, &until, expected) : 1;
+    int ok = bn_validity_span_ok(&from, &until, expected);
     if (age < 0 && c->have_birth)
         ok = 0; /* issued before birth */
     if (bn_date_days_between(&c->today, &from) > 0)
