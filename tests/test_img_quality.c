@@ -1,0 +1,162 @@
+/* The quality stage over the generated specimens ($BEIAN_SPECIMENS, tests/specgen): every flag
+ * fires on its degradation (recall >= 95 %) and not on clean images (<= 3 %); plus the stage's
+ * contract on one clean image (prepared and review blobs, geometry, profile limits) and on bad
+ * input (a verdict, not an error). Skips (77) when the specimens are absent. */
+#include "core/bn_error.h"
+#include "core/bn_flags.h"
+#include "img/bn_image.h"
+#include "img/bn_quality.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int s_fail;
+#define CHECK(c)                                                                  \
+    do {                                                                          \
+        if (!(c)) {                                                               \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
+            s_fail++;                                                             \
+        }                                                                         \
+    } while (0)
+
+static uint8_t *s_read(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    *size = 0;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc((size_t)n);
+    if (fread(b, 1, (size_t)n, f) != (size_t)n)
+        n = 0;
+    fclose(f);
+    *size = (size_t)n;
+    return b;
+}
+
+static int s_has_flag(const json_t *r, const char *code)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(r, "flags"), i, f) if (strcmp(json_string_value(json_object_get(f, "code")), code) == 0) return 1;
+    return 0;
+}
+
+/* Contract on bad input: verdicts with flags, return 0, no blobs. */
+static void s_bad_input(bn_config_t *cfg)
+{
+    bn_task_t t = {.stage = "quality", .doc_type = "id-card", .doc_side = "front", .config = cfg};
+    bn_stage_result_t r;
+    t.image = (const uint8_t *)"%PDF-1.7 not an image at all";
+    t.image_size = 28;
+    CHECK(bn_quality_run(&t, &r) == 0);
+    CHECK(s_has_flag(r.json, "format_unsupported") && r.nblobs == 0);
+    CHECK(strcmp(json_string_value(json_object_get(r.json, "verdict")), "reject") == 0);
+    bn_stage_result_clear(&r);
+    uint8_t trunc[64] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F'};
+    t.image = trunc;
+    t.image_size = sizeof trunc;
+    CHECK(bn_quality_run(&t, &r) == 0);
+    CHECK(s_has_flag(r.json, "format_unsupported"));
+    CHECK(strcmp(json_string_value(json_object_get(json_object_get(r.json, "quality"), "decode_error")),
+                 "image_corrupt") == 0);
+    bn_stage_result_clear(&r);
+}
+
+/* One clean specimen end to end: document found where the truth says, prepared image within the
+ * default profile and decodable at the ID-1 300 DPI size, review image present. */
+static void s_clean_contract(const char *dir, bn_config_t *cfg)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/0000-id-card-front-clean.json", dir);
+    json_t *truth = json_load_file(path, 0, NULL);
+    if (!truth)
+        return;
+    snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(truth, "image")));
+    size_t size = 0;
+    uint8_t *bytes = s_read(path, &size);
+    json_t *opts = json_pack("{s:s, s:b}", "profile", "cnnic", "watermark", 1);
+    bn_task_t t = {.stage = "quality", .doc_type = "id-card", .doc_side = "front", .image = bytes,
+                   .image_size = size, .options = opts, .config = cfg};
+    bn_stage_result_t r;
+    CHECK(bytes && bn_quality_run(&t, &r) == 0);
+    if (bytes && r.json) {
+        json_t *g = json_object_get(r.json, "geometry");
+        CHECK(json_is_true(json_object_get(g, "found")));
+        /* Corners within 2 % of the image width of the truth. */
+        json_t *tc = json_object_get(truth, "corners"), *gc = json_object_get(g, "corners");
+        double tol = 0.02 * json_integer_value(json_array_get(json_object_get(truth, "image_size"), 0));
+        for (int i = 0; i < 4; i++)
+            for (int k = 0; k < 2; k++) {
+                double a = json_number_value(json_array_get(json_array_get(tc, i), k));
+                double b = json_number_value(json_array_get(json_array_get(gc, i), k));
+                CHECK(a - b < tol && b - a < tol);
+            }
+        json_t *p = json_object_get(r.json, "prepared");
+        CHECK(r.nblobs == 2 && strcmp(r.blobs[0].name, "prepared") == 0 && strcmp(r.blobs[1].name, "review") == 0);
+        /* cnnic: 50-500 KB. */
+        CHECK(r.blobs[0].size >= 50 * 1024 && r.blobs[0].size <= 500 * 1024);
+        CHECK((size_t)json_integer_value(json_object_get(p, "bytes")) == r.blobs[0].size);
+        bn_decode_info_t di;
+        bn_image_t *img = bn_image_decode(r.blobs[0].data, r.blobs[0].size, NULL, &di);
+        CHECK(img && img->width >= 1000 && img->width > img->height);
+        CHECK(di.software[0] == '\0' && di.orientation == 1);
+        if (img) {
+            double aspect = (double)img->width / img->height;
+            CHECK(aspect > 1.55 && aspect < 1.62);
+        }
+        bn_image_destroy(&img);
+        CHECK(strcmp(json_string_value(json_object_get(r.json, "verdict")), "pass") == 0);
+    }
+    bn_stage_result_clear(&r);
+    json_decref(opts);
+    json_decref(truth);
+    free(bytes);
+}
+
+int main(void)
+{
+    bn_config_t *cfg = bn_config_from_json(NULL);
+    s_bad_input(cfg);
+    const char *dir = getenv("BEIAN_SPECIMENS");
+    struct stat st;
+    if (!dir || !*dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "test_img_quality: $BEIAN_SPECIMENS absent; specimen part skipped\n");
+        bn_config_destroy(&cfg);
+        return s_fail ? 1 : 77;
+    }
+    s_clean_contract(dir, cfg);
+    /* 12 samples per degradation and all clean ones keep this under ~30 s; `beian eval quality`
+     * runs the full set. BEIAN_QUALITY_TEST_PER_KIND=0 runs everything here too. */
+    const char *pk = getenv("BEIAN_QUALITY_TEST_PER_KIND");
+    bn_quality_eval_row_t rows[64];
+    int nrows = 0;
+    int n = bn_quality_eval_dir(dir, cfg, 1, pk ? atoi(pk) : 12, rows, &nrows);
+    if (n == -1 || nrows == 0) {
+        fprintf(stderr, "test_img_quality: no specimens with ground truth in %s\n", dir);
+        bn_config_destroy(&cfg);
+        return s_fail ? 1 : 77;
+    }
+    int checked = 0;
+    for (int i = 0; i < nrows; i++) {
+        if (rows[i].expected >= 5) {
+            checked++;
+            if (rows[i].hit < 0.95 * rows[i].expected) {
+                fprintf(stderr, "recall of %s: %d/%d\n", rows[i].code, rows[i].hit, rows[i].expected);
+                s_fail++;
+            }
+        }
+        if (rows[i].clean >= 10 && rows[i].false_hit > 0.03 * rows[i].clean) {
+            fprintf(stderr, "false %s on clean: %d/%d\n", rows[i].code, rows[i].false_hit, rows[i].clean);
+            s_fail++;
+        }
+    }
+    /* The generator degrades for every quality flag it can synthesise; make sure they were there. */
+    CHECK(checked >= 12);
+    bn_config_destroy(&cfg);
+    return s_fail ? 1 : 0;
+}
