@@ -516,7 +516,7 @@ static char entity_of_form(const char *s)
         const char *word;
         char cat;
     } m[] = {{"个体", 'B'}, {"企业", 'B'}, {"公司", 'B'}, {"合作社", 'B'}, {"enterprise", 'B'}, {"company", 'B'},
-             {"individual", 'B'}, {"business", 'B'}, {"事业", 'G'}, {"政府", 'G'}, {"机关", 'G'},
+             {"business", 'B'}, {"事业", 'G'}, {"政府", 'G'}, {"机关", 'G'},
              {"government", 'G'}, {"institution", 'G'}, {"社会团体", 'S'}, {"基金会", 'S'}, {"民办非", 'S'},
              {"social", 'S'}, {"foundation", 'S'}};
     /* 民办非企业单位 contains 企业: test the social words first */
