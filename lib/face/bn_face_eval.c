@@ -4,7 +4,13 @@
  *   synthetic_docs/ID__color.jpg   a document-style portrait of identity ID (also ID__gray.jpg)
  * Every two photos of one identity are a genuine pair, of two identities an impostor pair; every
  * document portrait is paired with every photo. A face that is not found scores -1: it counts
- * as a false rejection, never as a false acceptance. */
+ * as a false rejection, never as a false acceptance.
+ *
+ * --scenes DIR adds photographed documents made by tests/specgen/specgen.py --set face
+ * --portraits P (P = the photos of DIR, flattened): each scene's truth JSON names the photo its
+ * portrait was printed from ("portrait_source"), which gives the identity; the scene goes through
+ * the stage's document path (find the card, rectify, portrait zone) and is paired with every
+ * photo except its source. */
 #include "face/bn_face.h"
 #include "core/bn_config.h"
 #include "core/bn_error.h"
@@ -24,6 +30,8 @@ typedef struct {
     char path[1024];
     char name[320];   /* relative path, for the report */
     char id[96];
+    char doc_type[32], side[16];
+    char source[160];       /* scenes: basename of the photo the portrait was printed from */
     bn_face_probe_t *probe; /* NULL when no face */
 } item_t;
 
@@ -68,7 +76,8 @@ static int embed_item(const bn_config_t *cfg, item_t *it, bn_face_role_t role)
         return 0;
     bn_face_probe_t *p = calloc(1, sizeof *p);
     double t0 = now_ms();
-    int rc = bn_face_probe(cfg, img, role, role == BN_FACE_DOCUMENT ? "id-card" : NULL, "front", p);
+    int rc = bn_face_probe(cfg, img, role, it->doc_type[0] ? it->doc_type : "id-card",
+                           it->side[0] ? it->side : "front", p);
     s_ms_total += now_ms() - t0;
     s_ms_count++;
     bn_face_image_wipe(&img);
@@ -172,7 +181,9 @@ static int load_photos(const char *dir, item_t *items, int max)
     int n = 0;
     while (fgets(line, sizeof line, f) && n < max) {
         char *img = strtok(line, ",\r\n"), *id = strtok(NULL, ",\r\n");
-        if (!img || !id || strcmp(img, "image") == 0)
+        /* identities.csv lists the document portraits too: they are the other side of the
+         * document pairs, not photos. */
+        if (!img || !id || strcmp(img, "image") == 0 || strncmp(img, "synthetic_docs/", 15) == 0)
             continue;
         item_t *it = &items[n++];
         memset(it, 0, sizeof *it);
@@ -218,19 +229,89 @@ static int load_docs(const char *dir, item_t *items, int max)
 static int is_source(const item_t *doc, const item_t *photo)
 {
     char src[128];
+    if (doc->source[0]) {
+        const char *slash = strrchr(photo->name, '/');
+        return strcmp(slash ? slash + 1 : photo->name, doc->source) == 0;
+    }
     if (strncmp(doc->id, "df_", 3) != 0)
         return 0;
     snprintf(src, sizeof src, "deepface/%s", doc->id + 3);
     return strcmp(photo->name, src) == 0;
 }
 
+static int load_scenes(const char *dir, item_t *items, int max, const item_t *ph, int np)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)) && n < max) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0 || strcmp(e->d_name, "index.json") == 0)
+            continue;
+        char path[1400];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        json_t *t = json_load_file(path, 0, NULL);
+        const char *src = json_string_value(json_object_get(t, "portrait_source"));
+        const char *image = json_string_value(json_object_get(t, "image"));
+        const char *type = json_string_value(json_object_get(t, "type"));
+        const char *side = json_string_value(json_object_get(t, "side"));
+        const char *id = NULL;
+        for (int j = 0; src && j < np && !id; j++) {
+            const char *slash = strrchr(ph[j].name, '/');
+            if (strcmp(slash ? slash + 1 : ph[j].name, src) == 0)
+                id = ph[j].id;
+        }
+        if (id && image && type) {
+            item_t *it = &items[n++];
+            memset(it, 0, sizeof *it);
+            snprintf(it->path, sizeof it->path, "%s/%s", dir, image);
+            snprintf(it->name, sizeof it->name, "%s", image);
+            snprintf(it->id, sizeof it->id, "%s", id);
+            snprintf(it->doc_type, sizeof it->doc_type, "%s", type);
+            snprintf(it->side, sizeof it->side, "%s", side ? side : "front");
+            snprintf(it->source, sizeof it->source, "%s", src);
+        }
+        json_decref(t);
+    }
+    closedir(d);
+    qsort(items, (size_t)n, sizeof *items, cmp_item);
+    return n;
+}
+
+/* Documents (portraits or scenes) against every photo; pass 1 leaves out each one's source. */
+static void doc_pairs(const bn_config_t *cfg, const char *title, item_t *dc, int nd, item_t *ph, int np,
+                      double *gen, double *imp, double thr, int exclude_source)
+{
+    int ng = 0, ni = 0;
+    for (int i = 0; i < nd; i++)
+        for (int j = 0; j < np; j++) {
+            if (exclude_source && is_source(&dc[i], &ph[j]))
+                continue;
+            double s = pair_score(cfg, &dc[i], &ph[j], thr);
+            if (strcmp(dc[i].id, ph[j].id) == 0)
+                gen[ng++] = s;
+            else
+                imp[ni++] = s;
+        }
+    report(title, gen, ng, imp, ni, thr);
+}
+
 int bn_face_eval_main(int argc, char **argv)
 {
-    const char *dir = NULL;
+    const char *dir = NULL, *scenes = NULL;
     double thr_opt = NAN;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--threshold") == 0 && i + 1 < argc)
             thr_opt = atof(argv[++i]);
+        else if (strcmp(argv[i], "--scenes") == 0 && i + 1 < argc)
+            scenes = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: beian eval face [DIR] [--scenes SPECGEN_DIR] [--threshold T]\n"
+                   "DIR defaults to ../shared/data/faces; see docs/FACE.md\n");
+            return 0;
+        }
         else if (strcmp(argv[i], "face") != 0 && argv[i][0] != '-')
             dir = argv[i];
     }
@@ -248,7 +329,12 @@ int bn_face_eval_main(int argc, char **argv)
     }
     double thr = isnan(thr_opt) ? bn_config_num(cfg, "face.threshold", 0.40) : thr_opt;
     item_t *ph = calloc(MAX_ITEMS, sizeof *ph), *dc = calloc(MAX_ITEMS, sizeof *dc);
-    int np = load_photos(dir, ph, MAX_ITEMS), nd = load_docs(dir, dc, MAX_ITEMS), rc = 1;
+    item_t *sc = calloc(MAX_ITEMS, sizeof *sc);
+    int np = load_photos(dir, ph, MAX_ITEMS), nd = load_docs(dir, dc, MAX_ITEMS), ns = 0, rc = 1;
+    if (np > 0 && scenes && (ns = load_scenes(scenes, sc, MAX_ITEMS, ph, np)) <= 0) {
+        fprintf(stderr, "beian eval face: no specgen scenes with a known portrait source in %s\n", scenes);
+        goto done;
+    }
     if (np <= 0) {
         fprintf(stderr, "beian eval face: no %s/identities.csv\n", dir);
         goto done;
@@ -272,10 +358,18 @@ int bn_face_eval_main(int argc, char **argv)
         if (!dc[i].probe)
             printf("  no face: %s\n", dc[i].name), miss_d++;
     }
-    printf("photos %d (no face %d), document portraits %d (no face %d); %.1f ms per image to find and embed\n",
-           np, miss_p, nd, miss_d, s_ms_count ? s_ms_total / s_ms_count : 0);
+    int miss_s = 0;
+    for (int i = 0; i < ns; i++) {
+        if (embed_item(cfg, &sc[i], BN_FACE_DOCUMENT) < 0)
+            goto done;
+        if (!sc[i].probe)
+            printf("  no face: %s\n", sc[i].name), miss_s++;
+    }
+    printf("photos %d (no face %d), document portraits %d (no face %d), scenes %d (no face %d); "
+           "%.1f ms per image to find and embed (wall time)\n",
+           np, miss_p, nd, miss_d, ns, miss_s, s_ms_count ? s_ms_total / s_ms_count : 0);
 
-    size_t cap = (size_t)(np + nd) * (np + nd);
+    size_t big = (size_t)(nd > ns ? nd : ns), cap = (size_t)np * np + big * np;
     double *gen = malloc(cap * sizeof *gen), *imp = malloc(cap * sizeof *imp);
     int ng = 0, ni = 0;
     for (int i = 0; i < np; i++)
@@ -287,21 +381,13 @@ int bn_face_eval_main(int argc, char **argv)
                 imp[ni++] = s;
         }
     report("photo vs photo", gen, ng, imp, ni, thr);
-    for (int pass = 0; pass < 2 && nd; pass++) {
-        ng = ni = 0;
-        for (int i = 0; i < nd; i++)
-            for (int j = 0; j < np; j++) {
-                if (pass == 1 && is_source(&dc[i], &ph[j]))
-                    continue;
-                double s = pair_score(cfg, &dc[i], &ph[j], thr);
-                if (strcmp(dc[i].id, ph[j].id) == 0)
-                    gen[ng++] = s;
-                else
-                    imp[ni++] = s;
-            }
-        report(pass == 0 ? "document portrait vs photo" : "document portrait vs photo, source photos excluded",
-               gen, ng, imp, ni, thr);
+    if (nd) {
+        doc_pairs(cfg, "document portrait vs photo", dc, nd, ph, np, gen, imp, thr, 0);
+        doc_pairs(cfg, "document portrait vs photo, source photos excluded", dc, nd, ph, np, gen, imp, thr, 1);
     }
+    if (ns)
+        doc_pairs(cfg, "photographed document (specgen scene) vs photo, source photos excluded", sc, ns, ph, np,
+                  gen, imp, thr, 1);
     printf("\nmirrored pass: used for %d pairs near the threshold; it moved scores by at most %.4f; "
            "decisions that differ from always using it: %d\n", s_flips, s_max_shift, s_decision_changes);
     free(gen);
@@ -313,9 +399,12 @@ done:
             bn_face_probe_clear(ph[i].probe), free(ph[i].probe);
         if (dc && dc[i].probe)
             bn_face_probe_clear(dc[i].probe), free(dc[i].probe);
+        if (sc && sc[i].probe)
+            bn_face_probe_clear(sc[i].probe), free(sc[i].probe);
     }
     free(ph);
     free(dc);
+    free(sc);
     bn_config_destroy(&cfg);
     return rc;
 }
