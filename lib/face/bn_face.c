@@ -12,12 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Document finding belongs to the image library and may not be linked into every program (unit
- * tests link only what they call). Weak references let the face stage use it when it is there
- * and fall back to the whole image when it is not. */
-#pragma weak bn_doc_find
-#pragma weak bn_doc_rectify
-
 #define MAX_FACES 16
 
 /* Compiled-in defaults; etc/beian.json "face" and docs/FACE.md document them. The threshold is
@@ -169,7 +163,7 @@ int bn_face_probe_document(const bn_config_t *cfg, const bn_image_t *img, const 
     bn_facenet_t *fn = bn_facenet_get(cfg);
     if (!fn)
         return -1;
-    if (!bn_doc_rectify || !doc_type || (!bn_doc_find && !(known && known->found)))
+    if (!doc_type || !*doc_type)
         return probe_in(fn, cfg, img, BN_FACE_DOCUMENT, "image", probe);
 
     /* A document: the portrait zone of the rectified card first, a small known region where the
