@@ -1,5 +1,6 @@
 /* Building applications and talking to the broker, shared by the client subcommands. */
 #include "cli.h"
+#include "core/bn_error.h"
 #include "core/bn_log.h"
 #include "core/bn_msg.h"
 
@@ -182,7 +183,10 @@ int cli_submit(bn_client_t *client, cli_app_t *app, char job_id[33], int timeout
              * ride out a broker restart. Without one, a resend could duplicate the job. */
             if (json_object_get(json_object_get(app->spec, "options"), "key") && attempt < 3)
                 continue;
-            fprintf(stderr, "beian: no answer from the broker within %d ms\n", timeout_ms);
+            if (*bn_error_code())
+                fprintf(stderr, "beian: %s: %s\n", bn_error_code(), bn_error_msg());
+            else
+                fprintf(stderr, "beian: no answer from the broker within %d ms\n", timeout_ms);
             return EXIT_UNREACHABLE;
         }
         json_t *body = bn_msg_size(rep) > 1 ? json_loadb(bn_msg_data(rep, 1), bn_msg_len(rep, 1), 0, NULL) : NULL;

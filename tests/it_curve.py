@@ -71,7 +71,7 @@ try:
     check(r.returncode == 2, "a client whose key is not allowed gets no service (exit 2)")
     check("not in the allow list" in st.logtext(), "the refusal is logged")
     r = subprocess.run([beian, "-e", ep, "-t", "2", "submit", "--doc", "id-card=" + img], capture_output=True, timeout=60)
-    check(r.returncode == 2, "a client without CURVE keys cannot use a tcp endpoint")
+    check(r.returncode == 2 and b"tcp_requires_curve" in r.stderr, "a client without CURVE keys cannot use a tcp endpoint")
 finally:
     st.close()
     shutil.rmtree(keys, ignore_errors=True)

@@ -59,8 +59,10 @@ int bn_client_set_curve(bn_client_t *self, const char *server_public_z85, const 
 
 int bn_client_send(bn_client_t *self, const char *service, bn_msg_t **body)
 {
-    if (!self->sock && s_connect(self) < 0)
+    if (!self->sock && s_connect(self) < 0) {
+        bn_msg_destroy(body); /* consumed on every path */
         return -1;
+    }
     bn_msg_t *m = *body ? *body : bn_msg_new();
     *body = NULL;
     int rc = bn_mdp_wrap_client(m, NULL, service) == 0 ? bn_msg_send(m, self->sock) : -1;
