@@ -400,6 +400,11 @@ int main(void)
     res = run(hopper, hn, "id-card", junk, sizeof junk);
     CHECK(res && find_flag(res, "no_face") && json_object_get(find_flag(res, "no_face"), "reason"), "junk selfie");
     json_decref(res);
+    bn_image_t *speck = resize(h, 6, 6);
+    res = run_img(hopper, hn, speck); /* a 6×6 "selfie" */
+    CHECK(res && find_flag(res, "no_face"), "tiny selfie");
+    json_decref(res);
+    bn_image_destroy(&speck);
     res = run(hopper, hn / 2, "passport", hopper, hn); /* truncated document */
     CHECK(res != NULL, "truncated document does not fail the task");
     json_decref(res);

@@ -90,6 +90,8 @@ static int portrait_zone(const bn_config_t *cfg, const char *doc_type, const cha
 static int probe_in(bn_facenet_t *fn, const bn_config_t *cfg, const bn_image_t *img, bn_face_role_t role,
                     const char *frame, bn_face_probe_t *probe)
 {
+    if (img->width < 16 || img->height < 16)
+        return 0; /* too small to hold a face: a verdict (no_face), not an error */
     bn_face_box_t faces[MAX_FACES];
     int n = bn_facenet_detect(fn, img, faces, MAX_FACES);
     if (n < 0)
