@@ -553,7 +553,7 @@ static void s_worker_reply(bd_broker_t *self, worker_t *w, bn_msg_t *m, const bn
         /* Output blobs (prepared and review images) go to the spool; the result names them. */
         json_t *names = json_object_get(reply, "blobs");
         json_t *res = json_object_get(reply, "result");
-        if (json_is_array(names) && json_is_object(res)) {
+        if (json_array_size(names) && json_is_object(res)) {
             json_t *blobs = json_object();
             size_t i;
             json_t *nm;

@@ -25,12 +25,15 @@ static int valid(const char *text, size_t nblobs)
 static int fake_quality(const bn_task_t *t, bn_stage_result_t *out)
 {
     out->json = json_pack("{s:[], s:{s:I}}", "flags", "quality", "bytes", (json_int_t)t->image_size);
+    bn_stage_result_add_blob(out, "prepared", "image/jpeg", strdup("jpg"), 3);
     if (t->image_size >= 4 && memcmp(t->image, "FLAG", 4) == 0)
         bn_flag_add(json_object_get(out->json, "flags"), "glare", 0.2, 0.05, -1);
     return 0;
 }
 static int fake_ocr(const bn_task_t *t, bn_stage_result_t *out)
 {
+    /* A later stage's own "blobs" must not hide the quality stage's images. */
+    bn_stage_result_add_blob(out, "ocr-debug", "image/png", strdup("png"), 3);
     /* The OCR stage sees the quality stage's result as a hint. */
     json_t *q = json_object_get(t->hints, "quality");
     out->json = json_pack("{s:[], s:{s:{s:s}}, s:b}", "flags", "fields", "name", "value", "张三丰", "saw_hint",
@@ -82,6 +85,9 @@ int main(void)
     CHECK(!strcmp(json_string_value(json_object_get(d0, "verdict")), "reshoot"), "glare makes document 0 reshoot");
     CHECK(json_is_true(json_object_get(json_array_get(json_object_get(res, "documents"), 1), "saw_hint")),
           "ocr received the quality result as a hint");
+    json_t *named = json_object_get(json_array_get(json_object_get(res, "documents"), 1), "blobs");
+    CHECK(json_object_get(named, "ocr-debug") && json_object_get(named, "prepared") && json_object_size(named) == 2,
+          "blobs of every stage are named in their document");
     json_t *face = json_object_get(res, "face");
     CHECK(face && !strcmp(json_string_value(json_object_get(json_array_get(json_object_get(face, "flags"), 0), "code")),
                           "stage_failed"), "a failing face stage becomes a stage_failed flag");

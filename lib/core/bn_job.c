@@ -198,7 +198,12 @@ json_t *bn_job_result(const char *job_id, const char *status, const json_t *spec
             const char *k;
             json_t *v;
             json_object_foreach(res, k, v) {
-                if (strcmp(k, "flags") != 0)
+                json_t *have = json_object_get(doc, k);
+                if (strcmp(k, "flags") == 0)
+                    continue;
+                if (strcmp(k, "blobs") == 0 && json_is_object(have))
+                    json_object_update(have, v); /* several stages may each produce images */
+                else
                     json_object_set(doc, k, v);
             }
         }
