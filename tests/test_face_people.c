@@ -140,6 +140,16 @@ int main(void)
     CHECK(r && has_flag(r, "multiple_faces"), "couple.jpg: multiple_faces");
     json_decref(r);
 
+    /* A face turned well away from the camera, and a frontal one. */
+    r = run("face_recognition/knn_examples__train__kit_harington__john1.jpeg", "passport",
+            "face_recognition/knn_examples__train__kit_harington__john2.jpeg");
+    CHECK(r && has_flag(r, "face_not_frontal"), "turned face: face_not_frontal");
+    json_decref(r);
+    r = run("face_recognition/obama2.jpg", "passport", "face_recognition/obama.jpg");
+    CHECK(r && !has_flag(r, "face_not_frontal") && json_array_size(json_object_get(r, "flags")) == 0,
+          "frontal face: no flag");
+    json_decref(r);
+
     bn_config_destroy(&s_cfg);
     printf("%s\n", failures ? "FAILED" : "ok");
     return failures ? 1 : 0;
