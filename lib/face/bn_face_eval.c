@@ -285,17 +285,29 @@ static void doc_pairs(const bn_config_t *cfg, const char *title, item_t *dc, int
                       double *gen, double *imp, double thr, int exclude_source)
 {
     int ng = 0, ni = 0;
+    /* The lowest genuine and highest impostor pair, named: where to look when a figure moves. */
+    double lo = 2, hi = -2;
+    int lo_i = -1, lo_j = -1, hi_i = -1, hi_j = -1;
     for (int i = 0; i < nd; i++)
         for (int j = 0; j < np; j++) {
             if (exclude_source && is_source(&dc[i], &ph[j]))
                 continue;
             double s = pair_score(cfg, &dc[i], &ph[j], thr);
-            if (strcmp(dc[i].id, ph[j].id) == 0)
+            if (strcmp(dc[i].id, ph[j].id) == 0) {
                 gen[ng++] = s;
-            else
+                if (s < lo)
+                    lo = s, lo_i = i, lo_j = j;
+            } else {
                 imp[ni++] = s;
+                if (s > hi)
+                    hi = s, hi_i = i, hi_j = j;
+            }
         }
     report(title, gen, ng, imp, ni, thr);
+    if (lo_i >= 0)
+        printf("  lowest genuine  %.4f  %s ~ %s\n", lo, dc[lo_i].name, ph[lo_j].name);
+    if (hi_i >= 0)
+        printf("  highest impostor %.4f  %s ~ %s\n", hi, dc[hi_i].name, ph[hi_j].name);
 }
 
 int bn_face_eval_main(int argc, char **argv)
