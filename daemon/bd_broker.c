@@ -111,7 +111,7 @@ struct bd_broker {
     zlistx_t *pending;      /* pending_t* */
     uint64_t next_task;
     size_t bytes;           /* payload bytes held by unfinished jobs */
-    int64_t heartbeat_at;
+    int64_t heartbeat_at, purge_at;
 };
 
 static int64_t s_now(void)
@@ -539,6 +539,7 @@ static void s_worker_reply(bd_broker_t *self, worker_t *w, bn_msg_t *m, const bn
                 return;
             }
             json_array_append_new(frames, json_string(sha));
+            bd_store_blob_ref(self->store, job->id, sha);
         }
         reply = json_pack("{s:b, s:o}", "ok", 1, "frames", frames);
         if (!self->o.durable) /* memory mode: keep the reply frames inline */
@@ -563,6 +564,7 @@ static void s_worker_reply(bd_broker_t *self, worker_t *w, bn_msg_t *m, const bn
                     break;
                 if (bd_store_blob_put(self->store, bn_msg_data(m, i + 1), bn_msg_len(m, i + 1), sha) < 0)
                     continue;
+                bd_store_blob_ref(self->store, job->id, sha);
                 json_object_set_new(blobs, json_string_value(nm),
                                     json_pack("{s:s, s:I}", "sha256", sha, "bytes", (json_int_t)bn_msg_len(m, i + 1)));
             }
@@ -727,8 +729,30 @@ static void s_job_schedule(bd_broker_t *self, job_t *job)
 }
 
 /* Announce a final state: waiters, PUB, and the job leaves memory. */
+/* The selfie is face data (sensitive personal information under PIPL): it is kept only until
+ * the job finishes, then its spool file goes (unless a document of the job is the same file). */
+static void s_discard_selfie(bd_broker_t *self, job_t *job)
+{
+    json_t *selfie = json_object_get(job->spec, "selfie");
+    if (job->kind != KIND_BEIAN || !json_is_integer(selfie))
+        return;
+    json_t *blobs = json_object_get(job->spec, "blobs");
+    const char *sha = json_string_value(json_object_get(json_array_get(blobs, (size_t)json_integer_value(selfie) - 1), "sha256"));
+    if (!sha)
+        return;
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(job->spec, "documents"), i, d) {
+        const char *dsha = json_string_value(json_object_get(json_array_get(blobs, (size_t)json_integer_value(json_object_get(d, "blob")) - 1), "sha256"));
+        if (dsha && strcmp(dsha, sha) == 0)
+            return;
+    }
+    bd_store_blob_release(self->store, job->id, sha);
+}
+
 static void s_job_finish(bd_broker_t *self, job_t *job, const char *status, json_t *result)
 {
+    s_discard_selfie(self, job);
     char *text = json_dumps(result, JSON_COMPACT);
     bd_store_job_set_status(self->store, job->id, status, text);
     const char *verdict = json_string_value(json_object_get(result, "verdict"));
@@ -918,6 +942,7 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
             return;
         }
         json_array_append_new(blobs, json_pack("{s:s, s:I}", "sha256", sha, "bytes", (json_int_t)bn_msg_len(m, i)));
+        bd_store_blob_ref(self->store, id, sha);
     }
     json_object_set_new(spec, "blobs", blobs);
     char *text = json_dumps(spec, JSON_COMPACT);
@@ -1148,6 +1173,14 @@ static void s_timers(bd_broker_t *self)
         s_enqueue(self, t);
     }
     zlistx_destroy(&ready);
+    if (self->o.retention_hours > 0 && now >= self->purge_at) {
+        int n = bd_store_purge(self->store, s_wall() - (int64_t)(self->o.retention_hours * 3600000.0));
+        if (n > 0)
+            bn_info("retention: deleted %d finished jobs older than %g hours", n, self->o.retention_hours);
+        /* Every minute, or more often for short retentions (tests). */
+        double every = self->o.retention_hours * 3600000.0 / 4;
+        self->purge_at = now + (int64_t)(every < 1000 ? 1000 : every > 60000 ? 60000 : every);
+    }
     if (now >= self->heartbeat_at) {
         for (worker_t *w = zhashx_first(self->workers); w; w = zhashx_next(self->workers))
             s_send_worker(self, w, BN_MDPW_HEARTBEAT, NULL, NULL);

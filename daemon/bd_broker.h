@@ -31,6 +31,8 @@ typedef struct {
     int max_frames;            /* frames per message, default 64 */
     int max_waiters;           /* result long-polls per job, default 16 */
     int batch;                 /* messages per turn before a commit, default 256 */
+    double retention_hours;    /* finished jobs (results and images) are deleted after this;
+                                  0 keeps them forever; default 720 (30 days) */
     const bn_config_t *config;
 } bd_options_t;
 

@@ -25,6 +25,9 @@ struct bd_store {
     int nstaged;
     uint64_t tmp_seq;
     sqlite3_stmt *st_insert, *st_bykey, *st_status, *st_get, *st_task, *st_del_job, *st_del_tasks;
+    sqlite3_stmt *st_ref, *st_unref, *st_refs_of, *st_unref_job, *st_has_ref;
+    char *orphans[MAX_STAGED]; /* released blobs to unlink after the commit if nothing refers to them */
+    int norphans;
 };
 
 /* Storage failures after a submission was accepted are fatal by design (see header). */
@@ -87,7 +90,12 @@ bd_store_t *bd_store_open(const char *dir, int durable)
         || s_exec(self, "CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs(tenant, key) WHERE key IS NOT NULL")
         || s_exec(self, "CREATE INDEX IF NOT EXISTS jobs_open ON jobs(status) WHERE status IN ('queued','running')")
         || s_exec(self, "CREATE TABLE IF NOT EXISTS tasks (job TEXT NOT NULL, seq INTEGER NOT NULL,"
-                        " reply TEXT NOT NULL, PRIMARY KEY(job, seq))"))
+                        " reply TEXT NOT NULL, PRIMARY KEY(job, seq))")
+        /* Which job holds which blob: content addressing shares a file between jobs, so a
+         * file is deleted only when its last reference goes. */
+        || s_exec(self, "CREATE TABLE IF NOT EXISTS blob_refs (sha TEXT NOT NULL, job TEXT NOT NULL,"
+                        " PRIMARY KEY(sha, job)) WITHOUT ROWID")
+        || s_exec(self, "CREATE INDEX IF NOT EXISTS blob_refs_job ON blob_refs(job)"))
         goto err;
     if (s_prepare(self, &self->st_insert, "INSERT INTO jobs(id,tenant,key,kind,priority,status,spec,created,updated)"
                                           " VALUES(?,?,?,?,?,'queued',?,?,?)")
@@ -97,7 +105,12 @@ bd_store_t *bd_store_open(const char *dir, int durable)
         || s_prepare(self, &self->st_get, "SELECT status, result, kind FROM jobs WHERE id=?")
         || s_prepare(self, &self->st_task, "INSERT OR REPLACE INTO tasks(job,seq,reply) VALUES(?,?,?)")
         || s_prepare(self, &self->st_del_job, "DELETE FROM jobs WHERE id=?")
-        || s_prepare(self, &self->st_del_tasks, "DELETE FROM tasks WHERE job=?"))
+        || s_prepare(self, &self->st_del_tasks, "DELETE FROM tasks WHERE job=?")
+        || s_prepare(self, &self->st_ref, "INSERT OR IGNORE INTO blob_refs(sha, job) VALUES(?,?)")
+        || s_prepare(self, &self->st_unref, "DELETE FROM blob_refs WHERE sha=? AND job=?")
+        || s_prepare(self, &self->st_refs_of, "SELECT sha FROM blob_refs WHERE job=?")
+        || s_prepare(self, &self->st_unref_job, "DELETE FROM blob_refs WHERE job=?")
+        || s_prepare(self, &self->st_has_ref, "SELECT 1 FROM blob_refs WHERE sha=? LIMIT 1"))
         goto err;
     if (sodium_init() < 0) {
         bn_error_set("store", "libsodium init failed");
@@ -117,7 +130,8 @@ void bd_store_close(bd_store_t **self_p)
     if (self->db && self->in_tx)
         bd_store_commit(self);
     sqlite3_stmt *sts[] = {self->st_insert, self->st_bykey, self->st_status, self->st_get,
-                           self->st_task, self->st_del_job, self->st_del_tasks};
+                           self->st_task, self->st_del_job, self->st_del_tasks, self->st_ref,
+                           self->st_unref, self->st_refs_of, self->st_unref_job, self->st_has_ref};
     for (size_t i = 0; i < sizeof sts / sizeof sts[0]; i++)
         sqlite3_finalize(sts[i]);
     if (self->db)
@@ -130,7 +144,7 @@ void bd_store_close(bd_store_t **self_p)
 }
 
 int bd_store_durable(const bd_store_t *self) { return self->durable; }
-int bd_store_dirty(const bd_store_t *self) { return self->in_tx || self->nstaged; }
+int bd_store_dirty(const bd_store_t *self) { return self->in_tx || self->nstaged || self->norphans; }
 
 static void s_begin(bd_store_t *self)
 {
@@ -312,9 +326,25 @@ int bd_store_task_done(bd_store_t *self, const char *job_id, int seq, const char
     return 0;
 }
 
+static void s_orphan(bd_store_t *self, const char *sha)
+{
+    if (self->norphans == MAX_STAGED)
+        return; /* left for the next purge: a stray file costs disk, never correctness */
+    self->orphans[self->norphans++] = strdup(sha);
+}
+
 int bd_store_job_delete(bd_store_t *self, const char *id)
 {
     s_begin(self);
+    if (self->durable) {
+        sqlite3_bind_text(self->st_refs_of, 1, id, -1, SQLITE_STATIC);
+        while (sqlite3_step(self->st_refs_of) == SQLITE_ROW)
+            s_orphan(self, (const char *)sqlite3_column_text(self->st_refs_of, 0));
+        sqlite3_reset(self->st_refs_of);
+        sqlite3_bind_text(self->st_unref_job, 1, id, -1, SQLITE_STATIC);
+        sqlite3_step(self->st_unref_job);
+        sqlite3_reset(self->st_unref_job);
+    }
     sqlite3_bind_text(self->st_del_tasks, 1, id, -1, SQLITE_STATIC);
     sqlite3_step(self->st_del_tasks);
     sqlite3_reset(self->st_del_tasks);
@@ -322,6 +352,48 @@ int bd_store_job_delete(bd_store_t *self, const char *id)
     sqlite3_step(self->st_del_job);
     sqlite3_reset(self->st_del_job);
     return 0;
+}
+
+void bd_store_blob_ref(bd_store_t *self, const char *job, const char *sha)
+{
+    if (!self->durable)
+        return;
+    s_begin(self);
+    sqlite3_bind_text(self->st_ref, 1, sha, -1, SQLITE_STATIC);
+    sqlite3_bind_text(self->st_ref, 2, job, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(self->st_ref);
+    sqlite3_reset(self->st_ref);
+    if (rc != SQLITE_DONE)
+        s_die("blob ref", sqlite3_errmsg(self->db));
+}
+
+void bd_store_blob_release(bd_store_t *self, const char *job, const char *sha)
+{
+    if (!self->durable)
+        return;
+    s_begin(self);
+    sqlite3_bind_text(self->st_unref, 1, sha, -1, SQLITE_STATIC);
+    sqlite3_bind_text(self->st_unref, 2, job, -1, SQLITE_STATIC);
+    sqlite3_step(self->st_unref);
+    sqlite3_reset(self->st_unref);
+    s_orphan(self, sha);
+}
+
+int bd_store_purge(bd_store_t *self, int64_t before_ms)
+{
+    sqlite3_stmt *st;
+    if (s_prepare(self, &st, "SELECT id FROM jobs WHERE status IN ('done','failed','cancelled') AND updated < ? LIMIT 1000"))
+        return -1;
+    sqlite3_bind_int64(st, 1, before_ms);
+    char (*ids)[33] = malloc(1000 * sizeof *ids);
+    int n = 0;
+    while (n < 1000 && sqlite3_step(st) == SQLITE_ROW)
+        snprintf(ids[n++], 33, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    for (int i = 0; i < n; i++)
+        bd_store_job_delete(self, ids[i]);
+    free(ids);
+    return n;
 }
 
 int bd_store_each_unfinished(bd_store_t *self, bd_store_job_fn *fn, void *arg)
@@ -378,4 +450,17 @@ void bd_store_commit(bd_store_t *self)
             s_die("commit", bn_error_msg());
         self->in_tx = 0;
     }
+    /* Only now that the reference removals are durable may the files go. */
+    for (int i = 0; i < self->norphans; i++) {
+        sqlite3_bind_text(self->st_has_ref, 1, self->orphans[i], -1, SQLITE_STATIC);
+        int referenced = sqlite3_step(self->st_has_ref) == SQLITE_ROW;
+        sqlite3_reset(self->st_has_ref);
+        if (!referenced) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", self->spool, self->orphans[i]);
+            unlink(path);
+        }
+        free(self->orphans[i]);
+    }
+    self->norphans = 0;
 }

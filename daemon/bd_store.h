@@ -43,8 +43,17 @@ int bd_store_job_set_status(bd_store_t *self, const char *id, const char *status
 /* Fetch a job's status and result (malloc'd strings, *result may be NULL). 1 found, 0 not. */
 int bd_store_job_get(bd_store_t *self, const char *id, char **status, char **result, int *kind);
 int bd_store_task_done(bd_store_t *self, const char *job_id, int seq, const char *reply);
-/* Delete a job and its tasks (titanic.close). */
+/* Delete a job, its tasks and its blob references (titanic.close, retention). */
 int bd_store_job_delete(bd_store_t *self, const char *id);
+
+/* Blob references: a spool file lives while some job refers to it. Releasing the last
+ * reference deletes the file after the next commit (never before: a crash in between must not
+ * leave a reference to a deleted file). No-ops in memory mode. */
+void bd_store_blob_ref(bd_store_t *self, const char *job, const char *sha);
+void bd_store_blob_release(bd_store_t *self, const char *job, const char *sha);
+/* Delete finished jobs last updated before before_ms (wall clock), at most 1000 per call;
+ * returns how many. */
+int bd_store_purge(bd_store_t *self, int64_t before_ms);
 
 /* Restart: call fn for every job not in a final state (queued/running). task_replies is a
  * JSON array indexed by seq (null where not done). */

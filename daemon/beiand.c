@@ -34,6 +34,8 @@ static void s_usage(void)
            "      --max-attempts N   attempts per task before the job fails (default 3)\n"
            "      --max-jobs N       unfinished jobs before submit answers busy (default 10000)\n"
            "      --max-frame BYTES  largest frame accepted (default 32 MiB)\n"
+           "      --retention-hours H  delete finished jobs and their images after H hours\n"
+           "                         (default 720; 0 keeps them). Selfies go when the job ends.\n"
            "  -v, --verbose\n"
            "  -h, --help\n");
 }
@@ -44,10 +46,11 @@ int main(int argc, char **argv)
     const char *config_path = NULL, *pub = NULL;
     int verbose = 0;
     long max_frame = 0;
+    int retention_set = 0;
     static struct option lo[] = {
         {"dir", 1, 0, 'd'}, {"bind", 1, 0, 'b'}, {"pub", 1, 0, 'p'}, {"store", 1, 0, 'S'},
         {"curve-cert", 1, 0, 'K'}, {"allow", 1, 0, 'A'}, {"config", 1, 0, 'C'}, {"heartbeat", 1, 0, 'H'},
-        {"lease", 1, 0, 'L'}, {"max-attempts", 1, 0, 'M'}, {"max-jobs", 1, 0, 'J'}, {"max-frame", 1, 0, 'F'},
+        {"lease", 1, 0, 'L'}, {"max-attempts", 1, 0, 'M'}, {"max-jobs", 1, 0, 'J'}, {"max-frame", 1, 0, 'F'}, {"retention-hours", 1, 0, 'R'},
         {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "d:b:p:C:vh", lo, NULL)) != -1) {
@@ -70,6 +73,7 @@ int main(int argc, char **argv)
         case 'M': o.max_attempts = atoi(optarg); break;
         case 'J': o.max_jobs = atoi(optarg); break;
         case 'F': max_frame = atol(optarg); break;
+        case 'R': o.retention_hours = atof(optarg); retention_set = 1; break;
         case 'v': verbose = 1; break;
         case 'h': s_usage(); return 0;
         default: s_usage(); return 1;
@@ -88,6 +92,8 @@ int main(int argc, char **argv)
     if (!o.max_attempts) o.max_attempts = (int)bn_config_num(cfg, "broker.max_attempts", 0);
     if (!o.max_jobs) o.max_jobs = (int)bn_config_num(cfg, "broker.max_jobs", 0);
     o.max_bytes = (size_t)bn_config_num(cfg, "broker.max_bytes", 0);
+    if (!retention_set)
+        o.retention_hours = bn_config_num(cfg, "broker.retention_hours", 720);
     if (!max_frame) max_frame = (long)bn_config_num(cfg, "broker.max_frame", 0);
     if (max_frame > 0)
         bn_zsock_set_max_frame((size_t)max_frame);

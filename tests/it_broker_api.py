@@ -1,6 +1,7 @@
 """beiand's application API end to end: submit, result, status, cancel, blobs, idempotency,
 priorities, tenant fairness, bounded queue, PUB announcements, memory store."""
 import json
+import os
 import sys
 import time
 
@@ -125,6 +126,26 @@ try:
     st.worker("beian.ocr")
     check(wait_for(lambda: c.submit([("id-card", "front", b"x")])[0] == "200", 10),
           "submissions are accepted again once the queue drains")
+finally:
+    st.close()
+
+# --- privacy: the selfie leaves the spool when its job ends; retention deletes old results
+st = Stack(extra=["--retention-hours", "0.0005"])  # 1.8 s
+try:
+    st.all_workers()
+    c = MdpClient(st.ep)
+    s, ack = c.submit([("id-card", "front", b"document image")], selfie=b"a selfie image")
+    s, res = c.result(ack["job"])
+    import hashlib
+    spool = os.path.join(st.dir, "spool")
+    doc_sha = hashlib.sha256(b"document image").hexdigest()
+    selfie_sha = hashlib.sha256(b"a selfie image").hexdigest()
+    check(os.path.exists(os.path.join(spool, doc_sha)), "the document image is kept with the result")
+    check(wait_for(lambda: not os.path.exists(os.path.join(spool, selfie_sha)), 3),
+          "the selfie is deleted from the spool when the job ends")
+    check(wait_for(lambda: c.call("beian.status", [ack["job"]])[0] == b"404", 10),
+          "after the retention period the job is gone")
+    check(not os.path.exists(os.path.join(spool, doc_sha)), "and so are its images")
 finally:
     st.close()
 

@@ -2,6 +2,7 @@
  * reopen, idempotency keys are unique per tenant, finished jobs are not resumed. */
 #include "bd_store.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,35 @@ int main(void)
     CHECK(bd_store_job_delete(st, "cccccccccccccccccccccccccccccccc") == 0, "delete");
     bd_store_commit(st);
     CHECK(bd_store_job_get(st, "cccccccccccccccccccccccccccccccc", NULL, NULL, NULL) == 0, "deleted");
+    bd_store_close(&st);
+
+    /* References: a shared blob stays until its last job lets go; files go after the commit. */
+    st = bd_store_open(dir, 1);
+    char a[65], b[65], path[400];
+    bd_store_blob_put(st, "shared", 6, a);
+    bd_store_blob_put(st, "only-j1", 7, b);
+    bd_store_job_insert(st, "11111111111111111111111111111111", "t", NULL, 0, 0, "{}", 1);
+    bd_store_job_insert(st, "22222222222222222222222222222222", "t", NULL, 0, 0, "{}", 1);
+    bd_store_blob_ref(st, "11111111111111111111111111111111", a);
+    bd_store_blob_ref(st, "11111111111111111111111111111111", b);
+    bd_store_blob_ref(st, "22222222222222222222222222222222", a);
+    bd_store_commit(st);
+    bd_store_blob_release(st, "11111111111111111111111111111111", b);
+    snprintf(path, sizeof path, "%s/spool/%s", dir, b);
+    CHECK(access(path, F_OK) == 0, "a released blob stays until the commit");
+    bd_store_commit(st);
+    CHECK(access(path, F_OK) != 0, "the last release deletes the file after the commit");
+    bd_store_job_set_status(st, "11111111111111111111111111111111", "done", "{}");
+    bd_store_commit(st);
+    CHECK(bd_store_purge(st, 0) == 0, "purge keeps jobs updated after the cut-off");
+    CHECK(bd_store_purge(st, INT64_MAX) == 1, "purge deletes the finished job, not the queued one");
+    bd_store_commit(st);
+    snprintf(path, sizeof path, "%s/spool/%s", dir, a);
+    CHECK(access(path, F_OK) == 0, "a blob another job still refers to survives the purge");
+    CHECK(bd_store_job_get(st, "11111111111111111111111111111111", NULL, NULL, NULL) == 0, "purged job gone");
+    bd_store_job_delete(st, "22222222222222222222222222222222");
+    bd_store_commit(st);
+    CHECK(access(path, F_OK) != 0, "deleting the last job deletes the shared blob");
     bd_store_close(&st);
 
     /* Memory mode keeps jobs, not blobs. */
