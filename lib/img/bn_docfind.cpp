@@ -376,6 +376,11 @@ extern "C" int bn_doc_canonical_mm(const char *doc_type, double *w_mm, double *h
 
 extern "C" int bn_doc_find(const bn_image_t *img, const char *doc_type, bn_docgeom_t *out)
 {
+    return bn_doc_find_small(img, NULL, doc_type, out);
+}
+
+extern "C" int bn_doc_find_small(const bn_image_t *img, const bn_image_t *pre, const char *doc_type, bn_docgeom_t *out)
+{
     memset(out, 0, sizeof *out);
     if (!img || !img->data || img->bands != 3 || img->width < 8 || img->height < 8)
         return bn_error_set("invalid_argument", "bn_doc_find needs an RGB image");
@@ -385,7 +390,11 @@ extern "C" int bn_doc_find(const bn_image_t *img, const char *doc_type, bn_docge
         if (f < 1)
             f = 1;
         cv::Mat small;
-        if (f > 1)
+        if (pre && pre->bands == 3 && std::max(pre->width, pre->height) <= WORK_SIDE && pre->width >= 64 &&
+            pre->height >= 64) {
+            small = cv::Mat(pre->height, pre->width, CV_8UC3, pre->data);
+            f = (double)img->width / pre->width;
+        } else if (f > 1)
             cv::resize(src, small, cv::Size((int)std::lround(img->width / f), (int)std::lround(img->height / f)), 0, 0,
                        cv::INTER_AREA);
         else
@@ -621,13 +630,24 @@ extern "C" bn_image_t *bn_doc_rectify(const bn_image_t *img, const bn_docgeom_t 
         cv::Mat src(img->height, img->width, img->bands == 3 ? CV_8UC3 : CV_8UC1, img->data);
         /* Much larger source than output: pre-shrink with area averaging, since the warp only
          * interpolates and would alias fine print. */
+        /* Only the document's bounding box is read (a card is a fraction of a photo). */
+        std::vector<cv::Point2f> sv(s, s + 4);
+        cv::Rect bb = cv::boundingRect(sv) & cv::Rect(0, 0, src.cols, src.rows);
+        if (bb.area() <= 0) {
+            bn_error_set("invalid_argument", "document outside the image");
+            return NULL;
+        }
+        for (auto &p : s)
+            p -= cv::Point2f((float)bb.x, (float)bb.y);
+        cv::Mat from = src(bb);
         double ratio = top / W;
-        cv::Mat from = src;
         if (ratio > 2) {
             double r = 1.0 / std::floor(ratio);
-            cv::resize(src, from, cv::Size(), r, r, cv::INTER_AREA);
+            cv::Mat shrunk;
+            cv::resize(from, shrunk, cv::Size(), r, r, cv::INTER_AREA);
             for (auto &p : s)
-                p *= (float)(from.cols / (double)src.cols);
+                p *= (float)(shrunk.cols / (double)from.cols);
+            from = shrunk;
         }
         cv::Point2f d[4] = {{0, 0}, {(float)W, 0}, {(float)W, (float)H}, {0, (float)H}};
         bn_image_t *out = bn_image_new(W, H, img->bands);
@@ -636,8 +656,9 @@ extern "C" bn_image_t *bn_doc_rectify(const bn_image_t *img, const bn_docgeom_t 
             return NULL;
         }
         cv::Mat dst(H, W, img->bands == 3 ? CV_8UC3 : CV_8UC1, out->data);
-        cv::warpPerspective(from, dst, cv::getPerspectiveTransform(s, d), dst.size(), cv::INTER_CUBIC,
-                            cv::BORDER_REPLICATE);
+        /* Cubic only when enlarging (it keeps small print crisp); linear is enough otherwise. */
+        cv::warpPerspective(from, dst, cv::getPerspectiveTransform(s, d), dst.size(),
+                            top < W ? cv::INTER_CUBIC : cv::INTER_LINEAR, cv::BORDER_REPLICATE);
         return out;
     } catch (const cv::Exception &e) {
         bn_error_set("internal", "rectification failed: %s", e.what());

@@ -23,8 +23,12 @@ typedef struct {
  * passport data page, licences by measured aspect: 0 = keep aspect). */
 int bn_doc_canonical_mm(const char *doc_type, double *w_mm, double *h_mm);
 
-/* Find the document. Returns 0 (out->found may be 0) or -1 with bn_error on internal failure. */
+/* Find the document. doc_type may carry the side ("id-card:front"): up/down is then decided
+ * against that side's layout only, else against both. Returns 0 (out->found may be 0) or -1 with bn_error on internal failure. */
 int bn_doc_find(const bn_image_t *img, const char *doc_type, bn_docgeom_t *out);
+/* The same, reusing a copy of img already shrunk to a long side <= 800 px (saves a resize when
+ * the caller has one); small may be NULL. Geometry is still in img's coordinates. */
+int bn_doc_find_small(const bn_image_t *img, const bn_image_t *small, const char *doc_type, bn_docgeom_t *out);
 
 /* Warp the quadrilateral to the canonical size at dpi (>= 300 for output), upright.
  * Returns a new image or NULL with bn_error. */

@@ -74,8 +74,7 @@ extern "C" double bn_metric_glare(const bn_image_t *img, const bn_glare_params_t
  * photo) which the camera aliases into moiré: strong, narrow peaks in the 2-D spectrum at high
  * frequency. Printed text and paper give a broad spectrum there, so each bin of the upper band
  * (0.35-0.95 of Nyquist) is compared with its neighbourhood's level and the highest excess, in
- * log units, is the score. Needs the upload's native resolution (caller crops, never resizes).
- * Computed on luma and on R-B (sub-pixel stripes also show in chroma). */
+ * log units, is the score. Needs the upload's native resolution (caller crops, never resizes). */
 extern "C" double bn_metric_moire(const bn_image_t *img)
 {
     try {
@@ -90,17 +89,13 @@ extern "C" double bn_metric_moire(const bn_image_t *img)
         std::vector<cv::Mat> planes;
         cv::Mat crop = src(roi);
         cv::Mat g;
-        if (img->bands == 3) {
-            std::vector<cv::Mat> ch;
-            cv::split(crop, ch);
+        /* Luma only: the sub-pixel stripes weigh R, G and B differently, so they survive in
+         * luma, while JPEG's 4:2:0 chroma subsampling blurs them out of the chroma planes. */
+        if (img->bands == 3)
             cv::cvtColor(crop, g, cv::COLOR_RGB2GRAY);
-            cv::Mat chroma;
-            cv::subtract(ch[0], ch[2], chroma, cv::noArray(), CV_32F);
-            planes.push_back(g);
-            planes.push_back(chroma);
-        } else {
-            planes.push_back(crop);
-        }
+        else
+            g = crop;
+        planes.push_back(g);
         cv::Mat win;
         cv::createHanningWindow(win, cv::Size(S, S), CV_32F);
         double best = 0;

@@ -20,6 +20,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static double s_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
 
 #define CFG(key, dflt) bn_config_num(task->config, "quality." key, (dflt))
 
@@ -105,18 +113,27 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     if (!task || !task->image)
         return bn_error_set("invalid_argument", "quality stage needs an image");
     json_t *flags = json_array(), *q = json_object();
-    bn_image_t *img = NULL, *rect = NULL, *work = NULL, *review = NULL;
+    bn_image_t *img = NULL, *rect = NULL, *work = NULL, *review = NULL, *frame = NULL;
     bn_profile_t prof;
     const char *pname = json_string_value(json_object_get(task->options, "profile"));
     if (bn_profile_get(task->config, pname, &prof) != 0)
         bn_warn("quality: unknown profile '%s', using default", pname);
 
+    /* Where the time goes, per step (ms): operators see it in the result. */
+    json_t *timing = json_object();
+    double t_step = s_ms(), t_start = t_step;
+#define STEP(name)                                                                     \
+    do {                                                                               \
+        double now_ = s_ms();                                                          \
+        json_object_set_new(timing, name, json_real(round((now_ - t_step) * 10) / 10)); \
+        t_step = now_;                                                                 \
+    } while (0)
     /* 1. Decode, with the caps checked on the header. */
     bn_decode_limits_t lim = {
         .max_bytes = (size_t)CFG("decode.max_bytes", 30.0 * 1024 * 1024),
         .max_pixels = (uint64_t)CFG("decode.max_pixels", 100e6),
         .max_side = (int)CFG("decode.max_side", 20000),
-        .shrink_to = (int)CFG("decode.work_long_side", 2400),
+        .shrink_to = (int)CFG("decode.work_long_side", 2000),
     };
     bn_decode_info_t di;
     json_object_set_new(q, "file_bytes", json_integer((json_int_t)task->image_size));
@@ -124,6 +141,7 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     json_object_set_new(q, "format", di.format[0] ? json_string(di.format) : json_null());
     if (!img) {
         json_object_set_new(q, "pixels", json_real((double)di.orig_width * di.orig_height));
+        json_decref(timing);
         return s_undecodable(task, out, flags, q);
     }
     int ow = (di.orientation >= 5 ? di.orig_height : di.orig_width);
@@ -134,6 +152,7 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     json_object_set_new(q, "grey_stored", json_boolean(di.is_grey_stored));
     json_object_set_new(q, "software", json_string(di.software));
 
+    STEP("decode");
     /* 2. File-level checks. */
     double min_file = CFG("file.min_bytes", 20 * 1024);
     if ((double)task->image_size < min_file)
@@ -146,11 +165,23 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     if (s_is_editor(task->config, di.software))
         bn_flag_add(flags, "edited_suspect", NAN, NAN, -1);
 
+    /* One small copy of the whole frame serves the frame-level exposure and the review image. */
+    int fw = (int)CFG("review.long_side", 800);
+    if (img->width >= img->height)
+        frame = bn_image_resize(img, fw < img->width ? fw : img->width,
+                                (int)lround((double)img->height * (fw < img->width ? fw : img->width) / img->width));
+    else
+        frame = bn_image_resize(img, (int)lround((double)img->width * (fw < img->height ? fw : img->height) / img->height),
+                                fw < img->height ? fw : img->height);
+    if (!frame)
+        goto oom;
+
+    STEP("frame");
     /* 3. Geometry. */
     char dts[48];
     s_doc_type_side(task, dts, sizeof dts);
     bn_docgeom_t g;
-    if (bn_doc_find(img, dts, &g) != 0)
+    if (bn_doc_find_small(img, frame, dts, &g) != 0)
         goto fail;
     json_object_set_new(q, "decode_shrink", json_real(di.shrink));
     double w_mm, h_mm;
@@ -188,6 +219,7 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     if (dpi < min_dpi)
         bn_flag_add(flags, "resolution_too_low", dpi, min_dpi, -1);
 
+    STEP("find_rectify");
     /* 4. Metrics on the document at a fixed working width. */
     int mw = (int)CFG("metrics_width", 800);
     if (rect->width != mw) {
@@ -242,14 +274,7 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         bn_flag_add(flags, "too_dark", m.brightness_p95, t, -1);
     /* Exposure also on the whole frame: a washed-out card may not be found at all. */
     double fmean = 0, fp5, fp95, fclip = 0;
-    {
-        int fw = img->width > 800 ? 800 : img->width;
-        bn_image_t *fr = bn_image_resize(img, fw, (int)lround((double)img->height * fw / img->width));
-        if (fr) {
-            bn_metric_brightness(fr, &fmean, &fp5, &fp95, &fclip);
-            bn_image_destroy(&fr);
-        }
-    }
+    bn_metric_brightness(frame, &fmean, &fp5, &fp95, &fclip);
     json_object_set_new(q, "frame_clipped_fraction", json_real(fclip));
     if (m.clipped_fraction > (t = CFG("exposure.max_clipped", 0.35)))
         bn_flag_add(flags, "overexposed", m.clipped_fraction, t, -1);
@@ -268,6 +293,7 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     if (m.moire > (t = CFG("screen.min_moire", 2.6)))
         bn_flag_add(flags, "screen_recapture", m.moire, t, -1);
 
+    STEP("metrics");
     /* 5. Prepared image: upright, deskewed, optionally watermarked, within the profile. */
     if (json_is_true(json_object_get(task->options, "watermark"))) {
         bn_layout_t lay;
@@ -286,6 +312,7 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
                                  "bytes", (json_int_t)pi.bytes, "mime", "image/jpeg", "blob", "prepared", "profile",
                                  prof.name, "jpeg_quality", pi.quality, "fits_profile", pi.fits);
 
+    STEP("prepare");
     /* 6. Review thumbnail. */
     const char *codes[32];
     int nc = 0;
@@ -297,9 +324,12 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     for (int k = 0; k < m.nglare; k++)
         gl[k] = (bn_rect_t){(int)(m.glare[k].x * gs), (int)(m.glare[k].y * gs), (int)(m.glare[k].w * gs),
                             (int)(m.glare[k].h * gs)};
-    /* Geometry is in decoded pixels; the review is drawn on the decoded image. */
-    review = bn_review_render(img, &g, rect->width, rect->height, gl, m.nglare, codes, nc,
-                              (int)CFG("review.long_side", 800));
+    /* Geometry is in decoded pixels; the review is drawn on the small frame. */
+    bn_docgeom_t gr = g;
+    double fs = (double)frame->width / img->width;
+    for (int k = 0; k < 4; k++)
+        gr.corners[k].x *= fs, gr.corners[k].y *= fs;
+    review = bn_review_render(frame, &gr, rect->width, rect->height, gl, m.nglare, codes, nc, fw);
     json_t *rv = json_null();
     if (review) {
         size_t rlen = 0;
@@ -311,6 +341,11 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         }
     }
 
+    STEP("review");
+    json_object_set_new(timing, "total", json_real(round((s_ms() - t_start) * 10) / 10));
+    json_object_set_new(q, "timing_ms", timing);
+    timing = NULL;
+#undef STEP
     /* Geometry in the upload's pixel coordinates (decode may have shrunk). */
     for (int k = 0; g.found && k < 4; k++)
         g.corners[k].x *= di.shrink, g.corners[k].y *= di.shrink;
@@ -321,17 +356,20 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     bn_image_destroy(&rect);
     bn_image_destroy(&work);
     bn_image_destroy(&review);
+    bn_image_destroy(&frame);
     return 0;
 
 oom:
     bn_error_set("out_of_memory", "quality stage");
 fail:
+    json_decref(timing);
     json_decref(flags);
     json_decref(q);
     bn_image_destroy(&img);
     bn_image_destroy(&rect);
     bn_image_destroy(&work);
     bn_image_destroy(&review);
+    bn_image_destroy(&frame);
     bn_stage_result_clear(out);
     return -1;
 }
