@@ -1,0 +1,78 @@
+"""The beian CLI's contract: exit codes (0 result, 1 bad input, 2 unreachable/timeout, 3 job
+failed), JSON on stdout and messages on stderr, --help everywhere, JSON-lines batches."""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from beian_it import BIN, Stack, check, require_binaries  # noqa: E402
+
+require_binaries("beiand", "beian", "tw_worker")
+beian = os.path.join(BIN, "beian")
+work = tempfile.mkdtemp(prefix="beian-cli-")
+img = os.path.join(work, "card.jpg")
+open(img, "wb").write(b"card bytes")
+
+
+def run(*args, timeout=60):
+    return subprocess.run([beian] + list(args), capture_output=True, timeout=timeout)
+
+
+for cmd in ([], ["submit"], ["status"], ["result"], ["cancel"], ["batch"], ["check"], ["keygen"]):
+    r = run(*(cmd + ["--help"]))
+    check(r.returncode == 0 and b"usage" in r.stdout.lower(), "beian %s --help" % " ".join(cmd))
+r = run("frobnicate")
+check(r.returncode == 1 and b"unknown command" in r.stderr, "unknown command → 1")
+r = run("submit", "--doc", "id-card:front=" + os.path.join(work, "missing.jpg"))
+check(r.returncode == 1 and b"missing.jpg" in r.stderr, "missing file → 1, named on stderr")
+r = run("submit", "--doc", "drivers-licence=" + img)
+check(r.returncode == 1 and b"unknown document" in r.stderr, "unknown document type → 1")
+r = run("submit", "--doc", "id-card:top=" + img)
+check(r.returncode == 1, "unknown side → 1")
+r = run("submit")
+check(r.returncode == 1 and b"--doc" in r.stderr, "no documents → 1")
+r = run("-e", "ipc://%s/nobody.sock" % work, "-t", "1", "submit", "--doc", "id-card=" + img)
+check(r.returncode == 2 and r.stdout == b"", "unreachable broker → 2, nothing on stdout")
+r = run("status", "not-an-id")
+check(r.returncode == 1, "malformed job id → 1")
+
+st = Stack(heartbeat=200, attempts=2)
+try:
+    for s in ("beian.quality", "beian.ocr", "beian.face"):
+        st.worker(s, supervise=True)
+    r = run("-e", st.ep, "submit", "--doc", "id-card=" + img, "--json")
+    ack = json.loads(r.stdout)
+    check(r.returncode == 0 and len(ack["job"]) == 32, "submit without --wait prints the acknowledgement")
+    r = run("-e", st.ep, "result", ack["job"], "--wait")
+    check(r.returncode == 0 and json.loads(r.stdout)["status"] == "done", "result --wait → 0 and the document")
+    r = run("-e", st.ep, "status", ack["job"])
+    check(r.returncode == 0 and json.loads(r.stdout)["status"] == "done", "status → 0")
+    r = run("-e", st.ep, "status", "0" * 32)
+    check(r.returncode == 1, "status of an unknown job → 1")
+    poison = os.path.join(work, "poison.jpg")
+    open(poison, "wb").write(b"CRASH")
+    r = run("-e", st.ep, "submit", "--doc", "id-card=" + poison, "--wait", "--json", timeout=120)
+    res = json.loads(r.stdout)
+    check(r.returncode == 3 and res["status"] == "failed", "a failed job → 3, with its result on stdout")
+    r = run("-e", st.ep, "cancel", ack["job"])
+    check(r.returncode == 3, "cancelling a finished job → 3")
+
+    # JSON-lines manifest with a form and a selfie; a bad line is reported, the rest runs.
+    form = os.path.join(work, "form.json")
+    json.dump({"name": "张三"}, open(form, "w"))
+    with open(os.path.join(work, "apps.jsonl"), "w") as f:
+        f.write(json.dumps({"id": "a1", "documents": ["id-card:front=card.jpg", "id-card:back=card.jpg"], "form": "form.json"}) + "\n")
+        f.write(json.dumps({"id": "a2", "documents": ["passport=card.jpg"], "selfie": "card.jpg"}) + "\n")
+        f.write(json.dumps({"id": "a3", "documents": ["passport=nope.jpg"]}) + "\n")
+    out = os.path.join(work, "out")
+    r = run("-e", st.ep, "batch", os.path.join(work, "apps.jsonl"), "--out", out, "--window", "2", timeout=120)
+    check(r.returncode == 1 and re.search(rb"bad input\s+1\n", r.stderr), "batch: one bad application → 1, reported in the summary")
+    check(sorted(os.listdir(out)) == ["a1.json", "a2.json"], "batch wrote a result per good application")
+    check(re.search(rb"applications\s+3\n", r.stderr) and b"pass" in r.stderr, "batch prints a summary table")
+    check(b"done a1" in r.stderr, "plain progress lines when stderr is not a terminal")
+finally:
+    st.close()
+print("all CLI checks passed")
