@@ -1,8 +1,20 @@
-/* beian-ocr — the ocr stage as a worker process (service beian.ocr). */
+/* beian-ocr — the OCR and validation stage as a worker process (service beian.ocr). */
+#include "core/bn_error.h"
 #include "core/bn_worker.h"
 #include "ocr/bn_ocr.h"
+#include "ocr/bn_tess.h"
+
+/* Point Tesseract at its models once; engines are created per language and kept for the life
+ * of the process (never per image). */
+static int s_init(const bn_config_t *cfg)
+{
+    bn_tess_configure(cfg);
+    if (!bn_tess_available("chi_sim") || !bn_tess_available("eng"))
+        return bn_error_set("ocr_engine_unavailable", "Tesseract chi_sim/eng models not found");
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
-    return bn_worker_main(argc, argv, "beian.ocr", bn_ocr_run);
+    return bn_worker_main_init(argc, argv, "beian.ocr", bn_ocr_run, s_init);
 }

@@ -300,6 +300,11 @@ static void s_usage(const char *prog, const char *service)
 
 int bn_worker_main(int argc, char **argv, const char *service, bn_stage_fn stage)
 {
+    return bn_worker_main_init(argc, argv, service, stage, NULL);
+}
+
+int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn stage, bn_stage_init_fn init)
+{
     bn_worker_opts_t o = {.service = service, .stage = stage};
     const char *config_path = NULL;
     int supervise = 1, verbose = 0, max_tasks = 0;
@@ -380,6 +385,8 @@ int bn_worker_main(int argc, char **argv, const char *service, bn_stage_fn stage
         struct rlimit rl = {(rlim_t)(mem_mb * 1048576.0), (rlim_t)(mem_mb * 1048576.0)};
         setrlimit(RLIMIT_AS, &rl);
     }
+    if (init && init(cfg) < 0)
+        bn_warn("start-up: %s: %s (tasks will report it)", bn_error_code(), bn_error_msg());
     int rc = bn_worker_run(&o, &s_stop, max_tasks);
     if (rc < 0)
         bn_error("%s: %s", bn_error_code(), bn_error_msg());

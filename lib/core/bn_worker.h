@@ -38,6 +38,11 @@ int bn_worker_run(const bn_worker_opts_t *opts, volatile int *stop, int max_task
 /* The whole main() of a worker executable: options, config, supervisor, run.
  * `beian-quality --help` documents the options. */
 int bn_worker_main(int argc, char **argv, const char *service, bn_stage_fn stage);
+/* The same with a start-up hook, run once in each (re)started worker process before it
+ * connects: load models and engines there, not on the first task. A failing hook is logged;
+ * the worker still serves (its stage then answers each task with a clear error). */
+typedef int (*bn_stage_init_fn)(const bn_config_t *config);
+int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn stage, bn_stage_init_fn init);
 
 /* Decode a REQUEST body into a task (frames stay owned by body; *header_out owns the JSON).
  * Exposed for tests. Returns 0 or -1 with bn_error (bad_task). */
