@@ -12,7 +12,6 @@
  * zones of its layout (data/layouts.json) in both orientations. */
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
-#include <opencv2/imgcodecs.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -31,9 +30,17 @@ namespace {
 
 const int WORK_SIDE = 800;
 
+/* BN_DOCFIND_DEBUG=1 traces proposals and scores on stderr (development aid). */
+bool dbg()
+{
+    static const bool d = getenv("BN_DOCFIND_DEBUG") != nullptr;
+    return d;
+}
+
 struct Quad {
     cv::Point2f p[4]; /* clockwise in image coordinates, p[0] nearest the image's top-left */
     double score = 0;
+    double penalty = 1;
 };
 
 double dist(cv::Point2f a, cv::Point2f b) { return std::hypot(a.x - b.x, a.y - b.y); }
@@ -65,10 +72,54 @@ void order_quad(cv::Point2f p[4])
     std::rotate(p, p + k, p + 4);
 }
 
-bool on_border(cv::Point2f a, cv::Point2f b, int w, int h, float m)
+/* Fraction of a segment's length with an edge pixel within `band` px across it (hulls sit a few
+ * pixels off the true outline). */
+double seg_support(cv::Point2f a, cv::Point2f b, const cv::Mat &edges, int band)
 {
-    return (a.x < m && b.x < m) || (a.y < m && b.y < m) || (a.x > w - 1 - m && b.x > w - 1 - m) ||
-           (a.y > h - 1 - m && b.y > h - 1 - m);
+    int on = 0, n = 0;
+    double len = std::hypot(b.x - a.x, b.y - a.y);
+    if (len < 1)
+        return 0;
+    cv::Point2f u = (b - a) * (float)(1 / len), nrm(-u.y, u.x);
+    for (double t = 0; t <= len; t += 2) {
+        cv::Point2f c = a + u * (float)t;
+        int x = cvRound(c.x), y = cvRound(c.y);
+        if (x < 0 || y < 0 || x >= edges.cols || y >= edges.rows)
+            continue;
+        n++;
+        for (int o = -band; o <= band; o++) {
+            cv::Point2f p = c + nrm * (float)o;
+            int px = cvRound(p.x), py = cvRound(p.y);
+            if (px >= 0 && py >= 0 && px < edges.cols && py < edges.rows && edges.at<uchar>(py, px)) {
+                on++;
+                break;
+            }
+        }
+    }
+    return n ? (double)on / n : 0;
+}
+
+/* Both ends near the same side of the frame. With wide = true, also a segment that runs nearly
+ * parallel to a side within a wider band: the frame cut the card there, but the last few pixels
+ * of its outline were lost to the edge detector, so the hull closes a little inside. */
+bool on_border(cv::Point2f a, cv::Point2f b, int w, int h, float m, const cv::Mat *wide)
+{
+    if ((a.x < m && b.x < m) || (a.y < m && b.y < m) || (a.x > w - 1 - m && b.x > w - 1 - m) ||
+        (a.y > h - 1 - m && b.y > h - 1 - m))
+        return true;
+    if (!wide)
+        return false;
+    /* A real side close to the frame has edge pixels along it; a closing chord has few. */
+    double sup = seg_support(a, b, *wide, 8);
+    if (dbg())
+        fprintf(stderr, "docfind: wide seg (%.0f,%.0f)-(%.0f,%.0f) support %.2f\n", a.x, a.y, b.x, b.y, sup);
+    if (sup > 0.7)
+        return false;
+    float M = 0.06f * std::max(w, h);
+    double ang = std::fabs(std::atan2(b.y - a.y, b.x - a.x)) * 180 / M_PI;
+    bool horiz = ang < 6 || ang > 174, vert = std::fabs(ang - 90) < 6;
+    return (horiz && ((a.y < M && b.y < M) || (a.y > h - 1 - M && b.y > h - 1 - M))) ||
+           (vert && ((a.x < M && b.x < M) || (a.x > w - 1 - M && b.x > w - 1 - M)));
 }
 
 struct Seg {
@@ -81,7 +132,8 @@ struct Seg {
  * frame cut the card there), merge collinear pieces, keep the four longest sides and intersect
  * neighbours. With only three sides visible, the fourth is placed parallel to the middle one at
  * the distance the document's aspect ratio implies. */
-bool quad_from_hull(const std::vector<cv::Point> &hull, int w, int h, double aspect, Quad &q)
+bool quad_from_hull(const std::vector<cv::Point> &hull, int w, int h, double aspect, Quad &q,
+                    const cv::Mat *wide = nullptr)
 {
     if (hull.size() < 3)
         return false;
@@ -96,9 +148,15 @@ bool quad_from_hull(const std::vector<cv::Point> &hull, int w, int h, double asp
         return false;
     std::vector<Seg> segs;
     const float m = std::max(4.0f, 0.012f * std::max(w, h));
+    if (dbg()) {
+        fprintf(stderr, "docfind: poly");
+        for (auto &p : poly)
+            fprintf(stderr, " (%d,%d)", p.x, p.y);
+        fprintf(stderr, "\n");
+    }
     for (size_t i = 0; i < poly.size(); i++) {
         cv::Point2f a = poly[i], b = poly[(i + 1) % poly.size()];
-        if (!on_border(a, b, w, h, m))
+        if (!on_border(a, b, w, h, m, wide))
             segs.push_back({a, b});
         else
             segs.push_back({a, a}); /* placeholder keeps adjacency; zero length */
@@ -181,6 +239,10 @@ bool quad_from_hull(const std::vector<cv::Point> &hull, int w, int h, double asp
         return false;
     }
     order_quad(q.p);
+    if (dbg())
+        fprintf(stderr, "docfind: hull quad%s (%.0f,%.0f) (%.0f,%.0f) (%.0f,%.0f) (%.0f,%.0f) from %zu sides\n",
+                wide ? " wide" : "", q.p[0].x, q.p[0].y, q.p[1].x, q.p[1].y, q.p[2].x, q.p[2].y, q.p[3].x, q.p[3].y,
+                idx.size());
     std::vector<cv::Point2f> v(q.p, q.p + 4);
     if (!cv::isContourConvex(v))
         return false;
@@ -270,7 +332,8 @@ double score_quad(const Quad &q, const cv::Mat &edges_dil, double aspect, int w,
     return sup * (0.35 + 0.65 * aspect_ok) * (0.6 + 0.4 * std::min(1.0, area * 4)) * frame;
 }
 
-void propose_from_mask(const cv::Mat &mask, double aspect, std::vector<Quad> &out, double min_area)
+void propose_from_mask(const cv::Mat &mask, double aspect, std::vector<Quad> &out, double min_area,
+                       const cv::Mat &edges_dil)
 {
     std::vector<std::vector<cv::Point>> contours;
     cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
@@ -285,6 +348,10 @@ void propose_from_mask(const cv::Mat &mask, double aspect, std::vector<Quad> &ou
         Quad q;
         if (quad_from_hull(hull, mask.cols, mask.rows, aspect, q))
             out.push_back(q);
+        Quad qw;
+        qw.penalty = 0.9;
+        if (quad_from_hull(hull, mask.cols, mask.rows, aspect, qw, &edges_dil))
+            out.push_back(qw);
     }
 }
 
@@ -407,6 +474,7 @@ extern "C" int bn_doc_find_small(const bn_image_t *img, const bn_image_t *pre, c
         cv::GaussianBlur(small, blur, cv::Size(5, 5), 0);
         cv::cvtColor(blur, lab, cv::COLOR_RGB2Lab);
 
+        const double plain_max = 2.5;
         auto run = [&](int level, Quad &best, double &best_score) {
             /* Edge map: Canny on each Lab channel (colour edges count: a blue card on a grey
              * table has little luminance contrast). */
@@ -420,16 +488,26 @@ extern "C" int bn_doc_find_small(const bn_image_t *img, const bn_image_t *pre, c
                 cv::Canny(ch[c], e, lo, lo * 2.5);
                 edges |= e;
             }
-            if (getenv("BN_DOCFIND_DEBUG"))
-                cv::imwrite(level ? "/tmp/q/edges1.png" : "/tmp/q/edges0.png", edges);
             if (level == 1) {
                 /* Sensitive edges are only meaningful on a plain background (a scanner lid, a
-                 * desk): on wood or fabric they are everywhere and any quad would find support. */
+                 * desk): on wood or fabric they are everywhere and any quad would find support.
+                 * Plainness is the median gradient in the frame's border ring, a median so that
+                 * a card reaching into the ring does not count. */
+                cv::Mat gx, gy, mag;
+                cv::Sobel(ch[0], gx, CV_32F, 1, 0);
+                cv::Sobel(ch[0], gy, CV_32F, 0, 1);
+                cv::magnitude(gx, gy, mag);
                 int bw = std::max(2, std::min(w, h) / 20);
-                cv::Mat ring = edges.clone();
-                ring(cv::Rect(bw, bw, w - 2 * bw, h - 2 * bw)).setTo(0);
-                double ring_px = (double)w * h - (double)(w - 2 * bw) * (h - 2 * bw);
-                if (cv::countNonZero(ring) > 0.02 * ring_px)
+                std::vector<float> ring;
+                for (int y = 0; y < h; y += 2)
+                    for (int x = 0; x < w; x += 2)
+                        if (y < bw || y >= h - bw || x < bw || x >= w - bw)
+                            ring.push_back(mag.at<float>(y, x));
+                std::nth_element(ring.begin(), ring.begin() + ring.size() / 2, ring.end());
+                double med = ring[ring.size() / 2];
+                if (dbg())
+                    fprintf(stderr, "docfind: ring median gradient %.2f\n", med);
+                if (med > plain_max)
                     return;
             }
             cv::dilate(edges, edges_dil, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(5, 5)));
@@ -459,6 +537,10 @@ extern "C" int bn_doc_find_small(const bn_image_t *img, const bn_image_t *pre, c
                     Quad q;
                     if (quad_from_hull(hulls[i], w, h, aspect, q))
                         cands.push_back(q);
+                    Quad qw;
+                    qw.penalty = 0.9; /* prefer the outline as seen when both explain it */
+                    if (quad_from_hull(hulls[i], w, h, aspect, qw, &edges_dil))
+                        cands.push_back(qw);
                 }
             }
             /* (2) Colour distance from the border: the frame's edge is mostly background. */
@@ -505,14 +587,13 @@ extern "C" int bn_doc_find_small(const bn_image_t *img, const bn_image_t *pre, c
                 }
                 cv::morphologyEx(mask, mask, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(5, 5)));
                 cv::morphologyEx(mask, mask, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(15, 15)));
-                propose_from_mask(mask, aspect, cands, min_area);
+                propose_from_mask(mask, aspect, cands, min_area, edges_dil);
             }
 
-            static const bool debug = getenv("BN_DOCFIND_DEBUG") != nullptr;
             for (Quad &q : cands) {
                 refine_quad(q, edges, 6);
-                q.score = score_quad(q, edges_dil, aspect, w, h);
-                if (debug)
+                q.score = score_quad(q, edges_dil, aspect, w, h) * q.penalty;
+                if (dbg())
                     fprintf(stderr, "docfind: cand (%.0f,%.0f) (%.0f,%.0f) (%.0f,%.0f) (%.0f,%.0f) support %.2f aspect %.2f score %.2f\n",
                             q.p[0].x, q.p[0].y, q.p[1].x, q.p[1].y, q.p[2].x, q.p[2].y, q.p[3].x, q.p[3].y,
                             edge_support(q, edges_dil), quad_aspect(q), q.score);
