@@ -859,15 +859,22 @@ static job_t *s_job_load(bd_broker_t *self, const char *id, int kind, json_t *sp
 }
 
 static void s_resume_cb(void *arg, const char *id, const char *tenant, const char *key, int kind,
-                        int priority, const char *spec_text, int64_t created, json_t *replies)
+                        int priority, const char *spec_text, const char *blobs_text, int64_t created,
+                        json_t *replies)
 {
     bd_broker_t *self = arg;
     json_t *spec = json_loads(spec_text, 0, NULL);
-    if (!spec) {
+    json_t *blobs = json_loads(blobs_text, 0, NULL);
+    /* The stored spec is the one received; validating it again restores the same defaults. */
+    if (!json_is_array(blobs) || !spec
+        || (kind == KIND_BEIAN && bn_job_spec_validate(spec, json_array_size(blobs)) < 0)) {
         bn_error("job %s: stored spec unreadable; marking failed", id);
         bd_store_job_set_status(self->store, id, "failed", "{\"error\":{\"code\":\"store_corrupt\"}}");
+        json_decref(spec);
+        json_decref(blobs);
         return;
     }
+    json_object_set_new(spec, "blobs", blobs);
     job_t *job = s_job_load(self, id, kind, spec, replies);
     if (job->ndone == job->ntasks)
         s_job_finish(self, job, "done", s_job_result(job, "done", NULL));
@@ -889,7 +896,6 @@ static void s_new_id(char id[33])
 static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service,
                      bn_msg_t *m, size_t first, int titanic)
 {
-    size_t nframes = bn_msg_size(m) - first;
     size_t bytes = 0;
     for (size_t i = first; i < bn_msg_size(m); i++)
         bytes += bn_msg_len(m, i);
@@ -933,7 +939,6 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
             return;
         }
     }
-    (void)nframes;
     json_t *opt = json_object_get(spec, "options");
     const char *tenant = json_string_value(json_object_get(opt, "tenant"));
     const char *key = json_string_value(json_object_get(opt, "key"));
@@ -952,29 +957,42 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
         return;
     }
     s_new_id(id);
+    /* The blob list, as JSON for the store (written by hand: this is the hot path) and as the
+     * spec's "blobs" for the job in memory. */
+    size_t nb = bn_msg_size(m) - blob0, cap = 2 + nb * 128, len = 1; /* an entry is < 110 chars */
+    char *btext = malloc(cap);
+    btext[0] = '[';
     json_t *blobs = json_array();
     for (size_t i = blob0; i < bn_msg_size(m); i++) {
         char sha[65];
         if (bd_store_blob_put(self->store, bn_msg_data(m, i), bn_msg_len(m, i), sha) < 0) {
             bn_error("job %s: %s", id, bn_error_msg());
+            free(btext);
             json_decref(blobs);
             json_decref(spec);
             s_reply_error(self, sock, client, service, BN_ST_INTERNAL, "store_write", "could not store the images");
             return;
         }
+        len += (size_t)snprintf(btext + len, cap - len, "%s{\"sha256\":\"%s\",\"bytes\":%zu}", i > blob0 ? "," : "",
+                                sha, bn_msg_len(m, i));
         json_array_append_new(blobs, json_pack("{s:s, s:I}", "sha256", sha, "bytes", (json_int_t)bn_msg_len(m, i)));
         bd_store_blob_ref(self->store, id, sha);
     }
+    btext[len++] = ']';
+    btext[len] = '\0';
     json_object_set_new(spec, "blobs", blobs);
-    char *text = json_dumps(spec, JSON_COMPACT);
     int prio = strcmp(json_string_value(json_object_get(opt, "priority")), "batch") == 0;
-    if (bd_store_job_insert(self->store, id, tenant, key, kind, prio, text, s_wall()) < 0) {
-        free(text);
+    char *generated = kind == KIND_TITANIC ? json_dumps(spec, JSON_COMPACT) : NULL;
+    const char *stext = generated ? generated : bn_msg_data(m, first);
+    size_t slen = generated ? strlen(generated) : bn_msg_len(m, first);
+    int rc = bd_store_job_insert(self->store, id, tenant, key, kind, prio, stext, slen, btext, s_wall());
+    free(generated);
+    free(btext);
+    if (rc < 0) {
         json_decref(spec);
         s_reply_error(self, sock, client, service, BN_ST_INTERNAL, "store_write", bn_error_msg());
         return;
     }
-    free(text);
     job_t *job = s_job_load(self, id, kind, spec, NULL);
     for (int i = 0; i < job->nblobs; i++) {
         zmq_msg_init(&job->blobs[i]);
@@ -984,14 +1002,15 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
     job->bytes = bytes;
     self->bytes += bytes;
     s_job_schedule(self, job);
+    bn_msg_t *r = bn_msg_new();
     if (titanic) {
-        bn_msg_t *r = bn_msg_new();
         bn_msg_addstr(r, id);
-        s_reply(self, sock, client, service, BN_ST_OK, r);
     } else {
-        s_reply_json(self, sock, client, service, BN_ST_OK,
-                     json_pack("{s:s, s:s, s:b}", "job", id, "status", "queued", "duplicate", 0));
+        char ack[96];
+        snprintf(ack, sizeof ack, "{\"job\":\"%s\",\"status\":\"queued\",\"duplicate\":false}", id);
+        bn_msg_addstr(r, ack);
     }
+    s_reply(self, sock, client, service, BN_ST_OK, r);
 }
 
 /* Look a job up in memory, then in the store. Returns 1 live, 2 stored, 0 unknown. */

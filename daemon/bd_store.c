@@ -85,7 +85,7 @@ bd_store_t *bd_store_open(const char *dir, int durable)
         goto err;
     if (s_exec(self, "CREATE TABLE IF NOT EXISTS jobs ("
                      " id TEXT PRIMARY KEY, tenant TEXT NOT NULL, key TEXT, kind INTEGER NOT NULL,"
-                     " priority INTEGER NOT NULL, status TEXT NOT NULL, spec TEXT NOT NULL, result TEXT,"
+                     " priority INTEGER NOT NULL, status TEXT NOT NULL, spec TEXT NOT NULL, blobs TEXT NOT NULL, result TEXT,"
                      " created INTEGER NOT NULL, updated INTEGER NOT NULL)")
         || s_exec(self, "CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs(tenant, key) WHERE key IS NOT NULL")
         || s_exec(self, "CREATE INDEX IF NOT EXISTS jobs_open ON jobs(status) WHERE status IN ('queued','running')")
@@ -97,8 +97,8 @@ bd_store_t *bd_store_open(const char *dir, int durable)
                         " PRIMARY KEY(sha, job)) WITHOUT ROWID")
         || s_exec(self, "CREATE INDEX IF NOT EXISTS blob_refs_job ON blob_refs(job)"))
         goto err;
-    if (s_prepare(self, &self->st_insert, "INSERT INTO jobs(id,tenant,key,kind,priority,status,spec,created,updated)"
-                                          " VALUES(?,?,?,?,?,'queued',?,?,?)")
+    if (s_prepare(self, &self->st_insert, "INSERT INTO jobs(id,tenant,key,kind,priority,status,spec,blobs,created,updated)"
+                                          " VALUES(?,?,?,?,?,'queued',?,?,?,?)")
         || s_prepare(self, &self->st_bykey, "SELECT id FROM jobs WHERE tenant=? AND key=?")
         || s_prepare(self, &self->st_status, "UPDATE jobs SET status=?, result=COALESCE(?, result),"
                                              " updated=CAST(strftime('%s','now') AS INTEGER)*1000 WHERE id=?")
@@ -242,7 +242,8 @@ void bd_store_blob_unmap(void *data, size_t size)
 }
 
 int bd_store_job_insert(bd_store_t *self, const char *id, const char *tenant, const char *key,
-                        int kind, int priority, const char *spec, int64_t created)
+                        int kind, int priority, const char *spec, size_t spec_len, const char *blobs,
+                        int64_t created)
 {
     s_begin(self);
     sqlite3_stmt *st = self->st_insert;
@@ -254,9 +255,10 @@ int bd_store_job_insert(bd_store_t *self, const char *id, const char *tenant, co
         sqlite3_bind_null(st, 3);
     sqlite3_bind_int(st, 4, kind);
     sqlite3_bind_int(st, 5, priority);
-    sqlite3_bind_text(st, 6, spec, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, created);
+    sqlite3_bind_text(st, 6, spec, (int)spec_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, blobs, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, created);
+    sqlite3_bind_int64(st, 9, created);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -399,7 +401,7 @@ int bd_store_purge(bd_store_t *self, int64_t before_ms)
 int bd_store_each_unfinished(bd_store_t *self, bd_store_job_fn *fn, void *arg)
 {
     sqlite3_stmt *st, *tt;
-    if (s_prepare(self, &st, "SELECT id, tenant, key, kind, priority, spec, created FROM jobs"
+    if (s_prepare(self, &st, "SELECT id, tenant, key, kind, priority, spec, blobs, created FROM jobs"
                              " WHERE status IN ('queued','running') ORDER BY created")
         || s_prepare(self, &tt, "SELECT seq, reply FROM tasks WHERE job=?"))
         return -1;
@@ -417,7 +419,7 @@ int bd_store_each_unfinished(bd_store_t *self, bd_store_job_fn *fn, void *arg)
         sqlite3_reset(tt);
         fn(arg, id, (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
            sqlite3_column_int(st, 3), sqlite3_column_int(st, 4), (const char *)sqlite3_column_text(st, 5),
-           sqlite3_column_int64(st, 6), replies);
+           (const char *)sqlite3_column_text(st, 6), sqlite3_column_int64(st, 7), replies);
         json_decref(replies);
         n++;
     }

@@ -34,9 +34,12 @@ int bd_store_blob_put(bd_store_t *self, const void *data, size_t size, char sha_
 int bd_store_blob_map(bd_store_t *self, const char *sha_hex, void **data, size_t *size);
 void bd_store_blob_unmap(void *data, size_t size);
 
-/* Jobs. Times are milliseconds since the epoch. */
+/* Jobs. Times are milliseconds since the epoch. spec is the submission's spec as received (not
+ * re-serialised: that was a quarter of the submit path); blobs the JSON array of its images
+ * [{"sha256","bytes"}...]. */
 int bd_store_job_insert(bd_store_t *self, const char *id, const char *tenant, const char *key,
-                        int kind, int priority, const char *spec, int64_t created);
+                        int kind, int priority, const char *spec, size_t spec_len, const char *blobs,
+                        int64_t created);
 /* Find a job by idempotency key; returns 1 and fills id_out (33 bytes) when found, 0 if not. */
 int bd_store_job_by_key(bd_store_t *self, const char *tenant, const char *key, char id_out[33]);
 int bd_store_job_set_status(bd_store_t *self, const char *id, const char *status, const char *result);
@@ -58,7 +61,8 @@ int bd_store_purge(bd_store_t *self, int64_t before_ms);
 /* Restart: call fn for every job not in a final state (queued/running). task_replies is a
  * JSON array indexed by seq (null where not done). */
 typedef void (bd_store_job_fn)(void *arg, const char *id, const char *tenant, const char *key, int kind,
-                               int priority, const char *spec, int64_t created, json_t *task_replies);
+                               int priority, const char *spec, const char *blobs, int64_t created,
+                               json_t *task_replies);
 int bd_store_each_unfinished(bd_store_t *self, bd_store_job_fn *fn, void *arg);
 
 /* Make everything staged since the last commit durable (see above). Aborts on I/O failure. */

@@ -14,9 +14,10 @@ static int fails;
 static int seen;
 static char seen_replies[256];
 static void on_job(void *arg, const char *id, const char *tenant, const char *key, int kind, int prio,
-                   const char *spec, int64_t created, json_t *replies)
+                   const char *spec, const char *blobs, int64_t created, json_t *replies)
 {
     (void)arg; (void)tenant; (void)key; (void)kind; (void)prio; (void)created;
+    CHECK(strcmp(blobs, "[]") == 0, "blob list kept");
     seen++;
     CHECK(strcmp(id, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") == 0, "only the unfinished job is resumed");
     CHECK(strstr(spec, "documents") != NULL, "spec kept");
@@ -39,10 +40,10 @@ int main(void)
     void *data;
     size_t size;
     CHECK(bd_store_blob_map(st, sha, &data, &size) < 0, "a staged blob is not visible before commit");
-    CHECK(bd_store_job_insert(st, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "t1", "k1", 0, 0, "{\"documents\":[]}", 1) == 0, "insert");
-    CHECK(bd_store_job_insert(st, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "t1", "k1", 0, 0, "{\"documents\":[]}", 2) < 0,
+    CHECK(bd_store_job_insert(st, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "t1", "k1", 0, 0, "{\"documents\":[]}", 16, "[]", 1) == 0, "insert");
+    CHECK(bd_store_job_insert(st, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "t1", "k1", 0, 0, "{\"documents\":[]}", 16, "[]", 2) < 0,
           "a duplicate idempotency key in the same tenant is refused");
-    CHECK(bd_store_job_insert(st, "cccccccccccccccccccccccccccccccc", "t2", "k1", 0, 1, "{\"documents\":[]}", 3) == 0,
+    CHECK(bd_store_job_insert(st, "cccccccccccccccccccccccccccccccc", "t2", "k1", 0, 1, "{\"documents\":[]}", 16, "[]", 3) == 0,
           "the same key in another tenant is fine");
     char id[33];
     CHECK(bd_store_job_by_key(st, "t1", "k1", id) && strcmp(id, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") == 0,
@@ -82,8 +83,8 @@ int main(void)
     char a[65], b[65], path[400];
     bd_store_blob_put(st, "shared", 6, a);
     bd_store_blob_put(st, "only-j1", 7, b);
-    bd_store_job_insert(st, "11111111111111111111111111111111", "t", NULL, 0, 0, "{}", 1);
-    bd_store_job_insert(st, "22222222222222222222222222222222", "t", NULL, 0, 0, "{}", 1);
+    bd_store_job_insert(st, "11111111111111111111111111111111", "t", NULL, 0, 0, "{}", 2, "[]", 1);
+    bd_store_job_insert(st, "22222222222222222222222222222222", "t", NULL, 0, 0, "{}", 2, "[]", 1);
     bd_store_blob_ref(st, "11111111111111111111111111111111", a);
     bd_store_blob_ref(st, "11111111111111111111111111111111", b);
     bd_store_blob_ref(st, "22222222222222222222222222222222", a);
@@ -110,7 +111,7 @@ int main(void)
     st = bd_store_open(dir, 0);
     CHECK(bd_store_blob_put(st, "x", 1, sha) == 0 && bd_store_blob_map(st, sha, &data, &size) < 0, "memory: no spool");
     CHECK(bd_store_blob_put(st, "x", 1, sha2) == 0 && strcmp(sha, sha2) != 0, "memory: unique names");
-    CHECK(bd_store_job_insert(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "t", NULL, 0, 0, "{}", 1) == 0, "memory: insert");
+    CHECK(bd_store_job_insert(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "t", NULL, 0, 0, "{}", 2, "[]", 1) == 0, "memory: insert");
     bd_store_commit(st);
     CHECK(bd_store_job_get(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", NULL, NULL, NULL) == 1, "memory: get");
     bd_store_close(&st);
