@@ -484,11 +484,14 @@ extern "C" int bn_doc_find_small(const bn_image_t *img, const bn_image_t *pre, c
             for (int c = 0; c < 3; c++) {
                 cv::Mat e;
                 /* Level 1 is for soft outlines (a pale card on a scanner's white lid). */
-                double lo = level == 0 ? (c == 0 ? 40 : 20) : (c == 0 ? 8 : 5);
+                /* Level 1: fainter outlines (a light card on a light mottled table); level 2:
+                 * faint ones (a pale card on a scanner's white lid). */
+                static const double lo_l[3] = {40, 20, 8}, lo_ab[3] = {20, 10, 5};
+                double lo = c == 0 ? lo_l[level] : lo_ab[level];
                 cv::Canny(ch[c], e, lo, lo * 2.5);
                 edges |= e;
             }
-            if (level == 1) {
+            if (level == 2) {
                 /* Sensitive edges are only meaningful on a plain background (a scanner lid, a
                  * desk): on wood or fabric they are everywhere and any quad would find support.
                  * Plainness is the median gradient in the frame's border ring, a median so that
@@ -570,7 +573,7 @@ extern "C" int bn_doc_find_small(const bn_image_t *img, const bn_image_t *pre, c
                 cv::Mat d8, mask;
                 cv::normalize(d, d8, 0, 255, cv::NORM_MINMAX, CV_8U);
                 cv::GaussianBlur(d8, d8, cv::Size(7, 7), 0);
-                if (level == 0) {
+                if (level < 2) {
                     cv::threshold(d8, mask, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
                 } else {
                     /* Faint difference: anything clearly outside the border ring's own spread. */
@@ -606,10 +609,11 @@ extern "C" int bn_doc_find_small(const bn_image_t *img, const bn_image_t *pre, c
         Quad best;
         double best_score = 0;
         run(0, best, best_score);
-        if (best_score < 0.6) {
+        /* Level 1 (moderate) was tried and found quads in wood grain: not used. */
+        for (int level = 2; level < 3 && best_score < 0.6; level++) {
             Quad b1;
             double s1 = 0;
-            run(1, b1, s1);
+            run(level, b1, s1);
             if (s1 > best_score)
                 best = b1, best_score = s1;
         }

@@ -280,7 +280,7 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         bn_flag_add(flags, "overexposed", m.clipped_fraction, t, -1);
     else if (fclip > (t = CFG("exposure.max_frame_clipped", 0.25)))
         bn_flag_add(flags, "overexposed", fclip, t, -1);
-    else if (m.brightness_mean > (t = CFG("exposure.max_mean", 225)))
+    else if (m.brightness_mean > (t = CFG("exposure.max_mean", 238)))
         bn_flag_add(flags, "overexposed", m.brightness_mean, t, -1);
     int not_color = di.is_grey_stored || m.colourfulness < CFG("color.min_colourfulness", 6);
     if (not_color)
