@@ -15,6 +15,7 @@ import json
 import math
 import os
 import random
+import re
 import struct
 import sys
 
@@ -469,6 +470,11 @@ def main():
             ap.error("no .jpg/.png in %s" % a.portraits)
     layouts = json.load(open(LAYOUTS, encoding="utf-8"))
     os.makedirs(a.out, exist_ok=True)
+    # A re-run into the same directory must not leave samples of an earlier run behind (evaluators
+    # read every *.json): remove only files with the names this generator writes.
+    for f in sorted(os.listdir(a.out)):
+        if f == "index.json" or re.match(r"^\d{4}-[a-z-]+\.(jpg|png|json|flat\.png)$", f):
+            os.remove(os.path.join(a.out, f))
     items = plan(a.set, a.count, types)
 
     # Every undegraded sample (clean, scan, mild, face) and every expired/expiring one shows its
