@@ -304,7 +304,7 @@ def main():
         sw = exif_software(os.path.join(d, t["image"])) if t["image"].endswith(".jpg") else b""
         if (b"Photoshop" in sw) != (kind == "exif_photoshop"):
             fail("%s: Photoshop EXIF presence wrong" % t["name"])
-    for k in KINDS + ["clean", "mild"]:
+    for k in (KINDS + ["clean", "mild"] if index["set"] == "all" else []):
         if not seen.get(k):
             fail("degradation kind %s missing" % k)
     print("it_specgen: %d samples, kinds %s, corner correlation min %.2f median %.2f"
