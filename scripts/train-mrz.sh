@@ -8,35 +8,43 @@
 # combine_lang_model), fonts-ocr-b, python3-pil/numpy.
 #
 # Usage: scripts/train-mrz.sh [WORKDIR]   (default /tmp/mrz-train; not run by setup)
-# Env:   MRZ_TRAIN_LINES (10000) MRZ_EVAL_LINES (400) MRZ_MAX_ITER (30000) MRZ_SEED (7)
-#        MRZ_OUT (models/mrz.traineddata)
+# Env:   MRZ_TRAIN_LINES (10000, phase A) MRZ_TRAIN_LINES_B (6000) MRZ_EVAL_LINES (400)
+#        MRZ_MAX_ITER_A (6000) MRZ_MAX_ITER (20000, total) MRZ_SEED (7) MRZ_OUT (models/mrz.traineddata)
+# Two phases: A trains from scratch on OCR-B lines; B continues on A + lines in other OCR-B cuts
+# and DejaVu Sans Mono at wider pitches (real MRZs differ from fonts-ocr-b; a pure OCR-B model
+# read `D23` as `063` on a real TD2 specimen).
 # Deterministic for a seed: data generation is seeded; lstmtraining itself is single-threaded
 # per line and deterministic given the same data order.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${1:-/tmp/mrz-train}
 NTRAIN=${MRZ_TRAIN_LINES:-10000}
+NTRAIN_B=${MRZ_TRAIN_LINES_B:-6000}
 NEVAL=${MRZ_EVAL_LINES:-400}
-MAXIT=${MRZ_MAX_ITER:-30000}
+MAXIT=${MRZ_MAX_ITER:-20000}
 SEED=${MRZ_SEED:-7}
 OUT=${MRZ_OUT:-$SRC/models/mrz.traineddata}
 FONT=/usr/share/fonts/opentype/ocr-b/OCRB.otf
 [ -f "$FONT" ] || { echo "fonts-ocr-b is not installed ($FONT)" >&2; exit 1; }
+# Phase B fonts: real MRZs are printed in OCR-B cuts that differ from fonts-ocr-b and sometimes
+# in other monospace faces (fonts-dejavu-core is always installed with fontconfig).
+FONTS_B="$FONT:/usr/share/fonts/opentype/ocr-b/OCRBL.otf:/usr/share/fonts/opentype/ocr-b/OCRBS.otf:/usr/share/fonts/opentype/ocr-b/OCRBX.otf:/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf:/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"
+MAXIT_A=${MRZ_MAX_ITER_A:-6000}
 for t in tesseract lstmtraining unicharset_extractor combine_lang_model; do
     command -v $t >/dev/null || { echo "missing $t (Debian package tesseract-ocr)" >&2; exit 1; }
 done
 # Debian's libtesseract uses OpenMP; with several threads lstmtraining spends most of its time
 # spinning (measured 240 ms vs 31 ms per iteration on 2 cores). One thread is much faster.
 export OMP_THREAD_LIMIT=1
-rm -rf "$WORK" && mkdir -p "$WORK"/{gt,eval,lang,ckpt,scripts}
+rm -rf "$WORK" && mkdir -p "$WORK"/{lang,ckpt,scripts}
 cd "$WORK"
 
-echo "== 1. synthetic MRZ lines (seed $SEED): $NTRAIN train, $NEVAL eval"
-/usr/bin/python3 - "$FONT" "$NTRAIN" "$NEVAL" "$SEED" <<'PY'
+cat > scripts/gen.py <<'PY'
 import random, sys, io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageFilter
-font_path, ntrain, neval, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+fonts, ntrain, neval, seed, out = sys.argv[1].split(":"), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+pitch_max = float(sys.argv[6])
 R = random.Random(seed)
 A = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 D = "0123456789"
@@ -97,9 +105,11 @@ def lines():
     return f()
 def render(text):
     size = R.randint(22, 44)
-    font = ImageFont.truetype(font_path, size)
+    font = ImageFont.truetype(R.choice(fonts), size)
+    # MRZs are printed at a fixed pitch, often wider than the font's own advance
+    adv = font.getlength("M") * (R.uniform(1.0, pitch_max) if pitch_max > 1 else 1.0)
     bg = R.randint(150, 255); ink = R.randint(0, min(90, bg - 60))
-    w = int(font.getlength(text)) + size * 2
+    w = int(adv * len(text)) + size * 2
     h = int(size * R.uniform(1.6, 2.4))
     img = Image.new("L", (w, h), bg)
     d = ImageDraw.Draw(img)
@@ -108,7 +118,9 @@ def render(text):
         d.text((size + R.randint(-5, 5), -int(size * R.uniform(.75, 1.0))), "".join(R.choice(A + D + "<") for _ in text), font=font, fill=ink)
     if R.random() < .3:
         d.text((size + R.randint(-5, 5), h - int(size * R.uniform(.15, .35))), "".join(R.choice(A + D + "<") for _ in text), font=font, fill=ink)
-    d.text((size + R.randint(-size // 2, size // 2), (h - size) // 2 + R.randint(-3, 3)), text, font=font, fill=ink)
+    x0 = size + R.randint(-size // 2, size // 2); y0 = (h - size) // 2 + R.randint(-3, 3)
+    for i, ch in enumerate(text):
+        d.text((x0 + i * adv, y0), ch, font=font, fill=ink)
     a = np.asarray(img).astype(np.float32)
     if R.random() < .5:  # uneven lighting / security print
         gx = np.linspace(0, 1, w)[None, :] * R.uniform(-40, 40)
@@ -141,51 +153,68 @@ def write_set(dirname, n, chunk):
             for ch in t:
                 boxes.append("%s 0 0 %d %d %d" % (ch, W, H, p))
             boxes.append("\t 0 0 %d %d %d" % (W, H, p))
-        base = "%s/c%04d" % (dirname, c // chunk)
+        base = "%s/%s/c%04d" % (out, dirname, c // chunk)
         pages[0].save(base + ".tif", save_all=True, append_images=pages[1:], compression="tiff_deflate")
         open(base + ".box", "w").write("\n".join(boxes) + "\n")
         open(base + ".gt.txt", "w").write("\n".join(items[c:c + chunk]) + "\n")
         if dirname == "eval":  # single images for the line-exact test with the final model
             for p, im in enumerate(pages):
-                im.save("%s/l%04d_%03d.png" % (dirname, c // chunk, p))
+                im.save("%s/%s/l%04d_%03d.png" % (out, dirname, c // chunk, p))
 write_set("gt", ntrain, 250)
 write_set("eval", neval, 100)
 PY
+# gen FONTS NTRAIN NEVAL SEED OUTDIR PITCH_MAX
+gen() {
+    mkdir -p "$5/gt" "$5/eval"
+    /usr/bin/python3 scripts/gen.py "$@"
+    for t in "$5"/gt/*.tif "$5"/eval/c*.tif; do
+        tesseract "$t" "${t%.tif}" --psm 13 lstm.train >/dev/null 2>&1
+    done
+}
+echo "== 1. phase A data: OCR-B lines (seed $SEED): $NTRAIN train, $NEVAL eval"
+gen "$FONT" "$NTRAIN" "$NEVAL" "$SEED" A 1.0
+echo "== 1b. phase B data: OCR-B cuts + DejaVu Sans Mono, wider pitch (seed $((SEED + 1)))"
+gen "$FONTS_B" "$NTRAIN_B" "$NEVAL" "$((SEED + 1))" B 1.45
 
-echo "== 2. lstmf files"
-for t in gt/*.tif eval/c*.tif; do
-    tesseract "$t" "${t%.tif}" --psm 13 lstm.train >/dev/null 2>&1
-done
-ls "$PWD"/gt/*.lstmf > list.train
-ls "$PWD"/eval/c*.lstmf > list.eval
+ls "$PWD"/A/gt/*.lstmf > list.A
+ls "$PWD"/A/gt/*.lstmf "$PWD"/B/gt/*.lstmf > list.B
+ls "$PWD"/A/eval/c*.lstmf > list.evalA
+ls "$PWD"/B/eval/c*.lstmf > list.evalB
 
 echo "== 3. starter traineddata (unicharset A-Z0-9<)"
-unicharset_extractor --output_unicharset lang/unicharset gt/*.box >/dev/null 2>&1
+unicharset_extractor --output_unicharset lang/unicharset A/gt/*.box >/dev/null 2>&1
 # combine_lang_model insists on a radical table; a comment-only one is valid (no CJK here).
 echo '# no CJK characters in the MRZ charset' > lang/radical-stroke.txt
 combine_lang_model --input_unicharset lang/unicharset --script_dir lang --output_dir lang \
     --lang mrz >/dev/null 2>&1 || true
 [ -f lang/mrz/mrz.traineddata ] || { echo "combine_lang_model failed" >&2; exit 1; }
 
-echo "== 4. lstmtraining from scratch, up to $MAXIT iterations"
+echo "== 4. phase A: lstmtraining from scratch on OCR-B, $MAXIT_A iterations"
 lstmtraining --traineddata lang/mrz/mrz.traineddata \
     --net_spec '[1,36,0,1 Ct3,3,16 Mp3,3 Lfys48 Lfx96 Lrx96 Lfx128 O1c1]' \
-    --model_output ckpt/mrz --learning_rate 0.002 --train_listfile list.train \
-    --eval_listfile list.eval --max_iterations "$MAXIT" --target_error_rate 0.2 \
-    --debug_interval 0 2>&1 | grep -E 'At iteration|Finished|best|Deserialize' | awk 'NR % 20 == 1' || true
+    --model_output ckpt/mrz --learning_rate 0.002 --train_listfile list.A \
+    --eval_listfile list.evalA --max_iterations "$MAXIT_A" \
+    --debug_interval 0 > logA.txt 2>&1 || true
+tail -2 logA.txt
+echo "== 4b. phase B: continue on both sets up to $MAXIT iterations in all"
+lstmtraining --continue_from ckpt/mrz_checkpoint --traineddata lang/mrz/mrz.traineddata \
+    --model_output ckpt/mrzB --learning_rate 0.001 --train_listfile list.B \
+    --eval_listfile list.evalB --max_iterations "$MAXIT" --target_error_rate 0.1 \
+    --debug_interval 0 > logB.txt 2>&1 || true
+tail -2 logB.txt
 
 echo "== 5. final model (integer, fast)"
 mkdir -p "$(dirname "$OUT")"
-lstmtraining --stop_training --convert_to_int --continue_from ckpt/mrz_checkpoint \
+lstmtraining --stop_training --convert_to_int --continue_from ckpt/mrzB_checkpoint \
     --traineddata lang/mrz/mrz.traineddata --model_output "$OUT" >/dev/null 2>&1
 ls -l "$OUT"
 
 echo "== 6. held-out synthetic lines, line-exact"
 ok=0; n=0
 TD=$(dirname "$OUT")
-for png in eval/l*.png; do
-    c=${png#eval/l}; chunk=$((10#${c%%_*})); page=$((10#$(basename "$c" .png | cut -d_ -f2)))
-    want=$(sed -n "$((page + 1))p" "eval/c$(printf %04d $chunk).gt.txt")
+for png in B/eval/l*.png; do
+    c=${png#B/eval/l}; chunk=$((10#${c%%_*})); page=$((10#$(basename "$c" .png | cut -d_ -f2)))
+    want=$(sed -n "$((page + 1))p" "B/eval/c$(printf %04d $chunk).gt.txt")
     got=$(tesseract "$png" - --tessdata-dir "$TD" -l mrz --psm 7 2>/dev/null | tr -d ' \n\f')
     n=$((n + 1)); [ "$got" = "$want" ] && ok=$((ok + 1))
 done

@@ -13,6 +13,11 @@
 #define MAX_BANDS 64
 #define MAX_GROUPS 4
 #define MRZ_WHITELIST "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
+#define NVARIANTS 3
+
+/* How each line is read, in order of trust. */
+static const struct { const char *lang; double height; } s_variants[NVARIANTS] = {
+    {"mrz", 40}, {"eng", 40}, {"mrz", 28}};
 
 typedef struct { int x, y, w, h; } rect_t;
 
@@ -54,12 +59,42 @@ static int find_bands(PIX *g, rect_t *bands, int max, float *skew)
     boxa = opened ? pixConnCompBB(opened, 8) : NULL;
     if (!boxa)
         goto done;
-    for (int i = 0; i < boxaGetCount(boxa) && n < max; i++) {
+    /* Text fragments; a line often breaks into several (long '<' runs, wide pitch, blur). */
+    rect_t frag[512];
+    int nf = 0;
+    for (int i = 0; i < boxaGetCount(boxa) && nf < 512; i++) {
         l_int32 x, y, w, h;
         boxaGetBoxGeometry(boxa, i, &x, &y, &w, &h);
-        if (w < W / 5 || h < 4 || w < 8 * h || h > H / 6)
+        if (h < 4 || h > H / 6 || w < h)
             continue;
-        bands[n++] = (rect_t){x, y, w, h};
+        frag[nf++] = (rect_t){x, y, w, h};
+    }
+    /* Merge collinear fragments: vertical overlap of most of the smaller height and a gap of
+     * less than about two character heights. Repeat until stable. */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int i = 0; i < nf; i++)
+            for (int j = i + 1; j < nf; j++) {
+                rect_t *a = &frag[i], *b = &frag[j];
+                int oy = (a->y + a->h < b->y + b->h ? a->y + a->h : b->y + b->h) - (a->y > b->y ? a->y : b->y);
+                int mh = a->h < b->h ? a->h : b->h;
+                int gap = b->x > a->x + a->w ? b->x - (a->x + a->w) : a->x > b->x + b->w ? a->x - (b->x + b->w) : 0;
+                if (oy < 0.6 * mh || gap > 2 * (a->h > b->h ? a->h : b->h) || abs(a->h - b->h) > mh)
+                    continue;
+                int x0 = a->x < b->x ? a->x : b->x, y0 = a->y < b->y ? a->y : b->y;
+                int x1 = a->x + a->w > b->x + b->w ? a->x + a->w : b->x + b->w;
+                int y1 = a->y + a->h > b->y + b->h ? a->y + a->h : b->y + b->h;
+                *a = (rect_t){x0, y0, x1 - x0, y1 - y0};
+                frag[j] = frag[--nf];
+                j--;
+                changed = 1;
+            }
+    }
+    for (int i = 0; i < nf && n < max; i++) {
+        rect_t *r = &frag[i];
+        if (r->w < W / 5 || r->w < 8 * r->h)
+            continue;
+        bands[n++] = *r;
     }
 done:
     boxaDestroy(&boxa);
@@ -130,7 +165,7 @@ static int group_bands(rect_t *b, int n, int W, int H, group_t *out, int max)
 }
 
 /* Read one band: crop with margins, scale to a text height the model likes, OCR as a raw line. */
-static int read_line(PIX *g, const rect_t *r, char *text, size_t size, double *conf)
+static int read_line(PIX *g, const rect_t *r, const char *lang, double height, char *text, size_t size, double *conf)
 {
     int W = pixGetWidth(g), H = pixGetHeight(g);
     int mx = r->h, my = (int)(r->h * 0.35) + 2;
@@ -141,13 +176,12 @@ static int read_line(PIX *g, const rect_t *r, char *text, size_t size, double *c
     boxDestroy(&box);
     if (!crop)
         return -1;
-    double s = 40.0 / (r->h > 0 ? r->h : 1);
+    double s = height / (r->h > 0 ? r->h : 1);
     if (s > 6) s = 6;
     PIX *sc = (s > 1.15 || s < 0.8) ? pixScaleGrayLI(crop, (float)s, (float)s) : pixClone(crop);
     pixDestroy(&crop);
     if (!sc)
         return -1;
-    const char *lang = bn_tess_available("mrz") ? "mrz" : "eng";
     bn_tess_result_t tr;
     int rc = bn_tess_read(lang, sc, BN_TESS_RAW_LINE, MRZ_WHITELIST, &tr);
     pixDestroy(&sc);
@@ -239,22 +273,68 @@ static int try_orientation(PIX *g0, int quads, const char *today, int expect_lin
             continue;
         cand_t c;
         memset(&c, 0, sizeof c);
-        char joined[3 * 64 + 4] = "";
-        double csum = 0;
-        for (int k = 0; k < gr->n; k++) {
-            double conf = 0;
-            if (read_line(work, &bands[gr->idx[k]], c.r.raw[k], sizeof c.r.raw[k], &conf) != 0)
+        /* Readings per line: the MRZ model first; when that does not give a fully valid MRZ,
+         * Debian's eng (whitelisted) and the MRZ model at another scale too, and the best
+         * combination per line wins (check digits and syntax decide, never the OCR alone). */
+        char alt[NVARIANTS][3][64];
+        double aconf[NVARIANTS][3];
+        int nvar = 0;
+        memset(alt, 0, sizeof alt);
+        memset(aconf, 0, sizeof aconf);
+        int best_mask = -1;
+        double best_score = -1e9;
+        bn_mrz_t best_m;
+        for (int v = 0; v < NVARIANTS; v++) {
+            const char *lang = s_variants[v].lang;
+            if (!bn_tess_available(lang))
                 continue;
-            csum += conf;
-            strcat(joined, c.r.raw[k]);
-            strcat(joined, "\n");
+            for (int k = 0; k < gr->n; k++)
+                read_line(work, &bands[gr->idx[k]], lang, s_variants[v].height, alt[v][k], sizeof alt[v][k], &aconf[v][k]);
+            nvar = v + 1;
+            /* every combination of variants per line, among those read so far */
+            int ncomb = 1;
+            for (int k = 0; k < gr->n; k++)
+                ncomb *= nvar;
+            for (int cmb = 0; cmb < ncomb; cmb++) {
+                char joined[3 * 64 + 4] = "";
+                int x = cmb, uses_new = 0;
+                for (int k = 0; k < gr->n; k++) {
+                    int vv = x % nvar;
+                    x /= nvar;
+                    uses_new |= vv == v;
+                    strcat(joined, alt[vv][k]);
+                    strcat(joined, "\n");
+                }
+                if (!uses_new)
+                    continue; /* already scored */
+                bn_mrz_t m;
+                if (bn_mrz_parse(joined, today, &m) != 0 || checks_passing(&m) < 2)
+                    continue;
+                /* ties between equally valid readings: the more confident OCR wins */
+                double sc = score_parse(&m);
+                for (int k = 0, y = cmb; k < gr->n; k++, y /= nvar)
+                    sc += 0.5 * aconf[y % nvar][k];
+                if (sc > best_score) {
+                    best_score = sc, best_mask = cmb, best_m = m;
+                }
+            }
+            if (best_mask >= 0 && best_m.checks_ok && best_m.problems == 0)
+                break;
         }
+        if (getenv("BEIAN_OCR_DEBUG")) /* developer aid; synthetic/specimen data only */
+            for (int v = 0; v < nvar; v++)
+                for (int k = 0; k < gr->n; k++)
+                    fprintf(stderr, "mrzread q=%d g=%d v=%d: %s\n", quads, gi, v, alt[v][k]);
+        if (best_mask < 0)
+            continue; /* no layout fits, or a random text band that happens to fit one */
+        c.r.mrz = best_m;
         c.r.nraw = gr->n;
+        double csum = 0;
+        for (int k = 0, x = best_mask; k < gr->n; k++, x /= nvar) {
+            snprintf(c.r.raw[k], sizeof c.r.raw[k], "%s", alt[x % nvar][k]);
+            csum += aconf[x % nvar][k];
+        }
         c.r.confidence = csum / gr->n;
-        if (bn_mrz_parse(joined, today, &c.r.mrz) != 0)
-            continue;
-        if (checks_passing(&c.r.mrz) < 2)
-            continue; /* a random text band that happens to fit a layout */
         c.score = score_parse(&c.r.mrz) + c.r.confidence;
         c.r.found = 1;
         c.r.rotation = quads * 90;
