@@ -12,6 +12,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Under LeakSanitizer: fontconfig (reached through libvips' text rendering) keeps process-wide
+ * caches that are never freed; they are not leaks of ours. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) { return "leak:libfontconfig\nleak:libpangoft2\nleak:libpango-\n"; }
+
 static int s_fail;
 #define CHECK(c)                                                                  \
     do {                                                                          \
@@ -156,7 +161,8 @@ int main(void)
         }
     }
     /* The generator degrades for every quality flag it can synthesise; make sure they were there. */
-    CHECK(checked >= 12);
+    if (!pk || atoi(pk) == 0 || atoi(pk) >= 5)
+        CHECK(checked >= 12);
     bn_config_destroy(&cfg);
     return s_fail ? 1 : 0;
 }

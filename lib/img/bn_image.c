@@ -6,6 +6,7 @@
  * before a single row is allocated. */
 #include "img/bn_image.h"
 #include "core/bn_error.h"
+#include "core/bn_log.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,10 +20,19 @@
 static pthread_once_t s_vips_once = PTHREAD_ONCE_INIT;
 static int s_vips_ok;
 
+/* libvips reports recoverable decoder complaints (odd JFIF versions, extra bytes) as GLib
+ * warnings on stderr; they belong in our log at debug level, not in a worker's output. */
+static void s_vips_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
+{
+    (void)domain, (void)level, (void)data;
+    bn_debug("libvips: %s", msg);
+}
+
 static void s_vips_init(void)
 {
     if (VIPS_INIT("beian") != 0)
         return;
+    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO, s_vips_log, NULL);
     /* No operation cache: every upload is different, and cached decoded images would only
      * hold memory between jobs. Workers run one job at a time on a shared machine, so a small
      * thread pool is enough unless the operator says otherwise. */

@@ -208,6 +208,8 @@ int bn_quality_eval_main(int argc, char **argv)
             cfgpath = argv[++i];
         else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0)
             verbose = 1;
+        else if (i == 0 && strcmp(argv[i], "quality") == 0)
+            continue; /* `beian eval quality DIR` passes its sub-command along */
         else if (argv[i][0] != '-' && stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
             dir = argv[i];
     }
