@@ -9,7 +9,7 @@
 #
 # Usage: scripts/train-mrz.sh [WORKDIR]   (default /tmp/mrz-train; not run by setup)
 # Env:   MRZ_TRAIN_LINES (10000, phase A) MRZ_TRAIN_LINES_B (6000) MRZ_EVAL_LINES (400)
-#        MRZ_MAX_ITER_A (6000) MRZ_MAX_ITER (20000, total) MRZ_SEED (7) MRZ_OUT (models/mrz.traineddata)
+#        MRZ_MAX_ITER_A (16000) MRZ_MAX_ITER (20000, total) MRZ_SEED (7) MRZ_OUT (models/mrz.traineddata)
 # Two phases: A trains from scratch on OCR-B lines; B continues on A + lines in other OCR-B cuts
 # and DejaVu Sans Mono at wider pitches (real MRZs differ from fonts-ocr-b; a pure OCR-B model
 # read `D23` as `063` on a real TD2 specimen).
@@ -29,7 +29,7 @@ FONT=/usr/share/fonts/opentype/ocr-b/OCRB.otf
 # Phase B fonts: real MRZs are printed in OCR-B cuts that differ from fonts-ocr-b and sometimes
 # in other monospace faces (fonts-dejavu-core is always installed with fontconfig).
 FONTS_B="$FONT:/usr/share/fonts/opentype/ocr-b/OCRBL.otf:/usr/share/fonts/opentype/ocr-b/OCRBS.otf:/usr/share/fonts/opentype/ocr-b/OCRBX.otf:/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf:/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"
-MAXIT_A=${MRZ_MAX_ITER_A:-6000}
+MAXIT_A=${MRZ_MAX_ITER_A:-16000}
 for t in tesseract lstmtraining unicharset_extractor combine_lang_model; do
     command -v $t >/dev/null || { echo "missing $t (Debian package tesseract-ocr)" >&2; exit 1; }
 done

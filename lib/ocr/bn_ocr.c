@@ -269,6 +269,8 @@ int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
     bn_zoneset_t zs;
     if (bn_zones_get(doc_type, side, &zs) != 0)
         return -1;
+    if (task->config)
+        bn_tess_configure(task->config);
     const char *today_s = opt_str(task->options, "now");
     if (!today_s)
         today_s = opt_str(task->options, "today");

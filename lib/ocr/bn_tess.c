@@ -44,18 +44,18 @@ static const char *data_dir(const char *lang, char *buf, size_t size)
 {
     if (strcmp(lang, "mrz") == 0) {
         const char *e = getenv("BEIAN_MODELS");
-        if (s_models[0])
-            snprintf(buf, size, "%s", s_models);
-        else if (e && *e)
+        if (e && *e)
             snprintf(buf, size, "%s", e);
+        else if (s_models[0])
+            snprintf(buf, size, "%s", s_models);
         else
             snprintf(buf, size, "%s/models", BEIAN_SOURCE_DIR);
     } else {
         const char *e = getenv("TESSDATA_PREFIX");
-        if (s_tessdata[0])
-            snprintf(buf, size, "%s", s_tessdata);
-        else if (e && *e)
+        if (e && *e)
             snprintf(buf, size, "%s", e);
+        else if (s_tessdata[0])
+            snprintf(buf, size, "%s", s_tessdata);
         else
             snprintf(buf, size, "/usr/share/tesseract-ocr/5/tessdata");
     }

@@ -5,9 +5,10 @@
  * language ("chi_sim", "eng", "mrz"). Calls are serialised by one mutex: a worker runs one task
  * at a time, and Tesseract engines are not safe to share between threads.
  *
- * Model locations: Debian's models from "ocr.tessdata" (config), else $TESSDATA_PREFIX, else
- * /usr/share/tesseract-ocr/5/tessdata; the project's own models (mrz) from "ocr.models_dir",
- * else $BEIAN_MODELS, else the source tree's models/. */
+ * Model locations: Debian's models from $TESSDATA_PREFIX, else "ocr.tessdata" (config), else
+ * /usr/share/tesseract-ocr/5/tessdata; the project's own models (mrz) from $BEIAN_MODELS, else
+ * "ocr.models_dir", else the source tree's models/. Environment overrides config, as for the
+ * face models. An engine keeps the directory it was created with. */
 #ifndef BN_TESS_H
 #define BN_TESS_H
 #include <leptonica/allheaders.h>
