@@ -409,6 +409,34 @@ void layout_scores(const cv::Mat &grey_card, const bn_layout_t &l, double &s0, d
     };
     s0 = corr(text);
     s180 = corr(text180);
+    /* The portrait is the strongest cue on fronts: a photo has large dark areas (hair,
+     * clothes) that print never has. Compare its box with the box where it would be if the card
+     * were upside down. */
+    if (l.has_portrait) {
+        int hist[256] = {0};
+        for (int y = 0; y < grey_card.rows; y++)
+            for (int x = 0; x < grey_card.cols; x++)
+                hist[grey_card.at<uchar>(y, x)]++;
+        int half = grey_card.rows * grey_card.cols / 2, acc = 0, med = 255;
+        for (int v = 0; v < 256; v++)
+            if ((acc += hist[v]) >= half) {
+                med = v;
+                break;
+            }
+        cv::Mat dark = grey_card < med / 2;
+        double px = grey_card.cols / l.w_mm, py = grey_card.rows / l.h_mm;
+        cv::Rect r0((int)(l.portrait.x * px), (int)(l.portrait.y * py), (int)(l.portrait.w * px),
+                    (int)(l.portrait.h * py));
+        cv::Rect r180(grey_card.cols - r0.x - r0.width, grey_card.rows - r0.y - r0.height, r0.width, r0.height);
+        r0 &= cv::Rect(0, 0, dark.cols, dark.rows);
+        r180 &= cv::Rect(0, 0, dark.cols, dark.rows);
+        if (r0.area() > 0 && r180.area() > 0) {
+            double d0 = cv::countNonZero(dark(r0)) / (double)r0.area();
+            double d180 = cv::countNonZero(dark(r180)) / (double)r180.area();
+            s0 += 2 * (d0 - d180);
+            s180 += 2 * (d180 - d0);
+        }
+    }
 }
 
 double doc_aspect(const char *doc_type)

@@ -165,8 +165,11 @@ int bn_quality_eval_dir(const char *dir, const bn_config_t *cfg, int verbose, in
         if (json_is_true(json_object_get(geo, "found")) && json_object_get(truth, "corners") &&
             !json_is_null(json_object_get(truth, "corners"))) {
             rot_total++;
-            rot_ok += json_integer_value(json_object_get(geo, "rotation")) ==
-                      json_integer_value(json_object_get(truth, "rotation"));
+            json_int_t got = json_integer_value(json_object_get(geo, "rotation"));
+            json_int_t want = json_integer_value(json_object_get(truth, "rotation"));
+            rot_ok += got == want;
+            if (got != want && verbose)
+                printf("  rot   %-20s %s (got %d, want %d)\n", "", image, (int)got, (int)want);
         }
         bn_stage_result_clear(&r);
         free(bytes);
