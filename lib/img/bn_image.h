@@ -15,7 +15,8 @@ typedef struct {
 } bn_image_t;
 
 /* Limits checked on the header, before any pixel is decoded (decompression bombs are refused
- * without allocating). Zero means the documented default (docs/CONFIG.md). */
+ * without allocating). Zero means the default shown (the quality stage sets them from
+ * quality.decode.* in configuration, docs/QUALITY.md). */
 typedef struct {
     size_t max_bytes;     /* default 30 MB */
     uint64_t max_pixels;  /* default 100 MP */

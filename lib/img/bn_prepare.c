@@ -44,7 +44,6 @@ void *bn_prepare_jpeg(const bn_image_t *img, const bn_profile_t *prof, bn_prepar
         bn_image_t *work = fabs(scale - 1) < 1e-3 ? NULL : s_scaled(img, scale);
         const bn_image_t *src = work ? work : img;
         int lo = 40, hi = 97, q = 88;
-        size_t len_lo = 0, len_hi = 0;
         for (int it = 0; it < 6; it++) {
             size_t len = 0;
             void *buf = bn_image_encode_jpeg(src, q, &len);
@@ -71,11 +70,10 @@ void *bn_prepare_jpeg(const bn_image_t *img, const bn_profile_t *prof, bn_prepar
                 fits = 1;
                 break;
             }
-            if (len > prof->max_bytes) {
-                hi = q - 1, len_hi = len;
-            } else {
-                lo = q + 1, len_lo = len;
-            }
+            if (len > prof->max_bytes)
+                hi = q - 1;
+            else
+                lo = q + 1;
             if (lo > hi)
                 break;
             q = (lo + hi) / 2;
@@ -96,7 +94,6 @@ void *bn_prepare_jpeg(const bn_image_t *img, const bn_profile_t *prof, bn_prepar
         if (fabs(next - scale) < 1e-3)
             break;
         scale = next;
-        (void)len_lo, (void)len_hi;
     }
     info->width = best_w, info->height = best_h, info->quality = best_q;
     info->bytes = best_len, info->fits = fits;
