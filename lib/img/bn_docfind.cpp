@@ -564,7 +564,19 @@ extern "C" int bn_doc_find_small(const bn_image_t *img, const bn_image_t *pre, c
                           [](const std::vector<cv::Point> &a, const std::vector<cv::Point> &b) {
                               return cv::contourArea(a) > cv::contourArea(b);
                           });
-                for (size_t i = 0; i < hulls.size() && i < 8; i++) {
+                /* An outline broken in one place (a faint stretch of edge) comes out as two
+                 * pieces: propose the hull of each pair of large pieces as well. */
+                if (hulls.size() > 8)
+                    hulls.resize(8);
+                size_t np = std::min<size_t>(hulls.size(), 5);
+                for (size_t i = 0; i < np; i++)
+                    for (size_t j = i + 1; j < np; j++) {
+                        std::vector<cv::Point> both(hulls[i]), hull;
+                        both.insert(both.end(), hulls[j].begin(), hulls[j].end());
+                        cv::convexHull(both, hull);
+                        hulls.push_back(hull);
+                    }
+                for (size_t i = 0; i < hulls.size(); i++) {
                     Quad q;
                     if (quad_from_hull(hulls[i], w, h, aspect, q))
                         cands.push_back(q);
