@@ -13,11 +13,44 @@
 #define MAX_BANDS 64
 #define MAX_GROUPS 4
 #define MRZ_WHITELIST "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
-#define NVARIANTS 3
+#define NVARIANTS 4
 
-/* How each line is read, in order of trust. */
+/* How each line is read, in order of trust; the last is a per-character majority vote of the
+ * others (lang NULL). */
 static const struct { const char *lang; double height; } s_variants[NVARIANTS] = {
-    {"mrz", 40}, {"eng", 40}, {"mrz", 28}};
+    {"mrz", 40}, {"eng", 40}, {"mrz", 28}, {NULL, 0}};
+
+/* Majority per position over the readings of one line that have the most common length; ties go
+ * to the earlier (more trusted) reading. */
+static void vote_line(char alt[][3][64], int nv, int k, char *out, size_t size)
+{
+    int best_len = -1, best_cnt = 0;
+    for (int a = 0; a < nv; a++) {
+        int len = (int)strlen(alt[a][k]), cnt = 0;
+        for (int b = 0; b < nv; b++)
+            cnt += (int)strlen(alt[b][k]) == len;
+        if (cnt > best_cnt)
+            best_cnt = cnt, best_len = len;
+    }
+    out[0] = 0;
+    if (best_cnt < 2 || best_len <= 0 || (size_t)best_len >= size)
+        return;
+    for (int i = 0; i < best_len; i++) {
+        char c = 0;
+        int cmax = 0;
+        for (int a = 0; a < nv; a++) {
+            if ((int)strlen(alt[a][k]) != best_len)
+                continue;
+            int cnt = 0;
+            for (int b = 0; b < nv; b++)
+                cnt += (int)strlen(alt[b][k]) == best_len && alt[b][k][i] == alt[a][k][i];
+            if (cnt > cmax)
+                cmax = cnt, c = alt[a][k][i];
+        }
+        out[i] = c;
+    }
+    out[best_len] = 0;
+}
 
 typedef struct { int x, y, w, h; } rect_t;
 
@@ -286,10 +319,18 @@ static int try_orientation(PIX *g0, int quads, const char *today, int expect_lin
         bn_mrz_t best_m;
         for (int v = 0; v < NVARIANTS; v++) {
             const char *lang = s_variants[v].lang;
-            if (!bn_tess_available(lang))
+            if (lang && !bn_tess_available(lang))
                 continue;
-            for (int k = 0; k < gr->n; k++)
-                read_line(work, &bands[gr->idx[k]], lang, s_variants[v].height, alt[v][k], sizeof alt[v][k], &aconf[v][k]);
+            if (!lang && nvar < 3)
+                break; /* nothing to vote over */
+            for (int k = 0; k < gr->n; k++) {
+                if (lang) {
+                    read_line(work, &bands[gr->idx[k]], lang, s_variants[v].height, alt[v][k], sizeof alt[v][k], &aconf[v][k]);
+                } else {
+                    vote_line(alt, nvar, k, alt[v][k], sizeof alt[v][k]);
+                    aconf[v][k] = (aconf[0][k] + aconf[1][k] + aconf[2][k]) / 3;
+                }
+            }
             nvar = v + 1;
             /* every combination of variants per line, among those read so far */
             int ncomb = 1;
@@ -312,8 +353,12 @@ static int try_orientation(PIX *g0, int quads, const char *today, int expect_lin
                     continue;
                 /* ties between equally valid readings: the more confident OCR wins */
                 double sc = score_parse(&m);
-                for (int k = 0, y = cmb; k < gr->n; k++, y /= nvar)
+                for (int k = 0, y = cmb; k < gr->n; k++, y /= nvar) {
                     sc += 0.5 * aconf[y % nvar][k];
+                    /* prefer the MRZ model and the vote: eng reads '<' as K in name fillers */
+                    if (y % nvar == 0 || y % nvar == 3)
+                        sc += 0.3;
+                }
                 if (sc > best_score) {
                     best_score = sc, best_mask = cmb, best_m = m;
                 }

@@ -108,6 +108,12 @@ static int read_zone(PIX *page, double ppmm, const char *doc_type, const bn_zone
     bn_zone_t zz = *z;
     if (z->kind == BN_KIND_DIGITS || !strcmp(z->key, "credit_code") || z->kind == BN_KIND_DATE)
         zz.w += 2.5; /* numbers and dates run past their nominal box more often than names */
+    if (!strcmp(doc_type, "business-license") && !strcmp(z->key, "valid_until") && zz.x > 190) {
+        /* the term is printed as one line "YYYY年MM月DD日 至 <until>" from x=190 mm, and where
+         * <until> starts depends on the font: read the whole line, keep what follows 至 */
+        zz.w += zz.x - 190;
+        zz.x = 190;
+    }
     PIX *crop = bn_zone_crop(page, &zz, ppmm, 1.2, 1.0, fr->box);
     if (!crop)
         return -1;
@@ -117,6 +123,12 @@ static int read_zone(PIX *page, double ppmm, const char *doc_type, const bn_zone
      * first plausible read, else the most confident one. */
     static const double scales[] = {1.0, 0.7, 1.4};
     int tries = sizeof scales / sizeof scales[0];
+    /* Short Chinese names are where chi_sim errs most (rare characters): read them at every
+     * scale and take a reading two scales agree on. */
+    int vote = z->kind == BN_KIND_CJK && z->lines == 1 &&
+               (!strcmp(z->key, "name") || !strcmp(z->key, "legal_representative"));
+    field_read_t reads[3];
+    int nreads = 0;
     for (int t = 0; t < tries; t++) {
         PIX *prep = bn_zone_prepare(crop, z->lines, sp.line_px * scales[t]);
         if (!prep)
@@ -130,11 +142,24 @@ static int read_zone(PIX *page, double ppmm, const char *doc_type, const bn_zone
         }
         pixDestroy(&prep);
         bn_norm_field(doc_type, z->key, one.raw, one.value, sizeof one.value);
+        memcpy(one.box, fr->box, sizeof one.box);
+        reads[nreads++] = one;
         int ok = plausible(doc_type, z->key, one.value, one.conf);
-        if (!fr->read || ok || (one.value[0] && (!fr->value[0] || one.conf > fr->conf))) {
-            memcpy(one.box, fr->box, sizeof one.box);
+        if (!fr->read || (!vote && ok) || (one.value[0] && (!fr->value[0] || one.conf > fr->conf))) {
             *fr = one;
             fr->read = 1;
+        }
+        if (vote) {
+            int agree = 0;
+            for (int i = 0; i + 1 < nreads; i++)
+                if (one.value[0] && !strcmp(reads[i].value, one.value))
+                    agree = 1;
+            if (agree) {
+                *fr = one;
+                fr->read = 1;
+                break;
+            }
+            continue;
         }
         if (ok)
             break;

@@ -226,6 +226,29 @@ char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char
             snprintf(out, size, "%s", passport ? (male ? "M" : "F") : (male ? "男" : "女"));
         return out;
     }
+    if (!strcmp(key, "valid_until") && raw && strstr(raw, "至")) /* "from 至 until": the until */
+        return bn_norm_date(strstr(raw, "至") + strlen("至"), out, size);
+    if (!strcmp(key, "valid_until") && !strcmp(doc_type, "business-license") && raw) {
+        /* 至 not read: the last date on the line (the first is the start of the term) */
+        bn_norm_date(raw, out, size);
+        if (!strcmp(out, "long-term"))
+            return out;
+        out[0] = 0;
+        int n = 0;
+        char last[16] = "", prev[16] = "";
+        for (const char *p = raw; *p; p++)
+            if (p[0] >= '0' && p[0] <= '9' && (p == raw || p[-1] < '0' || p[-1] > '9')) {
+                char d[16];
+                if (bn_norm_date(p, d, sizeof d)[0] && strcmp(d, prev) != 0) {
+                    snprintf(last, sizeof last, "%s", d);
+                    snprintf(prev, sizeof prev, "%s", d);
+                    n++;
+                }
+            }
+        if (n >= 2) /* one date only is the start of the term: the end was not read */
+            snprintf(out, size, "%s", last);
+        return out;
+    }
     if (strstr(key, "date") || !strcmp(key, "valid_from") || !strcmp(key, "valid_until"))
         return bn_norm_date(raw, out, size);
     if (!strcmp(key, "name_latin")) {
