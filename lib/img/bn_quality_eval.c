@@ -180,7 +180,7 @@ int bn_quality_eval_dir(const char *dir, const bn_config_t *cfg, int verbose, in
     free(names);
 
     int fail = 0;
-    printf("%-22s %9s %8s %9s %8s  %s\n", "flag", "expected", "recall", "clean", "false", "targets (>=95%% / <=3%%)");
+    printf("%-22s %9s %8s %9s %8s  %s\n", "flag", "expected", "recall", "clean", "false", "targets (>=95% / <=3%)");
     for (int i = 0; i < nrows; i++) {
         double rec = rows[i].expected ? 100.0 * rows[i].hit / rows[i].expected : -1;
         double fal = rows[i].clean ? 100.0 * rows[i].false_hit / rows[i].clean : 0;
