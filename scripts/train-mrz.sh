@@ -215,7 +215,7 @@ TD=$(dirname "$OUT")
 for png in B/eval/l*.png; do
     c=${png#B/eval/l}; chunk=$((10#${c%%_*})); page=$((10#$(basename "$c" .png | cut -d_ -f2)))
     want=$(sed -n "$((page + 1))p" "B/eval/c$(printf %04d $chunk).gt.txt")
-    got=$(tesseract "$png" - --tessdata-dir "$TD" -l mrz --psm 7 2>/dev/null | tr -d ' \n\f')
+    got=$(tesseract "$png" - --tessdata-dir "$TD" -l mrz --psm 13 2>/dev/null | tr -d ' \n\f')
     n=$((n + 1)); [ "$got" = "$want" ] && ok=$((ok + 1))
 done
 echo "line-exact: $ok / $n"

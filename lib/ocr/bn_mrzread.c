@@ -355,9 +355,14 @@ static int try_orientation(PIX *g0, int quads, const char *today, int expect_lin
                 double sc = score_parse(&m);
                 for (int k = 0, y = cmb; k < gr->n; k++, y /= nvar) {
                     sc += 0.5 * aconf[y % nvar][k];
-                    /* prefer the MRZ model and the vote: eng reads '<' as K in name fillers */
+                    /* prefer the MRZ model and the vote: eng reads '<' as K in filler runs,
+                     * which no check digit covers in name lines */
                     if (y % nvar == 0 || y % nvar == 3)
-                        sc += 0.3;
+                        sc += 0.5;
+                    else if (y % nvar == 1)
+                        for (const char *q = alt[1][k]; *q && q[1]; q++)
+                            if ((q[0] == 'K' || q[0] == '<') && (q[1] == 'K' || q[1] == '<') && (q[0] == 'K' || q[1] == 'K'))
+                                sc -= 0.5;
                 }
                 if (sc > best_score) {
                     best_score = sc, best_mask = cmb, best_m = m;

@@ -76,6 +76,31 @@ typedef struct {
 
 static int read_prepared(PIX *prep, const bn_zone_t *z, const read_spec_t *spp, field_read_t *fr);
 
+/* A number read with extra characters (a mark or a neighbour's character at either end): when
+ * exactly one 18-character window validates, that window is the reading. Never adds or changes
+ * a character. */
+static void pick_window(const char *key, char *v)
+{
+    int id = !strcmp(key, "id_number"), uscc = !strcmp(key, "credit_code");
+    size_t n = strlen(v);
+    if ((!id && !uscc) || n <= 18 || n > 24)
+        return;
+    int found = -1, count = 0;
+    for (size_t i = 0; i + 18 <= n; i++) {
+        char w[19];
+        memcpy(w, v + i, 18);
+        w[18] = 0;
+        bn_id_info_t ii;
+        bn_uscc_info_t ui;
+        if (id ? bn_id_validate(w, NULL, &ii) == BN_ID_VALID : (bn_uscc_validate(w, &ui) && ui.org_check_ok))
+            found = (int)i, count++;
+    }
+    if (count == 1) {
+        memmove(v, v + found, 18);
+        v[18] = 0;
+    }
+}
+
 /* Good enough to stop retrying: numbers must validate, dates parse, text be confident. */
 static int plausible(const char *doc_type, const char *key, const char *v, double conf)
 {
@@ -108,6 +133,8 @@ static int read_zone(PIX *page, double ppmm, const char *doc_type, const bn_zone
     bn_zone_t zz = *z;
     if (z->kind == BN_KIND_DIGITS || !strcmp(z->key, "credit_code") || z->kind == BN_KIND_DATE)
         zz.w += 2.5; /* numbers and dates run past their nominal box more often than names */
+    if (!strcmp(z->key, "credit_code"))
+        zz.x -= 2, zz.w += 2; /* its label is above it, not to the left */
     if (!strcmp(doc_type, "business-license") && !strcmp(z->key, "valid_until") && zz.x > 190) {
         /* the term is printed as one line "YYYY年MM月DD日 至 <until>" from x=190 mm, and where
          * <until> starts depends on the font: read the whole line, keep what follows 至 */
@@ -142,6 +169,7 @@ static int read_zone(PIX *page, double ppmm, const char *doc_type, const bn_zone
         }
         pixDestroy(&prep);
         bn_norm_field(doc_type, z->key, one.raw, one.value, sizeof one.value);
+        pick_window(z->key, one.value);
         memcpy(one.box, fr->box, sizeof one.box);
         reads[nreads++] = one;
         int ok = plausible(doc_type, z->key, one.value, one.conf);
@@ -342,6 +370,10 @@ int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
     }
     /* the rectifier may cap large documents below 300 dpi: take the scale from the page */
     double ppmm = zs.w_mm > 0 ? page->width / zs.w_mm : DPI / 25.4;
+
+    /* the rectified page may be a few mm off the layout: shift every zone by the offset that
+     * best fits the printed text */
+    bn_zones_align(pg, &zs, ppmm, bn_config_num(task->config, "ocr.align_max_mm", 4.0));
 
     /* fields of the layout */
     for (int i = 0; i < zs.nzones; i++) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdlib.h>
 
 #include "core/bn_error.h"
 
@@ -89,10 +90,102 @@ int bn_zones_get(const char *doc_type, const char *side, bn_zoneset_t *out)
         if (z->lines < 1)
             z->lines = 1;
         z->kind = parse_kind(json_string_value(json_object_get(f, "kind")));
+        z->has_label = box4(json_object_get(f, "label_box"), &z->lx, &z->ly, &z->lw, &z->lh) == 0;
         const char *lab = json_string_value(json_object_get(f, "label"));
         snprintf(z->label, sizeof z->label, "%s", lab ? lab : "");
         out->nzones++;
     }
+    return 0;
+}
+
+typedef struct {
+    int w, h;
+    int *ii; /* (w+1) x (h+1) integral image of the ink mask */
+    double ppm;
+} inkmap_t;
+
+static long ink_sum(const inkmap_t *m, double X, double Y, double W, double H, int dx, int dy)
+{
+    int x0 = (int)(X * m->ppm) + dx, y0 = (int)(Y * m->ppm) + dy;
+    int x1 = (int)((X + W) * m->ppm) + dx, y1 = (int)((Y + H) * m->ppm) + dy;
+    x0 = x0 < 0 ? 0 : x0 > m->w ? m->w : x0;
+    x1 = x1 < 0 ? 0 : x1 > m->w ? m->w : x1;
+    y0 = y0 < 0 ? 0 : y0 > m->h ? m->h : y0;
+    y1 = y1 < 0 ? 0 : y1 > m->h ? m->h : y1;
+    if (x1 <= x0 || y1 <= y0)
+        return 0;
+    size_t W1 = (size_t)m->w + 1;
+    return (long)m->ii[y1 * W1 + x1] - m->ii[y0 * W1 + x1] - m->ii[y1 * W1 + x0] + m->ii[y0 * W1 + x0];
+}
+
+static long zones_ink(const inkmap_t *m, const bn_zone_t *z, int nz, int dx, int dy)
+{
+    long sum = 0;
+    for (int i = 0; i < nz; i++) {
+        sum += ink_sum(m, z[i].x, z[i].y, z[i].w, z[i].h, dx, dy);
+        if (z[i].has_label)
+            sum += ink_sum(m, z[i].lx, z[i].ly, z[i].lw, z[i].lh, dx, dy);
+    }
+    return sum;
+}
+
+/* Best shift in [-rx, rx] x [-ry, ry] px; 0,0 unless clearly better. */
+static void best_shift(const inkmap_t *m, const bn_zone_t *z, int nz, int cx, int cy, int rx, int ry, int *bx, int *by)
+{
+    long at0 = zones_ink(m, z, nz, cx, cy), best = at0;
+    *bx = cx, *by = cy;
+    for (int dy = cy - ry; dy <= cy + ry; dy++)
+        for (int dx = cx - rx; dx <= cx + rx; dx++) {
+            long sum = zones_ink(m, z, nz, dx, dy);
+            if (sum > best || (sum == best && abs(dx - cx) + abs(dy - cy) < abs(*bx - cx) + abs(*by - cy)))
+                best = sum, *bx = dx, *by = dy;
+        }
+    if (best <= at0 + at0 / 20 + 4) /* flat pages carry no signal: stay */
+        *bx = cx, *by = cy;
+}
+
+int bn_zones_align(PIX *page, bn_zoneset_t *zs, double px_per_mm, double max_mm)
+{
+    if (!page || px_per_mm <= 0 || zs->nzones == 0)
+        return 0;
+    inkmap_t m = {0, 0, NULL, 2.0}; /* 2 px/mm: enough for a 0.5 mm estimate, and fast */
+    double s = m.ppm / px_per_mm;
+    PIX *sm = s < 0.7 ? pixScaleAreaMap(page, (float)s, (float)s) : pixScaleGrayLI(page, (float)s, (float)s);
+    PIX *bh = sm ? pixTophat(sm, 5, 5, L_TOPHAT_BLACK) : NULL;
+    PIX *inv = bh ? pixInvert(NULL, bh) : NULL;
+    PIX *mask = NULL;
+    if (!inv || pixOtsuAdaptiveThreshold(inv, pixGetWidth(inv), pixGetHeight(inv), 0, 0, 0.1f, NULL, &mask) || !mask)
+        goto done;
+    m.w = pixGetWidth(mask), m.h = pixGetHeight(mask);
+    m.ii = calloc((size_t)(m.w + 1) * (m.h + 1), sizeof *m.ii);
+    if (!m.ii)
+        goto done;
+    l_uint32 *data = pixGetData(mask);
+    int wpl = pixGetWpl(mask);
+    for (int y = 0; y < m.h; y++) {
+        int row = 0;
+        for (int x = 0; x < m.w; x++) {
+            row += GET_DATA_BIT(data + (size_t)y * wpl, x);
+            m.ii[(size_t)(y + 1) * (m.w + 1) + x + 1] = m.ii[(size_t)y * (m.w + 1) + x + 1] + row;
+        }
+    }
+    int R = (int)(max_mm * m.ppm + 0.5), gx, gy;
+    best_shift(&m, zs->zones, zs->nzones, 0, 0, R, R, &gx, &gy);
+    for (int i = 0; i < zs->nzones; i++) {
+        bn_zone_t *z = &zs->zones[i];
+        int lx, ly;
+        best_shift(&m, z, 1, gx, gy, R / 2, R / 4 > 1 ? R / 4 : 1, &lx, &ly);
+        z->x += lx / m.ppm, z->y += ly / m.ppm;
+        z->lx += lx / m.ppm, z->ly += ly / m.ppm;
+    }
+    if (zs->has_mrz)
+        zs->mrz.x += gx / m.ppm, zs->mrz.y += gy / m.ppm;
+done:
+    free(m.ii);
+    pixDestroy(&mask);
+    pixDestroy(&inv);
+    pixDestroy(&bh);
+    pixDestroy(&sm);
     return 0;
 }
 

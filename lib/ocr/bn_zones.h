@@ -20,6 +20,8 @@ typedef struct {
     int lines;             /* printed lines */
     bn_zone_kind_t kind;
     char label[32];        /* printed label (UTF-8), "" when none */
+    int has_label;
+    double lx, ly, lw, lh; /* where the label is printed, mm */
 } bn_zone_t;
 
 typedef struct {
@@ -34,6 +36,13 @@ typedef struct {
 /* Zones for "type:side" from data/layouts.json (looked up in $BEIAN_LAYOUTS (a file),
  * $BEIAN_SRC/data, then the source tree). 0, or -1 with bn_error (layout_unknown). */
 int bn_zones_get(const char *doc_type, const char *side, bn_zoneset_t *out);
+
+/* Residual offsets of the printed text against the layout on a rectified page (corners found a
+ * few mm off, perspective, printing offsets): first the global shift within max_mm that puts
+ * the most ink into all value and label boxes, then per zone a local refinement (within
+ * max_mm / 2, less vertically: lines are close) using that zone's own boxes. The zones in *zs
+ * are moved in place. Returns 0 (zones unchanged when the page carries no signal). */
+int bn_zones_align(PIX *page, bn_zoneset_t *zs, double px_per_mm, double max_mm);
 
 /* 8-bit grey Leptonica image of img (a copy). NULL on allocation failure. */
 PIX *bn_pix_grey(const bn_image_t *img);
