@@ -477,8 +477,10 @@ extern "C" int bn_doc_find(const bn_image_t *img, const char *doc_type, bn_docge
 extern "C" int bn_doc_find_small(const bn_image_t *img, const bn_image_t *pre, const char *doc_type, bn_docgeom_t *out)
 {
     memset(out, 0, sizeof *out);
-    if (!img || !img->data || img->bands != 3 || img->width < 8 || img->height < 8)
+    if (!img || !img->data || img->bands != 3)
         return bn_error_set("invalid_argument", "bn_doc_find needs an RGB image");
+    if (img->width < 32 || img->height < 32)
+        return 0; /* too small to hold a legible document: not found, not an error */
     try {
         cv::Mat src(img->height, img->width, CV_8UC3, img->data);
         double f = (double)std::max(img->width, img->height) / WORK_SIDE;

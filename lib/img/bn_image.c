@@ -134,12 +134,14 @@ static void s_software(VipsImage *im, char *out, size_t size)
     }
 }
 
-static int s_largest_pow2_shrink(int long_side, int target)
+/* Largest power-of-two shrink (<= 8) that keeps the long side >= target and leaves the short
+ * side at least 8 px (a 20000 x 1 strip must not shrink to nothing). */
+static int s_largest_pow2_shrink(int long_side, int short_side, int target)
 {
     int s = 1;
     if (target <= 0)
         return 1;
-    while (s < 8 && long_side / (s * 2) >= target)
+    while (s < 8 && long_side / (s * 2) >= target && short_side / (s * 2) >= 8)
         s *= 2;
     return s;
 }
@@ -199,7 +201,7 @@ bn_image_t *bn_image_decode(const uint8_t *data, size_t size, const bn_decode_li
     s_software(hdr, info->software, sizeof info->software);
 
     /* Shrink-on-load: the long side before orientation is the same as after. */
-    int shrink = s_largest_pow2_shrink(w > h ? w : h, lim.shrink_to);
+    int shrink = s_largest_pow2_shrink(w > h ? w : h, w > h ? h : w, lim.shrink_to);
     g_object_unref(hdr);
     hdr = NULL;
     /* fail_on truncated: a cut-off upload must be an error, not a grey-bottomed image. */

@@ -167,12 +167,13 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
 
     /* One small copy of the whole frame serves the frame-level exposure and the review image. */
     int fw = (int)CFG("review.long_side", 800);
-    if (img->width >= img->height)
-        frame = bn_image_resize(img, fw < img->width ? fw : img->width,
-                                (int)lround((double)img->height * (fw < img->width ? fw : img->width) / img->width));
-    else
-        frame = bn_image_resize(img, (int)lround((double)img->width * (fw < img->height ? fw : img->height) / img->height),
-                                fw < img->height ? fw : img->height);
+    {
+        /* Long side to fw (never enlarged), short side at least 1 px whatever the aspect. */
+        int lng = img->width > img->height ? img->width : img->height;
+        double fs = lng > fw ? (double)fw / lng : 1;
+        int sw = (int)lround(img->width * fs), sh = (int)lround(img->height * fs);
+        frame = bn_image_resize(img, sw > 0 ? sw : 1, sh > 0 ? sh : 1);
+    }
     if (!frame)
         goto oom;
 
@@ -223,7 +224,8 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     /* 4. Metrics on the document at a fixed working width. */
     int mw = (int)CFG("metrics_width", 800);
     if (rect->width != mw) {
-        work = bn_image_resize(rect, mw, (int)lround((double)rect->height * mw / rect->width));
+        int mh = (int)lround((double)rect->height * mw / rect->width);
+        work = bn_image_resize(rect, mw, mh > 0 ? mh : 1);
         if (!work)
             goto oom;
     }
