@@ -13,12 +13,12 @@
 #define MAX_BANDS 64
 #define MAX_GROUPS 4
 #define MRZ_WHITELIST "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
-#define NVARIANTS 4
+#define NVARIANTS 5
 
 /* How each line is read, in order of trust; the last is a per-character majority vote of the
  * others (lang NULL). */
-static const struct { const char *lang; double height; } s_variants[NVARIANTS] = {
-    {"mrz", 40}, {"eng", 40}, {"mrz", 28}, {NULL, 0}};
+static const struct { const char *lang; double height; int norm; } s_variants[NVARIANTS] = {
+    {"mrz", 40, 0}, {"eng", 40, 0}, {"mrz", 32, 1}, {"mrz", 48, 1}, {NULL, 0, 0}};
 
 /* Majority per position over the readings of one line that have the most common length; ties go
  * to the earlier (more trusted) reading. */
@@ -198,7 +198,7 @@ static int group_bands(rect_t *b, int n, int W, int H, group_t *out, int max)
 }
 
 /* Read one band: crop with margins, scale to a text height the model likes, OCR as a raw line. */
-static int read_line(PIX *g, const rect_t *r, const char *lang, double height, char *text, size_t size, double *conf)
+static int read_line(PIX *g, const rect_t *r, const char *lang, double height, int norm, char *text, size_t size, double *conf)
 {
     int W = pixGetWidth(g), H = pixGetHeight(g);
     int mx = r->h, my = (int)(r->h * 0.35) + 2;
@@ -215,6 +215,14 @@ static int read_line(PIX *g, const rect_t *r, const char *lang, double height, c
     pixDestroy(&crop);
     if (!sc)
         return -1;
+    if (norm && pixGetWidth(sc) >= 80 && pixGetHeight(sc) >= 60) {
+        /* flatten coloured security print and uneven light behind the characters */
+        PIX *n = pixBackgroundNorm(sc, NULL, NULL, 16, 16, 100, 40, 255, 1, 1);
+        if (n) {
+            pixDestroy(&sc);
+            sc = n;
+        }
+    }
     bn_tess_result_t tr;
     int rc = bn_tess_read(lang, sc, BN_TESS_RAW_LINE, MRZ_WHITELIST, &tr);
     pixDestroy(&sc);
@@ -325,10 +333,12 @@ static int try_orientation(PIX *g0, int quads, const char *today, int expect_lin
                 break; /* nothing to vote over */
             for (int k = 0; k < gr->n; k++) {
                 if (lang) {
-                    read_line(work, &bands[gr->idx[k]], lang, s_variants[v].height, alt[v][k], sizeof alt[v][k], &aconf[v][k]);
+                    read_line(work, &bands[gr->idx[k]], lang, s_variants[v].height, s_variants[v].norm, alt[v][k], sizeof alt[v][k], &aconf[v][k]);
                 } else {
                     vote_line(alt, nvar, k, alt[v][k], sizeof alt[v][k]);
-                    aconf[v][k] = (aconf[0][k] + aconf[1][k] + aconf[2][k]) / 3;
+                    aconf[v][k] = 0;
+                    for (int a = 0; a < nvar; a++)
+                        aconf[v][k] += aconf[a][k] / nvar;
                 }
             }
             nvar = v + 1;
@@ -357,7 +367,7 @@ static int try_orientation(PIX *g0, int quads, const char *today, int expect_lin
                     sc += 0.5 * aconf[y % nvar][k];
                     /* prefer the MRZ model and the vote: eng reads '<' as K in filler runs,
                      * which no check digit covers in name lines */
-                    if (y % nvar == 0 || y % nvar == 3)
+                    if (y % nvar != 1) /* 1 = eng */
                         sc += 0.5;
                     else if (y % nvar == 1)
                         for (const char *q = alt[1][k]; *q && q[1]; q++)
