@@ -8,6 +8,7 @@
 #include "img/bn_quality.h"
 
 #include <stdio.h>
+#include <vips/vips.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -70,6 +71,23 @@ static void s_bad_input(bn_config_t *cfg)
     CHECK(strcmp(json_string_value(json_object_get(json_object_get(r.json, "quality"), "decode_error")),
                  "image_corrupt") == 0);
     bn_stage_result_clear(&r);
+    /* Degenerate but valid images: a verdict (no document), never an error. */
+    int dims[][2] = {{1, 1}, {20000, 1}, {1, 3000}, {40, 40}};
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+        VipsImage *im = NULL;
+        void *png = NULL;
+        size_t len = 0;
+        CHECK(bn_vips_init() == 0 && vips_black(&im, dims[i][0], dims[i][1], "bands", 3, NULL) == 0);
+        CHECK(im && vips_pngsave_buffer(im, &png, &len, NULL) == 0);
+        t.image = png;
+        t.image_size = len;
+        CHECK(bn_quality_run(&t, &r) == 0);
+        CHECK(r.json && s_has_flag(r.json, "no_document_found"));
+        bn_stage_result_clear(&r);
+        g_free(png);
+        if (im)
+            g_object_unref(im);
+    }
 }
 
 /* One clean specimen end to end: document found where the truth says, prepared image within the
