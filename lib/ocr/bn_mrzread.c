@@ -215,9 +215,9 @@ static int read_line(PIX *g, const rect_t *r, const char *lang, double height, i
     pixDestroy(&crop);
     if (!sc)
         return -1;
-    if (norm && pixGetWidth(sc) >= 80 && pixGetHeight(sc) >= 60) {
+    if (norm && pixGetWidth(sc) >= 60 && pixGetHeight(sc) >= 60) {
         /* flatten coloured security print and uneven light behind the characters */
-        PIX *n = pixBackgroundNorm(sc, NULL, NULL, 16, 16, 100, 40, 255, 1, 1);
+        PIX *n = pixBackgroundNorm(sc, NULL, NULL, 10, 10, 100, 30, 255, 1, 1);
         if (n) {
             pixDestroy(&sc);
             sc = n;

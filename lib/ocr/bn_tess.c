@@ -6,6 +6,7 @@
 #include <string.h>
 #include <tesseract/capi.h>
 #include <unistd.h>
+#include <dlfcn.h>
 
 #include "core/bn_error.h"
 #include "core/bn_log.h"
@@ -97,6 +98,8 @@ static TessBaseAPI *engine_get(const char *lang)
         e->failed = 1;
         return NULL;
     }
+    /* Leptonica prints warnings (small images, scaling) to stderr; they are expected here */
+    setMsgSeverity(L_SEVERITY_NONE);
     e->api = TessBaseAPICreate();
     /* LSTM only: Debian's models are LSTM-only and the legacy engine would only slow us down. */
     if (TessBaseAPIInit2(e->api, dir, lang, OEM_LSTM_ONLY) != 0) {
@@ -139,6 +142,16 @@ int bn_tess_read(const char *lang, PIX *pix, bn_tess_mode_t mode, const char *wh
     if (!api) {
         pthread_mutex_unlock(&s_lock);
         return bn_error_set("ocr_engine_unavailable", "tesseract model '%s' unavailable", lang);
+    }
+    /* Debian's libtesseract runs LSTM layers on 4 OpenMP threads that spin between regions:
+     * on a busy 2-core worker that costs 3-4x CPU for no gain. Dynamic adjustment lets libgomp
+     * use only idle cores (OMP_THREAD_LIMIT=1 in the worker's environment is stricter). */
+    static __thread int omp_set;
+    if (!omp_set) {
+        void (*set_dynamic)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_dynamic");
+        if (set_dynamic && !getenv("OMP_DYNAMIC"))
+            set_dynamic(1);
+        omp_set = 1;
     }
     TessPageSegMode psm = mode == BN_TESS_BLOCK    ? PSM_SINGLE_BLOCK
                           : mode == BN_TESS_RAW_LINE ? PSM_RAW_LINE
