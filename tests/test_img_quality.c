@@ -71,6 +71,33 @@ static void s_bad_input(bn_config_t *cfg)
     CHECK(strcmp(json_string_value(json_object_get(json_object_get(r.json, "quality"), "decode_error")),
                  "image_corrupt") == 0);
     bn_stage_result_clear(&r);
+    /* Editing software named only in a JPEG comment (GIMP's habit). */
+    {
+        VipsImage *im = NULL;
+        void *jpg = NULL;
+        size_t len = 0;
+        CHECK(bn_vips_init() == 0 && vips_black(&im, 64, 48, "bands", 3, NULL) == 0);
+        CHECK(im && vips_jpegsave_buffer(im, &jpg, &len, "strip", TRUE, NULL) == 0);
+        static const char com[] = "Created with GIMP";
+        size_t clen = sizeof com - 1, n2 = len + 4 + clen;
+        uint8_t *b = malloc(n2);
+        memcpy(b, jpg, 2);
+        b[2] = 0xFF, b[3] = 0xFE, b[4] = (uint8_t)((clen + 2) >> 8), b[5] = (uint8_t)(clen + 2);
+        memcpy(b + 6, com, clen);
+        memcpy(b + 6 + clen, (uint8_t *)jpg + 2, len - 2);
+        t.image = b;
+        t.image_size = n2;
+        CHECK(bn_quality_run(&t, &r) == 0 && s_has_flag(r.json, "edited_suspect"));
+        bn_stage_result_clear(&r);
+        t.image = jpg; /* the same image without the comment: not flagged */
+        t.image_size = len;
+        CHECK(bn_quality_run(&t, &r) == 0 && !s_has_flag(r.json, "edited_suspect"));
+        bn_stage_result_clear(&r);
+        free(b);
+        g_free(jpg);
+        if (im)
+            g_object_unref(im);
+    }
     /* Degenerate but valid images: a verdict (no document), never an error. */
     int dims[][2] = {{1, 1}, {20000, 1}, {1, 3000}, {40, 40}};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {

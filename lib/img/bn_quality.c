@@ -66,6 +66,24 @@ static int s_is_editor(const bn_config_t *cfg, const char *software)
     return 0;
 }
 
+/* Editors also leave their mark outside the Software tag: Photoshop's APP13 resource block and
+ * XMP namespace, GIMP's JPEG comment, Meitu's maker notes. A bounded scan of the file's head
+ * (where metadata segments live) finds them; returns the marker or NULL. */
+static const char *s_editor_marker(const uint8_t *d, size_t n)
+{
+    static const char *marks[] = {"Photoshop 3.0", "Adobe Photoshop", "xmlns:photoshop", "Created with GIMP",
+                                  "paint.net", "Meitu", "\xe7\xbe\x8e\xe5\x9b\xbe" /* 美图 */, NULL};
+    if (n > 256 * 1024)
+        n = 256 * 1024;
+    for (int k = 0; marks[k]; k++) {
+        size_t m = strlen(marks[k]);
+        for (size_t i = 0; i + m <= n; i++)
+            if (d[i] == (uint8_t)marks[k][0] && memcmp(d + i, marks[k], m) == 0)
+                return marks[k];
+    }
+    return NULL;
+}
+
 static void s_doc_type_side(const bn_task_t *task, char *out, size_t size)
 {
     const char *t = task->doc_type ? task->doc_type : "";
@@ -162,7 +180,10 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     int olong = ow > oh ? ow : oh;
     if (olong > prof.max_long_side)
         bn_flag_add(flags, "resolution_too_high", olong, prof.max_long_side, -1);
-    if (s_is_editor(task->config, di.software))
+    const char *marker = s_editor_marker(task->image, task->image_size);
+    if (marker)
+        json_object_set_new(q, "editor_marker", json_string(marker));
+    if (s_is_editor(task->config, di.software) || marker)
         bn_flag_add(flags, "edited_suspect", NAN, NAN, -1);
 
     /* One small copy of the whole frame serves the frame-level exposure and the review image. */
