@@ -78,7 +78,7 @@ static char *filter(const char *raw, unsigned keep, char *out, size_t size)
                  ((keep & KEEP_UPPER) && cp >= 'A' && cp <= 'Z') ||
                  ((keep & KEEP_DOT) && cp == 0xB7) ||
                  ((keep & KEEP_PUNCT) && (cp == '(' || cp == ')' || cp == 0xFF08 || cp == 0xFF09 || cp == '-' ||
-                                          cp == ',' || cp == '#'));
+                                          cp == ',' || cp == '#' || cp == 0x3001));
         if ((keep & KEEP_SPACE) && (cp == ' ' || cp == '\n' || cp == '\t')) {
             pending_space = k > 0;
             continue;
