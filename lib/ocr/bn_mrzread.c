@@ -14,6 +14,8 @@
 #define MAX_GROUPS 4
 #define MRZ_WHITELIST "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 #define NVARIANTS 5
+/* Ink fraction of the text mask above which a dot screen / guilloche is assumed. */
+#define BN_MRZ_SPECKLE_DENSITY 0.09
 
 /* How each line is read, in order of trust; the last is a per-character majority vote of the
  * others (lang NULL). */
@@ -87,9 +89,23 @@ static int find_bands(PIX *g, rect_t *bands, int max, float *skew)
             *skew = a;
     }
     /* Join the characters of a line (gap of about one character) but not the lines. */
-    closed = pixCloseBrick(NULL, mask, W / 40 + 3, 1);
+    /* Speckle of guilloche/dot screens would bridge lines into blobs: remove dots smaller than
+     * a stroke first (work images are >= 1000 px wide, so strokes are >= 2 px). */
+    l_int32 ink = 0;
+    pixCountPixels(mask, &ink, NULL);
+    double density = (double)ink / ((double)W * H);
+    if (getenv("BEIAN_OCR_DEBUG"))
+        fprintf(stderr, "mrzread ink density %.3f\n", density);
+    PIX *clean = density > BN_MRZ_SPECKLE_DENSITY ? pixOpenBrick(NULL, mask, 2, 2) : NULL;
+    closed = pixCloseBrick(NULL, clean ? clean : mask, W / 40 + 3, 1);
+    pixDestroy(&clean);
     opened = closed ? pixOpenBrick(NULL, closed, W / 60 + 1, 3) : NULL;
     boxa = opened ? pixConnCompBB(opened, 8) : NULL;
+    static int dbg_once;
+    if (getenv("BEIAN_OCR_DEBUG_MRZ") && !dbg_once++) {
+        pixWrite("/tmp/mrz_mask.png", mask, IFF_PNG);
+        pixWrite("/tmp/mrz_opened.png", opened, IFF_PNG);
+    }
     if (!boxa)
         goto done;
     /* Text fragments; a line often breaks into several (long '<' runs, wide pitch, blur). */
@@ -305,6 +321,9 @@ static int try_orientation(PIX *g0, int quads, const char *today, int expect_lin
             nb = find_bands(work, bands, MAX_BANDS, NULL);
         }
     }
+    if (getenv("BEIAN_OCR_DEBUG"))
+        for (int i = 0; i < nb; i++)
+            fprintf(stderr, "mrzread q=%d band %d: %d,%d %dx%d (W %d)\n", quads, i, bands[i].x, bands[i].y, bands[i].w, bands[i].h, pixGetWidth(work));
     int done = 0;
     group_t groups[MAX_GROUPS];
     int ng = group_bands(bands, nb, pixGetWidth(work), pixGetHeight(work), groups, MAX_GROUPS);
