@@ -7,9 +7,12 @@
  * (2) segmentation by colour distance from the frame's border (good when the card's edges are
  * soft but its colour differs). Every proposal is reduced to a quadrilateral by fitting lines to
  * its hull, so a card whose corner is outside the frame still gets all four corners
- * (extrapolated), and proposals are ranked by how much of their outline lies on real edges.
- * Up/down is decided from content: the ink of the rectified card is correlated with the text
- * zones of its layout (data/layouts.json) in both orientations. */
+ * (extrapolated); an outline broken in one place is also proposed as the hull of its two
+ * pieces. Proposals are ranked by how much of their outline lies on real edges, times aspect
+ * plausibility. When nothing convinces and the background is plain (a scanner lid), a second
+ * pass runs with sensitive edge thresholds. Up/down is decided from content: the ink of the
+ * rectified card is correlated with the text zones of its layout (data/layouts.json) in both
+ * orientations, and on fronts the portrait's dark areas must be where the layout puts them. */
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
