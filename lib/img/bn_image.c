@@ -253,13 +253,14 @@ bn_image_t *bn_image_decode(const uint8_t *data, size_t size, const bn_decode_li
         g_object_unref(im);
         im = t;
     }
-    /* Decode now (sequentially), then rotate the in-memory copy: a 90° turn needs random access. */
-    t = vips_image_copy_memory(im);
-    if (!t)
-        goto corrupt;
-    g_object_unref(im);
-    im = t;
+    /* With an EXIF turn, decode to memory first (sequentially) and rotate that copy: a 90° turn
+     * needs random access. Without one, the pipeline is written out once, below. */
     if (info->orientation != 1) {
+        t = vips_image_copy_memory(im);
+        if (!t)
+            goto corrupt;
+        g_object_unref(im);
+        im = t;
         if (vips_autorot(im, &t, NULL))
             goto corrupt;
         g_object_unref(im);
