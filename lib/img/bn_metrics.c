@@ -14,8 +14,15 @@ static float *s_grey(const bn_image_t *img)
     float *g = malloc(n * sizeof *g);
     if (!g)
         return NULL;
-    for (size_t i = 0; i < n; i++)
-        g[i] = img->bands == 3 ? (float)s_luma(img->data + i * 3) : img->data[i];
+    if (img->bands != 3) {
+        for (size_t i = 0; i < n; i++)
+            g[i] = img->data[i];
+        return g;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = img->data + i * 3;
+        g[i] = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+    }
     return g;
 }
 
@@ -30,26 +37,44 @@ double bn_metric_sharpness(const bn_image_t *img)
     float *g = s_grey(img);
     if (!g)
         return 0;
-    double blur[2];
-    for (int dir = 0; dir < 2; dir++) {
-        double sf = 0, sv = 0;
-        int len = dir == 0 ? w : h, lines = dir == 0 ? h : w;
-        float *line = malloc(len * sizeof *line);
-        for (int l = 0; l < lines; l++) {
-            for (int i = 0; i < len; i++)
-                line[i] = dir == 0 ? g[(size_t)l * w + i] : g[(size_t)i * w + l];
-            /* Difference of a 9-tap box (clamped at the ends) between i and i-1 is the sample
-             * entering minus the one leaving, over 9: no need to build the blurred line. */
-            for (int i = 1; i < len; i++) {
-                int in = i + 4 < len ? i + 4 : len - 1, out = i - 5 > 0 ? i - 5 : 0;
-                double df = fabs(line[i] - line[i - 1]), db = fabs(line[in] - line[out]) / 9;
-                sf += df;
-                sv += df > db ? df - db : 0;
+    /* Both directions row by row (cache-friendly). The difference of a 9-tap box (clamped at
+     * the ends) between neighbours is the sample entering minus the one leaving, over 9, so
+     * the re-blurred image never needs to be built. */
+    double sf[2] = {0, 0}, sv[2] = {0, 0}, blur[2];
+    for (int y = 0; y < h; y++) {
+        const float *row = g + (size_t)y * w;
+        float ha = 0, hc = 0;
+        for (int x = 1; x < w; x++) {
+            /* Clamped ends; the middle (5 <= x < w-4) is a straight, vectorisable run. */
+            if (x == 5 && w > 9) {
+                for (; x < w - 4; x++) {
+                    float df = fabsf(row[x] - row[x - 1]), db = fabsf(row[x + 4] - row[x - 5]) * (1.0f / 9);
+                    ha += df;
+                    hc += fmaxf(df - db, 0);
+                }
+                if (x >= w)
+                    break;
             }
+            int in = x + 4 < w ? x + 4 : w - 1, out = x - 5 > 0 ? x - 5 : 0;
+            float df = fabsf(row[x] - row[x - 1]), db = fabsf(row[in] - row[out]) * (1.0f / 9);
+            ha += df;
+            hc += df > db ? df - db : 0;
         }
-        free(line);
-        blur[dir] = sf > 0 ? (sf - sv) / sf : 1;
+        sf[0] += ha, sv[0] += hc;
+        if (y == 0)
+            continue;
+        const float *up = row - w, *rin = g + (size_t)(y + 4 < h ? y + 4 : h - 1) * w,
+                    *rout = g + (size_t)(y - 5 > 0 ? y - 5 : 0) * w;
+        float a = 0, c = 0;
+        for (int x = 0; x < w; x++) {
+            float df = fabsf(row[x] - up[x]), db = fabsf(rin[x] - rout[x]) * (1.0f / 9);
+            a += df;
+            c += fmaxf(df - db, 0);
+        }
+        sf[1] += a, sv[1] += c;
     }
+    for (int d = 0; d < 2; d++)
+        blur[d] = sf[d] > 0 ? (sf[d] - sv[d]) / sf[d] : 1;
     free(g);
     double bl = blur[0] > blur[1] ? blur[0] : blur[1];
     return 1 - bl;

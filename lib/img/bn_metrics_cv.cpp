@@ -81,7 +81,7 @@ extern "C" double bn_metric_moire(const bn_image_t *img)
         cv::Mat src = wrap(img);
         int side = std::min(img->width, img->height);
         int S = 64;
-        while (S * 2 <= side && S < 512)
+        while (S * 2 <= side && S < 256)
             S *= 2;
         if (side < 64)
             return 0;
