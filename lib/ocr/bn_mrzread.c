@@ -397,8 +397,9 @@ static int try_orientation(PIX *g0, int quads, const char *today, int expect_lin
                     best_score = sc, best_mask = cmb, best_m = m;
                 }
             }
-            if (best_mask >= 0 && best_m.checks_ok && best_m.problems == 0)
-                break;
+            /* No early stop on a valid parse: names carry no check digit, and the vote over all
+             * readings fixes dropped or misread name letters (measured: 19 → 20 of 31 real
+             * specimens for +25 % time). */
         }
         if (getenv("BEIAN_OCR_DEBUG")) /* developer aid; synthetic/specimen data only */
             for (int v = 0; v < nvar; v++)
