@@ -83,30 +83,37 @@ bn_msg_t *bn_worker_encode_reply(int rc, bn_stage_result_t *r)
 
 /* ---- the stage thread ------------------------------------------------------------------- */
 
+/* One stage thread for the life of the worker: the main loop hands it a task with a byte on
+ * go_fd and it answers with a byte on done_fd (both pipes, so the main loop can zmq_poll the
+ * answer next to its socket). A thread per task cost more than a no-op stage. */
 typedef struct {
     const bn_worker_opts_t *opts;
-    bn_msg_t *body;     /* request body, owned */
+    bn_msg_t *body;     /* request body, owned while the task runs */
     bn_msg_t *reply;    /* set by the thread */
+    int go_fd;          /* read end: 't' = run the task in body, 'q' = quit */
     int done_fd;        /* write end of the pipe the main loop polls */
 } s_job_t;
 
 static void *s_stage_thread(void *arg)
 {
     s_job_t *job = arg;
-    bn_task_t task;
-    json_t *header = NULL;
-    bn_stage_result_t result = {0};
-    int rc;
-    bn_error_clear();
-    if (bn_worker_decode_task(job->body, job->opts->config, &task, &header) < 0)
-        rc = -1;
-    else
-        rc = job->opts->stage(&task, &result);
-    job->reply = bn_worker_encode_reply(rc, &result);
-    bn_stage_result_clear(&result);
-    json_decref(header);
-    char one = 1;
-    if (write(job->done_fd, &one, 1) < 0) { /* the main loop will time the task out */ }
+    char cmd;
+    while (read(job->go_fd, &cmd, 1) == 1 && cmd == 't') {
+        bn_task_t task;
+        json_t *header = NULL;
+        bn_stage_result_t result = {0};
+        int rc;
+        bn_error_clear();
+        if (bn_worker_decode_task(job->body, job->opts->config, &task, &header) < 0)
+            rc = -1;
+        else
+            rc = job->opts->stage(&task, &result);
+        job->reply = bn_worker_encode_reply(rc, &result);
+        bn_stage_result_clear(&result);
+        json_decref(header);
+        char one = 1;
+        if (write(job->done_fd, &one, 1) < 0) { /* the main loop will time the task out */ }
+    }
     return NULL;
 }
 
@@ -164,14 +171,24 @@ int bn_worker_run(const bn_worker_opts_t *opts_in, volatile int *stop, int max_t
     if (sodium_init() < 0)
         return bn_error_set("internal", "libsodium init failed");
     s_conn_t c = {.opts = &opts, .ctx = zmq_ctx_new(), .backoff_ms = 250};
-    int pipefd[2];
+    int pipefd[2], gofd[2];
     if (pipe(pipefd) < 0)
         return bn_error_set("internal", "pipe: %s", strerror(errno));
-    int rc = -1, tasks = 0;
+    if (pipe(gofd) < 0) {
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return bn_error_set("internal", "pipe: %s", strerror(errno));
+    }
+    int rc = -1, tasks = 0, started = 0;
+    s_job_t job = {.opts = &opts, .go_fd = gofd[0], .done_fd = pipefd[1]};
+    pthread_t thread;
     if (s_connect(&c) < 0)
         goto done;
-    s_job_t job = {.opts = &opts, .done_fd = pipefd[1]};
-    pthread_t thread;
+    if (pthread_create(&thread, NULL, s_stage_thread, &job) != 0) {
+        bn_error_set("internal", "cannot start the stage thread");
+        goto done;
+    }
+    started = 1;
     int busy = 0;
     int64_t task_deadline = 0;
     char addr[256];
@@ -205,8 +222,8 @@ int bn_worker_run(const bn_worker_opts_t *opts_in, volatile int *stop, int max_t
                         job.body = m;
                         m = bn_msg_new();
                         job.reply = NULL;
-                        if (pthread_create(&thread, NULL, s_stage_thread, &job) != 0) {
-                            bn_error("cannot start stage thread");
+                        if (write(gofd[1], "t", 1) != 1) {
+                            bn_error("cannot hand the task to the stage thread");
                             bn_msg_destroy(&job.body);
                         } else {
                             busy = 1;
@@ -223,7 +240,6 @@ int bn_worker_run(const bn_worker_opts_t *opts_in, volatile int *stop, int max_t
         if (busy && (items[1].revents & ZMQ_POLLIN)) {
             char b;
             if (read(pipefd[0], &b, 1) < 0) { /* spurious */ }
-            pthread_join(thread, NULL);
             busy = 0;
             tasks++;
             bn_msg_destroy(&job.body);
@@ -251,21 +267,28 @@ int bn_worker_run(const bn_worker_opts_t *opts_in, volatile int *stop, int max_t
             c.heartbeat_at = now + opts.heartbeat_ms;
         }
     }
-    if (busy) {
-        pthread_join(thread, NULL);
-        bn_msg_destroy(&job.body);
-        bn_msg_destroy(&job.reply);
-    }
+    /* The thread finishes a running task, then reads the quit byte. */
+    if (write(gofd[1], "q", 1) != 1) { /* then it exits with the process */ }
+    pthread_join(thread, NULL);
+    started = 0;
+    bn_msg_destroy(&job.body);
+    bn_msg_destroy(&job.reply);
     if (c.sock)
         s_send_cmd(&c, BN_MDPW_DISCONNECT, NULL, NULL, 0);
     bn_msg_destroy(&m);
     rc = 0;
 done:
+    if (started) {
+        if (write(gofd[1], "q", 1) != 1) { /* exits with the process */ }
+        pthread_join(thread, NULL);
+    }
     if (c.sock)
         zmq_close(c.sock);
     zmq_ctx_term(c.ctx);
     close(pipefd[0]);
     close(pipefd[1]);
+    close(gofd[0]);
+    close(gofd[1]);
     return rc;
 }
 
