@@ -1,7 +1,10 @@
 /* bench_ocr — the ocr stage against the `tesseract` CLI (chi_sim, whole photo) on the same
  * ID-card front photos, side by side in one run.
  *
- *   bench_ocr [DIR] [--limit N]     DIR = generator output (default $BEIAN_SPECIMENS)
+ *   bench_ocr [DIR] [--limit N] [--hints]   DIR = generator output (default $BEIAN_SPECIMENS)
+ *
+ * --hints: as in the worker path, the quality stage has already found the document; its
+ * geometry is passed as hints (the quality run itself is not timed).
  *
  * Ours runs in-process with engines initialised once (as in a worker; one untimed warm-up
  * call); the CLI is spawned per photo, as a user of it would. Time is wall clock and CPU
@@ -17,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "img/bn_quality.h"
 #include "ocr/bn_ocr.h"
 #include "ocr/bn_tess.h"
 
@@ -111,10 +115,12 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     const char *dir = getenv("BEIAN_SPECIMENS");
-    int limit = 20;
+    int limit = 20, use_hints = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--limit") && i + 1 < argc)
             limit = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--hints"))
+            use_hints = 1;
         else
             dir = argv[i];
     }
@@ -154,6 +160,17 @@ int main(int argc, char **argv)
         bn_task_t t = {.stage = "ocr", .doc_type = "id-card", .doc_side = "front", .image = (const uint8_t *)img,
                        .image_size = n, .options = opts};
         bn_stage_result_t r;
+        json_t *hints = NULL;
+        if (use_hints) {
+            bn_task_t q = {.stage = "quality", .doc_type = "id-card", .doc_side = "front",
+                           .image = (const uint8_t *)img, .image_size = n, .options = opts};
+            bn_stage_result_t qr;
+            if (bn_quality_run(&q, &qr) == 0) {
+                hints = json_pack("{s:O}", "quality", qr.json);
+                bn_stage_result_clear(&qr);
+            }
+            t.hints = hints;
+        }
         if (!warmed) { /* a worker loads its engines once, before its first task */
             if (bn_ocr_run(&t, &r) == 0)
                 bn_stage_result_clear(&r);
@@ -183,6 +200,7 @@ int main(int argc, char **argv)
         }
         if (rc == 0)
             bn_stage_result_clear(&r);
+        json_decref(hints);
         docs++;
         free(img);
         json_decref(truth);
@@ -195,8 +213,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "no clean/mild ID-card front photos in %s\n", dir);
         return 2;
     }
-    printf("bench_ocr: %d ID-card front photos from %s (OMP_THREAD_LIMIT=%s)\n", docs, dir,
-           getenv("OMP_THREAD_LIMIT") ? getenv("OMP_THREAD_LIMIT") : "unset");
+    printf("bench_ocr: %d ID-card front photos from %s (OMP_THREAD_LIMIT=%s, quality hints %s)\n", docs, dir,
+           getenv("OMP_THREAD_LIMIT") ? getenv("OMP_THREAD_LIMIT") : "unset", use_hints ? "used" : "not used");
     printf("  ours (bn_ocr_run)        wall %.3f s/photo  cpu %.3f s/photo  fields exact %d/%d (%.1f%%)\n",
            our_wall / docs, our_cpu / docs, our_ok, nfields, 100.0 * our_ok / nfields);
     printf("  tesseract CLI chi_sim    wall %.3f s/photo  cpu %.3f s/photo  fields found  %d/%d (%.1f%%)\n",
