@@ -87,6 +87,9 @@ struct job {
     int blobs_live;
     size_t bytes;
     zlistx_t *waiters;      /* pending_t* long-polls for the result */
+    char *key;              /* "tenant\x1fkey" when the job has an idempotency key */
+    int stored;             /* its row is in the store (memory mode writes it only at the end) */
+    int64_t created;
 };
 
 /* A reply queued until the turn's commit. sock < 0 → the PUB socket. */
@@ -107,6 +110,7 @@ struct bd_broker {
     zhashx_t *workers;      /* key → worker_t */
     zhashx_t *tasks;        /* token id → task_t (queued/running/delayed) */
     zhashx_t *jobs;         /* id → job_t (unfinished) */
+    zhashx_t *keys;         /* "tenant\x1fkey" → job_t (unfinished jobs with an idempotency key) */
     zlistx_t *delayed;      /* task_t* waiting for their backoff */
     zlistx_t *pending;      /* pending_t* */
     uint64_t next_task;
@@ -702,6 +706,14 @@ static job_t *s_job_new(bd_broker_t *self, const char *id, int kind, json_t *spe
     job->nblobs = nblobs;
     job->blobs = calloc((size_t)nblobs + 1, sizeof(zmq_msg_t));
     job->waiters = zlistx_new();
+    job->created = s_wall();
+    const char *key = json_string_value(json_object_get(opt, "key"));
+    if (key) {
+        size_t n = strlen(job->tenant) + strlen(key) + 2;
+        job->key = malloc(n);
+        snprintf(job->key, n, "%s\x1f%s", job->tenant, key);
+        zhashx_insert(self->keys, job->key, job);
+    }
     zhashx_insert(self->jobs, job->id, job);
     return job;
 }
@@ -725,6 +737,10 @@ static void s_job_free(bd_broker_t *self, job_t *job)
     zlistx_destroy(&job->waiters);
     self->bytes -= job->bytes;
     json_decref(job->spec);
+    if (job->key) {
+        zhashx_delete(self->keys, job->key);
+        free(job->key);
+    }
     free(job->tenant);
     zhashx_delete(self->jobs, job->id);
     free(job);
@@ -773,6 +789,13 @@ static void s_job_finish(bd_broker_t *self, job_t *job, const char *status, json
 {
     s_discard_selfie(self, job);
     char *text = json_dumps(result, JSON_COMPACT);
+    if (!job->stored) {
+        /* Memory mode keeps unfinished jobs only in memory; the finished one is recorded so
+         * status and result queries (and its idempotency key) keep working. */
+        const char *k = job->key ? strchr(job->key, '\x1f') + 1 : NULL;
+        bd_store_job_insert(self->store, job->id, job->tenant, k, job->kind, job->prio, "{}", 2, "[]", job->created);
+        job->stored = 1;
+    }
     bd_store_job_set_status(self->store, job->id, status, text);
     const char *verdict = json_string_value(json_object_get(result, "verdict"));
     bn_info("job %s %s%s%s", job->id, status, verdict ? ", verdict " : "", verdict ? verdict : "");
@@ -876,6 +899,8 @@ static void s_resume_cb(void *arg, const char *id, const char *tenant, const cha
     }
     json_object_set_new(spec, "blobs", blobs);
     job_t *job = s_job_load(self, id, kind, spec, replies);
+    job->stored = 1;
+    job->created = created;
     if (job->ndone == job->ntasks)
         s_job_finish(self, job, "done", s_job_result(job, "done", NULL));
     else
@@ -943,7 +968,16 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
     const char *tenant = json_string_value(json_object_get(opt, "tenant"));
     const char *key = json_string_value(json_object_get(opt, "key"));
     char id[33];
-    if (key && bd_store_job_by_key(self->store, tenant, key, id)) {
+    int dup = 0;
+    if (key) {
+        char k[200];
+        snprintf(k, sizeof k, "%s\x1f%s", tenant, key);
+        job_t *live = zhashx_lookup(self->keys, k);
+        if (live)
+            memcpy(id, live->id, 33);
+        dup = live || bd_store_job_by_key(self->store, tenant, key, id);
+    }
+    if (dup) {
         /* A resubmission after a lost acknowledgement: the same job, not a duplicate. */
         json_decref(spec);
         if (titanic) {
@@ -985,7 +1019,10 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
     char *generated = kind == KIND_TITANIC ? json_dumps(spec, JSON_COMPACT) : NULL;
     const char *stext = generated ? generated : bn_msg_data(m, first);
     size_t slen = generated ? strlen(generated) : bn_msg_len(m, first);
-    int rc = bd_store_job_insert(self->store, id, tenant, key, kind, prio, stext, slen, btext, s_wall());
+    /* The memory store writes the job only when it finishes (s_job_finish): nothing would
+     * read the row before, and the insert was a third of the submission path. */
+    int rc = bd_store_durable(self->store)
+           ? bd_store_job_insert(self->store, id, tenant, key, kind, prio, stext, slen, btext, s_wall()) : 0;
     free(generated);
     free(btext);
     if (rc < 0) {
@@ -994,6 +1031,7 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
         return;
     }
     job_t *job = s_job_load(self, id, kind, spec, NULL);
+    job->stored = bd_store_durable(self->store);
     for (int i = 0; i < job->nblobs; i++) {
         zmq_msg_init(&job->blobs[i]);
         zmq_msg_copy(&job->blobs[i], bn_msg_frame(m, blob0 + (size_t)i));
@@ -1253,6 +1291,7 @@ bd_broker_t *bd_broker_new(const bd_options_t *opts)
     self->workers = zhashx_new();
     self->tasks = zhashx_new();
     self->jobs = zhashx_new();
+    self->keys = zhashx_new();
     self->delayed = zlistx_new();
     self->pending = zlistx_new();
     self->ctx = zmq_ctx_new();
@@ -1330,6 +1369,7 @@ void bd_broker_destroy(bd_broker_t **self_p)
     zlistx_destroy(&self->pending);
     zlistx_destroy(&self->delayed);
     zhashx_destroy(&self->jobs);
+    zhashx_destroy(&self->keys);
     zhashx_destroy(&self->tasks);
     zhashx_destroy(&self->workers);
     zhashx_destroy(&self->services);
