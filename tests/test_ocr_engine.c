@@ -40,6 +40,13 @@ static void test_norm(void)
           "latin name: %s", o);
     CHECK(!strcmp(bn_norm_field("hk-macao-permit", "document_number", "H1234S67B", o, sizeof o), "H12345678"),
           "permit digits: %s", o);
+    /* a misread district is corrected from the GB/T 2260 gazetteer, a correct one left alone */
+    CHECK(!strcmp(bn_norm_field("id-card", "address", "湖南省长沙市岳芒区长江路370号", o, sizeof o),
+                  "湖南省长沙市岳麓区长江路370号"), "gazetteer: %s", o);
+    CHECK(!strcmp(bn_norm_field("id-card", "address", "上海市黄浦区人民路24号", o, sizeof o), "上海市黄浦区人民路24号"),
+          "exact address changed: %s", o);
+    CHECK(!strcmp(bn_norm_field("id-card", "address", "某某某某某某路1号", o, sizeof o), "某某某某某某路1号"),
+          "non-address changed: %s", o);
     /* never overflow */
     char tiny[4];
     bn_norm_field("id-card", "address", "北京市朝阳区", tiny, sizeof tiny);

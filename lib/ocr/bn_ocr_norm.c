@@ -1,6 +1,8 @@
 #include "ocr/bn_ocr_norm.h"
 
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -174,6 +176,126 @@ static void digitise(char *s)
     }
 }
 
+/* ---- address prefix against the region gazetteer ---------------------------------------- */
+
+#ifndef BEIAN_SOURCE_DIR
+#define BEIAN_SOURCE_DIR "."
+#endif
+#define MAX_PLACE 24
+
+typedef struct {
+    uint32_t cp[MAX_PLACE];
+    int n;
+} place_t;
+
+static pthread_once_t s_places_once = PTHREAD_ONCE_INIT;
+static place_t *s_places;
+static int s_nplaces;
+
+static int decode_cps(const char *s, uint32_t *cp, int max)
+{
+    int n = 0;
+    while (*s && n < max) {
+        uint32_t c;
+        s += utf8_next(s, &c);
+        cp[n++] = c;
+    }
+    return n;
+}
+
+/* Full county-level names "省 + 市 + 区" from data/regions.tsv (GB/T 2260): what an address
+ * starts with. Municipal "市辖区"/"县" levels are skipped, as addresses do. */
+static void load_places(void)
+{
+    char path[1024];
+    const char *d = getenv("BEIAN_DATA");
+    if (d && *d)
+        snprintf(path, sizeof path, "%s/regions.tsv", d);
+    else
+        snprintf(path, sizeof path, "%s/data/regions.tsv", BEIAN_SOURCE_DIR);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    int cap = 4096, n = 0;
+    char (*code)[7] = malloc((size_t)cap * 7);
+    char (*name)[64] = malloc((size_t)cap * 64);
+    char line[256];
+    while (code && name && fgets(line, sizeof line, f) && n < cap) {
+        if (line[0] == '#' || strlen(line) < 8 || line[6] != '\t')
+            continue;
+        memcpy(code[n], line, 6);
+        code[n][6] = 0;
+        snprintf(name[n], 64, "%.60s", line + 7);
+        name[n][strcspn(name[n], "\r\n")] = 0;
+        n++;
+    }
+    fclose(f);
+    s_places = code && name ? calloc((size_t)n, sizeof *s_places) : NULL;
+    for (int i = 0; s_places && i < n; i++) {
+        if (!strcmp(code[i] + 2, "0000") || !strcmp(code[i] + 4, "00"))
+            continue; /* provinces and cities alone are not a full prefix */
+        char prov[7], city[7], full[256] = "";
+        snprintf(prov, sizeof prov, "%.2s0000", code[i]);
+        snprintf(city, sizeof city, "%.4s00", code[i]);
+        const char *pn = NULL, *cn = NULL;
+        for (int j = 0; j < n; j++) {
+            if (!strcmp(code[j], prov)) pn = name[j];
+            if (!strcmp(code[j], city)) cn = name[j];
+        }
+        if (!pn)
+            continue;
+        strcat(full, pn);
+        if (cn && strcmp(cn, "市辖区") && strcmp(cn, "县") && strcmp(cn, "省直辖县级行政区划") &&
+            strcmp(cn, "自治区直辖县级行政区划"))
+            strncat(full, cn, sizeof full - strlen(full) - 1);
+        strncat(full, name[i], sizeof full - strlen(full) - 1);
+        place_t *pl = &s_places[s_nplaces];
+        pl->n = decode_cps(full, pl->cp, MAX_PLACE);
+        if (pl->n >= 4 && pl->n < MAX_PLACE)
+            s_nplaces++;
+    }
+    free(code);
+    free(name);
+}
+
+/* Replace a misread administrative prefix ("湖南省长沙市岳芒区" → "湖南省长沙市岳麓区") when one
+ * gazetteer name matches it with at most one wrong character in five and no other name matches
+ * as well. Same length only: substitutions, the usual chi_sim error. */
+static void fix_address_prefix(char *addr, size_t size)
+{
+    pthread_once(&s_places_once, load_places);
+    if (!s_nplaces)
+        return;
+    uint32_t a[256];
+    int na = decode_cps(addr, a, 256);
+    int best = -1, best_d = 3, ambiguous = 0;
+    for (int i = 0; i < s_nplaces; i++) {
+        const place_t *p = &s_places[i];
+        if (p->n > na)
+            continue;
+        int lim = p->n / 5 < 2 ? p->n / 5 : 2, d = 0;
+        for (int k = 0; k < p->n && d <= lim; k++)
+            d += a[k] != p->cp[k];
+        if (d > lim)
+            continue;
+        const place_t *q = best >= 0 ? &s_places[best] : NULL;
+        if (!q || d < best_d || (d == best_d && p->n > q->n)) {
+            best = i, best_d = d, ambiguous = 0;
+        } else if (d == best_d && p->n == q->n) {
+            ambiguous = 1;
+        }
+    }
+    if (best < 0 || best_d == 0 || ambiguous)
+        return; /* nothing to fix, or no single answer */
+    const place_t *p = &s_places[best];
+    for (int k = 0; k < p->n; k++)
+        a[k] = p->cp[k];
+    size_t k = 0;
+    for (int i = 0; i < na; i++)
+        k = utf8_put(addr, k, size, a[i]);
+    addr[k] = 0;
+}
+
 char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char *out, size_t size)
 {
     out[0] = 0;
@@ -292,6 +414,8 @@ char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char
                 out[k++] = *p;
         }
         out[k] = 0;
+        if (!strcmp(key, "address"))
+            fix_address_prefix(out, size);
         return out;
     }
     if (!strcmp(key, "name"))
