@@ -296,8 +296,28 @@ static void mrz_to_fields(const char *doc_type, const bn_mrzread_t *mr, json_t *
         {"birth_date", m->birth_date}, {"sex", sex}, {"expiry_date", m->expiry_date},
         {"optional_data", m->optional_data},
     };
-    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+        /* a country code the MRZ got wrong (no check digit covers it) but the VIZ printed as a
+         * valid code: keep the VIZ reading */
+        const char *viz = json_string_value(json_object_get(json_object_get(fields, kv[i].k), "value"));
+        if (((!strcmp(kv[i].k, "issuing_country") && (m->problems & BN_MRZ_BAD_ISSUER)) ||
+             (!strcmp(kv[i].k, "nationality") && (m->problems & BN_MRZ_BAD_NATIONALITY))) &&
+            viz && bn_country_code_valid(viz))
+            continue;
+        /* an invalid issuing state one letter away from a valid nationality: a national
+         * passport's issuer is its nationality (the raw MRZ lines stay as read, for bn_checks) */
+        if (!strcmp(kv[i].k, "issuing_country") && (m->problems & BN_MRZ_BAD_ISSUER) &&
+            !(m->problems & BN_MRZ_BAD_NATIONALITY) && strlen(m->issuing_country) == strlen(m->nationality)) {
+            int diff = 0;
+            for (size_t c = 0; m->nationality[c]; c++)
+                diff += m->nationality[c] != m->issuing_country[c];
+            if (diff == 1) {
+                json_object_set_new(fields, kv[i].k, field_json(m->nationality, mr->confidence * 0.5, box));
+                continue;
+            }
+        }
         json_object_set_new(fields, kv[i].k, field_json(kv[i].v, mr->confidence, box));
+    }
 }
 
 static double dbg_now(void)
