@@ -103,8 +103,6 @@ int main(void)
     const char *src = getenv("BEIAN_SRC") ? getenv("BEIAN_SRC") : BEIAN_SOURCE_DIR;
     struct stat st;
     snprintf(s_root, sizeof s_root, "%s/../shared/data/faces", src);
-    if (stat(s_root, &st) != 0)
-        snprintf(s_root, sizeof s_root, "/work/shared/data/faces");
     char probe[1100];
     snprintf(probe, sizeof probe, "%s/identities.csv", s_root);
     if (stat(probe, &st) != 0) {

@@ -329,8 +329,7 @@ int bn_face_eval_main(int argc, char **argv)
     }
     struct stat st;
     if (!dir)
-        dir = stat(BEIAN_SOURCE_DIR "/../shared/data/faces", &st) == 0 ? BEIAN_SOURCE_DIR "/../shared/data/faces"
-                                                                        : "/work/shared/data/faces";
+        dir = BEIAN_SOURCE_DIR "/../shared/data/faces";
     const char *cfg_path = getenv("BEIAN_CONFIG");
     if (!cfg_path && stat(BEIAN_SOURCE_DIR "/etc/beian.json", &st) == 0)
         cfg_path = BEIAN_SOURCE_DIR "/etc/beian.json";
