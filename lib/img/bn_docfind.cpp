@@ -749,7 +749,7 @@ extern "C" bn_image_t *bn_doc_rectify(const bn_image_t *img, const bn_docgeom_t 
         } else {
             /* Unknown size (licences): measured aspect, long side as measured, within bounds
              * that keep A4 at 300 DPI readable and the output reasonable. */
-            double aspect = top / std::max(1.0, side);
+            double aspect = std::min(2.2, std::max(0.5, top / std::max(1.0, side)));
             W = (int)std::lround(std::min(4200.0, std::max(2000.0, top)));
             H = (int)std::lround(W / aspect);
         }

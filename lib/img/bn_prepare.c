@@ -91,6 +91,10 @@ void *bn_prepare_jpeg(const bn_image_t *img, const bn_profile_t *prof, bn_prepar
             next = 2.0 * prof->max_long_side / lng;
         if (lng * next < 200)
             next = 200.0 / lng;
+        /* And never more than 25 MP in memory for a flat image that JPEG squeezes too well. */
+        double area = (double)img->width * img->height;
+        if (area * next * next > 25e6)
+            next = sqrt(25e6 / area);
         if (fabs(next - scale) < 1e-3)
             break;
         scale = next;

@@ -245,8 +245,12 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     /* 4. Metrics on the document at a fixed working width. */
     int mw = (int)CFG("metrics_width", 800);
     if (rect->width != mw) {
-        int mh = (int)lround((double)rect->height * mw / rect->width);
-        work = bn_image_resize(rect, mw, mh > 0 ? mh : 1);
+        /* Width mw, but never more than 4 mw tall: a 1 x 3000 strip must not become 800 x 2.4M. */
+        double ms = (double)mw / rect->width;
+        if (rect->height * ms > 4.0 * mw)
+            ms = 4.0 * mw / rect->height;
+        int ww = (int)lround(rect->width * ms), mh = (int)lround(rect->height * ms);
+        work = bn_image_resize(rect, ww > 0 ? ww : 1, mh > 0 ? mh : 1);
         if (!work)
             goto oom;
     }
