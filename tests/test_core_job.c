@@ -1,5 +1,6 @@
 /* Job specs, plans and aggregation: validation messages, the stage plan with dependencies,
  * verdicts from flags, failed and cancelled jobs never "pass", masking of personal data. */
+#include "bn_test.h"
 #include "core/bn_check.h"
 #include "core/bn_error.h"
 #include "core/bn_flags.h"
@@ -10,8 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int fails;
-#define CHECK(c, what) do { if (!(c)) { fprintf(stderr, "FAIL %s:%d %s\n", __FILE__, __LINE__, what); fails++; } } while (0)
 
 static int valid(const char *text, size_t nblobs)
 {
@@ -126,8 +125,5 @@ int main(void)
     CHECK(!strcmp(bn_mask_name("张三", buf, sizeof buf), "张*"), "mask 2-char name");
     CHECK(!strcmp(bn_mask_name("欧阳娜娜", buf, sizeof buf), "欧**娜"), "mask 4-char name");
     CHECK(!strcmp(bn_mask_name("ZHANG SANFENG", buf, sizeof buf), "Z**** S******"), "mask Latin name");
-    if (fails)
-        return 1;
-    printf("test_core_job: all passed\n");
-    return 0;
+    return bn_test_end("test_core_job");
 }

@@ -1,5 +1,6 @@
 /* The MDP codec: every valid message shape parses to the right frame indices, every malformed
  * one is refused with a reason; wrap/parse round-trip; frame caps while receiving. */
+#include "bn_test.h"
 #include "core/bn_mdp.h"
 #include "core/bn_msg.h"
 
@@ -9,8 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int fails;
-#define CHECK(c, what) do { if (!(c)) { fprintf(stderr, "FAIL %s:%d %s\n", __FILE__, __LINE__, what); fails++; } } while (0)
 
 static bn_msg_t *msg(int n, const char **frames, const size_t *lens)
 {
@@ -118,8 +117,5 @@ int main(void)
     zmq_close(a);
     zmq_close(b);
     zmq_ctx_term(ctx);
-    if (fails)
-        return 1;
-    printf("test_core_mdp: all passed\n");
-    return 0;
+    return bn_test_end("test_core_mdp");
 }

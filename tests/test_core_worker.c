@@ -1,5 +1,6 @@
 /* The worker runtime's task codec: a well-formed REQUEST body becomes a bn_task_t, every
  * malformed one a bad_task error (never a crash); replies encode results, blobs and errors. */
+#include "bn_test.h"
 #include "core/bn_error.h"
 #include "core/bn_worker.h"
 
@@ -7,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fails;
-#define CHECK(c, what) do { if (!(c)) { fprintf(stderr, "FAIL %s:%d %s\n", __FILE__, __LINE__, what); fails++; } } while (0)
 
 static int decode(const char *header, int frames)
 {
@@ -74,8 +73,5 @@ int main(void)
     CHECK(json_is_false(json_object_get(j, "ok")), "no result → error reply");
     json_decref(j);
     bn_msg_destroy(&m);
-    if (fails)
-        return 1;
-    printf("test_core_worker: all passed\n");
-    return 0;
+    return bn_test_end("test_core_worker");
 }

@@ -1,5 +1,6 @@
 /* The durable store: content-addressed blobs survive a reopen, jobs and task replies survive a
  * reopen, idempotency keys are unique per tenant, finished jobs are not resumed. */
+#include "bn_test.h"
 #include "bd_store.h"
 
 #include <stdint.h>
@@ -8,8 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int fails;
-#define CHECK(c, what) do { if (!(c)) { fprintf(stderr, "FAIL %s:%d %s\n", __FILE__, __LINE__, what); fails++; } } while (0)
 
 static int seen;
 static char seen_replies[256];
@@ -119,8 +118,5 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
-    if (fails)
-        return 1;
-    printf("test_daemon_store: all passed\n");
-    return 0;
+    return bn_test_end("test_daemon_store");
 }
