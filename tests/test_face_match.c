@@ -2,6 +2,7 @@
  * Grace Hopper's portrait, an ice block without a face): the same face survives rescaling,
  * JPEG, grey and printing onto a card; a scene without a face, a group, a dark, a blurred and a
  * distant face each get their flag; bad input never crashes. Skips (77) without the models. */
+#include "bn_test.h"
 #include "core/bn_config.h"
 #include "core/bn_error.h"
 #include "face/bn_face.h"
@@ -17,34 +18,6 @@
 #define HOPPER "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg"
 #define ICE "/usr/share/doc/facedetect/examples/640px-IceBlockNearJoekullsarlon.jpg"
 
-static int failures;
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fprintf(stderr, "\n");                                           \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
-
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = n > 0 ? malloc((size_t)n) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return b;
-}
 
 /* ---- image helpers (plain C, so the test does not lean on the code under test) ---- */
 
@@ -211,7 +184,7 @@ int main(void)
         return 77;
     }
     size_t hn = 0, in = 0;
-    uint8_t *hopper = read_file(HOPPER, &hn), *ice = read_file(ICE, &in);
+    uint8_t *hopper = bn_test_read(HOPPER, &hn), *ice = bn_test_read(ICE, &in);
     if (!hopper || !ice) {
         printf("SKIP: %s or %s missing (Debian package facedetect)\n", HOPPER, ICE);
         return 77;
@@ -321,7 +294,7 @@ int main(void)
                  tmpl, HOPPER, tmpl, src, tmpl, tmpl);
         snprintf(path, sizeof path, "%s/out/0000-id-card-front-face.jpg", tmpl);
         size_t sn = 0;
-        uint8_t *spec = system(cmd) == 0 ? read_file(path, &sn) : NULL;
+        uint8_t *spec = system(cmd) == 0 ? bn_test_read(path, &sn) : NULL;
         if (!spec) {
             printf("note: specgen scene not available; the synthetic card above stands in\n");
         } else {
@@ -419,6 +392,5 @@ int main(void)
     free(hopper);
     free(ice);
     bn_config_destroy(&s_cfg);
-    printf("%s\n", failures ? "FAILED" : "ok");
-    return failures ? 1 : 0;
+    return bn_test_end("test_face_match");
 }

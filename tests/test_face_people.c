@@ -1,6 +1,7 @@
 /* Different people do not match, the same people do, on the development photos in
  * ../shared/data/faces (not part of the project; the test skips with 77 when they are absent)
  * plus Grace Hopper's public-domain portrait from the Debian package facedetect. */
+#include "bn_test.h"
 #include "core/bn_config.h"
 #include "core/bn_error.h"
 #include "face/bn_face.h"
@@ -12,43 +13,15 @@
 
 #define HOPPER "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg"
 
-static int failures;
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fprintf(stderr, "\n");                                           \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
 
 static char s_root[1024];
 static bn_config_t *s_cfg;
-
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = n > 0 ? malloc((size_t)n) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return b;
-}
 
 static uint8_t *data_file(const char *rel, size_t *size)
 {
     char path[1400];
     snprintf(path, sizeof path, "%s/%s", rel[0] == '/' ? "" : s_root, rel);
-    return read_file(path, size);
+    return bn_test_read(path, size);
 }
 
 static json_t *run(const char *doc, const char *doc_type, const char *selfie)
@@ -149,6 +122,5 @@ int main(void)
     json_decref(r);
 
     bn_config_destroy(&s_cfg);
-    printf("%s\n", failures ? "FAILED" : "ok");
-    return failures ? 1 : 0;
+    return bn_test_end("test_face_people");
 }

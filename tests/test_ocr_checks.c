@@ -1,6 +1,7 @@
 /* test_ocr_checks — bn_checks_run end to end on synthetic field sets: every flag it can raise,
  * its severity rules, and the form cross-checks. All people and numbers are synthetic (or the
  * standards' own examples). */
+#include "bn_test.h"
 #include "core/bn_config.h"
 #include "core/bn_flags.h"
 #include "ocr/bn_checks.h"
@@ -11,14 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int s_fail;
-#define CHECK(c)                                                                \
-    do {                                                                        \
-        if (!(c)) {                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            s_fail++;                                                           \
-        }                                                                       \
-    } while (0)
 
 static const char *TODAY = "2026-11-28";
 
@@ -550,9 +543,5 @@ int main(void)
     test_licence();
     test_config_and_bad_input();
     test_required_lists();
-    if (s_fail)
-        fprintf(stderr, "%d checks failed\n", s_fail);
-    else
-        printf("test_ocr_checks: all checks passed\n");
-    return s_fail ? 1 : 0;
+    return bn_test_end("test_ocr_checks");
 }

@@ -1,5 +1,6 @@
 /* test_ocr_mrz — MRZ parsing, repair and verification with the vectors of
  * ../shared/notes/documents.md §1.1 and §1.4 (public specimen strings and synthetic lines). */
+#include "bn_test.h"
 #include "ocr/bn_mrz.h"
 #include "ocr/bn_validate.h"
 
@@ -7,14 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int s_fail;
-#define CHECK(c)                                                                \
-    do {                                                                        \
-        if (!(c)) {                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            s_fail++;                                                           \
-        }                                                                       \
-    } while (0)
 
 static const char *TODAY = "2026-11-28";
 
@@ -56,7 +49,7 @@ static void expect_valid(const char *what, int rc, const bn_mrz_t *m, bn_mrz_for
         fprintf(stderr, "%s: rc %d format %s checks_ok %d problems %#x\n", what, rc,
                 bn_mrz_format_name(m->format), m->checks_ok, m->problems);
         dump(m);
-        s_fail++;
+        bn_test_failures++;
     }
 }
 
@@ -328,7 +321,7 @@ static void test_ground_truth(void)
                 }
                 if (rc != 0 || !m.checks_ok || strcmp(joined, block) != 0) {
                     fprintf(stderr, "ground truth %s: rc %d checks_ok %d\n", name, rc, m.checks_ok);
-                    s_fail++;
+                    bn_test_failures++;
                 }
                 total++;
                 name[0] = '\0';
@@ -389,7 +382,7 @@ static void test_single_confusions(void)
                     invisible++; /* name letter read as a digit, mapped back to I / O */
                 else {
                     fprintf(stderr, "silently wrong: %s\n  -> %s\n", s, joined);
-                    s_fail++;
+                    bn_test_failures++;
                 }
             }
         }
@@ -409,9 +402,5 @@ int main(void)
     test_repairs();
     test_uncovered();
     test_robustness();
-    if (s_fail)
-        fprintf(stderr, "%d checks failed\n", s_fail);
-    else
-        printf("test_ocr_mrz: all checks passed\n");
-    return s_fail ? 1 : 0;
+    return bn_test_end("test_ocr_mrz");
 }

@@ -1,4 +1,5 @@
 /* test_ocr_normalize — width, spaces, dots, brackets, case, traditional→simplified, similarity. */
+#include "bn_test.h"
 #include "ocr/bn_normalize.h"
 
 #include <math.h>
@@ -6,14 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int s_fail;
-#define CHECK(c)                                                                \
-    do {                                                                        \
-        if (!(c)) {                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            s_fail++;                                                           \
-        }                                                                       \
-    } while (0)
 
 static int norm_is(const char *in, bn_norm_kind_t kind, const char *want)
 {
@@ -96,9 +89,5 @@ int main(void)
     free(d);
     free(huge);
 
-    if (s_fail)
-        fprintf(stderr, "%d checks failed\n", s_fail);
-    else
-        printf("test_ocr_normalize: all checks passed\n");
-    return s_fail ? 1 : 0;
+    return bn_test_end("test_ocr_normalize");
 }

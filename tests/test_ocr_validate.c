@@ -1,5 +1,6 @@
 /* test_ocr_validate — every vector of ../shared/notes/documents.md §1.1-1.4 (copied here as
  * synthetic/public test data), plus the date and document-rule helpers. */
+#include "bn_test.h"
 #include "ocr/bn_validate.h"
 
 #include <stdio.h>
@@ -7,14 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int s_fail;
-#define CHECK(c)                                                                \
-    do {                                                                        \
-        if (!(c)) {                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            s_fail++;                                                           \
-        }                                                                       \
-    } while (0)
 
 static const char *TODAY = "2026-11-28";
 
@@ -350,9 +343,5 @@ int main(void)
     test_countries();
     test_dates();
     test_rules();
-    if (s_fail)
-        fprintf(stderr, "%d checks failed\n", s_fail);
-    else
-        printf("test_ocr_validate: all checks passed\n");
-    return s_fail ? 1 : 0;
+    return bn_test_end("test_ocr_validate");
 }
