@@ -1,5 +1,6 @@
 /* Safe decoding: formats by magic bytes, caps before decode (bombs), corrupt and truncated files,
  * EXIF orientation, alpha, grey, shrink-on-load, metadata-free encoding. */
+#include "bn_test.h"
 #include "core/bn_error.h"
 #include "img/bn_image.h"
 
@@ -13,14 +14,6 @@
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void) { return "leak:libfontconfig\nleak:libpangoft2\nleak:libpango-\n"; }
 
-static int s_fail;
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            s_fail++;                                                             \
-        }                                                                         \
-    } while (0)
 
 /* A gradient test card: left half red, right half blue, so orientation is observable. */
 static VipsImage *s_card(int w, int h)
@@ -267,7 +260,5 @@ int main(void)
         g_object_unref(c);
     }
 
-    if (s_fail)
-        fprintf(stderr, "%d checks failed\n", s_fail);
-    return s_fail ? 1 : 0;
+    return bn_test_end("test_img_decode");
 }

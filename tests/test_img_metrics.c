@@ -1,5 +1,6 @@
 /* Each metric, document finding, rectification, profiles and JPEG fitting on synthesised images
  * whose answer is known by construction. */
+#include "bn_test.h"
 #include "core/bn_config.h"
 #include "core/bn_error.h"
 #include "img/bn_docfind.h"
@@ -18,14 +19,6 @@
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void) { return "leak:libfontconfig\nleak:libpangoft2\nleak:libpango-\n"; }
 
-static int s_fail;
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            s_fail++;                                                             \
-        }                                                                         \
-    } while (0)
 
 static uint32_t s_seed = 12345;
 static uint32_t s_rand(void)
@@ -291,7 +284,5 @@ int main(void)
     test_moire();
     test_docfind();
     test_profiles_and_prepare();
-    if (s_fail)
-        fprintf(stderr, "%d checks failed\n", s_fail);
-    return s_fail ? 1 : 0;
+    return bn_test_end("test_img_metrics");
 }

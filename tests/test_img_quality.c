@@ -2,6 +2,7 @@
  * fires on its degradation (recall >= 95 %) and not on clean images (<= 3 %); plus the stage's
  * contract on one clean image (prepared and review blobs, geometry, profile limits) and on bad
  * input (a verdict, not an error). Skips (77) when the specimens are absent. */
+#include "bn_test.h"
 #include "core/bn_error.h"
 #include "core/bn_flags.h"
 #include "img/bn_image.h"
@@ -18,31 +19,6 @@
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void) { return "leak:libfontconfig\nleak:libpangoft2\nleak:libpango-\n"; }
 
-static int s_fail;
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            s_fail++;                                                             \
-        }                                                                         \
-    } while (0)
-
-static uint8_t *s_read(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    *size = 0;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n)
-        n = 0;
-    fclose(f);
-    *size = (size_t)n;
-    return b;
-}
 
 static int s_has_flag(const json_t *r, const char *code)
 {
@@ -128,7 +104,7 @@ static void s_clean_contract(const char *dir, bn_config_t *cfg)
         return;
     snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(truth, "image")));
     size_t size = 0;
-    uint8_t *bytes = s_read(path, &size);
+    uint8_t *bytes = bn_test_read(path, &size);
     json_t *opts = json_pack("{s:s, s:b}", "profile", "cnnic", "watermark", 1);
     bn_task_t t = {.stage = "quality", .doc_type = "id-card", .doc_side = "front", .image = bytes,
                    .image_size = size, .options = opts, .config = cfg};
@@ -175,9 +151,9 @@ int main(void)
     const char *dir = getenv("BEIAN_SPECIMENS");
     struct stat st;
     if (!dir || !*dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "test_img_quality: $BEIAN_SPECIMENS absent; specimen part skipped\n");
+        fprintf(stderr, "SKIP: $BEIAN_SPECIMENS absent (tests/specgen); bad-input checks passed\n");
         bn_config_destroy(&cfg);
-        return s_fail ? 1 : 77;
+        return bn_test_failures ? 1 : 77;
     }
     s_clean_contract(dir, cfg);
     /* 10 samples per degradation and all clean ones keep this under ~20 s; `beian eval quality`
@@ -187,9 +163,9 @@ int main(void)
     int nrows = 0;
     int n = bn_quality_eval_dir(dir, cfg, 1, pk ? atoi(pk) : 10, rows, &nrows);
     if (n == -1 || nrows == 0) {
-        fprintf(stderr, "test_img_quality: no specimens with ground truth in %s\n", dir);
+        fprintf(stderr, "SKIP: no specimens with ground truth in %s\n", dir);
         bn_config_destroy(&cfg);
-        return s_fail ? 1 : 77;
+        return bn_test_failures ? 1 : 77;
     }
     int checked = 0;
     for (int i = 0; i < nrows; i++) {
@@ -197,17 +173,17 @@ int main(void)
             checked++;
             if (rows[i].hit < 0.95 * rows[i].expected) {
                 fprintf(stderr, "recall of %s: %d/%d\n", rows[i].code, rows[i].hit, rows[i].expected);
-                s_fail++;
+                bn_test_failures++;
             }
         }
         if (rows[i].clean >= 10 && rows[i].false_hit > 0.03 * rows[i].clean) {
             fprintf(stderr, "false %s on clean: %d/%d\n", rows[i].code, rows[i].false_hit, rows[i].clean);
-            s_fail++;
+            bn_test_failures++;
         }
     }
     /* The generator degrades for every quality flag it can synthesise; make sure they were there. */
     if (!pk || atoi(pk) == 0 || atoi(pk) >= 5)
         CHECK(checked >= 12);
     bn_config_destroy(&cfg);
-    return s_fail ? 1 : 0;
+    return bn_test_end("test_img_quality");
 }
