@@ -9,12 +9,6 @@
 #include <string.h>
 #include <vips/vips.h>
 
-/* Under LeakSanitizer: fontconfig (reached through libvips' text rendering) keeps process-wide
- * caches that are never freed; they are not leaks of ours. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libfontconfig\nleak:libpangoft2\nleak:libpango-\n"; }
-
-
 /* A gradient test card: left half red, right half blue, so orientation is observable. */
 static VipsImage *s_card(int w, int h)
 {

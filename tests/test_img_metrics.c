@@ -14,12 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Under LeakSanitizer: fontconfig (reached through libvips' text rendering) keeps process-wide
- * caches that are never freed; they are not leaks of ours. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libfontconfig\nleak:libpangoft2\nleak:libpango-\n"; }
-
-
 static uint32_t s_seed = 12345;
 static uint32_t s_rand(void)
 {

@@ -14,12 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Under LeakSanitizer: fontconfig (reached through libvips' text rendering) keeps process-wide
- * caches that are never freed; they are not leaks of ours. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libfontconfig\nleak:libpangoft2\nleak:libpango-\n"; }
-
-
 static int s_has_flag(const json_t *r, const char *code)
 {
     size_t i;
