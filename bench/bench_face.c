@@ -7,6 +7,7 @@
  * compare, run the advisory liveness model. Times are CPU time of the calling thread (OpenCV is
  * pinned to one thread), so a busy machine does not inflate them; wall time is printed too. Also prints the end-to-end bn_face_run time
  * (decoding included) for reference. Target (issue 5): <= 60 ms per pair. */
+#include "core/bn_file.h"
 #include "core/bn_config.h"
 #include "core/bn_error.h"
 #include "face/bn_face.h"
@@ -34,24 +35,6 @@ static double wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6 - s_wall0;
-}
-
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = n > 0 ? malloc((size_t)n) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return b;
 }
 
 static int cmp(const void *a, const void *b)
@@ -82,7 +65,7 @@ int main(int argc, char **argv)
     }
     bn_facenet_set_threads(1);
     size_t dn = 0, sn = 0;
-    uint8_t *db = read_file(doc_path, &dn), *sb = read_file(selfie_path, &sn);
+    uint8_t *db = bn_file_read(doc_path, 64u << 20, &dn), *sb = bn_file_read(selfie_path, 64u << 20, &sn);
     bn_image_t *doc = db ? bn_face_decode(db, dn, 2000) : NULL, *self = sb ? bn_face_decode(sb, sn, 1280) : NULL;
     if (!doc || !self) {
         fprintf(stderr, "bench_face: cannot read or decode %s / %s\n", doc_path, selfie_path);

@@ -1,6 +1,7 @@
 /* Building applications and talking to the broker, shared by the client subcommands. */
 #include "cli.h"
 #include "core/bn_error.h"
+#include "core/bn_file.h"
 #include "core/bn_log.h"
 #include "core/bn_msg.h"
 
@@ -30,23 +31,10 @@ void cli_app_clear(cli_app_t *app)
 
 void *cli_read_file(const char *path, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "beian: cannot open %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) < 0 || st.st_size > (off_t)MAX_FILE) {
-        fprintf(stderr, "beian: %s is larger than %u MiB\n", path, MAX_FILE >> 20);
-        fclose(f);
-        return NULL;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    size_t n = fread(buf, 1, (size_t)st.st_size, f);
-    fclose(f);
-    buf[n] = '\0';
-    *size = n;
-    return buf;
+    void *data = bn_file_read(path, MAX_FILE, size);
+    if (!data)
+        fprintf(stderr, "beian: %s\n", bn_error_msg());
+    return data;
 }
 
 static const char *s_path(const char *path, const char *base, char *buf, size_t size)

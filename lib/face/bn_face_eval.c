@@ -11,6 +11,7 @@
  * portrait was printed from ("portrait_source"), which gives the identity; the scene goes through
  * the stage's document path (find the card, rectify, portrait zone) and is paired with every
  * photo except its source. */
+#include "core/bn_file.h"
 #include "face/bn_face.h"
 #include "core/bn_config.h"
 #include "core/bn_error.h"
@@ -42,32 +43,13 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    uint8_t *buf = NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long n = ftell(f);
-        if (n > 0 && n < 64L * 1024 * 1024 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n)) &&
-            fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        }
-        *size = (size_t)n;
-    }
-    fclose(f);
-    return buf;
-}
-
 static double s_ms_total;
 static int s_ms_count;
 
 static int embed_item(const bn_config_t *cfg, item_t *it, bn_face_role_t role)
 {
     size_t size = 0;
-    uint8_t *bytes = read_file(it->path, &size);
+    uint8_t *bytes = bn_file_read(it->path, 64u << 20, &size);
     if (!bytes)
         return 0;
     bn_image_t *img = bn_face_decode(bytes, size, role == BN_FACE_DOCUMENT ? 2000 : 1280);

@@ -4,6 +4,7 @@
  * Clean samples (including flat scans) measure false flags; "mild" ones (harder but acceptable
  * photos) are not counted either way. */
 #include "img/bn_quality.h"
+#include "core/bn_file.h"
 #include "core/bn_config.h"
 #include "core/bn_error.h"
 #include "core/bn_flags.h"
@@ -16,24 +17,6 @@
 
 #define MAX_CODES 64
 typedef bn_quality_eval_row_t s_row_t;
-
-static uint8_t *s_read(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = n > 0 ? malloc((size_t)n) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *size = b ? (size_t)n : 0;
-    return b;
-}
 
 static int s_has(const json_t *arr, const char *code)
 {
@@ -124,7 +107,7 @@ int bn_quality_eval_dir(const char *dir, const bn_config_t *cfg, int verbose, in
         kind_n[ki]++;
         snprintf(path, sizeof path, "%s/%s", dir, image);
         size_t size;
-        uint8_t *bytes = s_read(path, &size);
+        uint8_t *bytes = bn_file_read(path, 64u << 20, &size);
         if (!bytes) {
             json_decref(truth);
             continue;

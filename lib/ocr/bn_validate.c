@@ -1,5 +1,6 @@
 #include "ocr/bn_validate.h"
 #include "core/bn_error.h"
+#include "core/bn_file.h"
 #include "core/bn_log.h"
 
 #include <ctype.h>
@@ -224,28 +225,15 @@ static int region_cmp(const void *a, const void *b)
 /* Caller holds s_reg_lock. */
 static int regions_load_locked(const char *path)
 {
-    FILE *f = NULL;
-    char *blob = NULL;
     region_t *regs = NULL;
     int n = 0, cap = 0;
-
-    f = fopen(path, "rb");
-    if (!f) {
-        bn_error_set("regions_missing", "cannot open region table %s", path);
-        goto err;
-    }
+    size_t size;
     /* The real table is ~100 KB; refuse anything absurd rather than read it all. */
-    if (fseek(f, 0, SEEK_END) != 0)
-        goto err_read;
-    long size = ftell(f);
-    if (size < 0 || size > 8L * 1024 * 1024 || fseek(f, 0, SEEK_SET) != 0)
-        goto err_read;
-    blob = malloc((size_t)size + 1);
-    if (!blob || fread(blob, 1, (size_t)size, f) != (size_t)size)
-        goto err_read;
-    blob[size] = '\0';
-    fclose(f);
-    f = NULL;
+    char *blob = bn_file_read(path, 8u << 20, &size);
+    if (!blob) {
+        bn_error_set("regions_missing", "cannot read region table %s: %s", path, bn_error_msg());
+        return -1;
+    }
 
     for (char *line = blob, *next; line && *line; line = next) {
         next = strchr(line, '\n');
@@ -280,9 +268,6 @@ static int regions_load_locked(const char *path)
 
 err_read:
     bn_error_set("regions_invalid", "cannot read region table %s", path);
-err:
-    if (f)
-        fclose(f);
     free(blob);
     free(regs);
     return -1;
