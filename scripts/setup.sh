@@ -26,6 +26,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-if [ -x "$here/fetch-models.sh" ]; then
-  "$here/fetch-models.sh"
-fi
+"$here/fetch-models.sh"
+"$here/fetch-testdata.sh"

@@ -386,6 +386,34 @@ int main(void)
     t.image = hopper, t.image_size = hn, t.config = s_cfg;
     CHECK(bn_face_run(&t, &r) == -1 && strcmp(bn_error_code(), "invalid_task") == 0, "no selfie");
 
+    /* Two people: Grace Hopper and the NASA astronaut portrait (both public domain, both from
+     * Debian packages; scripts/fetch-testdata.sh extracts the second from python3-skimage). */
+    char apath[1200];
+    snprintf(apath, sizeof apath, "%s/tests/data/astronaut.png",
+             getenv("BEIAN_SRC") ? getenv("BEIAN_SRC") : BEIAN_SOURCE_DIR);
+    size_t an = 0;
+    uint8_t *astro = bn_test_read(apath, &an);
+    if (!astro) {
+        printf("note: %s absent (scripts/fetch-testdata.sh): two-people checks not run\n", apath);
+    } else {
+        res = run(hopper, hn, "passport", astro, an);
+        CHECK(res && json_is_false(json_object_get(res, "match")) && find_flag(res, "face_mismatch"),
+              "Grace Hopper's document vs the astronaut's selfie: no match");
+        printf("hopper vs astronaut score %.4f\n", json_real_value(json_object_get(res, "score")));
+        json_decref(res);
+        res = run(astro, an, "passport", hopper, hn);
+        CHECK(res && json_is_false(json_object_get(res, "match")), "and the other way round");
+        json_decref(res);
+        bn_image_t *a = bn_image_decode(astro, an, NULL, NULL);
+        bn_image_t *a_small = a ? resize(a, a->width * 2 / 3, a->height * 2 / 3) : NULL;
+        res = a_small ? run_img(astro, an, a_small) : NULL;
+        CHECK(res && json_is_true(json_object_get(res, "match")), "the astronaut matches herself rescaled");
+        json_decref(res);
+        bn_image_destroy(&a);
+        bn_image_destroy(&a_small);
+        free(astro);
+    }
+
     bn_image_t *imgs[] = {h, small, big, g3, g1, jimg, card, por, scene, group, h2, dark, blurred, far, tiny};
     for (size_t i = 0; i < sizeof imgs / sizeof imgs[0]; i++)
         bn_image_destroy(&imgs[i]);
