@@ -97,8 +97,8 @@ bd_store_t *bd_store_open(const char *dir, int durable)
                         " PRIMARY KEY(sha, job)) WITHOUT ROWID")
         || s_exec(self, "CREATE INDEX IF NOT EXISTS blob_refs_job ON blob_refs(job)"))
         goto err;
-    if (s_prepare(self, &self->st_insert, "INSERT INTO jobs(id,tenant,key,kind,priority,status,spec,blobs,created,updated)"
-                                          " VALUES(?,?,?,?,?,'queued',?,?,?,?)")
+    if (s_prepare(self, &self->st_insert, "INSERT INTO jobs(id,tenant,key,kind,priority,status,spec,blobs,created,updated,result)"
+                                          " VALUES(?,?,?,?,?,?,?,?,?,?,?)")
         || s_prepare(self, &self->st_bykey, "SELECT id FROM jobs WHERE tenant=? AND key=?")
         || s_prepare(self, &self->st_status, "UPDATE jobs SET status=?, result=COALESCE(?, result),"
                                              " updated=CAST(strftime('%s','now') AS INTEGER)*1000 WHERE id=?")
@@ -245,6 +245,13 @@ int bd_store_job_insert(bd_store_t *self, const char *id, const char *tenant, co
                         int kind, int priority, const char *spec, size_t spec_len, const char *blobs,
                         int64_t created)
 {
+    return bd_store_job_record(self, id, tenant, key, kind, priority, spec, spec_len, blobs, created, "queued", NULL);
+}
+
+int bd_store_job_record(bd_store_t *self, const char *id, const char *tenant, const char *key, int kind,
+                        int priority, const char *spec, size_t spec_len, const char *blobs, int64_t created,
+                        const char *status, const char *result)
+{
     s_begin(self);
     sqlite3_stmt *st = self->st_insert;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -255,10 +262,15 @@ int bd_store_job_insert(bd_store_t *self, const char *id, const char *tenant, co
         sqlite3_bind_null(st, 3);
     sqlite3_bind_int(st, 4, kind);
     sqlite3_bind_int(st, 5, priority);
-    sqlite3_bind_text(st, 6, spec, (int)spec_len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, blobs, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 8, created);
+    sqlite3_bind_text(st, 6, status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, spec, (int)spec_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, blobs, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, created);
+    sqlite3_bind_int64(st, 10, created);
+    if (result)
+        sqlite3_bind_text(st, 11, result, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 11);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);

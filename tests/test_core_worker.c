@@ -37,6 +37,20 @@ int main(void)
     CHECK(decode(good, 2), "good task");
     CHECK(decode(good, 3), "good task with selfie");
     CHECK(!decode(good, 1), "no image frame");
+    {
+        /* The broker sends the quality task's whole reply as the hint; the stage sees its result. */
+        bn_msg_t *m = bn_msg_new();
+        bn_msg_addstr(m, "{\"stage\":\"ocr\",\"document\":{\"type\":\"id-card\",\"side\":\"front\"},"
+                         "\"hints\":{\"quality\":{\"ok\":true,\"result\":{\"geometry\":{\"found\":true}}}}}");
+        bn_msg_addstr(m, "IMAGE");
+        bn_task_t t;
+        json_t *h;
+        CHECK(bn_worker_decode_task(m, NULL, &t, &h) == 0
+              && json_is_true(json_object_get(json_object_get(json_object_get(t.hints, "quality"), "geometry"), "found")),
+              "hints.quality is unwrapped to the quality result");
+        json_decref(h);
+        bn_msg_destroy(&m);
+    }
     CHECK(!decode(NULL, 0), "empty body");
     CHECK(!decode("not json", 2), "header not JSON");
     CHECK(!decode("[1]", 2), "header not an object");

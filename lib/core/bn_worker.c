@@ -56,6 +56,12 @@ int bn_worker_decode_task(bn_msg_t *body, const bn_config_t *config, bn_task_t *
     task->form = json_is_object(form) ? form : NULL;
     task->options = json_object_get(h, "options");
     json_t *hints = json_object_get(h, "hints");
+    /* The broker sends the quality task's whole reply ({"ok","result",...}); stages see only
+     * its result, as `beian check` gives it to them. */
+    json_t *q = json_object_get(hints, "quality");
+    json_t *qr = json_object_get(q, "result");
+    if (json_is_object(qr))
+        json_object_set(hints, "quality", qr);
     task->hints = json_is_object(hints) ? hints : NULL;
     task->config = config;
     *header_out = h;
