@@ -6,7 +6,7 @@
  *   memory   the same with no-op workers draining every job through quality and OCR
  *   dintake  beian.submit to `beiand` with SQLite + spool (acks after fsync), no workers
  *   durable  the same with no-op workers draining
- * with no-op workers (tw_worker) draining the jobs, and reports submissions/s, MB/s and the
+ * (no-op workers are tests/tw_worker with TW_NOOP) and reports submissions/s, MB/s and the
  * p50/p99 submit→ack latency, plus the ratios the README promises:
  *   memory / raw throughput, durable 3 MB MB/s / fsync'd sequential write MB/s of this disk,
  *   broker RSS growth per queued payload byte (1.0 = one copy).
