@@ -401,10 +401,6 @@ static int try_orientation(PIX *g0, int quads, const char *today, int expect_lin
              * readings fixes dropped or misread name letters (measured: 19 → 20 of 31 real
              * specimens for +25 % time). */
         }
-        if (getenv("BEIAN_OCR_DEBUG")) /* developer aid; synthetic/specimen data only */
-            for (int v = 0; v < nvar; v++)
-                for (int k = 0; k < gr->n; k++)
-                    fprintf(stderr, "mrzread q=%d g=%d v=%d: %s\n", quads, gi, v, alt[v][k]);
         if (best_mask < 0)
             continue; /* no layout fits, or a random text band that happens to fit one */
         c.r.mrz = best_m;
