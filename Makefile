@@ -1,4 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Everything else is detail.
+# In CI (CI=true) warnings are errors.
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -12,7 +13,7 @@ setup:
 	@scripts/setup.sh
 
 build: setup
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBEIAN_WERROR=$(if $(CI),ON,OFF) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
@@ -23,9 +24,9 @@ test: build
 
 # Same tests under AddressSanitizer + UBSan (CI runs both).
 test-asan: setup
-	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DBEIAN_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DBEIAN_SANITIZE=ON -DBEIAN_WERROR=$(if $(CI),ON,OFF) >/dev/null
 	@cmake --build $(BUILD_ASAN) -j $(JOBS)
-	@cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 BEIAN_SANITIZED=1 ctest --output-on-failure -j 1
+	@cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 1
 
 bench: build
 	@scripts/bench.sh $(BUILD)

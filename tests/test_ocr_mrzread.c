@@ -14,13 +14,6 @@
 
 #define OCRB "/usr/share/fonts/opentype/ocr-b/OCRB.otf"
 
-/* Text rendering (vips_text → Pango → fontconfig) keeps process-lifetime caches that LeakSanitizer
- * reports; they are the libraries', not ours. Used only in sanitizer builds. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:libfontconfig\nleak:libpango\nleak:libharfbuzz\nleak:libcairo\nleak:libglib\nleak:libgobject\n";
-}
 static int s_fail;
 #define CHECK(c, ...) do { if (!(c)) { s_fail++; fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
 
