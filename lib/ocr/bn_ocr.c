@@ -759,7 +759,7 @@ static int parse_truth(const char *md_path, mrz_truth_t *t, int max)
         if (!in_code)
             continue;
         if (pending >= 0 && is_mrz_token(line, strlen(line)) && t[pending].n < 3) {
-            snprintf(t[pending].lines[t[pending].n++], 48, "%s", line);
+            snprintf(t[pending].lines[t[pending].n++], 48, "%.47s", line); /* MRZ lines are <= 44 */
             continue;
         }
         /* "name.ext:  L1 / L2 / L3  (comment)" */
