@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/bn_file.h"
 #include "img/bn_quality.h"
 #include "ocr/bn_ocr.h"
 #include "ocr/bn_tess.h"
@@ -38,26 +39,6 @@ static double cpu(void)
     struct timespec t;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = len > 0 ? malloc((size_t)len + 1) : NULL;
-    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) {
-        free(b);
-        b = NULL;
-    }
-    if (b)
-        b[len] = 0;
-    fclose(f);
-    *n = b ? (size_t)len : 0;
-    return b;
 }
 
 /* Run the CLI, its stdout into out (spaces and newlines removed). Returns wall seconds. */
@@ -86,7 +67,7 @@ static double run_cli(const char *img, char *out, size_t size, double *cpu_s)
     }
     close(fd);
     size_t n = 0;
-    char *txt = slurp(tmp, &n);
+    char *txt = bn_file_read(tmp, 64u << 20, &n);
     unlink(tmp);
     size_t k = 0;
     for (size_t i = 0; txt && i < n && k + 1 < size; i++)
@@ -152,7 +133,7 @@ int main(int argc, char **argv)
         }
         snprintf(path, sizeof path, "%s/%s", dir, image);
         size_t n;
-        char *img = slurp(path, &n);
+        char *img = bn_file_read(path, 64u << 20, &n);
         if (!img) {
             json_decref(truth);
             continue;

@@ -623,6 +623,16 @@ static void s_worker_reply(bd_broker_t *self, worker_t *w, bn_msg_t *m, const bn
     s_job_task_done(self, job, seq, reply);
 }
 
+/* Tell a peer we do not know as a worker to re-register (MDP: DISCONNECT). */
+static void s_disconnect_peer(bd_broker_t *self, int sock, zmq_msg_t *ident)
+{
+    worker_t tmp = {.sock = sock};
+    zmq_msg_init(&tmp.identity);
+    zmq_msg_copy(&tmp.identity, ident);
+    s_send_worker(self, &tmp, BN_MDPW_DISCONNECT, NULL, NULL);
+    zmq_msg_close(&tmp.identity);
+}
+
 static void s_worker_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_mdp_t *p)
 {
     zmq_msg_t *ident = bn_msg_frame(m, 0);
@@ -654,14 +664,10 @@ static void s_worker_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
             bn_warn("refused READY for '%s' (%s)", service,
                     w ? "worker already registered" : s_reserved(service) ? "reserved service"
                                                                          : "certificate does not name this service");
-            worker_t tmp = {.sock = sock};
-            zmq_msg_init(&tmp.identity);
-            zmq_msg_copy(&tmp.identity, ident);
             if (w)
                 s_worker_delete(self, w, 1, "protocol error");
             else
-                s_send_worker(self, &tmp, BN_MDPW_DISCONNECT, NULL, NULL);
-            zmq_msg_close(&tmp.identity);
+                s_disconnect_peer(self, sock, ident);
             return;
         }
         w = calloc(1, sizeof *w);
@@ -681,11 +687,7 @@ static void s_worker_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
     }
     case BN_MDPW_REPLY:
         if (!w) {
-            worker_t tmp = {.sock = sock};
-            zmq_msg_init(&tmp.identity);
-            zmq_msg_copy(&tmp.identity, ident);
-            s_send_worker(self, &tmp, BN_MDPW_DISCONNECT, NULL, NULL);
-            zmq_msg_close(&tmp.identity);
+            s_disconnect_peer(self, sock, ident);
             return;
         }
         s_worker_reply(self, w, m, p);
@@ -694,13 +696,8 @@ static void s_worker_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
     case BN_MDPW_HEARTBEAT:
         if (w && (w->task || w->stuck))
             w->hb_busy = 1;
-        if (!w) {
-            worker_t tmp = {.sock = sock};
-            zmq_msg_init(&tmp.identity);
-            zmq_msg_copy(&tmp.identity, ident);
-            s_send_worker(self, &tmp, BN_MDPW_DISCONNECT, NULL, NULL);
-            zmq_msg_close(&tmp.identity);
-        }
+        if (!w)
+            s_disconnect_peer(self, sock, ident);
         return;
     case BN_MDPW_DISCONNECT:
         if (w)

@@ -3,6 +3,7 @@
  * passport must come back with their fields read exactly at a minimum rate; a wrong side is
  * flagged; a form that disagrees with the document gives form_mismatch_*; garbage bytes give a
  * verdict, not a crash. Plus the normalisers, which need no images. */
+#include "bn_test.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,6 @@
 #include "ocr/bn_ocr_norm.h"
 #include "ocr/bn_tess.h"
 
-static int s_fail;
-#define CHECK(c, ...) do { if (!(c)) { s_fail++; fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
 
 static void test_norm(void)
 {
@@ -51,24 +50,6 @@ static void test_norm(void)
     char tiny[4];
     bn_norm_field("id-card", "address", "北京市朝阳区", tiny, sizeof tiny);
     CHECK(strlen(tiny) < sizeof tiny, "overflow");
-}
-
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = len > 0 ? malloc((size_t)len) : NULL;
-    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *n = b ? (size_t)len : 0;
-    return b;
 }
 
 static json_t *run(const char *type, const char *side, const char *img, size_t n, const json_t *form)
@@ -115,8 +96,8 @@ int main(void)
     const char *dir = getenv("BEIAN_SPECIMENS");
     DIR *d = dir && *dir ? opendir(dir) : NULL;
     if (!d) {
-        fprintf(stderr, "SKIP: $BEIAN_SPECIMENS absent (specimen tests); normalisers: %s\n", s_fail ? "FAIL" : "ok");
-        return s_fail ? 1 : 77;
+        fprintf(stderr, "SKIP: $BEIAN_SPECIMENS absent (specimen tests); normalisers: %s\n", bn_test_failures ? "FAIL" : "ok");
+        return bn_test_failures ? 1 : 77;
     }
     char *names[4096];
     int nn = 0;
@@ -150,7 +131,7 @@ int main(void)
         }
         snprintf(path, sizeof path, "%s/%s", dir, image);
         size_t n = 0;
-        char *img = slurp(path, &n);
+        char *img = (char *)bn_test_read(path, &n);
         json_t *res = img ? run(type, side, img, n, NULL) : NULL;
         CHECK(res, "%s: no result", names[i]);
         T[k].seen++;
@@ -201,5 +182,5 @@ int main(void)
         CHECK(r >= min_rate[t], "%s %s exact rate %.2f < %.2f", T[t].type, T[t].side, r, min_rate[t]);
     }
     bn_tess_shutdown();
-    return s_fail ? 1 : 0;
+    return bn_test_end("test_ocr_engine");
 }

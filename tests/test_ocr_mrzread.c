@@ -2,6 +2,7 @@
  * libvips/pango), in the situations peers fail on: clutter above the zone, upside-down,
  * sideways, skew, low resolution; a page without an MRZ must give "not found". When
  * ../shared/data/mrz is present, the real specimens are read too (skipped otherwise). */
+#include "bn_test.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,6 @@
 
 #define OCRB "/usr/share/fonts/opentype/ocr-b/OCRB.otf"
 
-static int s_fail;
-#define CHECK(c, ...) do { if (!(c)) { s_fail++; fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
 
 /* Render `text` (lines separated by '\n') in OCR-B, black on white, into a uchar image. */
 static VipsImage *render(const char *text, const char *font, int dpi)
@@ -213,7 +212,7 @@ int main(void)
         fprintf(stderr, "note: %s absent, real specimens not read\n", dir);
     bn_tess_shutdown();
     vips_shutdown();
-    if (s_fail)
-        fprintf(stderr, "%d failure(s)\n", s_fail);
-    return s_fail ? 1 : 0;
+    if (bn_test_failures)
+        fprintf(stderr, "%d failure(s)\n", bn_test_failures);
+    return bn_test_end("test_ocr_mrzread");
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/bn_file.h"
 #include "core/bn_error.h"
 #include "core/bn_flags.h"
 #include "core/bn_log.h"
@@ -537,24 +538,6 @@ static void stat_add(stats_t *st, const char *key, int ok)
     st->ns++;
 }
 
-static uint8_t *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = n > 0 && n < (64L << 20) ? malloc((size_t)n) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *size = b ? (size_t)n : 0;
-    return b;
-}
-
 static double now_s(void)
 {
     struct timespec t;
@@ -627,7 +610,7 @@ static int eval_generated(const char *dir, const char *subset, int limit, const 
         }
         snprintf(path, sizeof path, "%s/%s", dir, image);
         size_t size;
-        uint8_t *bytes = slurp(path, &size);
+        uint8_t *bytes = (uint8_t *)bn_file_read(path, 64u << 20, &size);
         if (!bytes) {
             json_decref(truth);
             continue;
@@ -831,7 +814,7 @@ static int eval_mrz(const char *dir, const char *today, int verbose)
         char path[4096];
         snprintf(path, sizeof path, "%.3000s/%.255s", dir, t[i].path);
         size_t size;
-        uint8_t *bytes = slurp(path, &size);
+        uint8_t *bytes = (uint8_t *)bn_file_read(path, 64u << 20, &size);
         if (!bytes)
             continue;
         bn_image_t *img = bn_image_decode(bytes, size, NULL, NULL);
