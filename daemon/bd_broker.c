@@ -375,9 +375,20 @@ static bn_msg_t *s_task_body(bd_broker_t *self, task_t *t)
     const bn_plan_task_t *pt = &job->plan[t->seq];
     json_t *doc = json_array_get(json_object_get(job->spec, "documents"), (size_t)pt->doc);
     if (!job->ctx_text) {
-        json_t *ctx = json_pack("{s:O, s:O}", "form",
+        /* Expiry and age are judged on the day of submission, not the day a (retried) task
+         * happens to run: stamp options.now unless the submitter set it. */
+        json_t *opts = json_deep_copy(json_object_get(job->spec, "options"));
+        if (!json_object_get(opts, "now")) {
+            char day[16];
+            time_t secs = (time_t)(job->created / 1000);
+            struct tm tm;
+            gmtime_r(&secs, &tm);
+            strftime(day, sizeof day, "%Y-%m-%d", &tm);
+            json_object_set_new(opts, "now", json_string(day));
+        }
+        json_t *ctx = json_pack("{s:O, s:o}", "form",
                                 json_object_get(job->spec, "form") ? json_object_get(job->spec, "form") : json_null(),
-                                "options", json_object_get(job->spec, "options"));
+                                "options", opts);
         char *text = json_dumps(ctx, JSON_COMPACT);
         json_decref(ctx);
         text[strlen(text) - 1] = '\0';        /* drop the closing brace … */

@@ -29,6 +29,11 @@ try:
     check([d["type"] + ":" + d["side"] for d in res["documents"]] == ["id-card:front", "id-card:back"],
           "documents in order with type and side")
     check(res["documents"][0]["quality"]["bytes"] == len(b"front-bytes"), "stage result merged into its document")
+    import datetime
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    check(res["documents"][0].get("now") == today, "stages judge by the submission date (options.now stamped)")
+    s, ack2 = c.submit([("id-card", "front", b"x")], options={"now": "2030-01-02"})
+    check(c.result(ack2["job"])[1]["documents"][0].get("now") == "2030-01-02", "a submitter's options.now is kept")
     check("face" in res and res["face"]["verdict"] == "pass", "a face block when a selfie is sent")
     blob = res["documents"][0]["blobs"]["prepared"]
     r = c.call("beian.blob", [ack["job"], blob["sha256"]])

@@ -55,6 +55,9 @@ int main(void)
     CHECK(!valid("{\"documents\":[{\"type\":\"passport\",\"blob\":1}],\"selfie\":0}", 1), "selfie out of range");
     CHECK(!valid("{\"documents\":[{\"type\":\"passport\",\"blob\":1}],\"options\":{\"priority\":\"now\"}}", 1), "bad priority");
     CHECK(!valid("[1,2]", 1), "not an object");
+    CHECK(valid("{\"documents\":[{\"type\":\"passport\",\"blob\":1}],\"options\":{\"now\":\"2026-11-28\"}}", 1), "now");
+    CHECK(!valid("{\"documents\":[{\"type\":\"passport\",\"blob\":1}],\"options\":{\"now\":\"28/11/2026\"}}", 1), "bad now");
+    CHECK(!valid("{\"documents\":[{\"type\":\"passport\",\"blob\":1}],\"options\":{\"now\":20261128}}", 1), "now not a string");
     json_t *spec = json_loads("{\"documents\":[{\"type\":\"passport\",\"blob\":1}]}", 0, NULL);
     CHECK(bn_job_spec_validate(spec, 1) == 0, "defaults");
     CHECK(!strcmp(json_string_value(json_object_get(json_array_get(json_object_get(spec, "documents"), 0), "side")), "front")
