@@ -100,10 +100,10 @@ int bn_job_spec_validate(json_t *spec, size_t nblobs)
         return bn_error_set("bad_request", "options.tenant must be 1..64 characters");
     json_t *now = json_object_get(opt, "now");
     if (now) {
-        const char *d = json_string_value(now);
+        const char *day = json_string_value(now);
         int y, m, dd;
         char tail;
-        if (!d || strlen(d) != 10 || sscanf(d, "%4d-%2d-%2d%c", &y, &m, &dd, &tail) != 3 || m < 1 || m > 12 || dd < 1 || dd > 31)
+        if (!day || strlen(day) != 10 || sscanf(day, "%4d-%2d-%2d%c", &y, &m, &dd, &tail) != 3 || m < 1 || m > 12 || dd < 1 || dd > 31)
             return bn_error_set("bad_request", "options.now must be a date YYYY-MM-DD");
     }
     json_t *key = json_object_get(opt, "key");
