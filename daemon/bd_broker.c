@@ -1258,7 +1258,8 @@ static void s_timers(bd_broker_t *self)
      * worker does not) is bounded by its task's lease instead. */
     zlistx_t *dead = zlistx_new();
     for (worker_t *w = zhashx_first(self->workers); w; w = zhashx_next(self->workers))
-        if (now > w->expiry && (!(w->task || w->stuck) || w->hb_busy))
+        if ((now > w->expiry && (!(w->task || w->stuck) || w->hb_busy))
+            || (w->stuck && now > w->expiry + self->o.lease_ms)) /* stuck and silent for a lease */
             zlistx_add_end(dead, w);
     for (worker_t *w = zlistx_first(dead); w; w = zlistx_next(dead)) {
         bn_warn("worker for %s expired", w->svc->name);
