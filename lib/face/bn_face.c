@@ -4,6 +4,7 @@
 #include "core/bn_error.h"
 #include "core/bn_flags.h"
 #include "core/bn_log.h"
+#include "img/bn_layout.h"
 #include "img/bn_docfind.h"
 
 #include <math.h>
@@ -66,24 +67,16 @@ static bn_image_t *crop(const bn_image_t *img, int x, int y, int w, int h)
     return c;
 }
 
-/* The portrait zone [x, y, w, h] in mm from data/layouts.json "<type>:<side>". 0 when known. */
-static int portrait_zone(const bn_config_t *cfg, const char *doc_type, const char *side, double box[4],
-                         double size_mm[2])
+/* The portrait zone [x, y, w, h] in mm from data/layouts.json "<type>:<side>" (bn_layout: parsed
+ * once per process, not per task). 0 when known. */
+static int portrait_zone(const char *doc_type, const char *side, double box[4], double size_mm[2])
 {
-    const char *path = bn_config_str(cfg, "face.layouts", BEIAN_SOURCE_DIR "/data/layouts.json");
-    json_t *root = json_load_file(path, 0, NULL);
-    char key[64];
-    snprintf(key, sizeof key, "%s:%s", doc_type ? doc_type : "", side && *side ? side : "front");
-    json_t *lay = json_object_get(root, key);
-    json_t *p = json_object_get(lay, "portrait"), *sz = json_object_get(lay, "size_mm");
-    int ok = json_is_array(p) && json_array_size(p) == 4;
-    for (int i = 0; ok && i < 4; i++)
-        box[i] = json_number_value(json_array_get(p, i));
-    size_mm[0] = size_mm[1] = 0;
-    if (json_is_array(sz) && json_array_size(sz) == 2)
-        size_mm[0] = json_number_value(json_array_get(sz, 0)), size_mm[1] = json_number_value(json_array_get(sz, 1));
-    json_decref(root);
-    return ok && box[2] > 0 && box[3] > 0 ? 0 : -1;
+    bn_layout_t lay;
+    if (bn_layout_get(doc_type, side && *side ? side : "front", &lay) < 0 || !lay.has_portrait)
+        return -1;
+    box[0] = lay.portrait.x, box[1] = lay.portrait.y, box[2] = lay.portrait.w, box[3] = lay.portrait.h;
+    size_mm[0] = lay.w_mm, size_mm[1] = lay.h_mm;
+    return box[2] > 0 && box[3] > 0 ? 0 : -1;
 }
 
 /* Detect in img and fill probe with its largest face. 0 = searched (found or not), -1 = error. */
@@ -189,7 +182,7 @@ int bn_face_probe_document(const bn_config_t *cfg, const bn_image_t *img, const 
         doc = bn_doc_rectify(img, &geom, doc_type, (int)bn_config_num(cfg, "face.doc_dpi", DFLT_DOC_DPI));
     bn_error_clear(); /* not found or not possible: fall back, it is not a task failure */
     double z[4], mm[2];
-    if (doc && portrait_zone(cfg, doc_type, doc_side, z, mm) == 0 && mm[0] > 0 && mm[1] > 0) {
+    if (doc && portrait_zone(doc_type, doc_side, z, mm) == 0 && mm[0] > 0 && mm[1] > 0) {
         double sx = doc->width / mm[0], sy = doc->height / mm[1];
         double mx = 0.15 * z[2], my = 0.15 * z[3]; /* printing is never exact */
         bn_image_t *por = crop(doc, (int)((z[0] - mx) * sx), (int)((z[1] - my) * sy),

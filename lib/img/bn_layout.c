@@ -47,6 +47,12 @@ static void s_add_text(bn_layout_t *o, const json_t *a)
         o->ntext++;
 }
 
+const json_t *bn_layout_json(void)
+{
+    pthread_once(&s_once, s_load);
+    return s_root;
+}
+
 int bn_layout_get(const char *doc_type, const char *side, bn_layout_t *out)
 {
     memset(out, 0, sizeof *out);

@@ -27,4 +27,9 @@ typedef struct {
  * $BEIAN_LAYOUTS, $BEIAN_SRC/data, then the source tree the binary was built from). */
 int bn_layout_get(const char *doc_type, const char *side, bn_layout_t *out);
 
+/* The whole parsed data/layouts.json (same lookup), loaded once per process and read-only; NULL
+ * when not found. For stages that need more of it than bn_layout_t holds (OCR field zones). */
+typedef struct json_t json_t;
+const json_t *bn_layout_json(void);
+
 #endif

@@ -104,19 +104,6 @@ static const layout_t s_layouts[] = {
 
 /* ---- character repair ----------------------------------------------------------------- */
 
-static char to_digit(char c)
-{
-    switch (c) {
-    case 'O': case 'Q': case 'D': return '0';
-    case 'I': case 'L': return '1';
-    case 'Z': return '2';
-    case 'S': return '5';
-    case 'B': return '8';
-    case 'G': return '6';
-    }
-    return c;
-}
-
 static char to_letter(char c)
 {
     switch (c) {
@@ -136,7 +123,7 @@ static int is_upper(char c) { return c >= 'A' && c <= 'Z'; }
 /* The other reading of an ambiguous character in a mixed field, or 0. */
 static char swap_of(char c)
 {
-    char s = is_digit(c) ? to_letter(c) : is_upper(c) ? to_digit(c) : c;
+    char s = is_digit(c) ? to_letter(c) : is_upper(c) ? bn_char_as_digit(c) : c;
     return s == c ? 0 : s;
 }
 
@@ -441,8 +428,8 @@ static int parse_candidate(const layout_t *L, char in[3][MAX_LINE], int fix_cost
         for (int i = 0; i < L->len; i++) {
             char c = ln[l][i], r = c;
             switch (L->cls[l][i]) {
-            case 'd': r = to_digit(c); break;
-            case 'c': r = c == '<' ? c : to_digit(c); break;
+            case 'd': r = bn_char_as_digit(c); break;
+            case 'c': r = c == '<' ? c : bn_char_as_digit(c); break;
             case 'a': r = to_letter(c); break;
             case 'f': r = '<'; break;
             }

@@ -455,7 +455,7 @@ static int clean_number(const char *in, char *out, int max)
     return n;
 }
 
-static char digit_of(char c)
+char bn_char_as_digit(char c)
 {
     switch (c) {
     case 'O': case 'Q': case 'D': return '0';
@@ -479,7 +479,7 @@ int bn_id_repair(const char *in, char out[19])
     if (n != 15 && n != 18)
         return -1;
     for (int i = 0; i < n; i++) {
-        char r = (n == 18 && i == 17 && out[i] == 'X') ? 'X' : digit_of(out[i]);
+        char r = (n == 18 && i == 17 && out[i] == 'X') ? 'X' : bn_char_as_digit(out[i]);
         if (r != out[i]) {
             out[i] = r;
             changes++;
@@ -553,9 +553,9 @@ int bn_uscc_repair(const char *in, char out[19])
     for (int i = 0; i < 18; i++) {
         char c = out[i], r = c;
         if (i >= 2 && i <= 7)
-            r = digit_of(c);
+            r = bn_char_as_digit(c);
         else if (c == 'O' || c == 'I' || c == 'Z' || c == 'S')
-            r = digit_of(c);
+            r = bn_char_as_digit(c);
         if (r != c) {
             out[i] = r;
             changes++;

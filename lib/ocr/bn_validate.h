@@ -166,4 +166,8 @@ int bn_expiry_ok(const bn_date_t *expiry, const bn_date_t *today, int min_days);
 /* 1 when the holder is at least 18 on today. */
 int bn_is_adult(const bn_date_t *birth, const bn_date_t *today);
 
+/* The digit an OCR engine most likely misread as this letter (O/Q/D→0, I/L→1, Z→2, S→5, B→8,
+ * G→6); any other character unchanged. Used in digit-only positions of numbers and MRZs. */
+char bn_char_as_digit(char c);
+
 #endif

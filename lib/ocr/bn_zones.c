@@ -1,36 +1,12 @@
 #include "ocr/bn_zones.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <stdlib.h>
 
 #include "core/bn_error.h"
-
-#ifndef BEIAN_SOURCE_DIR
-#define BEIAN_SOURCE_DIR "."
-#endif
-
-/* The layouts file is parsed once per process. */
-static pthread_once_t s_once = PTHREAD_ONCE_INIT;
-static json_t *s_layouts;
-
-static void load_layouts(void)
-{
-    char path[1024];
-    const char *e = getenv("BEIAN_LAYOUTS");
-    const char *src = getenv("BEIAN_SRC");
-    if (e && *e && access(e, R_OK) == 0)
-        snprintf(path, sizeof path, "%s", e);
-    else if (src && *src && (snprintf(path, sizeof path, "%s/data/layouts.json", src), access(path, R_OK) == 0))
-        ;
-    else
-        snprintf(path, sizeof path, "%s/data/layouts.json", BEIAN_SOURCE_DIR);
-    s_layouts = json_load_file(path, 0, NULL);
-}
+#include "img/bn_layout.h"
 
 static bn_zone_kind_t parse_kind(const char *k)
 {
@@ -56,12 +32,12 @@ static int box4(json_t *a, double *x, double *y, double *w, double *h)
 int bn_zones_get(const char *doc_type, const char *side, bn_zoneset_t *out)
 {
     memset(out, 0, sizeof *out);
-    pthread_once(&s_once, load_layouts);
-    if (!s_layouts)
+    const json_t *layouts = bn_layout_json(); /* parsed once, shared with the quality stage */
+    if (!layouts)
         return bn_error_set("layout_unknown", "data/layouts.json not found or invalid");
     char key[64];
     snprintf(key, sizeof key, "%s:%s", doc_type ? doc_type : "", side && *side ? side : "front");
-    json_t *l = json_object_get(s_layouts, key);
+    json_t *l = json_object_get(layouts, key);
     if (!json_is_object(l))
         return bn_error_set("layout_unknown", "no layout for %s", key);
     json_t *size = json_object_get(l, "size_mm");
