@@ -697,7 +697,8 @@ static void s_worker_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
         return;
     }
     case BN_MDPW_REPLY:
-        if (!w) {
+        if (!w) { /* e.g. a stuck worker dropped after its lease: its late reply is fenced too */
+            bn_warn("ignored a late or unknown reply from an unregistered peer");
             s_disconnect_peer(self, sock, ident);
             return;
         }
