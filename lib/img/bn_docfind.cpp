@@ -638,9 +638,26 @@ extern "C" int bn_doc_find_small(const bn_image_t *img, const bn_image_t *pre, c
                 propose_from_mask(mask, aspect, cands, min_area, edges_dil);
             }
 
+            /* Proposers often return the same quadrilateral (a hull read with and without the
+             * frame's border, the same card in both maps): refining is a robust line fit per
+             * side, so refine and score each distinct quadrilateral once. */
+            std::vector<std::pair<Quad, Quad>> done; /* (as proposed, refined with base score) */
             for (Quad &q : cands) {
-                refine_quad(q, edges, 6);
-                q.score = score_quad(q, edges_dil, aspect, w, h) * q.penalty;
+                const Quad *seen = nullptr;
+                for (const auto &d : done)
+                    if (std::equal(q.p, q.p + 4, d.first.p))
+                        seen = &d.second;
+                if (seen) {
+                    std::copy(seen->p, seen->p + 4, q.p);
+                    q.score = seen->score * q.penalty;
+                } else {
+                    Quad prop = q;
+                    refine_quad(q, edges, 6);
+                    Quad fit = q;
+                    fit.score = score_quad(q, edges_dil, aspect, w, h);
+                    done.emplace_back(prop, fit);
+                    q.score = fit.score * q.penalty;
+                }
                 if (dbg())
                     fprintf(stderr, "docfind: cand (%.0f,%.0f) (%.0f,%.0f) (%.0f,%.0f) (%.0f,%.0f) support %.2f aspect %.2f score %.2f\n",
                             q.p[0].x, q.p[0].y, q.p[1].x, q.p[1].y, q.p[2].x, q.p[2].y, q.p[3].x, q.p[3].y,

@@ -29,14 +29,8 @@ static float *s_grey(const bn_image_t *img)
 /* Crete, Dolmiere, Ladret, Nicolas (2007), "The blur effect": re-blur the image with a 9-tap box
  * and see how much of its pixel-to-pixel variation survives. A crisp image loses a lot, a blurred
  * one almost nothing. Independent of contrast and nearly so of content. */
-double bn_metric_sharpness(const bn_image_t *img)
+static double s_sharpness(const float *g, int w, int h)
 {
-    int w = img->width, h = img->height;
-    if (w < 16 || h < 16)
-        return 0;
-    float *g = s_grey(img);
-    if (!g)
-        return 0;
     /* Both directions row by row (cache-friendly). The difference of a 9-tap box (clamped at
      * the ends) between neighbours is the sample entering minus the one leaving, over 9, so
      * the re-blurred image never needs to be built. */
@@ -50,7 +44,7 @@ double bn_metric_sharpness(const bn_image_t *img)
                 for (; x < w - 4; x++) {
                     float df = fabsf(row[x] - row[x - 1]), db = fabsf(row[x + 4] - row[x - 5]) * (1.0f / 9);
                     ha += df;
-                    hc += fmaxf(df - db, 0);
+                    hc += df > db ? df - db : 0;
                 }
                 if (x >= w)
                     break;
@@ -69,25 +63,30 @@ double bn_metric_sharpness(const bn_image_t *img)
         for (int x = 0; x < w; x++) {
             float df = fabsf(row[x] - up[x]), db = fabsf(rin[x] - rout[x]) * (1.0f / 9);
             a += df;
-            c += fmaxf(df - db, 0);
+            c += df > db ? df - db : 0;
         }
         sf[1] += a, sv[1] += c;
     }
     for (int d = 0; d < 2; d++)
         blur[d] = sf[d] > 0 ? (sf[d] - sv[d]) / sf[d] : 1;
-    free(g);
     double bl = blur[0] > blur[1] ? blur[0] : blur[1];
     return 1 - bl;
 }
 
-double bn_metric_laplacian_var(const bn_image_t *img)
+double bn_metric_sharpness(const bn_image_t *img)
 {
-    int w = img->width, h = img->height;
-    if (w < 3 || h < 3)
+    if (img->width < 16 || img->height < 16)
         return 0;
     float *g = s_grey(img);
     if (!g)
         return 0;
+    double r = s_sharpness(g, img->width, img->height);
+    free(g);
+    return r;
+}
+
+static double s_laplacian_var(const float *g, int w, int h)
+{
     double s = 0, s2 = 0;
     size_t n = 0;
     for (int y = 1; y < h - 1; y++)
@@ -98,22 +97,40 @@ double bn_metric_laplacian_var(const bn_image_t *img)
             s2 += l * l;
             n++;
         }
-    free(g);
     double m = s / n;
     return s2 / n - m * m;
 }
 
-void bn_metric_brightness(const bn_image_t *img, double *mean, double *p5, double *p95, double *clipped)
+double bn_metric_laplacian_var(const bn_image_t *img)
 {
-    size_t n = (size_t)img->width * img->height, hist[256] = {0};
-    double s = 0;
+    if (img->width < 3 || img->height < 3)
+        return 0;
+    float *g = s_grey(img);
+    if (!g)
+        return 0;
+    double r = s_laplacian_var(g, img->width, img->height);
+    free(g);
+    return r;
+}
+
+/* Histogram of rounded luma: brightness and tones read the same one. */
+static void s_luma_hist(const bn_image_t *img, size_t hist[256])
+{
+    size_t n = (size_t)img->width * img->height;
+    memset(hist, 0, 256 * sizeof *hist);
     for (size_t i = 0; i < n; i++) {
         int l = img->bands == 3 ? (int)(s_luma(img->data + i * 3) + 0.5) : img->data[i];
-        if (l > 255)
-            l = 255;
-        hist[l]++;
-        s += l;
+        hist[l > 255 ? 255 : l]++;
     }
+}
+
+static void s_brightness(const size_t hist[256], size_t n, double *mean, double *p5, double *p95, double *clipped)
+{
+    /* Integer luma sums are exact in a double, so the mean from the histogram is the mean of
+     * the pixels. */
+    double s = 0;
+    for (int v = 0; v < 256; v++)
+        s += (double)hist[v] * v;
     size_t acc = 0;
     int q5 = -1, q95 = -1;
     for (int v = 0; v < 256; v++) {
@@ -130,6 +147,13 @@ void bn_metric_brightness(const bn_image_t *img, double *mean, double *p5, doubl
     *p5 = q5 < 0 ? 0 : q5;
     *p95 = q95 < 0 ? 255 : q95;
     *clipped = n ? (double)clip / n : 0;
+}
+
+void bn_metric_brightness(const bn_image_t *img, double *mean, double *p5, double *p95, double *clipped)
+{
+    size_t hist[256];
+    s_luma_hist(img, hist);
+    s_brightness(hist, (size_t)img->width * img->height, mean, p5, p95, clipped);
 }
 
 /* Hasler and Süsstrunk (2003): M = σ_rgyb + 0.3 μ_rgyb with rg = R − G, yb = (R + G)/2 − B.
@@ -161,13 +185,8 @@ double bn_metric_colourfulness(const bn_image_t *img, double *chroma_mean)
 
 /* A photocopy is two-tone: paper and toner, few mid-tones. Measured relative to the paper level
  * (p90 of luma) so a dim photo of a copy still reads as a copy. */
-void bn_metric_tones(const bn_image_t *img, double *midtone_fraction, double *paper_white)
+static void s_tones(const size_t hist[256], size_t n, double *midtone_fraction, double *paper_white)
 {
-    size_t n = (size_t)img->width * img->height, hist[256] = {0};
-    for (size_t i = 0; i < n; i++) {
-        int l = img->bands == 3 ? (int)(s_luma(img->data + i * 3) + 0.5) : img->data[i];
-        hist[l > 255 ? 255 : l]++;
-    }
     size_t acc = 0;
     int p90 = 255;
     for (int v = 0; v < 256; v++) {
@@ -185,16 +204,30 @@ void bn_metric_tones(const bn_image_t *img, double *midtone_fraction, double *pa
     *midtone_fraction = n ? (double)mid / n : 0;
 }
 
+void bn_metric_tones(const bn_image_t *img, double *midtone_fraction, double *paper_white)
+{
+    size_t hist[256];
+    s_luma_hist(img, hist);
+    s_tones(hist, (size_t)img->width * img->height, midtone_fraction, paper_white);
+}
+
 void bn_metrics_compute(const bn_image_t *img, const bn_glare_params_t *gp, bn_metrics_t *m)
 {
     memset(m, 0, sizeof *m);
-    m->sharpness = bn_metric_sharpness(img);
-    m->laplacian_var = bn_metric_laplacian_var(img);
-    bn_metric_brightness(img, &m->brightness_mean, &m->brightness_p5, &m->brightness_p95, &m->clipped_fraction);
+    /* The same values as the functions one by one, with the shared work done once: one luma
+     * plane for sharpness and Laplacian, one histogram for brightness and tones. */
+    float *g = img->width >= 3 && img->height >= 3 ? s_grey(img) : NULL;
+    if (g) {
+        m->sharpness = img->width >= 16 && img->height >= 16 ? s_sharpness(g, img->width, img->height) : 0;
+        m->laplacian_var = s_laplacian_var(g, img->width, img->height);
+        free(g);
+    }
+    size_t hist[256], n = (size_t)img->width * img->height;
+    s_luma_hist(img, hist);
+    s_brightness(hist, n, &m->brightness_mean, &m->brightness_p5, &m->brightness_p95, &m->clipped_fraction);
+    s_tones(hist, n, &m->midtone_fraction, &m->paper_white);
     m->colourfulness = bn_metric_colourfulness(img, &m->chroma_mean);
     m->glare_fraction = bn_metric_glare(img, gp, m->glare, &m->nglare);
-    bn_metric_tones(img, &m->midtone_fraction, &m->paper_white);
-    m->moire = bn_metric_moire(img);
 }
 
 bn_image_t *bn_image_crop(const bn_image_t *img, int x, int y, int w, int h)

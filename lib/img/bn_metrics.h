@@ -49,7 +49,8 @@ void bn_metric_tones(const bn_image_t *img, double *midtone_fraction, double *pa
  * moiré high. */
 double bn_metric_moire(const bn_image_t *img);
 
-/* All of the above; img is RGB. */
+/* All of the above except moiré, which needs the upload's own resolution (the caller measures
+ * it on a crop, bn_quality.c); m->moire is left 0. img is RGB. */
 void bn_metrics_compute(const bn_image_t *img, const bn_glare_params_t *gp, bn_metrics_t *m);
 
 /* Helpers (OpenCV, bn_imgops.cpp). */

@@ -32,15 +32,27 @@ extern "C" double bn_metric_glare(const bn_image_t *img, const bn_glare_params_t
         return 0;
     try {
         cv::Mat src = wrap(img), mask(img->height, img->width, CV_8U);
+        /* Luma never exceeds the largest channel, so a pixel whose channels are all clearly
+         * below min_luma is decided without the luma product (most of a card). */
+        const double dim = p->min_luma - 0.5;
+        bool any = false;
         for (int y = 0; y < img->height; y++) {
             const uint8_t *r = src.ptr<uint8_t>(y);
             uint8_t *m = mask.ptr<uint8_t>(y);
             for (int x = 0; x < img->width; x++, r += 3) {
-                int mx = std::max(r[0], std::max(r[1], r[2])), mn = std::min(r[0], std::min(r[1], r[2]));
+                int mx = std::max(r[0], std::max(r[1], r[2]));
+                if (mx < dim) {
+                    m[x] = 0;
+                    continue;
+                }
+                int mn = std::min(r[0], std::min(r[1], r[2]));
                 double l = 0.299 * r[0] + 0.587 * r[1] + 0.114 * r[2];
                 m[x] = (l >= p->min_luma && mx - mn <= p->max_chroma) ? 255 : 0;
+                any |= m[x] != 0;
             }
         }
+        if (!any)
+            return 0; /* nothing bright and colourless: no blob to open or label */
         cv::morphologyEx(mask, mask, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(5, 5)));
         cv::Mat labels, stats, cent;
         int n = cv::connectedComponentsWithStats(mask, labels, stats, cent, 8, CV_32S);

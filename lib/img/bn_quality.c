@@ -18,6 +18,8 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -123,6 +125,37 @@ static int s_undecodable(const bn_task_t *task, bn_stage_result_t *out, json_t *
     out->json = json_pack("{s:o, s:o, s:o, s:s}", "quality", q, "geometry", json_pack("{s:b}", "found", 0), "flags",
                           flags, "verdict", bn_verdict_name(bn_flags_worst(flags)));
     return 0;
+}
+
+/* The prepared JPEG needs only the rectified document, so it is made on a second thread while
+ * this one measures and draws the review: its JPEG encodes (a bisection on quality) are the
+ * largest step after decoding, and a 2-core worker would otherwise leave a core idle. Nothing
+ * is shared but rect, which only the preparing thread writes (the watermark) once started. */
+typedef struct {
+    bn_image_t *rect;
+    const bn_profile_t *prof;
+    const bn_layout_t *lay;     /* the document's layout, or NULL */
+    const char *watermark;      /* text, or NULL for none */
+    void *jpg;                  /* result; NULL with code/msg set on failure */
+    bn_prepared_info_t pi;
+    int wm_failed;
+    char code[48], msg[256];    /* bn_error is per thread: carried back to the caller */
+} s_prepare_t;
+
+static void *s_prepare(void *arg)
+{
+    s_prepare_t *p = arg;
+    if (p->watermark && bn_watermark_apply(p->rect, p->lay, p->watermark) != 0) {
+        p->wm_failed = 1;
+        snprintf(p->msg, sizeof p->msg, "%s", bn_error_msg());
+        bn_error_clear();
+    }
+    p->jpg = bn_prepare_jpeg(p->rect, p->prof, &p->pi);
+    if (!p->jpg) {
+        snprintf(p->code, sizeof p->code, "%s", bn_error_code());
+        snprintf(p->msg, sizeof p->msg, "%s", bn_error_msg());
+    }
+    return NULL;
 }
 
 int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
@@ -254,7 +287,28 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         if (!work)
             goto oom;
     }
+    int wm_on = json_is_true(json_object_get(task->options, "watermark"));
+    if (!work && wm_on) {
+        /* The watermark is written into rect while the metrics run: measure a copy. */
+        work = bn_image_crop(rect, 0, 0, rect->width, rect->height);
+        if (!work)
+            goto oom;
+    }
     const bn_image_t *mimg = work ? work : rect;
+
+    /* 5 (on a second thread). Prepared image: upright, deskewed, optionally watermarked,
+     * within the profile. */
+    bn_layout_t lay;
+    s_prepare_t prep = {.rect = rect, .prof = &prof};
+    if (wm_on) {
+        prep.lay = g.found && bn_layout_get(dts, NULL, &lay) == 0 ? &lay : NULL;
+        prep.watermark = bn_config_str(task->config, "quality.watermark.text", "仅供备案使用");
+    }
+    pthread_t prep_thread;
+    int threaded = pthread_create(&prep_thread, NULL, s_prepare, &prep) == 0;
+    if (!threaded)
+        s_prepare(&prep);
+
     bn_glare_params_t gp = {CFG("glare.min_luma", 248), CFG("glare.max_chroma", 28), CFG("glare.min_blob", 0.0015)};
     bn_metrics_t m;
     bn_metrics_compute(mimg, &gp, &m);
@@ -275,6 +329,8 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         if (crop) {
             m.moire = bn_metric_moire(crop);
             bn_image_destroy(&crop);
+        } else {
+            m.moire = bn_metric_moire(mimg); /* centre outside the frame: the working copy */
         }
     }
     json_object_set_new(q, "sharpness", json_real(m.sharpness));
@@ -321,25 +377,6 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         bn_flag_add(flags, "screen_recapture", m.moire, t, -1);
 
     STEP("metrics");
-    /* 5. Prepared image: upright, deskewed, optionally watermarked, within the profile. */
-    if (json_is_true(json_object_get(task->options, "watermark"))) {
-        bn_layout_t lay;
-        int have = g.found && bn_layout_get(dts, NULL, &lay) == 0;
-        const char *wm = bn_config_str(task->config, "quality.watermark.text", "仅供备案使用");
-        if (bn_watermark_apply(rect, have ? &lay : NULL, wm) != 0)
-            bn_warn("quality: watermark not applied: %s", bn_error_msg());
-        json_object_set_new(q, "watermark", json_boolean(1));
-    }
-    bn_prepared_info_t pi;
-    void *jpg = bn_prepare_jpeg(rect, &prof, &pi);
-    if (!jpg)
-        goto fail;
-    bn_stage_result_add_blob(out, "prepared", "image/jpeg", jpg, pi.bytes);
-    json_t *prepared = json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:b}", "width", pi.width, "height", pi.height,
-                                 "bytes", (json_int_t)pi.bytes, "mime", "image/jpeg", "blob", "prepared", "profile",
-                                 prof.name, "jpeg_quality", pi.quality, "fits_profile", pi.fits);
-
-    STEP("prepare");
     /* 6. Review thumbnail. */
     const char *codes[32];
     int nc = 0;
@@ -357,18 +394,34 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     for (int k = 0; k < 4; k++)
         gr.corners[k].x *= fs, gr.corners[k].y *= fs;
     review = bn_review_render(frame, &gr, rect->width, rect->height, gl, m.nglare, codes, nc, fw);
-    json_t *rv = json_null();
-    if (review) {
-        size_t rlen = 0;
-        void *rj = bn_image_encode_jpeg(review, 80, &rlen);
-        if (rj) {
-            bn_stage_result_add_blob(out, "review", "image/jpeg", rj, rlen);
-            rv = json_pack("{s:i, s:i, s:I, s:s, s:s}", "width", review->width, "height", review->height, "bytes",
-                           (json_int_t)rlen, "mime", "image/jpeg", "blob", "review");
-        }
-    }
+    size_t rlen = 0;
+    void *rj = review ? bn_image_encode_jpeg(review, 80, &rlen) : NULL;
 
     STEP("review");
+    /* What is left of preparing once metrics and review are done (0 when it overlapped fully). */
+    if (threaded)
+        pthread_join(prep_thread, NULL);
+    if (prep.wm_failed)
+        bn_warn("quality: watermark not applied: %s", prep.msg);
+    if (wm_on)
+        json_object_set_new(q, "watermark", json_boolean(1));
+    if (!prep.jpg) {
+        free(rj);
+        bn_error_set(prep.code[0] ? prep.code : "internal", "%s", prep.msg);
+        goto fail;
+    }
+    bn_stage_result_add_blob(out, "prepared", "image/jpeg", prep.jpg, prep.pi.bytes);
+    json_t *prepared = json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:b}", "width", prep.pi.width, "height",
+                                 prep.pi.height, "bytes", (json_int_t)prep.pi.bytes, "mime", "image/jpeg", "blob",
+                                 "prepared", "profile", prof.name, "jpeg_quality", prep.pi.quality, "fits_profile",
+                                 prep.pi.fits);
+    json_t *rv = json_null();
+    if (rj) {
+        bn_stage_result_add_blob(out, "review", "image/jpeg", rj, rlen);
+        rv = json_pack("{s:i, s:i, s:I, s:s, s:s}", "width", review->width, "height", review->height, "bytes",
+                       (json_int_t)rlen, "mime", "image/jpeg", "blob", "review");
+    }
+    STEP("prepare");
     json_object_set_new(timing, "total", json_real(round((s_ms() - t_start) * 10) / 10));
     json_object_set_new(q, "timing_ms", timing);
     timing = NULL;
