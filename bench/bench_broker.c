@@ -10,7 +10,9 @@
  * p50/p99 submit→ack latency, plus the ratios the README promises:
  *   memory / raw throughput, durable 3 MB MB/s / fsync'd sequential write MB/s of this disk,
  *   broker RSS growth per queued payload byte (1.0 = one copy).
- * Usage: bench_broker [--quick] (build dir is taken from argv[0]). Not a test: prints numbers. */
+ * Usage: bench_broker [--quick] (build dir is taken from argv[0]). Not a test: prints numbers.
+ *        bench_broker --only raw|intake|memory|dintake|durable SIZE COUNT  runs one configuration
+ *        once (for profiling it, e.g. under perf record -a). */
 #include "core/bn_msg.h"
 
 #include <errno.h>
@@ -45,6 +47,7 @@ static int cmp(const void *a, const void *b)
 
 typedef struct {
     double rate, mbps, p50, p99;
+    double broker_us, workers_us; /* CPU per submission, for the broker configurations */
 } result_t;
 
 /* ---- raw echo ---- */
@@ -118,7 +121,7 @@ static result_t run_client(const char *ep, size_t size, int count, int window, i
     }
     double el = now() - t0;
     qsort(lat, (size_t)count, sizeof *lat, cmp);
-    result_t res = {count / el, count * (double)size / el / 1e6, lat[count / 2] * 1e3, lat[count * 99 / 100] * 1e3};
+    result_t res = {count / el, count * (double)size / el / 1e6, lat[count / 2] * 1e3, lat[count * 99 / 100] * 1e3, 0, 0};
     free(payload);
     free(lat);
     free(sent);
@@ -159,6 +162,24 @@ static pid_t spawn(char *const argv[])
         _exit(127);
     }
     return p;
+}
+
+/* CPU seconds (user + system) a process has used so far: shows where a configuration's
+ * time goes on a machine with fewer cores than processes. */
+static double cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    return (ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static long rss_kb(pid_t pid)
@@ -205,6 +226,25 @@ static void stack_start(bstack_t *st, int durable, int workers)
         st->workers[1] = spawn(o);
         usleep(200000);
     }
+}
+
+static double stack_workers_cpu(const bstack_t *st)
+{
+    return (st->workers[0] ? cpu_s(st->workers[0]) : 0) + (st->workers[1] ? cpu_s(st->workers[1]) : 0);
+}
+
+/* run_client against a started stack, with the CPU the broker and workers spent meanwhile.
+ * Workers keep draining after the last ack; wait until the queue is empty (their CPU stops
+ * rising) so their cost per job is complete. */
+static result_t run_stack(bstack_t *st, size_t size, int count, int window)
+{
+    double b0 = cpu_s(st->broker), w0 = stack_workers_cpu(st);
+    result_t r = run_client(st->ep, size, count, window, 1);
+    for (double last = -1, w; st->workers[0] && (w = stack_workers_cpu(st)) != last; last = w)
+        usleep(300000);
+    r.broker_us = (cpu_s(st->broker) - b0) / count * 1e6;
+    r.workers_us = (stack_workers_cpu(st) - w0) / count * 1e6;
+    return r;
 }
 
 static void stack_stop(bstack_t *st)
@@ -258,12 +298,21 @@ static result_t median(result_t *v, int n)
 
 static void row(const char *name, size_t size, result_t r)
 {
-    printf("  %-8s %7zu B  %9.0f sub/s  %8.1f MB/s  p50 %7.2f ms  p99 %7.2f ms\n", name, size, r.rate, r.mbps, r.p50, r.p99);
+    printf("  %-8s %7zu B  %9.0f sub/s  %8.1f MB/s  p50 %7.2f ms  p99 %7.2f ms", name, size, r.rate, r.mbps, r.p50, r.p99);
+    if (r.broker_us > 0)
+        printf("  cpu/sub broker %.0f µs workers %.0f µs", r.broker_us, r.workers_us);
+    printf("\n");
 }
 
 int main(int argc, char **argv)
 {
     int quick = argc > 1 && !strcmp(argv[1], "--quick");
+    int only = -1;
+    static const char *names[] = {"raw", "intake", "memory", "dintake", "durable"};
+    if (argc == 5 && !strcmp(argv[1], "--only"))
+        for (int c = 0; c < 5; c++)
+            if (!strcmp(argv[2], names[c]))
+                only = c;
     char self[4096];
     snprintf(self, sizeof self, "%s", argv[0]);
     snprintf(s_bin, sizeof s_bin, "%s", dirname(self));
@@ -272,6 +321,21 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     struct { size_t size; int count; } sizes[] = {{10 * 1024, quick ? 2000 : 10000}, {3 * 1024 * 1024, quick ? 40 : 150}};
     int window = getenv("BENCH_WINDOW") ? atoi(getenv("BENCH_WINDOW")) : 64;
+    if (only >= 0) {
+        size_t size = (size_t)atol(argv[3]);
+        int count = atoi(argv[4]);
+        bstack_t st;
+        result_t r;
+        if (only == 0)
+            r = bench_raw(size, count, window);
+        else {
+            stack_start(&st, only >= 3, only == 2 || only == 4);
+            r = run_stack(&st, size, count, window);
+            stack_stop(&st);
+        }
+        row(names[only], size, r);
+        goto done;
+    }
     printf("beian broker benchmark (window %d, ipc, no-op workers draining; median of %d rounds)\n", window,
            quick ? 1 : 3);
     /* Each configuration runs `rounds` times, interleaved with the others, and the median is
@@ -287,20 +351,19 @@ int main(int argc, char **argv)
             bstack_t st;
             r[0][i] = bench_raw(size, count, window);
             stack_start(&st, 0, 0);
-            r[1][i] = run_client(st.ep, size, count, window, 1);
+            r[1][i] = run_stack(&st, size, count, window);
             stack_stop(&st);
             stack_start(&st, 0, 1);
-            r[2][i] = run_client(st.ep, size, count, window, 1);
+            r[2][i] = run_stack(&st, size, count, window);
             stack_stop(&st);
             stack_start(&st, 1, 0);
-            r[3][i] = run_client(st.ep, size, count, window, 1);
+            r[3][i] = run_stack(&st, size, count, window);
             stack_stop(&st);
             stack_start(&st, 1, 1);
-            r[4][i] = run_client(st.ep, size, count, window, 1);
+            r[4][i] = run_stack(&st, size, count, window);
             stack_stop(&st);
             disk[i] = size > 1000000 ? disk_mbps(size, count / 3 + 5) : 0;
         }
-        static const char *names[] = {"raw", "intake", "memory", "dintake", "durable"};
         result_t med[5];
         for (int c = 0; c < 5; c++) {
             med[c] = median(r[c], rounds);
@@ -330,6 +393,7 @@ int main(int argc, char **argv)
     double ratio = (after - before) * 1024.0 / (n * 3.0 * 1024 * 1024);
     printf("copies: %d queued 3 MB payloads grew the broker's RSS by %.0f MB = %.2f× the payload bytes\n", n,
            (after - before) / 1024.0, ratio);
+done:;
     char rm[300];
     snprintf(rm, sizeof rm, "rm -rf %s", s_dir);
     if (system(rm) != 0) {}

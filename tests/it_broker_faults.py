@@ -78,6 +78,28 @@ try:
 finally:
     st.close()
 
+# --- a long stage: the worker's watchdog heartbeats for it (no lease or liveness expiry at
+# 10 heartbeats); a stage past --task-timeout ends the process with 75 and the task is retried
+st = Stack(heartbeat=100, attempts=2)
+try:
+    st.worker("beian.quality")
+    st.worker("beian.ocr")
+    c = MdpClient(st.ep)
+    s, ack = c.submit([("id-card", "front", b"SLOW:1500")])
+    s, res = c.result(ack["job"], timeout=20000)
+    check(res and res["status"] == "done" and "expired" not in st.logtext(),
+          "a stage of 15 heartbeat intervals completes; its worker is never taken for dead")
+    w = st.worker("beian.quality", extra=["--task-timeout", "300"])
+    st.workers[0].terminate()
+    st.workers[0].wait()
+    time.sleep(0.3)
+    s, ack = c.submit([("id-card", "front", b"SLOW:3000")])
+    w.wait(timeout=10)
+    check(w.returncode == 75, "a stage past --task-timeout ends its worker with exit code 75")
+    check("task exceeded 300 ms" in st.logtext(), "the overrun is logged")
+finally:
+    st.close()
+
 # --- a task that crashes every worker fails after N attempts; the others finish
 st = Stack(heartbeat=200, attempts=3)
 try:

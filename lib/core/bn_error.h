@@ -3,7 +3,7 @@
  * A function that fails sets a stable machine code (lower_snake_case, part of the public
  * contract: see docs/RESULTS.md "Error codes") and a human message, then returns -1 or NULL.
  * The caller reads them with bn_error_code()/bn_error_msg(). The buffer is thread-local, so a
- * worker's stage thread and its heartbeat thread never see each other's errors. */
+ * worker's stage and its watchdog thread never see each other's errors. */
 #ifndef BN_ERROR_H
 #define BN_ERROR_H
 
