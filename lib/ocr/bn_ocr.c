@@ -24,6 +24,7 @@
 #include "ocr/bn_mrz.h"
 #include "ocr/bn_mrzread.h"
 #include "ocr/bn_ocr_norm.h"
+#include "ocr/bn_ppocr.h"
 #include "ocr/bn_tess.h"
 #include "ocr/bn_validate.h"
 #include "ocr/bn_zones.h"
@@ -124,6 +125,238 @@ static int plausible(const char *doc_type, const char *key, const char *v, doubl
     return conf >= 0.75;
 }
 
+/* ---- PP-OCR (bn_ppocr): Chinese text lines ------------------------------------------------ */
+
+/* Fields Tesseract reads with chi_sim: PP-OCR reads them far better (rare characters in names
+ * and addresses, which chi_sim's fast model guesses), so it is the first engine for them — but
+ * a line costs it 2-4x Tesseract's time, so fields whose format is checked (dates, sex), where
+ * Tesseract is right 99 % of the time, go to Tesseract first and to PP-OCR only when that
+ * reading does not parse. */
+static int ppocr_first(const read_spec_t *sp, const bn_zone_t *z)
+{
+    return !strcmp(sp->lang, "chi_sim") && z->kind != BN_KIND_DATE && strcmp(z->key, "sex") != 0;
+}
+
+static int ppocr_second(const read_spec_t *sp, const bn_zone_t *z)
+{
+    return !ppocr_first(sp, z) && (!strcmp(sp->lang, "chi_sim") || !strcmp(z->key, "id_number") ||
+                                   !strcmp(z->key, "credit_code"));
+}
+
+typedef struct { int y0, y1; } band_t;
+
+/* Ink threshold of a prepared zone (background flattened to white): halfway between its
+ * darkest pixels (2nd percentile) and white, so faint print on a washed-out photo still counts
+ * and light guilloche left over does not. */
+static int ink_threshold(PIX *p)
+{
+    int w = pixGetWidth(p), h = pixGetHeight(p), wpl = pixGetWpl(p);
+    l_uint32 *data = pixGetData(p);
+    long hist[256] = {0};
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            hist[GET_DATA_BYTE(data + (size_t)y * wpl, x)]++;
+    long want = (long)w * h / 50, acc = 0;
+    int dark = 0;
+    while (dark < 255 && (acc += hist[dark]) < want)
+        dark++;
+    int t = (dark + 255) / 2;
+    return t < 100 ? 100 : t > 200 ? 200 : t;
+}
+
+/* Text lines of a prepared zone by horizontal projection: runs of rows holding ink, too-thin
+ * runs (specks, a neighbour's descenders) dropped, runs as tall as two lines split at their
+ * faintest row; in a one-line zone the run with the most ink. At most `max`, top to bottom. */
+static int find_bands(PIX *p, int thr, int lines, band_t *b, int max)
+{
+    int w = pixGetWidth(p), h = pixGetHeight(p), wpl = pixGetWpl(p);
+    l_uint32 *data = pixGetData(p);
+    int *ink = calloc((size_t)h, sizeof *ink);
+    if (!ink)
+        return 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            ink[y] += GET_DATA_BYTE(data + (size_t)y * wpl, x) < thr;
+    int pitch = (h - 24) / (lines > 0 ? lines : 1); /* bn_zone_prepare adds a 12 px border */
+    int min_ink = w / 200 + 1, n = 0;
+    band_t raw[32];
+    for (int y = 0; y < h && n < 32;) {
+        while (y < h && ink[y] < min_ink)
+            y++;
+        int y0 = y;
+        while (y < h && ink[y] >= min_ink)
+            y++;
+        if (y > y0)
+            raw[n++] = (band_t){y0, y};
+    }
+    /* a line broken by a faint row (horizontal strokes only) is one line: join close runs */
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (m && raw[i].y0 - raw[m - 1].y1 <= pitch / 10 && raw[i].y1 - raw[m - 1].y0 < pitch)
+            raw[m - 1].y1 = raw[i].y1;
+        else
+            raw[m++] = raw[i];
+    }
+    int tallest = 0;
+    for (int i = 0; i < m; i++)
+        if (raw[i].y1 - raw[i].y0 > tallest)
+            tallest = raw[i].y1 - raw[i].y0;
+    int k = 0;
+    for (int i = 0; i < m && k < max; i++) {
+        int y0 = raw[i].y0, y1 = raw[i].y1;
+        if (y1 - y0 < tallest * 2 / 5 || y1 - y0 < pitch / 4)
+            continue;
+        /* two touching lines: cut at the faintest row near the middle */
+        while (lines > 1 && y1 - y0 > pitch * 3 / 2 && k < max - 1) {
+            int best = y0 + pitch / 2;
+            for (int y = y0 + pitch / 2; y < y1 - pitch / 2; y++)
+                if (ink[y] < ink[best])
+                    best = y;
+            if (best - y0 < pitch / 3)
+                break;
+            b[k++] = (band_t){y0, best};
+            y0 = best;
+        }
+        b[k++] = (band_t){y0, y1};
+    }
+    if (lines == 1 && k > 1) {
+        int bi = 0;
+        long bs = -1;
+        for (int i = 0; i < k; i++) {
+            long sum = 0;
+            for (int y = b[i].y0; y < b[i].y1; y++)
+                sum += ink[y];
+            if (sum > bs)
+                bs = sum, bi = i;
+        }
+        b[0] = b[bi];
+        k = 1;
+    }
+    free(ink);
+    return k;
+}
+
+/* Horizontal extent of the text in band [y0, y1): runs of inked columns grouped while the gaps
+ * stay under ~1.2 line heights (spaced-out names keep together), and the group with the most
+ * ink wins — a speck or a guilloche remnant off to the side is not part of the line. */
+static int text_extent(PIX *p, int thr, int y0, int y1, int *x0, int *x1)
+{
+    int w = pixGetWidth(p), wpl = pixGetWpl(p);
+    l_uint32 *data = pixGetData(p);
+    int *col = calloc((size_t)w, sizeof *col);
+    if (!col)
+        return 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = 0; x < w; x++)
+            col[x] += GET_DATA_BYTE(data + (size_t)y * wpl, x) < thr;
+    int gap_max = (y1 - y0) * 6 / 5, best_ink = 0, found = 0;
+    for (int x = 0; x < w;) {
+        while (x < w && !col[x])
+            x++;
+        if (x >= w)
+            break;
+        int s = x, e = x, gap = 0, sum = 0;
+        for (; x < w && gap <= gap_max; x++) {
+            if (col[x])
+                e = x, gap = 0, sum += col[x];
+            else
+                gap++;
+        }
+        x = e + 1;
+        if (sum > best_ink)
+            best_ink = sum, *x0 = s, *x1 = e, found = 1;
+    }
+    free(col);
+    return found;
+}
+
+/* Recognise each text line of a zone with PP-OCR; lines joined with '\n' (as Tesseract's block
+ * mode gives them). Lines are found on the prepared zone (flattened background: reliable ink),
+ * but recognised on the crop's own pixels: PP-OCR was trained on photos, and the background
+ * normalisation that helps Tesseract washes faint print out. 1 when something was read, 0 when
+ * not, -1 on error. */
+static int ppocr_read_zone(bn_ppocr_t *pp, PIX *crop, PIX *prep, const bn_zone_t *z, char *raw, size_t cap,
+                           double *conf)
+{
+    raw[0] = 0;
+    *conf = 0;
+    int thr = ink_threshold(prep);
+    band_t b[4];
+    int nb = find_bands(prep, thr, z->lines, b, z->lines < 4 ? z->lines : 4);
+    int cw0 = pixGetWidth(crop), ch0 = pixGetHeight(crop), wpl = pixGetWpl(crop);
+    double s = (double)(pixGetWidth(prep) - 24) / cw0; /* prep = crop scaled by s + 12 px border */
+    l_uint32 *data = pixGetData(crop);
+    size_t len = 0;
+    double csum = 0;
+    int chars = 0;
+    for (int i = 0; i < nb; i++) {
+        int x0, x1;
+        if (!text_extent(prep, thr, b[i].y0, b[i].y1, &x0, &x1))
+            continue;
+        /* to crop coordinates, with the margin PaddleOCR's detector boxes leave round text */
+        double bh = (b[i].y1 - b[i].y0) / s;
+        double fy0 = (b[i].y0 - 12) / s - bh / 4, fy1 = (b[i].y1 - 12) / s + bh / 4;
+        double fx0 = (x0 - 12) / s - bh / 2, fx1 = (x1 + 1 - 12) / s + bh / 2;
+        int cy0 = fy0 < 0 ? 0 : (int)fy0, cy1 = fy1 > ch0 ? ch0 : (int)ceil(fy1);
+        int cx0 = fx0 < 0 ? 0 : (int)fx0, cx1 = fx1 > cw0 ? cw0 : (int)ceil(fx1);
+        int cw = cx1 - cx0, ch = cy1 - cy0;
+        if (cw < 4 || ch < 4)
+            continue;
+        uint8_t *buf = malloc((size_t)cw * ch);
+        if (!buf)
+            return -1;
+        for (int y = 0; y < ch; y++)
+            for (int x = 0; x < cw; x++)
+                buf[(size_t)y * cw + x] = (uint8_t)GET_DATA_BYTE(data + (size_t)(cy0 + y) * wpl, cx0 + x);
+        char txt[512];
+        double c = 0;
+        int n = bn_ppocr_read(pp, buf, cw, ch, cw, 1, txt, sizeof txt, &c);
+        memset(buf, 0, (size_t)cw * ch); /* a crop of a document is personal data */
+        free(buf);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            continue;
+        int wrote = snprintf(raw + len, cap - len, "%s%s", len ? "\n" : "", txt);
+        if (wrote < 0 || (size_t)wrote >= cap - len)
+            break;
+        len += (size_t)wrote;
+        csum += c * n;
+        chars += n;
+    }
+    *conf = chars ? csum / chars : 0;
+    return chars > 0;
+}
+
+/* One PP-OCR reading of the zone into *fr (box kept). Returns 1 when the reading is to be
+ * kept without asking Tesseract: a number that validates, a date that parses, text read with
+ * confidence. Otherwise *fr holds the reading as a candidate (or is left unread) and 0. */
+static int ppocr_try(bn_ppocr_t *pp, PIX *crop, const char *doc_type, const bn_zone_t *z, const read_spec_t *sp,
+                     field_read_t *fr)
+{
+    PIX *prep = bn_zone_prepare(crop, z->lines, sp->line_px);
+    if (!prep)
+        return 0;
+    field_read_t one;
+    memset(&one, 0, sizeof one);
+    int r = ppocr_read_zone(pp, crop, prep, z, one.raw, sizeof one.raw, &one.conf);
+    pixDestroy(&prep);
+    if (r < 0)
+        bn_warn("PP-OCR failed on zone %s: %s", z->key, bn_error_msg());
+    if (r <= 0)
+        return 0;
+    bn_norm_field(doc_type, z->key, one.raw, one.value, sizeof one.value);
+    pick_window(z->key, one.value);
+    memcpy(one.box, fr->box, sizeof one.box);
+    one.read = 1;
+    int checked = !strcmp(z->key, "id_number") || !strcmp(z->key, "credit_code") || !strcmp(z->key, "sex") ||
+                  z->kind == BN_KIND_DATE;
+    int ok = one.value[0] && (checked ? plausible(doc_type, z->key, one.value, one.conf) : one.conf >= 0.6);
+    if (ok || !fr->read)
+        *fr = one;
+    return ok;
+}
+
 static int read_zone(PIX *page, double ppmm, const char *doc_type, const bn_zone_t *z, field_read_t *fr)
 {
     memset(fr, 0, sizeof *fr);
@@ -136,6 +369,8 @@ static int read_zone(PIX *page, double ppmm, const char *doc_type, const bn_zone
         zz.w += 2.5; /* numbers and dates run past their nominal box more often than names */
     if (!strcmp(z->key, "credit_code"))
         zz.x -= 2, zz.w += 2; /* its label is above it, not to the left */
+    if (!strcmp(doc_type, "business-license") && !strcmp(z->key, "address"))
+        zz.w += 7; /* digits make a line longer than its 15 characters; the border is at 291 mm */
     if (!strcmp(doc_type, "business-license") && !strcmp(z->key, "valid_until") && zz.x > 190) {
         /* the term is printed as one line "YYYY年MM月DD日 至 <until>" from x=190 mm, and where
          * <until> starts depends on the font: read the whole line, keep what follows 至 */
@@ -145,6 +380,13 @@ static int read_zone(PIX *page, double ppmm, const char *doc_type, const bn_zone
     PIX *crop = bn_zone_crop(page, &zz, ppmm, 1.2, 1.0, fr->box);
     if (!crop)
         return -1;
+    /* PP-OCR first for Chinese text (and chi_sim's dates); Tesseract when it reads nothing
+     * plausible, or when its models are not installed */
+    bn_ppocr_t *pp = bn_ppocr_shared(NULL);
+    if (pp && ppocr_first(&sp, z) && ppocr_try(pp, crop, doc_type, z, &sp, fr)) {
+        pixDestroy(&crop);
+        return 0;
+    }
     /* Tesseract's chi_sim model sometimes returns nothing, or a poor guess, for a clean line
      * at one scale and reads it well at another: retry at other text heights while the value
      * is not plausible for its field (a valid number or date, a confident read), and keep the
@@ -192,6 +434,16 @@ static int read_zone(PIX *page, double ppmm, const char *doc_type, const bn_zone
         }
         if (ok)
             break;
+    }
+    /* a number Tesseract could not read so that it validates (a date, a sex that does not
+     * parse): PP-OCR's reading is another reading of the same pixels, taken only when the
+     * validator accepts it */
+    if (pp && ppocr_second(&sp, z) && !plausible(doc_type, z->key, fr->value, fr->conf)) {
+        field_read_t one;
+        memset(&one, 0, sizeof one);
+        memcpy(one.box, fr->box, sizeof one.box);
+        if (ppocr_try(pp, crop, doc_type, z, &sp, &one) && one.value[0])
+            *fr = one;
     }
     pixDestroy(&crop);
     return fr->read ? 0 : -1;
@@ -345,6 +597,7 @@ int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
         return -1;
     if (task->config)
         bn_tess_configure(task->config);
+    bn_ppocr_shared(task->config); /* loaded once per process; NULL (warned once) falls back to Tesseract */
     const char *today_s = opt_str(task->options, "now");
     if (!today_s)
         today_s = opt_str(task->options, "today");
@@ -896,5 +1149,6 @@ int bn_ocr_eval_main(int argc, char **argv)
         return 2;
     }
     bn_tess_shutdown();
+    bn_ppocr_shutdown();
     return rc;
 }

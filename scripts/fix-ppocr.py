@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""Make PaddleOCR's PP-OCRv4 recognition model load in Debian 12's OpenCV 4.6 DNN.
+
+Usage: fix-ppocr.py SRC.onnx DEST_DIR WIDTH...   (writes DEST_DIR/ppocr_rec_<WIDTH>.onnx)
+
+The model as shipped (paddle2onnx, opset 9) has a dynamic batch and width and computes the
+shapes of its Reshape nodes at run time from Shape nodes; OpenCV 4.6 cannot import that
+("start <= shape.size()" in shape_utils). So, per fixed input width:
+  1. the input becomes 1x3x48xWIDTH;
+  2. ONNX shape inference gives every tensor a static shape, and each Shape node is replaced by
+     a constant;
+  3. every node whose inputs are all constant (Cast/Slice/Concat/Gather/arithmetic on shapes) is
+     evaluated here with numpy and replaced by an initializer, so Reshape gets a constant shape;
+  4. LayerNorm's scale and bias are 1-D constants applied to a 3-D tensor; OpenCV 4.6 turns
+     such a Mul/Add into a Scale layer over axis 1 and fails, so they are broadcast to the full
+     static shape. Clip keeps min/max as attributes (opset 9 as
+     shipped, which OpenCV reads).
+The result is deterministic (same input, same bytes), so fetch-models.sh pins its hash too.
+Only Debian's python3-onnx and python3-numpy are needed.
+"""
+import sys
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, shape_inference
+
+
+def const_value(node):
+    for a in node.attribute:
+        if a.name == "value":
+            return numpy_helper.to_array(a.t)
+    raise ValueError("Constant without value: %s" % node.name)
+
+
+def attrs(node):
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def evaluate(node, ins):
+    """numpy for the ops that occur in the model's shape arithmetic."""
+    op, at = node.op_type, attrs(node)
+    if op == "Cast":
+        return onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[at["to"]].type(ins[0]) if np.ndim(ins[0]) == 0 else \
+            ins[0].astype(onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[at["to"]])
+    if op == "Slice":  # opset 9: starts/ends/axes are attributes
+        x = ins[0]
+        sl = [slice(None)] * x.ndim
+        axes = at.get("axes", list(range(len(at["starts"]))))
+        for ax, s, e in zip(axes, at["starts"], at["ends"]):
+            sl[ax] = slice(s, e)
+        return x[tuple(sl)]
+    if op == "Concat":
+        return np.concatenate([np.atleast_1d(i) for i in ins], axis=at["axis"])
+    if op == "Gather":
+        return np.take(ins[0], ins[1], axis=at.get("axis", 0))
+    if op == "Unsqueeze":
+        x = ins[0]
+        for ax in sorted(at["axes"]):
+            x = np.expand_dims(x, ax)
+        return x
+    if op == "Squeeze":
+        return np.squeeze(ins[0], axis=tuple(at["axes"])) if "axes" in at else np.squeeze(ins[0])
+    if op in ("Mul", "Add", "Sub", "Div"):
+        f = {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract,
+             "Div": (lambda a, b: a // b if a.dtype.kind in "iu" else a / b)}[op]
+        return f(ins[0], ins[1]).astype(ins[0].dtype)
+    if op == "Identity":
+        return ins[0]
+    return None
+
+
+def static_shapes(m):
+    shapes = {}
+    inferred = shape_inference.infer_shapes(m)
+    for vi in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
+        sh = vi.type.tensor_type.shape
+        # an unknown rank has no dims at all: not static
+        if vi.type.tensor_type.HasField("shape") and len(sh.dim) > 0 and \
+                all(d.HasField("dim_value") and d.dim_value > 0 for d in sh.dim):
+            shapes[vi.name] = [d.dim_value for d in sh.dim]
+    return shapes
+
+
+def fold(m):
+    """One pass: Shape nodes with a static input and all-constant nodes become initializers.
+    Returns the number of nodes removed (shapes downstream of a folded Reshape only become
+    static in the next pass)."""
+    g = m.graph
+    shapes = static_shapes(m)
+    consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    keep = []
+    for n in g.node:
+        val = None
+        if n.op_type == "Constant":
+            val = const_value(n)
+        elif n.op_type == "Shape" and n.input[0] in shapes:
+            val = np.array(shapes[n.input[0]], dtype=np.int64)
+        elif n.op_type != "Shape" and all(i in consts for i in n.input) and len(n.output) == 1:
+            val = evaluate(n, [consts[i] for i in n.input])
+        if val is not None and len(n.output) == 1:
+            consts[n.output[0]] = np.asarray(val)
+            continue
+        keep.append(n)
+    removed = len(g.node) - len(keep)
+    # Initializers: the original weights plus every folded value a kept node still reads.
+    used = {i for n in keep for i in n.input} | {o.name for o in g.output}
+    inits = [numpy_helper.from_array(np.asarray(consts[name]), name) for name in sorted(used) if name in consts]
+    del g.node[:]
+    g.node.extend(keep)
+    del g.initializer[:]
+    g.initializer.extend(inits)
+    del g.value_info[:]
+    # Initializers must not be listed as graph inputs for OpenCV.
+    names = {t.name for t in inits}
+    real_inputs = [i for i in g.input if i.name not in names]
+    del g.input[:]
+    g.input.extend(real_inputs)
+    return removed
+
+
+def broadcast_vectors(m):
+    """LayerNorm's 1-D scale (Mul) and bias (Add after that Mul) on a rank-3 tensor -> full-shape
+    constants. A bias after MatMul is left alone: OpenCV imports that one fine, and the final
+    layer's 6625-wide bias would grow the file by megabytes."""
+    g = m.graph
+    shapes = static_shapes(m)
+    init = {t.name: t for t in g.initializer}
+    prod = {o: n.op_type for n in g.node for o in n.output}
+    done = set()
+    for n in g.node:
+        if n.op_type not in ("Mul", "Add") or len(n.input) != 2:
+            continue
+        x, c = n.input
+        if n.op_type == "Add" and prod.get(x) != "Mul":
+            continue
+        if c not in init or x not in shapes or c in done or len(shapes[x]) != 3:
+            continue
+        a = numpy_helper.to_array(init[c])
+        if a.ndim != 1 or a.size <= 1 or a.size != shapes[x][-1]:
+            continue
+        full = np.ascontiguousarray(np.broadcast_to(a.reshape(1, 1, -1), shapes[x]).astype(a.dtype))
+        init[c].CopyFrom(numpy_helper.from_array(full, c))
+        done.add(c)
+    users = {c for n in g.node for c in n.input if c in done}
+    return len(users)
+
+
+def fix(src, width):
+    m = onnx.load(src)
+    g = m.graph
+    dims = g.input[0].type.tensor_type.shape.dim
+    dims[0].Clear(); dims[0].dim_value = 1
+    dims[3].Clear(); dims[3].dim_value = width
+    for d in g.output[0].type.tensor_type.shape.dim:
+        if d.dim_param:
+            d.Clear()
+    while fold(m):
+        pass
+    left = [n.name for n in g.node if n.op_type == "Shape"]
+    if left:
+        raise SystemExit("fix-ppocr: shapes still dynamic at %s" % ", ".join(left))
+    broadcast_vectors(m)
+    shapes = static_shapes(m)
+    if g.output[0].name in shapes:
+        for d, v in zip(g.output[0].type.tensor_type.shape.dim, shapes[g.output[0].name]):
+            d.Clear(); d.dim_value = v
+    onnx.checker.check_model(m)
+    return m
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    src, dest = sys.argv[1], sys.argv[2]
+    for w in sys.argv[3:]:
+        m = fix(src, int(w))
+        path = "%s/ppocr_rec_%d.onnx" % (dest, int(w))
+        onnx.save(m, path)
+        print("fix-ppocr: wrote %s" % path, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
