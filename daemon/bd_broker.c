@@ -858,7 +858,7 @@ static void s_job_finish(bd_broker_t *self, job_t *job, const char *status, json
     s_job_free(self, job);
 }
 
-static json_t *s_job_result(job_t *job, const char *status, json_t *error)
+static json_t *s_job_result(bd_broker_t *self, job_t *job, const char *status, json_t *error)
 {
     if (job->kind == KIND_TITANIC) {
         json_t *r = json_pack("{s:s, s:s}", "job", job->id, "status", status);
@@ -868,13 +868,13 @@ static json_t *s_job_result(job_t *job, const char *status, json_t *error)
             json_object_set(r, "error", error);
         return r;
     }
-    return bn_job_result(job->id, status, job->spec, job->plan, job->ntasks, job->replies, error);
+    return bn_job_result(job->id, status, job->spec, job->plan, job->ntasks, job->replies, error, self->o.config);
 }
 
 static void s_job_fail(bd_broker_t *self, job_t *job, const char *code, const char *message)
 {
     json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
-    s_job_finish(self, job, "failed", s_job_result(job, "failed", err));
+    s_job_finish(self, job, "failed", s_job_result(self, job, "failed", err));
     json_decref(err);
 }
 
@@ -889,7 +889,7 @@ static void s_job_task_done(bd_broker_t *self, job_t *job, int seq, json_t *repl
     job->replies[seq] = reply;
     job->ndone++;
     if (job->ndone == job->ntasks) {
-        s_job_finish(self, job, "done", s_job_result(job, "done", NULL));
+        s_job_finish(self, job, "done", s_job_result(self, job, "done", NULL));
         return;
     }
     s_job_schedule(self, job);
@@ -937,7 +937,7 @@ static void s_resume_cb(void *arg, const char *id, const char *tenant, const cha
     job->stored = 1;
     job->created = created;
     if (job->ndone == job->ntasks)
-        s_job_finish(self, job, "done", s_job_result(job, "done", NULL));
+        s_job_finish(self, job, "done", s_job_result(self, job, "done", NULL));
     else
         s_job_schedule(self, job);
 }
@@ -1138,7 +1138,7 @@ static void s_job_api(bd_broker_t *self, int sock, zmq_msg_t *client, const char
                                    "already_finished", "message", "the job has already finished"));
         } else {
             s_reply_json(self, sock, client, service, BN_ST_OK, json_pack("{s:s, s:s}", "job", id, "status", "cancelled"));
-            s_job_finish(self, job, "cancelled", s_job_result(job, "cancelled", NULL));
+            s_job_finish(self, job, "cancelled", s_job_result(self, job, "cancelled", NULL));
         }
     } else if (strcmp(service, BN_SVC_BLOB) == 0) {
         char *sha = bn_msg_strdup(m, body + 1);

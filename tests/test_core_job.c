@@ -100,12 +100,12 @@ int main(void)
     /* Failed and cancelled jobs. */
     bn_plan_task_t p1[1] = {{BN_STAGE_QUALITY, 0, -1}};
     json_t *err = json_pack("{s:s}", "code", "task_attempts_exhausted");
-    res = bn_job_result("j", "failed", spec, p1, 1, NULL, err);
+    res = bn_job_result("j", "failed", spec, p1, 1, NULL, err, NULL);
     CHECK(!strcmp(json_string_value(json_object_get(res, "verdict")), "review")
           && !strcmp(json_string_value(json_object_get(json_array_get(json_object_get(res, "documents"), 0), "verdict")), "review"),
           "failed → review, documents too");
     json_decref(res);
-    res = bn_job_result("j", "cancelled", spec, p1, 1, NULL, NULL);
+    res = bn_job_result("j", "cancelled", spec, p1, 1, NULL, NULL, NULL);
     CHECK(json_is_null(json_object_get(res, "verdict")), "cancelled → no verdict");
     json_decref(res);
     json_decref(err);

@@ -68,7 +68,7 @@ json_t *bn_check_run(json_t *spec, const bn_bytes_t *blobs, int nblobs,
         bn_stage_result_clear(&r);
         json_decref(hints);
     }
-    json_t *result = bn_job_result("local", "done", spec, plan, n, replies, NULL);
+    json_t *result = bn_job_result("local", "done", spec, plan, n, replies, NULL, config);
     for (int i = 0; i < n; i++)
         json_decref(replies[i]);
     return result;

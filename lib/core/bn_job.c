@@ -1,5 +1,6 @@
 #include "core/bn_job.h"
 #include "core/bn_error.h"
+#include "core/bn_crosscheck.h"
 #include "core/bn_flags.h"
 
 #include <math.h>
@@ -173,7 +174,7 @@ static json_t *s_error_flags(bn_stage_id_t stage, const json_t *err)
 
 json_t *bn_job_result(const char *job_id, const char *status, const json_t *spec,
                       const bn_plan_task_t *tasks, int ntasks, json_t *const *results,
-                      const json_t *error)
+                      const json_t *error, const bn_config_t *config)
 {
     json_t *out = json_pack("{s:s, s:s}", "job", job_id, "status", status);
     json_t *job_flags = json_array();
@@ -217,8 +218,10 @@ json_t *bn_job_result(const char *job_id, const char *status, const json_t *spec
         }
         json_decref(flags);
     }
-    bn_severity_t worst = bn_flags_worst(job_flags);
     int done = strcmp(status, "done") == 0, failed = strcmp(status, "failed") == 0;
+    if (done)
+        bn_crosscheck(docs_out, job_flags, config);
+    bn_severity_t worst = bn_flags_worst(job_flags);
     json_array_foreach(docs_out, i, d) {
         /* An unfinished job's documents may lack stages: never call them a pass. */
         const char *v = done ? bn_verdict_name(bn_flags_worst(json_object_get(d, "flags"))) : failed ? "review" : NULL;

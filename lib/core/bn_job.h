@@ -6,6 +6,8 @@
 #define BN_JOB_H
 #include <jansson.h>
 
+#include "core/bn_config.h"
+
 #define BN_MAX_DOCS 16
 
 /* Stages in pipeline order. */
@@ -38,9 +40,10 @@ int bn_job_plan(const json_t *spec, bn_plan_task_t *tasks, int max);
 
 /* Aggregate. results[i] is task i's reply object ({"ok":true,"result":{...}} or
  * {"ok":false,"error":{"code","message"}}) or NULL when not run. status is the job status;
- * error (may be NULL) the job-level error. Returns a new result document. */
+ * error (may be NULL) the job-level error. A finished job's documents are also checked against
+ * each other (bn_crosscheck; config may be NULL). Returns a new result document. */
 json_t *bn_job_result(const char *job_id, const char *status, const json_t *spec,
                       const bn_plan_task_t *tasks, int ntasks, json_t *const *results,
-                      const json_t *error);
+                      const json_t *error, const bn_config_t *config);
 
 #endif

@@ -1,4 +1,4 @@
-#include "ocr/bn_validate.h"
+#include "core/bn_validate.h"
 #include "core/bn_error.h"
 #include "core/bn_file.h"
 #include "core/bn_log.h"
