@@ -236,6 +236,13 @@ static void test_repairs(void)
     /* a spurious leading character on a TD1 line (seen on a real specimen read) */
     CHECK(parse3("XI<UTOD231458907<<<<<<<<<<<<<<<", "7408122F1204159UTO<<<<<<<<<<<6", "ERIKSSON<<ANNA<MARIA<<<<<<<<<<", &m) == 0);
     CHECK(m.format == BN_MRZ_TD1 && m.checks_ok && m.problems == 0 && strcmp(m.document_number, "D23145890") == 0);
+    /* up to 3 characters beside the zone (a stamp after a visa line, a card edge before a line):
+     * cut at the end the check digits confirm; not a length error of the zone */
+    CHECK(parse2("VDGBRMUNIR<<FAISAL<<<<<<<<<<<<<<<<<<", "AD07259817PAK7608151M0611165<<<<<<<<67", &m) == 0);
+    CHECK(m.format == BN_MRZ_MRVB && m.checks_ok && m.problems == 0 && strcmp(m.document_number, "AD0725981") == 0);
+    CHECK(strcmp(m.lines[1], "AD07259817PAK7608151M0611165<<<<<<<<") == 0);
+    CHECK(parse2(icao1, "1IL898902C36UTO7408122F1204159ZE184226B<<<<<10", &m) == 0);
+    CHECK(m.checks_ok && m.problems == 0 && strcmp(m.document_number, "L898902C3") == 0);
     /* two lines of wrong length: not an MRZ */
     CHECK(parse2(icao1, "L898902C36UTO7408122F1204159ZE184226B1234<<<<<10", &m) == -1);
 }

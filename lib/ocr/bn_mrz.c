@@ -8,7 +8,7 @@
 /* Bounds on untrusted OCR text: lines considered and characters kept per line. */
 #define MAX_LINES 24
 #define MAX_LINE 64
-#define MAX_VARIANTS 8
+#define MAX_VARIANTS 12
 
 /* Character classes of a layout position:
  *   d digit          c digit or '<' (check digits that may be fillers)
@@ -174,68 +174,80 @@ static int split_lines(const char *text, char lines[MAX_LINES][MAX_LINE], int le
 }
 
 /* Candidate fixes of one line to length L: itself, minus or plus one '<' in each filler run,
- * a short name line padded with fillers, a long one with only fillers beyond L trimmed.
- * Returns the count; fixes[i] holds the line, cost[i] the characters changed. */
-static int line_variants(const char *s, int n, int L, int name_line, char out[MAX_VARIANTS][MAX_LINE],
-                         int cost[MAX_VARIANTS])
+ * a short name line padded with fillers, a long one with only fillers beyond L trimmed, and one
+ * up to 3 characters too long cut at either end (a stamp, a card edge or the next field beside
+ * the zone read as characters; the check digits decide which cut, if any, is right).
+ * Returns the count; out[i] holds the line, cost[i] the characters changed, inner[i] those added
+ * or removed inside the line (a length error of the zone itself; edge cuts are not). */
+typedef struct {
+    char (*out)[MAX_LINE];
+    int *cost, *inner, k;
+} variants_t;
+
+static void add_variant(variants_t *v, const char *a, int na, const char *b, int nb, const char *c, int nc,
+                        int cost, int inner)
 {
-    int k = 0;
+    if (v->k >= MAX_VARIANTS)
+        return;
+    char *o = v->out[v->k];
+    memcpy(o, a, (size_t)na);
+    memcpy(o + na, b, (size_t)nb);
+    memcpy(o + na + nb, c, (size_t)nc);
+    o[na + nb + nc] = '\0';
+    for (int i = 0; i < v->k; i++)
+        if (!strcmp(v->out[i], o))
+            return; /* the same line by another fix */
+    v->cost[v->k] = cost;
+    v->inner[v->k++] = inner;
+}
+
+static int line_variants(const char *s, int n, int L, int name_line, char out[MAX_VARIANTS][MAX_LINE],
+                         int cost[MAX_VARIANTS], int inner[MAX_VARIANTS])
+{
+    variants_t v = {out, cost, inner, 0};
+    char pad[MAX_LINE];
     if (n == L) {
-        memcpy(out[k], s, (size_t)n + 1);
-        cost[k++] = 0;
-        return k;
+        add_variant(&v, s, n, "", 0, "", 0, 0, 0);
+        return v.k;
     }
     if (name_line && n < L && n >= L - 20) {
-        memcpy(out[k], s, (size_t)n);
-        memset(out[k] + n, '<', (size_t)(L - n));
-        out[k][L] = '\0';
-        cost[k++] = L - n;
-        return k;
+        memset(pad, '<', sizeof pad);
+        add_variant(&v, s, n, pad, L - n, "", 0, L - n, L - n);
+        return v.k;
     }
     if (n > L + 1) {
+        int fillers = 1;
         for (int i = L; i < n; i++)
-            if (s[i] != '<')
-                return 0;
-        memcpy(out[k], s, (size_t)L);
-        out[k][L] = '\0';
-        cost[k++] = n - L;
-        return k;
+            fillers &= s[i] == '<';
+        if (fillers)
+            add_variant(&v, s, L, "", 0, "", 0, n - L, n - L);
     }
     if (n == L + 1) {
         /* A stray mark before the zone read as a character (seen on real specimens). */
-        memcpy(out[k], s + 1, (size_t)n);
-        cost[k++] = 1;
+        add_variant(&v, s + 1, L, "", 0, "", 0, 1, 1);
         /* Remove one filler from each run (runs of 2+, or a trailing one). */
-        for (int i = 0; i < n && k < MAX_VARIANTS; i++) {
+        for (int i = 0; i < n; i++) {
             if (s[i] != '<' || (i > 0 && s[i - 1] == '<'))
                 continue;
             int j = i;
             while (j < n && s[j] == '<')
                 j++;
-            if (j - i >= 2 || j == n) {
-                memcpy(out[k], s, (size_t)i);
-                memcpy(out[k] + i, s + i + 1, (size_t)(n - i - 1));
-                out[k][n - 1] = '\0';
-                cost[k++] = 1;
-            }
+            if (j - i >= 2 || j == n)
+                add_variant(&v, s, i, s + i + 1, n - i - 1, "", 0, 1, 1);
         }
-        return k;
     }
+    if (n > L && n <= L + 3)
+        for (int a = 0; a <= n - L; a++)
+            add_variant(&v, s + a, L, "", 0, "", 0, n - L, 0);
     if (n == L - 1) {
         /* Add one filler to each run, or at the end. */
-        for (int i = 0; i <= n && k < MAX_VARIANTS; i++) {
+        for (int i = 0; i <= n; i++) {
             int run_start = i < n && s[i] == '<' && (i == 0 || s[i - 1] != '<');
-            if (!run_start && i != n)
-                continue;
-            memcpy(out[k], s, (size_t)i);
-            out[k][i] = '<';
-            memcpy(out[k] + i + 1, s + i, (size_t)(n - i));
-            out[k][n + 1] = '\0';
-            cost[k++] = 1;
+            if (run_start || i == n)
+                add_variant(&v, s, i, "<", 1, s + i, n - i, 1, 1);
         }
-        return k;
     }
-    return 0;
+    return v.k;
 }
 
 /* ---- parsing one candidate ------------------------------------------------------------ */
@@ -589,11 +601,11 @@ int bn_mrz_parse(const char *text, const char *today, bn_mrz_t *out)
         for (int start = 0; start + L->nlines <= n; start++) {
             /* variants of each line, then every combination */
             char var[3][MAX_VARIANTS][MAX_LINE];
-            int cost[3][MAX_VARIANTS], nv[3] = {1, 1, 1};
+            int cost[3][MAX_VARIANTS], inner[3][MAX_VARIANTS], nv[3] = {1, 1, 1};
             int ok = 1;
             for (int l = 0; l < L->nlines && ok; l++) {
                 int name_line = strspn(L->cls[l], "a") == (size_t)L->len;
-                nv[l] = line_variants(ls[start + l], lens[start + l], L->len, name_line, var[l], cost[l]);
+                nv[l] = line_variants(ls[start + l], lens[start + l], L->len, name_line, var[l], cost[l], inner[l]);
                 ok = nv[l] > 0;
             }
             if (!ok)
@@ -614,8 +626,8 @@ int bn_mrz_parse(const char *text, const char *today, bn_mrz_t *out)
                         }
                         /* More than one character off on a line is a length error, even
                          * when only fillers were lost. */
-                        int bad_len = cost[0][a] > 1 || (L->nlines > 1 && cost[1][b] > 1) ||
-                                      (L->nlines > 2 && cost[2][c] > 1);
+                        int bad_len = inner[0][a] > 1 || (L->nlines > 1 && inner[1][b] > 1) ||
+                                      (L->nlines > 2 && inner[2][c] > 1);
                         int dpos = 0, dok = 0;
                         for (int l = 0; l < L->nlines; l++)
                             for (int i = 0; i < L->len; i++) {
