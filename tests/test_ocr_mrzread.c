@@ -109,6 +109,37 @@ done:
     return out;
 }
 
+/* A small phone shot of a card: ink spread (bold strokes), blur, shrunk to `scale`, contrast
+ * squeezed so the ink is only `ink` grey. Replaces *img. */
+static void degrade(bn_image_t **img, double blur, double scale, int ink)
+{
+    bn_image_t *in = *img;
+    VipsImage *a = vips_image_new_from_memory_copy(in->data, (size_t)in->width * in->height, in->width, in->height, 1,
+                                                   VIPS_FORMAT_UCHAR);
+    VipsImage *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+    if (!a || vips_rank(a, &b, 5, 5, 0, NULL) || vips_gaussblur(b, &c, blur, NULL) ||
+        vips_resize(c, &d, scale, NULL) ||
+        vips_linear1(d, &e, (225.0 - ink) / 225.0, (double)ink, "uchar", TRUE, NULL)) {
+        fprintf(stderr, "degrade: %s\n", vips_error_buffer());
+    } else {
+        size_t n;
+        void *mem = vips_image_write_to_memory(e, &n);
+        bn_image_t *out = bn_image_new(e->Xsize, e->Ysize, 1);
+        if (out && mem && n == (size_t)e->Xsize * e->Ysize) {
+            memcpy(out->data, mem, n);
+            bn_image_destroy(img);
+            *img = out;
+        } else {
+            bn_image_destroy(&out);
+        }
+        g_free(mem);
+    }
+    VipsImage *all[] = {a, b, c, d, e};
+    for (int i = 0; i < 5; i++)
+        if (all[i])
+            g_object_unref(all[i]);
+}
+
 typedef struct {
     const char *name, *mrz, *docno;
     bn_mrz_format_t fmt;
@@ -168,6 +199,16 @@ int main(void)
         CHECK(bn_mrz_read_image(img, today, 2, &r) == 0, "read");
         CHECK(read_ok(&r, &S[0]), "TD3 %s: found=%d no=%s ok=%d rot=%d", V[v].what, r.found, r.mrz.document_number,
               r.mrz.checks_ok, r.rotation);
+        bn_image_destroy(&img);
+    }
+    /* a small, blurred shot of a card in faint bold print: Otsu's mask broke the lines into
+     * pieces (found nothing); the lenient second pass finds them */
+    {
+        bn_image_t *img = make_page(S[1].mrz, 300, 0, 0, 1.0);
+        degrade(&img, 2.0, 0.3, 160);
+        bn_mrzread_t r;
+        CHECK(img && bn_mrz_read_image(img, today, 0, &r) == 0, "read faint card");
+        CHECK(read_ok(&r, &S[1]), "TD1 faint small card: found=%d no=%s ok=%d", r.found, r.mrz.document_number, r.mrz.checks_ok);
         bn_image_destroy(&img);
     }
     /* no MRZ: VIZ-like text only, and a flat image */
