@@ -595,10 +595,14 @@ extern "C" int bn_doc_find_small(const bn_image_t *img, const bn_image_t *pre, c
             {
                 std::vector<cv::Vec3b> ring;
                 int b = std::max(2, std::min(w, h) / 40);
-                for (int y = 0; y < h; y++)
-                    for (int x = 0; x < w; x++)
-                        if ((y < b || y >= h - b || x < b || x >= w - b) && ((x + y) & 1) == 0)
+                for (int y = 0; y < h; y++) {
+                    /* Row-major over the ring only (whole rows at the top and bottom, the two
+                     * side bands between): the interior is most of the frame. */
+                    bool full = y < b || y >= h - b;
+                    for (int x = 0; x < w; x = (!full && x == b - 1 && w - b > b) ? w - b : x + 1)
+                        if ((full || x < b || x >= w - b) && ((x + y) & 1) == 0)
                             ring.push_back(lab.at<cv::Vec3b>(y, x));
+                }
                 cv::Vec3f med;
                 for (int c = 0; c < 3; c++) {
                     std::vector<uchar> v;
