@@ -134,6 +134,9 @@ static int plausible(const char *doc_type, const char *key, const char *v, doubl
  * reading does not parse. */
 static int ppocr_first(const read_spec_t *sp, const bn_zone_t *z)
 {
+    /* the permits' Latin name line too: eng adds stray marks and splits names ("PINGJ IAN") */
+    if (!strcmp(z->key, "name_latin"))
+        return 1;
     return !strcmp(sp->lang, "chi_sim") && z->kind != BN_KIND_DATE && strcmp(z->key, "sex") != 0;
 }
 
@@ -145,8 +148,9 @@ static int ppocr_second(const read_spec_t *sp, const bn_zone_t *z)
 
 typedef struct { int y0, y1; } band_t;
 
-/* Ink threshold of a prepared zone (background flattened to white): halfway between its
- * darkest pixels (2nd percentile) and white, so faint print on a washed-out photo still counts
+/* Ink threshold of a prepared zone: halfway between its darkest pixels (2nd percentile) and
+ * its background (the median: white where the background was flattened, the paper's grey
+ * where the zone was too small to flatten), so faint print on a washed-out photo still counts
  * and light guilloche left over does not. */
 static int ink_threshold(PIX *p)
 {
@@ -157,10 +161,12 @@ static int ink_threshold(PIX *p)
         for (int x = 0; x < w; x++)
             hist[GET_DATA_BYTE(data + (size_t)y * wpl, x)]++;
     long want = (long)w * h / 50, acc = 0;
-    int dark = 0;
+    int dark = 0, bg = 0;
     while (dark < 255 && (acc += hist[dark]) < want)
         dark++;
-    int t = (dark + 255) / 2;
+    for (acc = 0; bg < 255 && (acc += hist[bg]) < (long)w * h / 2;)
+        bg++;
+    int t = (dark + bg) / 2;
     return t < 100 ? 100 : t > 200 ? 200 : t;
 }
 
@@ -205,6 +211,9 @@ static int find_bands(PIX *p, int thr, int lines, band_t *b, int max)
     for (int i = 0; i < m && k < max; i++) {
         int y0 = raw[i].y0, y1 = raw[i].y1;
         if (y1 - y0 < tallest * 2 / 5 || y1 - y0 < pitch / 4)
+            continue;
+        /* a neighbour's line cut by the crop's top or bottom edge */
+        if ((y0 <= 13 || y1 >= h - 13) && y1 - y0 < tallest * 3 / 4)
             continue;
         /* two touching lines: cut at the faintest row near the middle */
         while (lines > 1 && y1 - y0 > pitch * 3 / 2 && k < max - 1) {
@@ -308,6 +317,17 @@ static int ppocr_read_zone(bn_ppocr_t *pp, PIX *crop, PIX *prep, const bn_zone_t
         for (int y = 0; y < ch; y++)
             for (int x = 0; x < cw; x++)
                 buf[(size_t)y * cw + x] = (uint8_t)GET_DATA_BYTE(data + (size_t)(cy0 + y) * wpl, cx0 + x);
+        const char *dbg = getenv("BEIAN_OCR_DEBUG"); /* developer aid: the line images */
+        if (dbg && *dbg) {
+            char path[1024];
+            snprintf(path, sizeof path, "%s/%s.pp%d.png", dbg, z->key, i);
+            BOX *bx = boxCreate(cx0, cy0, cw, ch);
+            PIX *lp = bx ? pixClipRectangle(crop, bx, NULL) : NULL;
+            if (lp)
+                pixWrite(path, lp, IFF_PNG);
+            pixDestroy(&lp);
+            boxDestroy(&bx);
+        }
         char txt[512];
         double c = 0;
         int n = bn_ppocr_read(pp, buf, cw, ch, cw, 1, txt, sizeof txt, &c);
@@ -331,16 +351,55 @@ static int ppocr_read_zone(bn_ppocr_t *pp, PIX *crop, PIX *prep, const bn_zone_t
 /* One PP-OCR reading of the zone into *fr (box kept). Returns 1 when the reading is to be
  * kept without asking Tesseract: a number that validates, a date that parses, text read with
  * confidence. Otherwise *fr holds the reading as a candidate (or is left unread) and 0. */
-static int ppocr_try(bn_ppocr_t *pp, PIX *crop, const char *doc_type, const bn_zone_t *z, const read_spec_t *sp,
+/* Free space (mm) above (*up) and below (*down) zone z in its layout, up to `cap`: the distance
+ * to the nearest value or label box that overlaps it horizontally. */
+static void free_space(const bn_zoneset_t *zs, const bn_zone_t *z, double cap, double *up, double *down)
+{
+    *up = *down = cap;
+    for (int i = 0; zs && i < zs->nzones; i++) {
+        const bn_zone_t *o = &zs->zones[i];
+        double bx[2][4] = {{o->x, o->y, o->w, o->h}, {o->lx, o->ly, o->lw, o->lh}};
+        for (int k = 0; k < (o->has_label ? 2 : 1); k++) {
+            if (o == z && k == 0)
+                continue;
+            if (bx[k][0] >= z->x + z->w || bx[k][0] + bx[k][2] <= z->x)
+                continue;
+            double above = z->y - (bx[k][1] + bx[k][3]), below = bx[k][1] - (z->y + z->h);
+            if (above >= 0 && above < *up)
+                *up = above;
+            if (below >= 0 && below < *down)
+                *down = below;
+        }
+    }
+}
+
+static int ppocr_try(bn_ppocr_t *pp, PIX *page, const bn_zone_t *zz, double ppmm, const char *doc_type,
+                     const bn_zoneset_t *zs, double cap, const bn_zone_t *z, const read_spec_t *sp,
                      field_read_t *fr)
 {
-    PIX *prep = bn_zone_prepare(crop, z->lines, sp->line_px);
-    if (!prep)
+    /* Up to `cap` mm above and below, not 1, where the layout leaves that much free: a zone found
+     * a few mm off (perspective, printing offsets) otherwise cuts a line in half. The line
+     * finder drops the neighbours' cut-off slivers; a label printed right above a value (the
+     * permits) must stay out, so the margin never reaches the next box. */
+    double up, down;
+    free_space(zs, z, cap, &up, &down);
+    bn_zone_t tall = *zz;
+    up = up - 0.3 > 1.0 ? up - 0.3 : 1.0;
+    down = down - 0.3 > 1.0 ? down - 0.3 : 1.0;
+    tall.y -= up - 1.0;
+    tall.h += up + down - 2.0;
+    int box[4];
+    PIX *crop = bn_zone_crop(page, &tall, ppmm, 1.2, 1.0, box);
+    PIX *prep = crop ? bn_zone_prepare(crop, z->lines, sp->line_px) : NULL;
+    if (!prep) {
+        pixDestroy(&crop);
         return 0;
+    }
     field_read_t one;
     memset(&one, 0, sizeof one);
     int r = ppocr_read_zone(pp, crop, prep, z, one.raw, sizeof one.raw, &one.conf);
     pixDestroy(&prep);
+    pixDestroy(&crop);
     if (r < 0)
         bn_warn("PP-OCR failed on zone %s: %s", z->key, bn_error_msg());
     if (r <= 0)
@@ -357,7 +416,8 @@ static int ppocr_try(bn_ppocr_t *pp, PIX *crop, const char *doc_type, const bn_z
     return ok;
 }
 
-static int read_zone(PIX *page, double ppmm, const char *doc_type, const bn_zone_t *z, field_read_t *fr)
+static int read_zone(PIX *page, double ppmm, const char *doc_type, const bn_zoneset_t *zs, const bn_zone_t *z,
+                     field_read_t *fr)
 {
     memset(fr, 0, sizeof *fr);
     read_spec_t sp = spec_for(doc_type, z);
@@ -383,7 +443,7 @@ static int read_zone(PIX *page, double ppmm, const char *doc_type, const bn_zone
     /* PP-OCR first for Chinese text (and chi_sim's dates); Tesseract when it reads nothing
      * plausible, or when its models are not installed */
     bn_ppocr_t *pp = bn_ppocr_shared(NULL);
-    if (pp && ppocr_first(&sp, z) && ppocr_try(pp, crop, doc_type, z, &sp, fr)) {
+    if (pp && ppocr_first(&sp, z) && ppocr_try(pp, page, &zz, ppmm, doc_type, zs, 2.5, z, &sp, fr)) {
         pixDestroy(&crop);
         return 0;
     }
@@ -442,7 +502,12 @@ static int read_zone(PIX *page, double ppmm, const char *doc_type, const bn_zone
         field_read_t one;
         memset(&one, 0, sizeof one);
         memcpy(one.box, fr->box, sizeof one.box);
-        if (ppocr_try(pp, crop, doc_type, z, &sp, &one) && one.value[0])
+        if (ppocr_try(pp, page, &zz, ppmm, doc_type, zs, 2.5, z, &sp, &one) && one.value[0])
+            *fr = one;
+        /* a number half outside its zone (the zone found up to ocr.align_max_mm off): a taller
+         * crop that ignores the label above; the check digit gates it like any other reading */
+        else if (z->kind != BN_KIND_DATE && strcmp(z->key, "sex") != 0 &&
+                 ppocr_try(pp, page, &zz, ppmm, doc_type, NULL, 4.0, z, &sp, &one) && one.value[0])
             *fr = one;
     }
     pixDestroy(&crop);
@@ -655,7 +720,7 @@ int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
         if (!strcmp(z->key, "mrz") || (!strcmp(doc_type, "passport") && !strcmp(z->key, "optional_data")))
             continue; /* read with the MRZ reader below */
         field_read_t fr;
-        if (read_zone(pg, ppmm, doc_type, z, &fr) != 0) {
+        if (read_zone(pg, ppmm, doc_type, &zs, z, &fr) != 0) {
             if (!strcmp(bn_error_code(), "ocr_engine_unavailable"))
                 goto fail;
             continue;
@@ -719,7 +784,7 @@ int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
                     if (strcmp(z->key, !strcmp(side, "front") ? "valid_from" : "id_number") != 0)
                         continue;
                     field_read_t fr;
-                    if (read_zone(pg, ppmm, doc_type, z, &fr) == 0) {
+                    if (read_zone(pg, ppmm, doc_type, &zo, z, &fr) == 0) {
                         const char *v = fr.value;
                         bn_id_info_t ii;
                         if ((!strcmp(z->key, "valid_from") && strlen(v) == 10) ||
