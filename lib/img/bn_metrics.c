@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static inline double s_luma(const uint8_t *p) { return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]; }
-
 static float *s_grey(const bn_image_t *img)
 {
     size_t n = (size_t)img->width * img->height;
@@ -113,13 +111,24 @@ double bn_metric_laplacian_var(const bn_image_t *img)
     return r;
 }
 
-/* Histogram of rounded luma: brightness and tones read the same one. */
+/* Histogram of rounded luma (0.299 R + 0.587 G + 0.114 B in doubles): brightness and tones
+ * read the same one. The products come from tables, the same doubles summed in the same order,
+ * so the same histogram without three conversions and products a pixel. */
 static void s_luma_hist(const bn_image_t *img, size_t hist[256])
 {
     size_t n = (size_t)img->width * img->height;
     memset(hist, 0, 256 * sizeof *hist);
+    if (img->bands != 3) {
+        for (size_t i = 0; i < n; i++)
+            hist[img->data[i]]++;
+        return;
+    }
+    double tr[256], tg[256], tb[256];
+    for (int v = 0; v < 256; v++)
+        tr[v] = 0.299 * v, tg[v] = 0.587 * v, tb[v] = 0.114 * v;
     for (size_t i = 0; i < n; i++) {
-        int l = img->bands == 3 ? (int)(s_luma(img->data + i * 3) + 0.5) : img->data[i];
+        const uint8_t *p = img->data + i * 3;
+        int l = (int)(tr[p[0]] + tg[p[1]] + tb[p[2]] + 0.5);
         hist[l > 255 ? 255 : l]++;
     }
 }
