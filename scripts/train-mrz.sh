@@ -8,8 +8,9 @@
 # combine_lang_model), fonts-ocr-b, python3-pil/numpy.
 #
 # Usage: scripts/train-mrz.sh [WORKDIR]   (default /tmp/mrz-train; not run by setup)
-# Env:   MRZ_TRAIN_LINES (10000, phase A) MRZ_TRAIN_LINES_B (6000) MRZ_EVAL_LINES (400)
-#        MRZ_MAX_ITER_A (16000) MRZ_MAX_ITER (20000, total) MRZ_SEED (7) MRZ_OUT (models/mrz.traineddata)
+# Env:   MRZ_TRAIN_LINES (8000, phase A) MRZ_TRAIN_LINES_B (8000) MRZ_EVAL_LINES (400)
+#        MRZ_MAX_ITER_A (10000) MRZ_MAX_ITER (30000, phase B: lstmtraining counts it from 0 again)
+#        MRZ_SEED (7) MRZ_OUT (models/mrz.traineddata)
 # Two phases: A trains from scratch on OCR-B lines; B continues on A + lines in other OCR-B cuts
 # and DejaVu Sans Mono at wider pitches (real MRZs differ from fonts-ocr-b; a pure OCR-B model
 # read `D23` as `063` on a real TD2 specimen).
@@ -18,18 +19,22 @@
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${1:-/tmp/mrz-train}
-NTRAIN=${MRZ_TRAIN_LINES:-10000}
-NTRAIN_B=${MRZ_TRAIN_LINES_B:-6000}
+NTRAIN=${MRZ_TRAIN_LINES:-8000}
+NTRAIN_B=${MRZ_TRAIN_LINES_B:-8000}
 NEVAL=${MRZ_EVAL_LINES:-400}
-MAXIT=${MRZ_MAX_ITER:-20000}
+MAXIT=${MRZ_MAX_ITER:-30000}
 SEED=${MRZ_SEED:-7}
 OUT=${MRZ_OUT:-$SRC/models/mrz.traineddata}
 FONT=/usr/share/fonts/opentype/ocr-b/OCRB.otf
 [ -f "$FONT" ] || { echo "fonts-ocr-b is not installed ($FONT)" >&2; exit 1; }
 # Phase B fonts: real MRZs are printed in OCR-B cuts that differ from fonts-ocr-b and sometimes
-# in other monospace faces (fonts-dejavu-core is always installed with fontconfig).
-FONTS_B="$FONT:/usr/share/fonts/opentype/ocr-b/OCRBL.otf:/usr/share/fonts/opentype/ocr-b/OCRBS.otf:/usr/share/fonts/opentype/ocr-b/OCRBX.otf:/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf:/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"
-MAXIT_A=${MRZ_MAX_ITER_A:-16000}
+# in other monospace faces (fonts-dejavu-core is always installed with fontconfig). Not the
+# italic (OCRBL), outline (OCRBF) or inverted box (OCRBE, OCRBX) cuts: no MRZ looks like them,
+# and white-on-black lines taught the previous model the wrong polarity.
+O=/usr/share/fonts/opentype/ocr-b
+J=/usr/share/fonts/truetype/dejavu
+FONTS_B="$FONT:$FONT:$O/OCRBS.otf:$J/DejaVuSansMono.ttf:$J/DejaVuSansMono-Bold.ttf"
+MAXIT_A=${MRZ_MAX_ITER_A:-10000}
 for t in tesseract lstmtraining unicharset_extractor combine_lang_model; do
     command -v $t >/dev/null || { echo "missing $t (Debian package tesseract-ocr)" >&2; exit 1; }
 done
@@ -106,34 +111,43 @@ def lines():
 def render(text):
     size = R.randint(22, 44)
     font = ImageFont.truetype(R.choice(fonts), size)
+    cap = 0.73 * size  # cap height of OCR-B and DejaVu Sans Mono; PIL puts the cap top at +0.23 size
     # MRZs are printed at a fixed pitch, often wider than the font's own advance
     adv = font.getlength("M") * (R.uniform(1.0, pitch_max) if pitch_max > 1 else 1.0)
-    bg = R.randint(150, 255); ink = R.randint(0, min(90, bg - 60))
+    bg = R.randint(140, 255); ink = R.randint(0, min(100, bg - 50))
     w = int(adv * len(text)) + size * 2
-    h = int(size * R.uniform(1.6, 2.4))
+    # Line image height 1.7-3.6 cap heights: bn_mrzread pads its crops to 2.4 cap heights, but
+    # loose or tight crops must read too (a model trained on one ratio misreads others).
+    h = int(cap * R.uniform(1.7, 3.6))
     img = Image.new("L", (w, h), bg)
     d = ImageDraw.Draw(img)
-    # clutter: parts of the neighbouring MRZ/VIZ lines cut by a loose crop
-    if R.random() < .3:
-        d.text((size + R.randint(-5, 5), -int(size * R.uniform(.75, 1.0))), "".join(R.choice(A + D + "<") for _ in text), font=font, fill=ink)
-    if R.random() < .3:
-        d.text((size + R.randint(-5, 5), h - int(size * R.uniform(.15, .35))), "".join(R.choice(A + D + "<") for _ in text), font=font, fill=ink)
-    x0 = size + R.randint(-size // 2, size // 2); y0 = (h - size) // 2 + R.randint(-3, 3)
+    x0 = size + R.randint(-size // 2, size // 2)
+    y0 = int((h - cap) / 2 - 0.23 * size + R.uniform(-.15, .15) * cap)
+    # clutter: the neighbouring MRZ/VIZ lines at a real line pitch, cut by the crop (at most
+    # 40 % of their height shows, as in bn_mrzread's crops)
+    pitch = max(cap * R.uniform(1.5, 2.2), h / 2 + .1 * cap)
+    for dy in (-pitch, pitch):
+        if R.random() < .4:
+            d.text((x0 + R.randint(-5, 5), y0 + dy), "".join(R.choice(A + D + "<") for _ in text), font=font, fill=ink)
+    if R.random() < .1:  # a card edge or frame line left of the zone (not a character)
+        x = R.randint(2, max(3, x0 - 6)); d.line((x, 0, x, h), fill=ink, width=R.randint(1, 3))
     for i, ch in enumerate(text):
         d.text((x0 + i * adv, y0), ch, font=font, fill=ink)
+    if R.random() < .25:  # ink spread (bold print) or thin print
+        img = img.filter(ImageFilter.MinFilter(3) if R.random() < .65 else ImageFilter.MaxFilter(3))
     a = np.asarray(img).astype(np.float32)
     if R.random() < .5:  # uneven lighting / security print
         gx = np.linspace(0, 1, w)[None, :] * R.uniform(-40, 40)
         a = a + gx + np.sin(np.arange(w)[None, :] / R.uniform(3, 15) + np.arange(h)[:, None] / R.uniform(3, 15)) * R.uniform(0, 12)
     img = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
     if R.random() < .7:
-        img = img.rotate(R.uniform(-2, 2), resample=Image.BILINEAR, expand=False, fillcolor=bg)
+        img = img.rotate(R.uniform(-1.5, 1.5), resample=Image.BILINEAR, expand=False, fillcolor=bg)
     if R.random() < .6:
-        img = img.filter(ImageFilter.GaussianBlur(R.uniform(0.3, 1.4)))
-    if R.random() < .5:  # low resolution then upscaled, as from a small photo
-        f = R.uniform(.35, .8)
-        small = img.resize((max(8, int(w * f)), max(8, int(h * f))), Image.BILINEAR)
-        img = small.resize((w, h), Image.BILINEAR) if R.random() < .5 else small
+        img = img.filter(ImageFilter.GaussianBlur(R.uniform(0.3, 1.6)))
+    if R.random() < .6:  # low resolution (cap height down to 6 px), then upscaled as bn_mrzread does
+        f = R.uniform(max(.2, 6 / cap), .8)
+        small = img.resize((max(8, int(w * f)), max(8, int(h * f))), R.choice([Image.BILINEAR, Image.BICUBIC, Image.BOX]))
+        img = small.resize((w, h), Image.BILINEAR) if R.random() < .7 else small
     a = np.asarray(img).astype(np.float32)
     a += np.random.default_rng(R.randint(0, 1 << 30)).normal(0, R.uniform(0, 14), a.shape)
     img = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
@@ -171,10 +185,14 @@ gen() {
         tesseract "$t" "${t%.tif}" --psm 13 lstm.train >/dev/null 2>&1
     done
 }
-echo "== 1. phase A data: OCR-B lines (seed $SEED): $NTRAIN train, $NEVAL eval"
-gen "$FONT" "$NTRAIN" "$NEVAL" "$SEED" A 1.0
-echo "== 1b. phase B data: OCR-B cuts + DejaVu Sans Mono, wider pitch (seed $((SEED + 1)))"
-gen "$FONTS_B" "$NTRAIN_B" "$NEVAL" "$((SEED + 1))" B 1.45
+echo "== 1. data, in parallel: phase A OCR-B lines (seed $SEED): $NTRAIN train, $NEVAL eval;"
+echo "      phase B OCR-B cuts + DejaVu Sans Mono, wider pitch (seed $((SEED + 1))): $NTRAIN_B train"
+gen "$FONT" "$NTRAIN" "$NEVAL" "$SEED" A 1.0 &
+pa=$!
+gen "$FONTS_B" "$NTRAIN_B" "$NEVAL" "$((SEED + 1))" B 1.45 &
+pb=$!
+wait $pa
+wait $pb
 
 ls "$PWD"/A/gt/*.lstmf > list.A
 ls "$PWD"/A/gt/*.lstmf "$PWD"/B/gt/*.lstmf > list.B
@@ -196,26 +214,31 @@ lstmtraining --traineddata lang/mrz/mrz.traineddata \
     --eval_listfile list.evalA --max_iterations "$MAXIT_A" \
     --debug_interval 0 > logA.txt 2>&1 || true
 tail -2 logA.txt
-echo "== 4b. phase B: continue on both sets up to $MAXIT iterations in all"
+echo "== 4b. phase B: continue on both sets for $MAXIT iterations"
 lstmtraining --continue_from ckpt/mrz_checkpoint --traineddata lang/mrz/mrz.traineddata \
     --model_output ckpt/mrzB --learning_rate 0.001 --train_listfile list.B \
     --eval_listfile list.evalB --max_iterations "$MAXIT" --target_error_rate 0.1 \
     --debug_interval 0 > logB.txt 2>&1 || true
 tail -2 logB.txt
 
-echo "== 5. final model (integer, fast)"
+echo "== 5. final model (integer, fast) from phase B's best checkpoint (lowest training error)"
+BEST=$(ls ckpt/mrzB_[0-9]*.checkpoint 2>/dev/null | sort -t_ -k2 -g | head -1)
+BEST=${BEST:-ckpt/mrzB_checkpoint}
+echo "$BEST"
 mkdir -p "$(dirname "$OUT")"
-lstmtraining --stop_training --convert_to_int --continue_from ckpt/mrzB_checkpoint \
+lstmtraining --stop_training --convert_to_int --continue_from "$BEST" \
     --traineddata lang/mrz/mrz.traineddata --model_output "$OUT" >/dev/null 2>&1
 ls -l "$OUT"
 
-echo "== 6. held-out synthetic lines, line-exact"
-ok=0; n=0
+echo "== 6. held-out synthetic lines, line-exact (A: OCR-B; B: other cuts, DejaVu, wider pitch)"
 TD=$(dirname "$OUT")
-for png in B/eval/l*.png; do
-    c=${png#B/eval/l}; chunk=$((10#${c%%_*})); page=$((10#$(basename "$c" .png | cut -d_ -f2)))
-    want=$(sed -n "$((page + 1))p" "B/eval/c$(printf %04d $chunk).gt.txt")
-    got=$(tesseract "$png" - --tessdata-dir "$TD" -l mrz --psm 13 2>/dev/null | tr -d ' \n\f')
-    n=$((n + 1)); [ "$got" = "$want" ] && ok=$((ok + 1))
+for set in A B; do
+    ok=0; n=0
+    for png in $set/eval/l*.png; do
+        c=${png#$set/eval/l}; chunk=$((10#${c%%_*})); page=$((10#$(basename "$c" .png | cut -d_ -f2)))
+        want=$(sed -n "$((page + 1))p" "$set/eval/c$(printf %04d $chunk).gt.txt")
+        got=$(tesseract "$png" - --tessdata-dir "$TD" -l mrz --psm 13 2>/dev/null | tr -d ' \n\f')
+        n=$((n + 1)); [ "$got" = "$want" ] && ok=$((ok + 1))
+    done
+    echo "line-exact $set: $ok / $n"
 done
-echo "line-exact: $ok / $n"
