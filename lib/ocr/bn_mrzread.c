@@ -404,9 +404,20 @@ static int try_orientation(PIX *g0, int quads, double lenient, const char *today
             continue;
         cand_t c;
         memset(&c, 0, sizeof c);
-        /* Readings per line: the MRZ model first; when that does not give a fully valid MRZ,
-         * Debian's eng (whitelisted) and the MRZ model at another scale too, and the best
-         * combination per line wins (check digits and syntax decide, never the OCR alone). */
+        /* The lines of one MRZ start and end at the same x: each is read over the group's common
+         * extent, so a character merged into something beside the zone (a vertical "SPECIMEN"
+         * over a card's first column) and left out of its band is still read. */
+        rect_t line[3];
+        int gx0 = bands[gr->idx[0]].x, gx1 = gx0 + bands[gr->idx[0]].w;
+        for (int k = 1; k < gr->n; k++) {
+            gx0 = bands[gr->idx[k]].x < gx0 ? bands[gr->idx[k]].x : gx0;
+            gx1 = bands[gr->idx[k]].x + bands[gr->idx[k]].w > gx1 ? bands[gr->idx[k]].x + bands[gr->idx[k]].w : gx1;
+        }
+        for (int k = 0; k < gr->n; k++)
+            line[k] = (rect_t){gx0, bands[gr->idx[k]].y, gx1 - gx0, bands[gr->idx[k]].h};
+        /* Readings per line: the MRZ model at three scales, Debian's eng (whitelisted) and their
+         * consensus; the best combination per line wins (check digits and syntax decide, OCR
+         * confidence only breaks ties). */
         char alt[NVARIANTS][3][64];
         double aconf[NVARIANTS][3];
         int nvar = 0;
@@ -423,7 +434,7 @@ static int try_orientation(PIX *g0, int quads, double lenient, const char *today
                 break; /* nothing to vote over */
             for (int k = 0; k < gr->n; k++) {
                 if (lang) {
-                    read_line(work, &bands[gr->idx[k]], lang, s_variants[v].height, s_variants[v].norm, alt[v][k], sizeof alt[v][k], &aconf[v][k]);
+                    read_line(work, &line[k], lang, s_variants[v].height, s_variants[v].norm, alt[v][k], sizeof alt[v][k], &aconf[v][k]);
                 } else {
                     /* as confident as its most confident voter (eng reports 0 in raw-line
                      * mode: a mean would make the consensus lose to any single reading) */
