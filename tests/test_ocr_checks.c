@@ -5,7 +5,7 @@
 #include "core/bn_config.h"
 #include "core/bn_flags.h"
 #include "ocr/bn_checks.h"
-#include "ocr/bn_validate.h"
+#include "core/bn_validate.h"
 
 #include <stdarg.h>
 #include <stdio.h>

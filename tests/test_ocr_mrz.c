@@ -2,7 +2,7 @@
  * ../shared/notes/documents.md §1.1 and §1.4 (public specimen strings and synthetic lines). */
 #include "bn_test.h"
 #include "ocr/bn_mrz.h"
-#include "ocr/bn_validate.h"
+#include "core/bn_validate.h"
 
 #include <stdio.h>
 #include <stdlib.h>

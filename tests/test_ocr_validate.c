@@ -1,7 +1,7 @@
 /* test_ocr_validate — every vector of ../shared/notes/documents.md §1.1-1.4 (copied here as
  * synthetic/public test data), plus the date and document-rule helpers. */
 #include "bn_test.h"
-#include "ocr/bn_validate.h"
+#include "core/bn_validate.h"
 
 #include <stdio.h>
 #include <stdlib.h>

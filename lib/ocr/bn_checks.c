@@ -3,7 +3,7 @@
 #include "core/bn_flags.h"
 #include "ocr/bn_mrz.h"
 #include "ocr/bn_normalize.h"
-#include "ocr/bn_validate.h"
+#include "core/bn_validate.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 #include "ocr/bn_mrz.h"
 #include "core/bn_error.h"
-#include "ocr/bn_validate.h"
+#include "core/bn_validate.h"
 
 #include <stdio.h>
 #include <string.h>

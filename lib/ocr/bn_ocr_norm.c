@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ocr/bn_validate.h"
+#include "core/bn_validate.h"
 
 #define BN_NORM_MAX 1024
 
