@@ -112,6 +112,7 @@ int main(void)
     struct { const char *type, *side; int want, seen, fields, exact; } T[] = {
         {"id-card", "front", 4, 0, 0, 0}, {"id-card", "back", 2, 0, 0, 0},
         {"business-license", "front", 2, 0, 0, 0}, {"passport", "front", 2, 0, 0, 0},
+        {"hk-macao-permit", "back", 2, 0, 0, 0}, {"taiwan-permit", "back", 2, 0, 0, 0},
     };
     int wrong_side_done = 0, form_done = 0;
     for (int i = 0; i < nn; i++) {
@@ -139,6 +140,13 @@ int main(void)
         json_t *tv;
         json_object_foreach(json_object_get(truth, "fields"), key, tv) {
             json_t *f = json_object_get(json_object_get(res, "fields"), key);
+            if (json_is_array(tv)) {
+                /* MRZ lines: the document's own, never junk from its other lines that passed two
+                 * check digits by chance (0025-hk-macao-permit-back-clean did, without hints) */
+                T[k].fields++;
+                T[k].exact += json_equal(tv, json_object_get(f, "value"));
+                continue;
+            }
             if (!json_is_string(tv))
                 continue;
             T[k].fields++;
@@ -172,7 +180,7 @@ int main(void)
         free(names[i]);
     /* Minimum exact-match rates per type on clean specimens (the targets of issue 4 are
      * measured by `beian eval ocr`; these catch regressions). */
-    const double min_rate[] = {0.80, 0.80, 0.60, 0.75};
+    const double min_rate[] = {0.80, 0.80, 0.60, 0.75, 0.75, 0.75};
     for (int t = 0; t < (int)(sizeof T / sizeof T[0]); t++) {
         if (!T[t].seen)
             continue;

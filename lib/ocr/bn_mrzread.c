@@ -344,6 +344,18 @@ static int checks_passing(const bn_mrz_t *m)
     return ok;
 }
 
+/* Could this parse be an MRZ? Two passing check digits, and when not all pass, fewer than three
+ * independent syntax problems: junk text read from a page's other lines, digits repaired by
+ * position, passes two check digits by chance often enough over many bands and readings, but
+ * not with a valid issuer, nationality, sex and dates as well. */
+static int plausible(const bn_mrz_t *m)
+{
+    int bits = 0;
+    for (unsigned p = m->problems; p; p &= p - 1)
+        bits++;
+    return checks_passing(m) >= 2 && (m->checks_ok || bits < 3);
+}
+
 /* Map a point of the work image back to the input image (undo deskew, scale, orth rotation). */
 static void map_back(double x, double y, int Wr, int Hr, double skew_deg, double scale, int quads,
                      int W0, int H0, double *ox, double *oy)
@@ -462,7 +474,7 @@ static int try_orientation(PIX *g0, int quads, double lenient, const char *today
                 if (!uses_new)
                     continue; /* already scored */
                 bn_mrz_t m;
-                if (bn_mrz_parse(joined, today, &m) != 0 || checks_passing(&m) < 2)
+                if (bn_mrz_parse(joined, today, &m) != 0 || !plausible(&m))
                     continue;
                 /* ties between equally valid readings: the more confident OCR wins */
                 double sc = score_parse(&m);
