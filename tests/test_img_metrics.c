@@ -198,6 +198,19 @@ static void test_docfind(void)
     bn_image_destroy(&rect);
     bn_image_destroy(&im);
 
+    /* A licence photographed at a slant: the quadrilateral measures 1.63:1, the paper is A-series
+     * (sqrt 2). The page must come back at the paper's aspect: a page squeezed to the measured
+     * one put every OCR zone of a licence a row too low. */
+    {
+        bn_docgeom_t lg = {.found = 1, .corners = {{100, 100}, {1730, 100}, {1730, 1100}, {100, 1100}}};
+        bn_image_t *big = bn_image_new(1900, 1200, 3);
+        bn_image_t *lic = big ? bn_doc_rectify(big, &lg, "business-license", 300) : NULL;
+        CHECK(lic && lic->width == 2000 && abs(lic->height - 1414) <= 1, "licence page %dx%d",
+              lic ? lic->width : 0, lic ? lic->height : 0);
+        bn_image_destroy(&lic);
+        bn_image_destroy(&big);
+    }
+
     /* The card on its side: a quarter turn is needed. */
     bn_point_t qs[4] = {{300, 100}, {680, 100}, {680, 700}, {300, 700}};
     im = s_scene(1000, 800, qs);

@@ -468,7 +468,7 @@ extern "C" int bn_doc_canonical_mm(const char *doc_type, double *w_mm, double *h
         return 0;
     }
     if (is("business-license"))
-        return 0; /* sizes vary (A3, A4, 副本): keep the measured aspect */
+        return 0; /* sizes vary (A3 正本, A4 副本): the size is measured, the aspect is A-series */
     return -1;
 }
 
@@ -768,9 +768,13 @@ extern "C" bn_image_t *bn_doc_rectify(const bn_image_t *img, const bn_docgeom_t 
             W = (int)std::lround(w_mm / 25.4 * dpi);
             H = (int)std::lround(h_mm / 25.4 * dpi);
         } else {
-            /* Unknown size (licences): measured aspect, long side as measured, within bounds
-             * that keep A4 at 300 DPI readable and the output reasonable. */
-            double aspect = std::min(2.2, std::max(0.5, top / std::max(1.0, side)));
+            /* Unknown size (licences): long side as measured, within bounds that keep A4 at
+             * 300 DPI readable and the output reasonable. The aspect is the paper's (A-series
+             * licences: sqrt 2), not the measured one: a photo taken at a slant foreshortens one
+             * side, and a page squeezed by 10 % put every OCR zone of a licence a row too low.
+             * Unknown documents keep the measured aspect. */
+            double aspect = doc_type ? doc_aspect(doc_type)
+                                     : std::min(2.2, std::max(0.5, top / std::max(1.0, side)));
             W = (int)std::lround(std::min(4200.0, std::max(2000.0, top)));
             H = (int)std::lround(W / aspect);
         }
