@@ -1,5 +1,6 @@
 /* Safe decoding: formats by magic bytes, caps before decode (bombs), corrupt and truncated files,
  * EXIF orientation, alpha, grey, shrink-on-load, metadata-free encoding. */
+#include "bn_pngbomb.h"
 #include "bn_test.h"
 #include "core/bn_error.h"
 #include "img/bn_image.h"
@@ -26,51 +27,6 @@ static VipsImage *s_card(int w, int h)
     im->Type = VIPS_INTERPRETATION_sRGB;
     free(px);
     return im;
-}
-
-static uint32_t s_crc(const uint8_t *d, size_t n, uint32_t c)
-{
-    c = ~c;
-    for (size_t i = 0; i < n; i++) {
-        c ^= d[i];
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
-    }
-    return ~c;
-}
-
-static size_t s_chunk(uint8_t *out, const char *type, const uint8_t *data, uint32_t len)
-{
-    out[0] = len >> 24, out[1] = len >> 16, out[2] = len >> 8, out[3] = len;
-    memcpy(out + 4, type, 4);
-    if (len)
-        memcpy(out + 8, data, len);
-    uint32_t c = s_crc(out + 4, len + 4, 0);
-    out[8 + len] = c >> 24, out[9 + len] = c >> 16, out[10 + len] = c >> 8, out[11 + len] = c;
-    return 12 + len;
-}
-
-/* A ~100 KB PNG whose IHDR declares 60000 x 60000 RGB: a decompression bomb's header. */
-static uint8_t *s_bomb_png(size_t *size)
-{
-    size_t cap = 110 * 1024;
-    uint8_t *b = calloc(1, cap), ihdr[13] = {0};
-    memcpy(b, "\x89PNG\r\n\x1a\n", 8);
-    size_t n = 8;
-    uint32_t dim = 60000;
-    for (int i = 0; i < 2; i++) {
-        ihdr[i * 4 + 0] = dim >> 24, ihdr[i * 4 + 1] = dim >> 16;
-        ihdr[i * 4 + 2] = dim >> 8, ihdr[i * 4 + 3] = dim;
-    }
-    ihdr[8] = 8, ihdr[9] = 2;
-    n += s_chunk(b + n, "IHDR", ihdr, 13);
-    uint8_t *idat = calloc(1, 100 * 1024);
-    idat[0] = 0x78, idat[1] = 0x9c;
-    n += s_chunk(b + n, "IDAT", idat, 100 * 1024);
-    free(idat);
-    n += s_chunk(b + n, "IEND", NULL, 0);
-    *size = n;
-    return b;
 }
 
 /* 24-bit bottom-up BMP, written by hand (libvips has no BMP saver). */
@@ -165,7 +121,7 @@ int main(void)
     /* Decompression bomb. */
     {
         size_t n;
-        uint8_t *bomb = s_bomb_png(&n);
+        uint8_t *bomb = bn_png_bomb(&n);
         CHECK(n > 100000 && n < 120000);
         img = bn_image_decode(bomb, n, NULL, &info);
         CHECK(img == NULL);
