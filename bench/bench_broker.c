@@ -284,6 +284,18 @@ static double disk_mbps(size_t size, int files)
     return files * (double)size / el / 1e6;
 }
 
+/* One configuration, in the order of names[]: raw, intake, memory, dintake, durable. */
+static result_t run_config(int c, size_t size, int count, int window)
+{
+    if (c == 0)
+        return bench_raw(size, count, window);
+    bstack_t st;
+    stack_start(&st, c >= 3, c == 2 || c == 4);
+    result_t r = run_stack(&st, size, count, window);
+    stack_stop(&st);
+    return r;
+}
+
 /* Median by throughput; latencies come from the same run. */
 static result_t median(result_t *v, int n)
 {
@@ -324,16 +336,7 @@ int main(int argc, char **argv)
     if (only >= 0) {
         size_t size = (size_t)atol(argv[3]);
         int count = atoi(argv[4]);
-        bstack_t st;
-        result_t r;
-        if (only == 0)
-            r = bench_raw(size, count, window);
-        else {
-            stack_start(&st, only >= 3, only == 2 || only == 4);
-            r = run_stack(&st, size, count, window);
-            stack_stop(&st);
-        }
-        row(names[only], size, r);
+        row(names[only], size, run_config(only, size, count, window));
         goto done;
     }
     printf("beian broker benchmark (window %d, ipc, no-op workers draining; median of %d rounds)\n", window,
@@ -348,20 +351,8 @@ int main(int argc, char **argv)
         result_t r[5][5];
         double disk[5];
         for (int i = 0; i < rounds; i++) {
-            bstack_t st;
-            r[0][i] = bench_raw(size, count, window);
-            stack_start(&st, 0, 0);
-            r[1][i] = run_stack(&st, size, count, window);
-            stack_stop(&st);
-            stack_start(&st, 0, 1);
-            r[2][i] = run_stack(&st, size, count, window);
-            stack_stop(&st);
-            stack_start(&st, 1, 0);
-            r[3][i] = run_stack(&st, size, count, window);
-            stack_stop(&st);
-            stack_start(&st, 1, 1);
-            r[4][i] = run_stack(&st, size, count, window);
-            stack_stop(&st);
+            for (int c = 0; c < 5; c++)
+                r[c][i] = run_config(c, size, count, window);
             disk[i] = size > 1000000 ? disk_mbps(size, count / 3 + 5) : 0;
         }
         result_t med[5];

@@ -141,17 +141,8 @@ int main(int argc, char **argv)
         bn_task_t t = {.stage = "ocr", .doc_type = "id-card", .doc_side = "front", .image = (const uint8_t *)img,
                        .image_size = n, .options = opts};
         bn_stage_result_t r;
-        json_t *hints = NULL;
-        if (use_hints) {
-            bn_task_t q = {.stage = "quality", .doc_type = "id-card", .doc_side = "front",
-                           .image = (const uint8_t *)img, .image_size = n, .options = opts};
-            bn_stage_result_t qr;
-            if (bn_quality_run(&q, &qr) == 0) {
-                hints = json_pack("{s:O}", "quality", qr.json);
-                bn_stage_result_clear(&qr);
-            }
-            t.hints = hints;
-        }
+        json_t *hints = use_hints ? bn_quality_hints(&t) : NULL;
+        t.hints = hints;
         if (!warmed) { /* a worker loads its engines once, before its first task */
             if (bn_ocr_run(&t, &r) == 0)
                 bn_stage_result_clear(&r);

@@ -489,3 +489,16 @@ fail:
     bn_stage_result_clear(out);
     return -1;
 }
+
+json_t *bn_quality_hints(const bn_task_t *task)
+{
+    bn_task_t q = *task;
+    q.stage = "quality";
+    q.hints = NULL;
+    bn_stage_result_t r;
+    if (bn_quality_run(&q, &r) != 0)
+        return NULL;
+    json_t *hints = json_pack("{s:O}", "quality", r.json);
+    bn_stage_result_clear(&r);
+    return hints;
+}

@@ -5,6 +5,11 @@
 
 int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out);
 
+/* The quality stage's result for task's image as the hints a later stage gets ({"quality":
+ * result}, as bn_worker_decode_task hands them over), or NULL when the stage fails. For
+ * in-process runs of one stage after another (evaluation, benchmarks). */
+json_t *bn_quality_hints(const bn_task_t *task);
+
 /* `beian eval quality DIR ...`: accuracy over a directory with ground truth; prints a report,
  * returns a process exit code. */
 int bn_quality_eval_main(int argc, char **argv);

@@ -958,17 +958,9 @@ static int eval_generated(const char *dir, const char *subset, int limit, const 
                           .image_size = size, .options = opts, .config = cfg};
         /* As the daemon and `beian check` run it: the quality stage's result (its geometry) as
          * hints; --standalone leaves the OCR stage to find the document itself. */
-        json_t *hints = NULL;
+        json_t *hints = standalone ? NULL : bn_quality_hints(&task);
+        task.hints = hints;
         bn_stage_result_t res;
-        if (!standalone) {
-            bn_task_t q = task;
-            q.stage = "quality";
-            if (bn_quality_run(&q, &res) == 0) {
-                hints = json_pack("{s:O}", "quality", res.json);
-                bn_stage_result_clear(&res);
-            }
-            task.hints = hints;
-        }
         double t0 = now_s();
         int rc = bn_ocr_run(&task, &res);
         t_total += now_s() - t0;
