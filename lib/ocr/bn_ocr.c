@@ -1132,6 +1132,43 @@ static int parse_truth(const char *md_path, mrz_truth_t *t, int max)
     return n;
 }
 
+/* Where GROUND_TRUTH.md and the image disagree. The file's SRC-GEN strings were typed by the
+ * source project's authors to mimic each specimen, and the file itself marks these four "OCR
+ * differs"; each line below was checked by eye against the image. The eval scores the file as
+ * given and, separately, with these lines as the image prints them. An entry applies only while
+ * the file still says `file_says`, so a corrected file makes it a no-op. */
+static const struct {
+    const char *path;
+    int line;             /* 0-based */
+    const char *file_says, *prints, *why;
+} s_mrz_errata[] = {
+    {"mrz_lib_images/id_cards/Liechtenstein.png", 2, "OSPELT<BECK<<MARISA<<<<<<<<<<<",
+     "OSPELTBECK<<MARISA<<<<<<<<<<<<", "surname printed without the filler"},
+    {"mrz_lib_images/visas/MRVA_ICAO_Example.png", 1, "L8988901C4XXX4009078F9612109ZE184226B<<<<<<<",
+     "L8988901C4XXX4009078F96121096ZE184226B<<<<<<", "expiry check digit 9 then optional data 6ZE184226B"},
+    {"mrz_lib_images/visas/Germany.png", 1, "D091740530BOS8201135M9708011<2020711",
+     "D091740530BOS8201308M9708011<2020711", "birth date 820130 (check 8), not 820113 (5)"},
+    {"mrz_lib_images/passports/ICAO_Example2.png", 0, "P<ASUMXHMWD<<EBDALRXHYM<<<<<<<<<<<<<<<<<<<<<",
+     "P<ASUMXHMWD<EBDALRXHYM<<<<<<<<<<<<<<<<<<<<<<", "one filler between the names"},
+    {"mrz_lib_images/passports/ICAO_Example2.png", 1, "A2222222<0ASU7108215F04120411000146819<<<<44",
+     "A2222222<0ASU7108211M04120401000146819<<<<33",
+     "the specimen prints wrong check digits (marked BAD HASHES) and sex M"},
+};
+
+/* Apply the errata to a copy of the truth; returns how many lines changed. */
+static int mrz_errata_apply(mrz_truth_t *t)
+{
+    int changed = 0;
+    for (size_t e = 0; e < sizeof s_mrz_errata / sizeof s_mrz_errata[0]; e++) {
+        int l = s_mrz_errata[e].line;
+        if (!strcmp(t->path, s_mrz_errata[e].path) && l < t->n && !strcmp(t->lines[l], s_mrz_errata[e].file_says)) {
+            snprintf(t->lines[l], sizeof t->lines[l], "%s", s_mrz_errata[e].prints);
+            changed++;
+        }
+    }
+    return changed;
+}
+
 static int mrz_fields_equal(const bn_mrz_t *a, const bn_mrz_t *b)
 {
     return a->format == b->format && !strcmp(a->document_code, b->document_code) &&
@@ -1140,6 +1177,23 @@ static int mrz_fields_equal(const bn_mrz_t *a, const bn_mrz_t *b)
            !strcmp(a->nationality, b->nationality) && !strcmp(a->birth_date, b->birth_date) && a->sex == b->sex &&
            !strcmp(a->expiry_date, b->expiry_date) && !strcmp(a->optional_data, b->optional_data) &&
            !strcmp(a->optional_data2, b->optional_data2);
+}
+
+/* Every field of `got` equals the truth's parse; counts exact lines into *lines_ok. */
+static int mrz_truth_matches(const mrz_truth_t *t, const bn_mrz_t *got, const char *today, int *lines_ok)
+{
+    char tj[160] = "";
+    for (int k = 0; k < t->n; k++)
+        strcat(strcat(tj, t->lines[k]), "\n");
+    bn_mrz_t tm;
+    if (bn_mrz_parse(tj, today, &tm) != 0)
+        return 0;
+    int lok = got->nlines == t->n;
+    for (int k = 0; lok && k < t->n; k++)
+        lok = !strcmp(got->lines[k], t->lines[k]);
+    if (lines_ok)
+        *lines_ok += lok;
+    return mrz_fields_equal(&tm, got);
 }
 
 static int eval_mrz(const char *dir, const char *today, int verbose)
@@ -1152,7 +1206,7 @@ static int eval_mrz(const char *dir, const char *today, int verbose)
         fprintf(stderr, "eval ocr: no ground truth in %s\n", md);
         return 2;
     }
-    int pos = 0, fields_ok = 0, lines_ok = 0, found = 0, neg = 0, neg_ok = 0;
+    int pos = 0, fields_ok = 0, lines_ok = 0, found = 0, neg = 0, neg_ok = 0, errata_images = 0, errata_ok = 0;
     double t_total = 0;
     for (int i = 0; i < n; i++) {
         char path[4096];
@@ -1182,31 +1236,27 @@ static int eval_mrz(const char *dir, const char *today, int verbose)
         }
         pos++;
         found += r.found;
-        char tj[160] = "";
-        for (int k = 0; k < t[i].n; k++)
-            strcat(strcat(tj, t[i].lines[k]), "\n");
-        bn_mrz_t tm;
-        int fok = 0, lok = 0;
-        if (r.found && bn_mrz_parse(tj, today, &tm) == 0) {
-            fok = mrz_fields_equal(&tm, &r.mrz);
-            lok = r.mrz.nlines == t[i].n;
-            for (int k = 0; lok && k < t[i].n; k++)
-                lok = !strcmp(r.mrz.lines[k], t[i].lines[k]);
-        }
+        mrz_truth_t fixed = t[i];
+        int erratum = mrz_errata_apply(&fixed) > 0;
+        errata_images += erratum;
+        int fok = r.found && mrz_truth_matches(&t[i], &r.mrz, today, &lines_ok);
+        int eok = erratum ? r.found && mrz_truth_matches(&fixed, &r.mrz, today, NULL) : fok;
         fields_ok += fok;
-        lines_ok += lok;
-        printf("%-52s %-8s %s\n", t[i].path, !r.found ? "notfound" : fok ? "ok" : "WRONG",
-               r.found && !fok && verbose ? "" : "");
-        if (verbose && r.found && !fok)
+        errata_ok += eok;
+        printf("%-52s %-8s%s\n", t[i].path, !r.found ? "notfound" : fok ? "ok" : "WRONG",
+               !erratum ? "" : eok ? "  (ok as printed: see errata)" : "  (also wrong as printed)");
+        if (verbose && r.found && !eok)
             for (int k = 0; k < r.mrz.nlines; k++)
-                printf("    got  %s\n    want %s\n", r.mrz.lines[k], k < t[i].n ? t[i].lines[k] : "");
+                printf("    got  %s\n    want %s\n", r.mrz.lines[k], k < fixed.n ? fixed.lines[k] : "");
     }
     printf("mrz eval over %s: %d images with ground truth, found %d, every field correct %d (%.1f%%), "
            "lines exact %d; negatives %d/%d not found; %.3f s/image\n",
            dir, pos, found, fields_ok, pos ? 100.0 * fields_ok / pos : 0, lines_ok, neg_ok, neg,
            (pos + neg) ? t_total / (pos + neg) : 0);
-    printf("target (issue 4): >= 90%% with every MRZ field correct: %s\n",
-           pos && 100.0 * fields_ok / pos >= 90 ? "met" : "MISSED");
+    printf("with the errata (%d images whose print differs from the file, docs/OCR.md): every field correct "
+           "%d (%.1f%%)\n", errata_images, errata_ok, pos ? 100.0 * errata_ok / pos : 0);
+    printf("target (issue 4): >= 90%% with every MRZ field correct: %s by the file as given, %s as the images print\n",
+           pos && 100.0 * fields_ok / pos >= 90 ? "met" : "MISSED", pos && 100.0 * errata_ok / pos >= 90 ? "met" : "MISSED");
     return 0;
 }
 
