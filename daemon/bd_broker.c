@@ -49,6 +49,7 @@ struct worker {
     task_t *task;           /* current attempt, NULL when idle or stuck */
     int stuck;              /* its lease expired: not idle until it answers or dies */
     int hb_busy;            /* heartbeats while busy: silence means dead */
+    int refs;               /* READY said it reads large payloads from files on this host */
     void *idle_handle;
 };
 
@@ -85,8 +86,8 @@ struct job {
     char *hint_text[MAX_PLAN]; /* a finished task's reply as JSON text, for its dependants' hints */
     char *ctx_text;         /* "\"form\":…,\"options\":…" for every task header, made once */
     int nblobs;
-    zmq_msg_t *blobs;       /* payload frames as received (shared, never copied); empty after restart */
-    int blobs_live;
+    zmq_msg_t *blobs;       /* payload frames as received (shared, never copied) */
+    uint64_t live;          /* bit i: blobs[i] holds payload i (else it is in the store; always after a restart) */
     size_t bytes;
     zlistx_t *waiters;      /* pending_t* long-polls for the result */
     char *key;              /* "tenant\x1fkey" when the job has an idempotency key */
@@ -338,14 +339,45 @@ static void s_task_free(bd_broker_t *self, task_t *t)
  * restart, mapped from the spool and handed to libzmq without a copy. */
 static void s_unmap_cb(void *data, void *hint) { bd_store_blob_unmap(data, (size_t)(uintptr_t)hint); }
 
-static int s_add_blob(bd_broker_t *self, bn_msg_t *m, job_t *job, int frame)
+static const char *s_blob_name(job_t *job, int i)
+{
+    return json_string_value(json_object_get(json_array_get(json_object_get(job->spec, "blobs"), (size_t)i), "sha256"));
+}
+
+/* A payload for a worker that reads files on this host: an empty frame, and in the header's
+ * "frame_refs" where to read it. Below BD_REF_MIN a file costs more syscalls than the copy. */
+#define BD_REF_MIN 65536
+
+static int s_blob_ref(bd_broker_t *self, job_t *job, int frame, char *out, size_t cap)
+{
+    int i = frame - 1;
+    json_t *b = json_array_get(json_object_get(job->spec, "blobs"), (size_t)i);
+    json_int_t bytes = json_integer_value(json_object_get(b, "bytes"));
+    char paths[2][4096];
+    uint64_t offset = 0;
+    int n = bytes >= BD_REF_MIN && s_blob_name(job, i) ? bd_store_blob_paths(self->store, s_blob_name(job, i), paths, &offset) : 0;
+    if (n == 0)
+        return 0;
+    /* Paths are the store's own (spool dir + hex or shm-N): nothing in them needs escaping
+     * except what a --dir could hold; refuse those rather than escape. */
+    for (int k = 0; k < n; k++)
+        if (strpbrk(paths[k], "\"\\") || strlen(paths[k]) > 1000)
+            return 0;
+    snprintf(out, cap, "{\"bytes\":%lld,\"offset\":%llu,\"paths\":[\"%.1000s\"%s%.1000s%s]}", (long long)bytes,
+             (unsigned long long)offset, paths[0], n > 1 ? ",\"" : "", n > 1 ? paths[1] : "", n > 1 ? "\"" : "");
+    return 1;
+}
+
+static int s_add_blob(bd_broker_t *self, bn_msg_t *m, job_t *job, int frame, int by_ref)
 {
     int i = frame - 1; /* spec refers to frames 1..n */
     if (i < 0 || i >= job->nblobs)
         return -1;
-    if (job->blobs_live)
+    if (by_ref)
+        return bn_msg_addmem(m, "", 0);
+    if (job->live & (1ull << i))
         return bn_msg_addframe(m, &job->blobs[i]);
-    const char *sha = json_string_value(json_object_get(json_array_get(json_object_get(job->spec, "blobs"), (size_t)i), "sha256"));
+    const char *sha = s_blob_name(job, i);
     void *data;
     size_t size;
     if (!sha || bd_store_blob_map(self->store, sha, &data, &size) < 0)
@@ -353,7 +385,7 @@ static int s_add_blob(bd_broker_t *self, bn_msg_t *m, job_t *job, int frame)
     return bn_msg_addzc(m, data, size, s_unmap_cb, (void *)(uintptr_t)size);
 }
 
-static bn_msg_t *s_task_body(bd_broker_t *self, task_t *t)
+static bn_msg_t *s_task_body(bd_broker_t *self, task_t *t, int refs)
 {
     job_t *job = t->job;
     if (!job) {
@@ -365,7 +397,7 @@ static bn_msg_t *s_task_body(bd_broker_t *self, task_t *t)
     bn_msg_t *m = bn_msg_new();
     if (job->kind == KIND_TITANIC) {
         for (int i = 1; i <= job->nblobs; i++)
-            if (s_add_blob(self, m, job, i) < 0)
+            if (s_add_blob(self, m, job, i, 0) < 0)
                 goto err;
         return m;
     }
@@ -401,20 +433,29 @@ static bn_msg_t *s_task_body(bd_broker_t *self, task_t *t)
             job->hint_text[pt->dep] = json_dumps(job->replies[pt->dep], JSON_COMPACT);
         hint = job->hint_text[pt->dep];
     }
+    /* Payload frames: the document, and the selfie for the face stage. */
+    int frames[2] = {(int)json_integer_value(json_object_get(doc, "blob")),
+                     pt->stage == BN_STAGE_FACE ? (int)json_integer_value(json_object_get(job->spec, "selfie")) : 0};
+    int nframes = frames[1] ? 2 : 1, by_ref[2] = {0, 0};
+    char refs_text[2][2200], frame_refs[4500] = "";
+    for (int k = 0; refs && k < nframes; k++)
+        by_ref[k] = s_blob_ref(self, job, frames[k], refs_text[k], sizeof refs_text[k]);
+    if (by_ref[0] || by_ref[1])
+        snprintf(frame_refs, sizeof frame_refs, ",\"frame_refs\":[%s%s%s]", by_ref[0] ? refs_text[0] : "null",
+                 nframes > 1 ? "," : "", nframes > 1 ? (by_ref[1] ? refs_text[1] : "null") : "");
     /* hints.quality carries the quality task's whole reply; bn_worker_decode_task unwraps it. */
-    size_t cap = strlen(job->ctx_text) + (hint ? strlen(hint) : 0) + 300;
+    size_t cap = strlen(job->ctx_text) + (hint ? strlen(hint) : 0) + strlen(frame_refs) + 300;
     char *text = malloc(cap);
     snprintf(text, cap, "{\"job\":\"%s\",\"task\":%d,\"stage\":\"%s\",\"document\":{\"index\":%d,"
-                        "\"type\":\"%s\",\"side\":\"%s\"},%s,\"hints\":{%s%s}}",
+                        "\"type\":\"%s\",\"side\":\"%s\"},%s,\"hints\":{%s%s}%s}",
              job->id, t->seq, bn_stage_name(pt->stage), pt->doc, json_string_value(json_object_get(doc, "type")),
-             json_string_value(json_object_get(doc, "side")), job->ctx_text, hint ? "\"quality\":" : "", hint ? hint : "");
+             json_string_value(json_object_get(doc, "side")), job->ctx_text, hint ? "\"quality\":" : "", hint ? hint : "",
+             frame_refs);
     bn_msg_addstr(m, text);
     free(text);
-    if (s_add_blob(self, m, job, (int)json_integer_value(json_object_get(doc, "blob"))) < 0)
-        goto err;
-    if (pt->stage == BN_STAGE_FACE
-        && s_add_blob(self, m, job, (int)json_integer_value(json_object_get(job->spec, "selfie"))) < 0)
-        goto err;
+    for (int k = 0; k < nframes; k++)
+        if (s_add_blob(self, m, job, frames[k], by_ref[k]) < 0)
+            goto err;
     return m;
 err:
     bn_msg_destroy(&m);
@@ -485,7 +526,7 @@ static void s_dispatch(bd_broker_t *self, service_t *svc)
             break;
         worker_t *w = zlistx_detach(svc->idle, NULL);
         w->idle_handle = NULL;
-        bn_msg_t *body = s_task_body(self, t);
+        bn_msg_t *body = s_task_body(self, t, w->refs);
         if (!body) {
             /* The payload is gone (spool damaged): fail loudly rather than loop. */
             w->idle_handle = zlistx_add_end(svc->idle, w);
@@ -547,6 +588,12 @@ static int s_listed(const char *list, const char *service)
     return 0;
 }
 
+static const char *s_error_code(json_t *reply)
+{
+    const char *c = json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
+    return c ? c : "";
+}
+
 static void s_worker_reply(bd_broker_t *self, worker_t *w, bn_msg_t *m, const bn_mdp_t *p)
 {
     char token[64] = "";
@@ -602,6 +649,15 @@ static void s_worker_reply(bd_broker_t *self, worker_t *w, bn_msg_t *m, const bn
             json_decref(reply);
             reply = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", "bad_reply",
                               "message", "worker reply is not a beian reply object");
+        } else if (w->refs && !strcmp(s_error_code(reply), "blob_unreachable")) {
+            /* It could not read the files it was pointed at (another host or user after
+             * all): send it bytes from now on; this attempt does not count. */
+            bn_warn("a %s worker cannot read payload files; sending it bytes", w->svc->name);
+            json_decref(reply);
+            w->refs = 0;
+            t->attempt--;
+            s_enqueue(self, t);
+            return;
         } else if (json_is_true(json_object_get(reply, "ok"))) {
             /* Its text as received is the hint for the tasks that depend on this one. */
             free(job->hint_text[t->seq]);
@@ -690,6 +746,7 @@ static void s_worker_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
         w->svc->nworkers++;
         w->expiry = s_now() + (int64_t)self->o.heartbeat_ms * self->o.liveness;
         w->hb_busy = il > strlen(BN_WORKER_ID_PREFIX) && memcmp(id, BN_WORKER_ID_PREFIX, strlen(BN_WORKER_ID_PREFIX)) == 0;
+        w->refs = p->body < bn_msg_size(m); /* the BN_READY_REFS extension (bn_mdp checked it) */
         zhashx_insert(self->workers, key, w);
         s_worker_idle(self, w);
         bn_info("worker ready for %s (%zu now)", service, w->svc->nworkers);
@@ -758,9 +815,12 @@ static void s_job_free(bd_broker_t *self, job_t *job)
         free(job->hint_text[i]);
     }
     free(job->ctx_text);
-    if (job->blobs_live)
-        for (int i = 0; i < job->nblobs; i++)
+    for (int i = 0; i < job->nblobs; i++) {
+        if (job->live & (1ull << i))
             zmq_msg_close(&job->blobs[i]);
+        else if (!self->o.durable && s_blob_name(job, i))
+            bd_store_shm_release(self->store, s_blob_name(job, i));
+    }
     free(job->blobs);
     pending_t *p;
     while ((p = zlistx_detach(job->waiters, NULL))) {
@@ -1032,9 +1092,16 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
     char *btext = malloc(cap);
     btext[0] = '[';
     json_t *blobs = json_array();
+    uint64_t live = 0;
     for (size_t i = blob0; i < bn_msg_size(m); i++) {
         char sha[65];
-        if (bd_store_blob_put(self->store, bn_msg_data(m, i), bn_msg_len(m, i), sha) < 0) {
+        /* Memory mode keeps a large payload in a tmpfs file, which local workers map, rather
+         * than in the received frame (see bd_store_shm_put); everything else keeps the frame. */
+        int in_file = kind == KIND_BEIAN && bn_msg_len(m, i) >= BD_REF_MIN
+                   && bd_store_shm_put(self->store, bn_msg_data(m, i), bn_msg_len(m, i), sha) == 0;
+        if (!in_file)
+            live |= 1ull << (i - blob0);
+        if (!in_file && bd_store_blob_put(self->store, bn_msg_data(m, i), bn_msg_len(m, i), sha) < 0) {
             bn_error("job %s: %s", id, bn_error_msg());
             free(btext);
             json_decref(blobs);
@@ -1067,11 +1134,12 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
     }
     job_t *job = s_job_load(self, id, kind, spec, NULL);
     job->stored = bd_store_durable(self->store);
-    for (int i = 0; i < job->nblobs; i++) {
-        zmq_msg_init(&job->blobs[i]);
-        zmq_msg_copy(&job->blobs[i], bn_msg_frame(m, blob0 + (size_t)i));
-    }
-    job->blobs_live = 1;
+    job->live = live;
+    for (int i = 0; i < job->nblobs; i++)
+        if (live & (1ull << i)) {
+            zmq_msg_init(&job->blobs[i]);
+            zmq_msg_copy(&job->blobs[i], bn_msg_frame(m, blob0 + (size_t)i));
+        }
     job->bytes = bytes;
     self->bytes += bytes;
     s_job_schedule(self, job);
@@ -1346,7 +1414,8 @@ bd_broker_t *bd_broker_new(const bd_options_t *opts)
             goto err;
         }
     }
-    self->store = bd_store_open(o->dir, o->durable);
+    /* The payload file may outgrow the live bytes by fragmentation (bd_arena): half again. */
+    self->store = bd_store_open(o->dir, o->durable, (uint64_t)o->max_bytes * 3 / 2);
     if (!self->store)
         goto err;
     for (int i = 0; i < o->nbinds; i++) {

@@ -1,9 +1,12 @@
 #include "bd_store.h"
+#include "bd_arena.h"
 #include "core/bn_error.h"
 #include "core/bn_log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -28,6 +31,8 @@ struct bd_store {
     sqlite3_stmt *st_ref, *st_unref, *st_refs_of, *st_unref_job, *st_has_ref;
     char *orphans[MAX_STAGED]; /* released blobs to unlink after the commit if nothing refers to them */
     int norphans;
+    char *shm;        /* memory mode: private tmpfs directory for large payloads, or NULL */
+    bd_arena_t *arena; /* its payload file */
 };
 
 /* Storage failures after a submission was accepted are fatal by design (see header). */
@@ -48,6 +53,39 @@ static int s_exec(bd_store_t *self, const char *sql)
     return 0;
 }
 
+/* Remove a flat directory and its files (the memory store's tmpfs directory). */
+static void s_rmtree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+    rmdir(dir);
+}
+
+/* Payload directories of memory-mode brokers that died without closing their store (kill -9):
+ * the memory they hold is nobody's. Only our own, and only when that pid is gone. */
+static void s_shm_sweep(void)
+{
+    DIR *d = opendir("/dev/shm");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        int pid;
+        char path[300];
+        struct stat st;
+        snprintf(path, sizeof path, "/dev/shm/%.255s", e->d_name);
+        if (sscanf(e->d_name, "beiand.%d", &pid) == 1 && pid > 0 && stat(path, &st) == 0 && st.st_uid == getuid()
+            && (kill(pid, 0) < 0 && errno == ESRCH))
+            s_rmtree(path);
+    }
+    if (d)
+        closedir(d);
+}
+
 static int s_prepare(bd_store_t *self, sqlite3_stmt **st, const char *sql)
 {
     if (sqlite3_prepare_v2(self->db, sql, -1, st, NULL) != SQLITE_OK)
@@ -55,7 +93,7 @@ static int s_prepare(bd_store_t *self, sqlite3_stmt **st, const char *sql)
     return 0;
 }
 
-bd_store_t *bd_store_open(const char *dir, int durable)
+bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap)
 {
     bd_store_t *self = calloc(1, sizeof *self);
     self->durable = durable;
@@ -75,6 +113,22 @@ bd_store_t *bd_store_open(const char *dir, int durable)
         }
         snprintf(path, sizeof path, "%s/beian.db", dir);
     } else {
+        s_shm_sweep();
+        static int opened; /* one process may open several stores (tests) */
+        snprintf(path, sizeof path, "/dev/shm/beiand.%d.%d", (int)getpid(), opened++);
+        int rc = mkdir(path, 0700);
+        if (rc < 0 && errno == EEXIST) { /* an earlier process with our pid (container restart) */
+            s_rmtree(path);
+            rc = mkdir(path, 0700);
+        }
+        if (rc == 0) {
+            self->shm = strdup(path);
+            snprintf(path, sizeof path, "%s/payloads", self->shm);
+            self->arena = bd_arena_new(path, arena_cap, arena_cap / 32); /* slack: 96 MiB by default */
+        }
+        if (!self->arena)
+            bn_warn("no payload file under /dev/shm (%s): large payloads stay in the broker's memory and "
+                    "are sent to workers", strerror(errno));
         snprintf(path, sizeof path, ":memory:");
     }
     if (sqlite3_open(path, &self->db) != SQLITE_OK) {
@@ -134,6 +188,10 @@ void bd_store_close(bd_store_t **self_p)
         sqlite3_close(self->db);
     if (self->spool_fd >= 0)
         close(self->spool_fd);
+    bd_arena_destroy(&self->arena);
+    if (self->shm)
+        s_rmtree(self->shm);
+    free(self->shm);
     free(self->spool);
     free(self);
     *self_p = NULL;
@@ -214,12 +272,65 @@ int bd_store_blob_put(bd_store_t *self, const void *data, size_t size, char sha_
     return 0;
 }
 
+/* An arena payload's name carries where it is: "shm-<offset>-<bytes>". */
+static int s_shm_name(const char *name, uint64_t *off, size_t *size)
+{
+    unsigned long long o, n;
+    if (sscanf(name, "shm-%llu-%llu", &o, &n) != 2)
+        return 0;
+    *off = o, *size = (size_t)n;
+    return 1;
+}
+
+int bd_store_shm_put(bd_store_t *self, const void *data, size_t size, char name[65])
+{
+    uint64_t off;
+    if (!self->arena || bd_arena_put(self->arena, data, size, &off) < 0)
+        return -1;
+    snprintf(name, 65, "shm-%llu-%zu", (unsigned long long)off, size);
+    return 0;
+}
+
+void bd_store_shm_release(bd_store_t *self, const char *name)
+{
+    uint64_t off;
+    size_t size;
+    if (self->arena && s_shm_name(name, &off, &size))
+        bd_arena_free(self->arena, off, size);
+}
+
+int bd_store_blob_paths(const bd_store_t *self, const char *name, char paths[2][4096], uint64_t *offset)
+{
+    size_t size;
+    *offset = 0;
+    if (s_shm_name(name, offset, &size))
+        return self->arena ? (snprintf(paths[0], 4096, "%s", bd_arena_path(self->arena)), 1) : 0;
+    if (!self->durable || !strncmp(name, "mem-", 4))
+        return 0;
+    snprintf(paths[0], 4096, "%s/tmp/%s", self->spool, name);
+    snprintf(paths[1], 4096, "%s/%s", self->spool, name);
+    for (int i = 0; i < self->nstaged; i++)
+        if (!strcmp(self->staged[i], name))
+            return 2;
+    memcpy(paths[0], paths[1], 4096); /* committed */
+    return 1;
+}
+
+uint64_t bd_store_shm_bytes(const bd_store_t *self) { return self->arena ? bd_arena_size(self->arena) : 0; }
+
 int bd_store_blob_map(bd_store_t *self, const char *sha_hex, void **data, size_t *size)
 {
-    if (!self->durable)
-        return bn_error_set("blob_missing", "memory store keeps no blobs");
+    uint64_t off;
+    if (self->arena && s_shm_name(sha_hex, &off, size)) {
+        static char empty;
+        *data = *size ? mmap(NULL, *size, PROT_READ, MAP_SHARED, bd_arena_fd(self->arena), (off_t)off) : &empty;
+        return *data == MAP_FAILED ? bn_error_set("blob_missing", "mmap: %s", strerror(errno)) : 0;
+    }
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", self->spool, sha_hex);
+    if (self->durable)
+        snprintf(path, sizeof path, "%s/%s", self->spool, sha_hex);
+    else
+        return bn_error_set("blob_missing", "memory store keeps no blobs");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return bn_error_set("blob_missing", "blob %.12s…: %s", sha_hex, strerror(errno));

@@ -13,8 +13,8 @@
  *   3. only then does the broker send the acknowledgements of that turn.
  * A failed fsync/rename/commit aborts the process: acking what may be lost is worse than
  * stopping (after a failed fsync the page cache state is unknowable — see "fsyncgate").
- * In memory mode (durable = 0) SQLite is :memory: and no blob is written; the broker keeps the
- * payloads it received. */
+ * In memory mode (durable = 0) SQLite is :memory: and nothing is written to disk; the broker keeps
+ * the payloads it received, large ones in tmpfs files (bd_store_shm_put). */
 #ifndef BD_STORE_H
 #define BD_STORE_H
 #include <jansson.h>
@@ -23,13 +23,28 @@
 
 typedef struct bd_store bd_store_t;
 
-bd_store_t *bd_store_open(const char *dir, int durable);
+/* arena_cap: memory mode's largest payload file (bd_arena), e.g. the broker's max_bytes. */
+bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap);
 void bd_store_close(bd_store_t **self_p);
 int bd_store_durable(const bd_store_t *self);
 
 /* Stage a blob (hash computed here). sha_hex receives 64 hex chars + NUL; in memory mode a
  * unique "mem-N" name instead (nothing is stored, so no hash is computed). */
 int bd_store_blob_put(bd_store_t *self, const void *data, size_t size, char sha_hex[65]);
+/* Memory mode: keep a large payload in a tmpfs file (/dev/shm/beiand.<pid>.<n>/payloads, in a 0700
+ * directory; bd_arena) instead of the broker's heap, so that workers on this host can map it
+ * rather than receive it (bd_store_blob_paths). One copy in instead of one socket copy per
+ * stage; still one copy of the payload. name receives "shm-<offset>-<bytes>". Fails (the caller
+ * keeps the bytes) when there is no such file or it is full. */
+int bd_store_shm_put(bd_store_t *self, const void *data, size_t size, char name[65]);
+/* Where a worker on this host may read a blob: 0, 1 or 2 paths into paths[] (a durable blob
+ * not yet committed is under spool/tmp until the commit renames it: both are given, and the
+ * reader tries them in order). */
+int bd_store_blob_paths(const bd_store_t *self, const char *name, char paths[2][4096], uint64_t *offset);
+/* Bytes the memory store holds in tmpfs (for the benchmark's copy count). */
+uint64_t bd_store_shm_bytes(const bd_store_t *self);
+/* Memory mode: delete a bd_store_shm_put file (its job is gone). */
+void bd_store_shm_release(bd_store_t *self, const char *name);
 /* Map a stored blob read-only; data and size stay valid until bd_store_blob_unmap. */
 int bd_store_blob_map(bd_store_t *self, const char *sha_hex, void **data, size_t *size);
 void bd_store_blob_unmap(void *data, size_t size);

@@ -41,6 +41,12 @@ int main(void)
     /* Worker commands. */
     const char *w1[] = {"ID", "", "MDPW01", "\x01", "beian.quality"};
     CHECK(parses(1, 5, w1, &p) && p.worker && p.command == BN_MDPW_READY && p.service == 4, "READY");
+    CHECK(p.body == 5, "READY without the refs extension has no body");
+    const char *w1r[] = {"ID", "", "MDPW01", "\x01", "beian.quality", BN_READY_REFS};
+    CHECK(parses(1, 6, w1r, &p) && p.command == BN_MDPW_READY && p.service == 4 && p.body == 5,
+          "READY with the refs extension frame");
+    const char *w1x[] = {"ID", "", "MDPW01", "\x01", "beian.quality", BN_READY_REFS, "more"};
+    CHECK(!parses(1, 7, w1x, &p), "READY with the extension and more is refused");
     const char *w2[] = {"ID", "", "MDPW01", "\x03", "Tabc.1", "", "body"};
     CHECK(parses(1, 7, w2, &p) && p.command == BN_MDPW_REPLY && p.address == 4 && p.body == 6, "REPLY");
     const char *w3[] = {"ID", "", "MDPW01", "\x04"};

@@ -1,6 +1,7 @@
 /* The durable store: content-addressed blobs survive a reopen, jobs and task replies survive a
  * reopen, idempotency keys are unique per tenant, finished jobs are not resumed. */
 #include "bn_test.h"
+#include "bd_arena.h"
 #include "bd_store.h"
 
 #include <stdint.h>
@@ -30,7 +31,7 @@ int main(void)
     char dir[] = "/tmp/beian-store-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
-    bd_store_t *st = bd_store_open(dir, 1);
+    bd_store_t *st = bd_store_open(dir, 1, 0);
     CHECK(st != NULL, "open");
     char sha[65], sha2[65];
     CHECK(bd_store_blob_put(st, "hello", 5, sha) == 0, "blob put");
@@ -60,7 +61,7 @@ int main(void)
     CHECK(st == NULL, "close nulls the pointer");
 
     /* Reopen: everything committed is there. */
-    st = bd_store_open(dir, 1);
+    st = bd_store_open(dir, 1, 0);
     CHECK(bd_store_blob_map(st, sha, &data, &size) == 0 && size == 5, "blob survives a reopen");
     bd_store_blob_unmap(data, size);
     char *status = NULL, *result = NULL;
@@ -78,7 +79,7 @@ int main(void)
     bd_store_close(&st);
 
     /* References: a shared blob stays until its last job lets go; files go after the commit. */
-    st = bd_store_open(dir, 1);
+    st = bd_store_open(dir, 1, 0);
     char a[65], b[65], path[400];
     bd_store_blob_put(st, "shared", 6, a);
     bd_store_blob_put(st, "only-j1", 7, b);
@@ -107,13 +108,37 @@ int main(void)
     bd_store_close(&st);
 
     /* Memory mode keeps jobs, not blobs. */
-    st = bd_store_open(dir, 0);
+    st = bd_store_open(dir, 0, 1u << 20);
     CHECK(bd_store_blob_put(st, "x", 1, sha) == 0 && bd_store_blob_map(st, sha, &data, &size) < 0, "memory: no spool");
     CHECK(bd_store_blob_put(st, "x", 1, sha2) == 0 && strcmp(sha, sha2) != 0, "memory: unique names");
     CHECK(bd_store_job_insert(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "t", NULL, 0, 0, "{}", 2, "[]", 1) == 0, "memory: insert");
     bd_store_commit(st);
     CHECK(bd_store_job_get(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", NULL, NULL, NULL) == 1, "memory: get");
-    bd_store_close(&st);
+    /* Large payloads go to the tmpfs payload file, which a worker on this host maps. */
+    static char big[100000];
+    memset(big, 'p', sizeof big);
+    char name[65], paths[2][4096];
+    uint64_t off = 1;
+    int shm_ok = bd_store_shm_put(st, big, sizeof big, name) == 0;
+    CHECK(shm_ok || access("/dev/shm", W_OK) != 0, "memory: a writable /dev/shm holds the payload file");
+    if (shm_ok) {
+        CHECK(bd_store_blob_paths(st, name, paths, &off) == 1 && off == 0 && access(paths[0], R_OK) == 0,
+              "memory: the payload file is named to workers");
+        CHECK(strncmp(paths[0], "/dev/shm/", 9) == 0, "memory: it is on tmpfs");
+        CHECK(bd_store_blob_map(st, name, &data, &size) == 0 && size == sizeof big && !memcmp(data, big, size),
+              "memory: the broker maps it back for workers that take bytes");
+        bd_store_blob_unmap(data, size);
+        CHECK(bd_store_shm_bytes(st) >= sizeof big, "memory: counted");
+        bd_store_shm_release(st, name);
+        CHECK(bd_store_shm_bytes(st) <= (1u << 20) / 32, "memory: released, the file gives its pages back but the slack");
+        CHECK(bd_store_shm_put(st, big, (1u << 20) + 1, name) < 0, "memory: beyond the cap it refuses");
+        bd_store_close(&st);
+        CHECK(access(paths[0], F_OK) != 0, "memory: the payload file goes with the store");
+    } else {
+        printf("note: no /dev/shm here: payload-file checks not run\n");
+        bd_store_close(&st);
+    }
+    CHECK(bd_arena_test() == 0, "bd_arena self-test");
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

@@ -2,13 +2,15 @@
  * (--service) and behaves by the first bytes of the document it receives:
  *   "CRASH"      abort() — every attempt crashes its worker
  *   "SLOW:<ms>"  sleep that long, then answer like echo
- *   anything     echo: a result with the image size and no flags
+ *   anything     echo: a result with the image size, its FNV-1a hash and no flags
  * With TW_NOOP set in the environment it returns no blob (benchmarks).
  * so one broker run can mix healthy, slow and poisonous tasks. */
 #include "core/bn_error.h"
 #include "core/bn_flags.h"
 #include "core/bn_worker.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +28,15 @@ static int s_stage(const bn_task_t *task, bn_stage_result_t *out)
         return bn_error_set("not_implemented", "test worker refuses this task");
     out->json = json_pack("{s:s, s:{s:I}, s:[]}", "stage", task->stage, "quality", "bytes",
                           (json_int_t)task->image_size, "flags");
+    if (!getenv("TW_NOOP")) {
+        /* FNV-1a of the payload: tests check the bytes arrived intact, sent or mapped. */
+        uint64_t h = 14695981039346656037ull;
+        for (size_t i = 0; i < task->image_size; i++)
+            h = (h ^ task->image[i]) * 1099511628211ull;
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+        json_object_set_new(json_object_get(out->json, "quality"), "fnv1a", json_string(hex));
+    }
     json_t *now = json_object_get(task->options, "now");
     if (now)
         json_object_set(out->json, "now", now); /* lets tests see the date the stage judged by */

@@ -55,6 +55,11 @@
  * (which is silent while it works) is bounded by the task lease instead. */
 #define BN_WORKER_ID_PREFIX "BNW1-"
 
+/* Optional frame after READY's service name: the worker runs on the broker's host and reads
+ * large payloads from the files a task header's "frame_refs" names instead of receiving them
+ * (docs/PROTOCOL.md). Stock workers do not send it and always receive the bytes. */
+#define BN_READY_REFS "beian:refs"
+
 /* Defaults (all configurable; docs/CONFIG.md) */
 #define BN_DEFAULT_MAX_FRAME (32u << 20)   /* bytes per frame: ZMQ_MAXMSGSIZE */
 #define BN_DEFAULT_MAX_FRAMES 64           /* frames per message */

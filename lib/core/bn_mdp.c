@@ -44,9 +44,13 @@ int bn_mdp_parse(bn_msg_t *m, int routed, bn_mdp_t *out, const char **why)
     switch (out->command) {
     case BN_MDPW_READY:
         if (i >= n || !s_valid_service(m, i)) { *why = "READY without a valid service name"; return -1; }
-        if (i + 1 != n) { *why = "READY with extra frames"; return -1; }
+        /* One extension frame is allowed: BN_READY_REFS (beian workers on this host). */
+        if (i + 1 != n && !(i + 2 == n && bn_msg_streq(m, i + 1, BN_READY_REFS))) {
+            *why = "READY with extra frames";
+            return -1;
+        }
         out->service = i;
-        out->body = n;
+        out->body = i + 1;
         return 0;
     case BN_MDPW_REQUEST:
     case BN_MDPW_REPLY:

@@ -7,6 +7,7 @@
 
 #include <beian/proto.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -15,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,6 +70,62 @@ int bn_worker_decode_task(bn_msg_t *body, const bn_config_t *config, bn_task_t *
     task->config = config;
     *header_out = h;
     return 0;
+}
+
+/* Open the first of a ref's paths that exists (a durable blob moves from spool/tmp to spool
+ * when the broker commits, so the list is tried twice) and map it. */
+static int s_map_ref(json_t *ref, void **addr, size_t *size)
+{
+    json_t *paths = json_object_get(ref, "paths");
+    json_int_t bytes = json_integer_value(json_object_get(ref, "bytes"));
+    json_int_t offset = json_integer_value(json_object_get(ref, "offset")); /* page-aligned */
+    size_t n = json_array_size(paths);
+    if (!n || bytes <= 0 || offset < 0 || offset % 4096)
+        return bn_error_set("bad_task", "frame_refs entry needs paths, bytes and an aligned offset");
+    for (size_t k = 0; k < 2 * n; k++) {
+        const char *path = json_string_value(json_array_get(paths, k % n));
+        int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+        if (fd < 0)
+            continue;
+        struct stat st;
+        void *p = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= offset + bytes
+                ? mmap(NULL, (size_t)bytes, PROT_READ, MAP_SHARED, fd, (off_t)offset) : MAP_FAILED;
+        close(fd);
+        if (p != MAP_FAILED) {
+            *addr = p;
+            *size = (size_t)bytes;
+            return 0;
+        }
+    }
+    return bn_error_set("blob_unreachable", "cannot read the payload file the broker named");
+}
+
+int bn_worker_map_refs(json_t *header, bn_task_t *task, bn_worker_maps_t *maps)
+{
+    memset(maps, 0, sizeof *maps);
+    json_t *refs = json_object_get(header, "frame_refs");
+    for (size_t k = 0; k < 2 && k < json_array_size(refs); k++) {
+        json_t *ref = json_array_get(refs, k);
+        if (json_is_null(ref))
+            continue;
+        if (s_map_ref(ref, &maps->addr[k], &maps->size[k]) < 0) {
+            bn_worker_unmap_refs(maps);
+            return -1;
+        }
+        if (k == 0)
+            task->image = maps->addr[0], task->image_size = maps->size[0];
+        else
+            task->selfie = maps->addr[1], task->selfie_size = maps->size[1];
+    }
+    return 0;
+}
+
+void bn_worker_unmap_refs(bn_worker_maps_t *maps)
+{
+    for (int k = 0; k < 2; k++)
+        if (maps->addr[k])
+            munmap(maps->addr[k], maps->size[k]);
+    memset(maps, 0, sizeof *maps);
 }
 
 static void s_free_cb(void *data, void *hint) { (void)hint; free(data); }
@@ -174,6 +233,10 @@ static int s_connect(s_conn_t *c)
         return -1;
     bn_msg_t *m = bn_msg_new();
     bn_msg_addstr(m, c->opts->service);
+    /* Over ipc the broker is on this host: offer to read large payloads from its files
+     * rather than have each one copied through the socket again for every stage. */
+    if (!strncmp(c->opts->endpoint, "ipc://", 6) && !getenv("BEIAN_WORKER_NO_REFS"))
+        bn_msg_addstr(m, BN_READY_REFS);
     s_send_cmd(c, BN_MDPW_READY, m, NULL, 0);
     int64_t now = s_now_ms();
     c->heartbeat_at = now + c->opts->heartbeat_ms;
@@ -189,10 +252,14 @@ static bn_msg_t *s_run_task(const bn_worker_opts_t *opts, bn_msg_t *body)
     json_t *header = NULL;
     bn_stage_result_t result = {0};
     bn_error_clear();
+    bn_worker_maps_t maps = {0};
     int rc = bn_worker_decode_task(body, opts->config, &task, &header);
+    if (rc == 0)
+        rc = bn_worker_map_refs(header, &task, &maps);
     if (rc == 0)
         rc = opts->stage(&task, &result);
     bn_msg_t *reply = bn_worker_encode_reply(rc, &result);
+    bn_worker_unmap_refs(&maps);
     bn_stage_result_clear(&result);
     json_decref(header);
     return reply;
