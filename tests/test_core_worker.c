@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 
 static int decode(const char *header, int frames)
@@ -50,6 +51,46 @@ int main(void)
               "hints.quality is unwrapped to the quality result");
         json_decref(h);
         bn_msg_destroy(&m);
+    }
+    {
+        /* frame_refs: the payload is read from a file at an offset, not from the empty frame. */
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/test_core_worker.%d", (int)getpid());
+        FILE *f = fopen(path, "wb");
+        static char page[4096];
+        fwrite(page, 1, sizeof page, f);
+        fputs("MAPPED", f);
+        fclose(f);
+        char hdr[512];
+        const char *fmts[] = {"[{\"bytes\":6,\"offset\":4096,\"paths\":[\"/nonexistent\",\"%s\"]}]",
+                              "[{\"bytes\":6,\"offset\":4096,\"paths\":[\"/nonexistent\"]}]",
+                              "[{\"bytes\":6,\"offset\":100,\"paths\":[\"%s\"]}]",
+                              "[{\"bytes\":99999,\"offset\":0,\"paths\":[\"%s\"]}]"};
+        const char *want[] = {NULL, "blob_unreachable", "bad_task", "blob_unreachable"};
+        for (int k = 0; k < 4; k++) {
+            char refs[300];
+            snprintf(refs, sizeof refs, fmts[k], path);
+            snprintf(hdr, sizeof hdr, "{\"stage\":\"quality\",\"document\":{\"type\":\"passport\",\"side\":\"front\"},"
+                                      "\"frame_refs\":%s}", refs);
+            bn_msg_t *m = bn_msg_new();
+            bn_msg_addstr(m, hdr);
+            bn_msg_addmem(m, "", 0);
+            bn_task_t t;
+            json_t *h;
+            bn_worker_maps_t maps = {0};
+            int rc = bn_worker_decode_task(m, NULL, &t, &h) == 0 ? bn_worker_map_refs(h, &t, &maps) : -2;
+            if (!want[k])
+                CHECK(rc == 0 && t.image_size == 6 && !memcmp(t.image, "MAPPED", 6),
+                      "a referenced payload is mapped from the first path that opens, at its offset");
+            else
+                CHECK(rc == -1 && !strcmp(bn_error_code(), want[k]), want[k]);
+            if (rc == 0)
+                bn_worker_unmap_refs(&maps);
+            CHECK(maps.addr[0] == NULL, "nothing stays mapped");
+            json_decref(h);
+            bn_msg_destroy(&m);
+        }
+        unlink(path);
     }
     CHECK(!decode(NULL, 0), "empty body");
     CHECK(!decode("not json", 2), "header not JSON");
