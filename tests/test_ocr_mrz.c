@@ -227,6 +227,18 @@ static void test_repairs(void)
     CHECK(m.format == BN_MRZ_TD3 && m.checks_ok && strcmp(m.optional_data, "121212<1239") == 0);
     CHECK(parse2("P<CZESPECIMEN<<VZOR<<<<<<<<<<<<<<<<<<<<<<<<<", "99O03853<1CZE1101018M1207046110101111<<<<<94", &m) == 0);
     CHECK(m.checks_ok && strcmp(m.document_number, "99003853") == 0);
+    /* a D among letters read as 0: each confusable letter of 0 (O U D Q) is tried, D is the one
+     * whose check passes */
+    CHECK(parse2(icao1, "X0E1232451UTO7408122F1204159ZE184226B<<<<<10", &m) == 0);
+    CHECK(m.checks_ok && strcmp(m.document_number, "XDE123245") == 0 && m.repairs == 1);
+    /* two substitutions pass ("X0E123Z45": 0→D and Z→2 both give check digit 2): the check digit
+     * cannot tell them apart, so neither is applied and the failing checks are reported */
+    CHECK(parse2(icao1, "X0E123Z452UTO7408122F1204159ZE184226B<<<<<18", &m) == 0);
+    CHECK(!m.checks_ok && chk(&m, "document_number") == 0 && chk(&m, "composite") == 0);
+    CHECK(strcmp(m.document_number, "X0E123Z45") == 0 && m.repairs == 0);
+    /* digit-only positions: U → 0 and T → 1 (a thin 1 with its flag reads as T) */
+    CHECK(parse2(icao1, "L898902C36UTO74U8122F12U4T59ZE184226B<<<<<T0", &m) == 0);
+    CHECK(m.checks_ok && strcmp(m.birth_date, "1974-08-12") == 0 && strcmp(m.expiry_date, "2012-04-15") == 0);
     /* but "ZEI84226B": a 1 read as I next to a letter and a digit is ambiguous — reported */
     CHECK(parse2(icao1, "L898902C36UTO7408122F1204159ZEI84226B<<<<<10", &m) == 0);
     CHECK(chk(&m, "optional_data") == 0 && chk(&m, "composite") == 0);

@@ -224,6 +224,21 @@ int main(void)
         CHECK(read_ok(&r, &S[1]), "TD1 faint small card: found=%d no=%s ok=%d", r.found, r.mrz.document_number, r.mrz.checks_ok);
         bn_image_destroy(&img);
     }
+    /* a well-formed zone whose check digits fail (as on a misprinted or forged document, or
+     * the ICAO specimen marked "BAD HASHES"): found and returned as printed, the failing
+     * checks reported, not dropped as if there were no MRZ */
+    {
+        const sample_t bad = {"TD3 bad check digits",
+                              "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408121F1204150ZE184226B<<<<<03",
+                              "L898902C3", BN_MRZ_TD3};
+        bn_image_t *img = make_page(bad.mrz, 300, 0, 0, 1.0);
+        bn_mrzread_t r;
+        CHECK(img && bn_mrz_read_image(img, today, 0, &r) == 0, "read %s", bad.name);
+        CHECK(r.found && !r.mrz.checks_ok && !strcmp(r.mrz.document_number, bad.docno) &&
+                  !strcmp(r.mrz.lines[1], "L898902C36UTO7408121F1204150ZE184226B<<<<<03"),
+              "%s: found=%d ok=%d no=%s", bad.name, r.found, r.mrz.checks_ok, r.mrz.document_number);
+        bn_image_destroy(&img);
+    }
     /* no MRZ: VIZ-like text only, and a flat image */
     {
         bn_image_t *img = make_page("SPECIMEN ONLY  NOT A TRAVEL DOCUMENT", 300, 0, 0, 1.0);

@@ -120,11 +120,32 @@ static char to_letter(char c)
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 static int is_upper(char c) { return c >= 'A' && c <= 'Z'; }
 
-/* The other reading of an ambiguous character in a mixed field, or 0. */
-static char swap_of(char c)
+/* A character read in a digit-only position, as the digit it stands for: bn_char_as_digit's
+ * O Q D I L Z S B G, and U and T: the MRZ model reads a thin, light print's 0 as U and its 1
+ * (flag and foot) as T (measured on a German visa). In a mixed field U cannot be told from 0
+ * at all: U = 30 ≡ 0 (mod 10) under every weight, so the check digit passes either way. */
+static char mrz_digit(char c)
 {
-    char s = is_digit(c) ? to_letter(c) : is_upper(c) ? bn_char_as_digit(c) : c;
-    return s == c ? 0 : s;
+    return c == 'U' ? '0' : c == 'T' ? '1' : bn_char_as_digit(c);
+}
+
+/* The letters OCR confuses with each digit in OCR-B (a round 0 with O U D Q; 1 I; 2 Z...). */
+static const char *const s_confusable[] = {"0OUDQ", "1I", "2Z", "5S", "6G", "8B"};
+
+/* The other readings of a character in a mixed field, of the other kind, into alt
+ * (NUL-terminated): a letter's digit (mrz_digit), a digit's confusable letters. Returns how
+ * many. */
+static int alternatives(char c, char alt[8])
+{
+    int n = 0;
+    if (is_upper(c) && mrz_digit(c) != c)
+        alt[n++] = mrz_digit(c);
+    for (size_t g = 0; is_digit(c) && g < sizeof s_confusable / sizeof s_confusable[0]; g++)
+        if (s_confusable[g][0] == c)
+            for (const char *q = s_confusable[g] + 1; *q && n < 7; q++)
+                alt[n++] = *q;
+    alt[n] = 0;
+    return n;
 }
 
 /* ---- input cleaning ------------------------------------------------------------------- */
@@ -314,41 +335,47 @@ static char kind_at(const layout_t *L, char lines[3][48], int line, int pos)
 }
 
 /* Suspicious positions of a mixed field: a letter with a digit beside it and no letter, or a
- * digit with a letter beside it and no digit, whose other reading exists ("99OO3853<" but not
- * the "ZE" of "ZE184226B"). */
+ * digit with a letter beside it and no digit, that OCR confuses with a character of the other
+ * kind ("99OO3853<" but not the "ZE" of "ZE184226B"). */
 static int suspicious(const layout_t *L, char lines[3][48], pos_t p)
 {
-    char c = lines[p.line][p.pos];
-    if (L->cls[p.line][p.pos] != 'x' || !swap_of(c))
+    char c = lines[p.line][p.pos], alt[8];
+    if (L->cls[p.line][p.pos] != 'x' || !alternatives(c, alt))
         return 0;
     char a = kind_at(L, lines, p.line, p.pos - 1), b = kind_at(L, lines, p.line, p.pos + 1);
     char same = is_upper(c) ? 'l' : 'd', other = is_upper(c) ? 'd' : 'l';
     return a != same && b != same && (a == other || b == other);
 }
 
-/* Try single swaps of suspicious characters so that the check passes; apply one only when it
- * is the unique single swap that does. `skip` marks positions already vouched for by another
- * passing check. Returns 1 when repaired. */
+/* Try every single substitution of a suspicious character by a confusable one (a 0 among
+ * letters may be O U D or Q) so that the check passes; apply it only when it is the one
+ * substitution that does: two that pass mean the check digit cannot tell, and a guess would
+ * invent a value. `skip` marks positions already vouched for by another passing check.
+ * Returns 1 when repaired. */
 static int repair_check(const layout_t *L, const check_def_t *c, char lines[3][48], const pos_t *pos,
                         int n, pos_t cd, unsigned char skip[3][48])
 {
     int found = -1, count = 0;
-    char exp;
+    char exp, fix = 0, alt[8];
     for (int i = 0; i < n; i++) {
         pos_t p = pos[i];
         if (skip[p.line][p.pos] || !suspicious(L, lines, p))
             continue;
         char orig = lines[p.line][p.pos];
-        lines[p.line][p.pos] = swap_of(orig);
-        if (eval_check(c, lines, pos, n, cd, &exp)) {
-            found = i;
-            count++;
+        alternatives(orig, alt);
+        for (const char *q = alt; *q; q++) {
+            lines[p.line][p.pos] = *q;
+            if (eval_check(c, lines, pos, n, cd, &exp)) {
+                found = i;
+                fix = *q;
+                count++;
+            }
         }
         lines[p.line][p.pos] = orig;
     }
     if (count != 1)
         return 0;
-    lines[pos[found].line][pos[found].pos] = swap_of(lines[pos[found].line][pos[found].pos]);
+    lines[pos[found].line][pos[found].pos] = fix;
     return 1;
 }
 
@@ -440,8 +467,8 @@ static int parse_candidate(const layout_t *L, char in[3][MAX_LINE], int fix_cost
         for (int i = 0; i < L->len; i++) {
             char c = ln[l][i], r = c;
             switch (L->cls[l][i]) {
-            case 'd': r = bn_char_as_digit(c); break;
-            case 'c': r = c == '<' ? c : bn_char_as_digit(c); break;
+            case 'd': r = mrz_digit(c); break;
+            case 'c': r = c == '<' ? c : mrz_digit(c); break;
             case 'a': r = to_letter(c); break;
             case 'f': r = '<'; break;
             }

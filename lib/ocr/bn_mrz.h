@@ -8,11 +8,13 @@
  * lines (VIZ text) are skipped, a line one character too long or short is fixed by removing or
  * adding one '<' in a filler run (or dropping a stray first character), short name lines are
  * padded; the variant whose check digits and syntax fare best wins. Strict in what it reports:
- *  - characters are repaired *by position* only: digit fields map O Q D→0, I L→1, Z→2, S→5, B→8,
- *    G→6; letter fields (codes, names, sex) the reverse;
+ *  - characters are repaired *by position* only: digit fields map O Q D U→0, I L T→1, Z→2, S→5,
+ *    B→8, G→6; letter fields (codes, names, sex) map 0→O, 1→I, 2→Z, 5→S, 8→B, 6→G;
  *  - in mixed fields (document number, optional data) a letter next to digits (and no letter)
- *    or a digit next to letters (and no digit) is swapped only when that makes the field's own
- *    check digit pass and exactly one such swap does — a check digit never invents a value;
+ *    or a digit next to letters (and no digit) is replaced by a confusable character of the
+ *    other kind (a letter by its digit; 0 by O U D or Q, 1 by I, 2 Z, 5 S, 6 G, 8 B) only when
+ *    that makes the field's own check digit pass and exactly one such substitution does — a
+ *    check digit never invents a value (U for 0 cannot be seen at all: U = 30 ≡ 0 mod 10);
  *  - fields no check digit covers (names, codes, sex) are validated by syntax and reported in
  *    `problems`, never "corrected" beyond the letter mapping.
  * Every check digit is reported separately. Pure C, no allocation except bn_mrz_to_json. */

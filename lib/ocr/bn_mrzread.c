@@ -325,6 +325,17 @@ static int read_line(PIX *g, const rect_t *r, const char *lang, double height, i
     return 0;
 }
 
+/* Read exactly as a zone is laid out: no character needed a position repair or a filler added
+ * or removed, and no syntax problem but an issuer or nationality outside the known codes
+ * (specimens use invented ones). */
+static int well_formed(const bn_mrz_t *m)
+{
+    return m->repairs == 0 && !(m->problems & ~(unsigned)(BN_MRZ_BAD_ISSUER | BN_MRZ_BAD_NATIONALITY));
+}
+
+/* Check digits weigh most; a well-formed read gets a bonus so that on a document whose check
+ * digits are wrong (misprint, forgery) the zone as printed is not outscored by a misaligned
+ * reading that passes one more check by chance with repairs and a syntax problem. */
 static double score_parse(const bn_mrz_t *m)
 {
     int ok = 0;
@@ -333,7 +344,7 @@ static double score_parse(const bn_mrz_t *m)
     int bits = 0;
     for (unsigned p = m->problems; p; p &= p - 1)
         bits++;
-    return 10.0 + 3.0 * ok - 1.0 * bits - 0.3 * m->repairs + (m->checks_ok ? 5 : 0);
+    return 10.0 + 3.0 * ok - 1.0 * bits - 0.3 * m->repairs + (m->checks_ok ? 5 : 0) + (well_formed(m) ? 2 : 0);
 }
 
 static int checks_passing(const bn_mrz_t *m)
@@ -347,13 +358,19 @@ static int checks_passing(const bn_mrz_t *m)
 /* Could this parse be an MRZ? Two passing check digits, and when not all pass, fewer than three
  * independent syntax problems: junk text read from a page's other lines, digits repaired by
  * position, passes two check digits by chance often enough over many bands and readings, but
- * not with a valid issuer, nationality, sex and dates as well. */
+ * not with a valid issuer, nationality, sex and dates as well.
+ * Or a well-formed zone with one passing check digit: a misprinted or forged document whose
+ * check digits fail must be reported (and flagged), not dropped as if it had no MRZ. Junk
+ * lines are not read at exact length with digits, letters and fillers in all the right places,
+ * real dates and a valid sex without a single repair. */
 static int plausible(const bn_mrz_t *m)
 {
     int bits = 0;
     for (unsigned p = m->problems; p; p &= p - 1)
         bits++;
-    return checks_passing(m) >= 2 && (m->checks_ok || bits < 3);
+    if (checks_passing(m) >= 2 && (m->checks_ok || bits < 3))
+        return 1;
+    return checks_passing(m) >= 1 && well_formed(m);
 }
 
 /* Map a point of the work image back to the input image (undo deskew, scale, orth rotation). */
