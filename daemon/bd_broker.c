@@ -345,8 +345,10 @@ static const char *s_blob_name(job_t *job, int i)
 }
 
 /* A payload for a worker that reads files on this host: an empty frame, and in the header's
- * "frame_refs" where to read it. Below BD_REF_MIN a file costs more syscalls than the copy. */
-#define BD_REF_MIN 65536
+ * "frame_refs" where to read it. Above libzmq's 8 KiB write batch a payload costs the broker
+ * a socket write of its own per stage; as a reference the task is a small message that shares
+ * a write with others, and the worker reads the file (one pread). */
+#define BD_REF_MIN 8192
 
 static int s_blob_ref(bd_broker_t *self, job_t *job, int frame, char *out, size_t cap)
 {

@@ -74,6 +74,8 @@ int bn_worker_decode_task(bn_msg_t *body, const bn_config_t *config, bn_task_t *
 
 /* Open the first of a ref's paths that exists (a durable blob moves from spool/tmp to spool
  * when the broker commits, so the list is tried twice) and map it. */
+#define BN_WORKER_MAP_MIN (1u << 20) /* smaller referenced payloads are read, not mapped */
+
 static int s_map_ref(json_t *ref, void **addr, size_t *size)
 {
     json_t *paths = json_object_get(ref, "paths");
@@ -88,10 +90,22 @@ static int s_map_ref(json_t *ref, void **addr, size_t *size)
         if (fd < 0)
             continue;
         struct stat st;
-        void *p = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= offset + bytes
-                ? mmap(NULL, (size_t)bytes, PROT_READ, MAP_SHARED, fd, (off_t)offset) : MAP_FAILED;
+        void *p = MAP_FAILED;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= offset + bytes) {
+            /* A small payload is read: mapping and unmapping it costs more than the copy (an
+             * munmap in a threaded process interrupts every core to flush its TLB). */
+            if (bytes < BN_WORKER_MAP_MIN) {
+                p = malloc((size_t)bytes);
+                if (p && pread(fd, p, (size_t)bytes, (off_t)offset) != bytes) {
+                    free(p);
+                    p = MAP_FAILED;
+                }
+            } else {
+                p = mmap(NULL, (size_t)bytes, PROT_READ, MAP_SHARED, fd, (off_t)offset);
+            }
+        }
         close(fd);
-        if (p != MAP_FAILED) {
+        if (p && p != MAP_FAILED) {
             *addr = p;
             *size = (size_t)bytes;
             return 0;
@@ -123,7 +137,9 @@ int bn_worker_map_refs(json_t *header, bn_task_t *task, bn_worker_maps_t *maps)
 void bn_worker_unmap_refs(bn_worker_maps_t *maps)
 {
     for (int k = 0; k < 2; k++)
-        if (maps->addr[k])
+        if (maps->addr[k] && maps->size[k] < BN_WORKER_MAP_MIN)
+            free(maps->addr[k]);
+        else if (maps->addr[k])
             munmap(maps->addr[k], maps->size[k]);
     memset(maps, 0, sizeof *maps);
 }

@@ -48,7 +48,8 @@ int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn 
  * Exposed for tests. Returns 0 or -1 with bn_error (bad_task). */
 int bn_worker_decode_task(bn_msg_t *body, const bn_config_t *config, bn_task_t *task, json_t **header_out);
 /* Payloads the broker left in files on this host (the header's "frame_refs", sent to workers
- * whose READY carried BN_READY_REFS): map each read-only into task->image / task->selfie.
+ * whose READY carried BN_READY_REFS): map each read-only (or read, below 1 MiB) into
+ * task->image / task->selfie.
  * Returns 0 (also when there are none) or -1 with bn_error blob_unreachable (the broker then
  * sends bytes) or bad_task. bn_worker_unmap_refs releases what was mapped. */
 typedef struct {
