@@ -62,7 +62,7 @@ static void s_rmtree(const char *dir)
         return;
     struct dirent *e;
     while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
             unlinkat(dirfd(d), e->d_name, 0);
     closedir(d);
     rmdir(dir);
