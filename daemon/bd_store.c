@@ -104,7 +104,12 @@ bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap)
         mkdir(dir, 0700);
         snprintf(path, sizeof path, "%s/spool", dir);
         mkdir(path, 0700);
-        self->spool = strdup(path);
+        /* Absolute: workers are told these paths (frame_refs) and may run in another cwd. */
+        self->spool = realpath(path, NULL);
+        if (!self->spool) {
+            bn_error_set("store", "%s: %s", path, strerror(errno));
+            goto err;
+        }
         snprintf(path, sizeof path, "%s/spool/tmp", dir);
         s_rmtree(path); /* blobs staged by a broker that died before its commit: never acknowledged */
         mkdir(path, 0700);

@@ -48,7 +48,8 @@ class Stack:
         self.dir = tempfile.mkdtemp(prefix="beian-it-")
         self.ep = "ipc://%s/beiand.sock" % self.dir
         self.args = ["--dir", self.dir, "--heartbeat", str(heartbeat), "--lease", str(lease),
-                     "--max-attempts", str(attempts)] + [a.replace("{dir}", self.dir) for a in (extra or [])]
+                     "--max-attempts", str(attempts)] + [a.replace("{dir}", self.dir).replace("{reldir}", os.path.relpath(self.dir))
+                                                         for a in (extra or [])]
         if not durable:
             self.args += ["--store", "memory"]
         self.broker = None

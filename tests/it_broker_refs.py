@@ -75,7 +75,9 @@ small = os.urandom(2000)
 
 def run(durable):
     mode = "durable" if durable else "memory"
-    st = Stack(heartbeat=250, attempts=1, durable=durable)  # one attempt: a counted refusal would fail the job
+    # One attempt: a counted refusal would fail the job. The durable broker gets a relative
+    # --dir: the paths it names must still be absolute (workers run in other directories).
+    st = Stack(heartbeat=250, attempts=1, durable=durable, extra=["--dir", "{reldir}"] if durable else None)
     stop = threading.Event()
     seen = []
     try:
@@ -94,6 +96,7 @@ def run(durable):
               "%s: the large payload is named by file (empty frame), and the file holds its bytes" % mode)
         check(by_ref[0]["ref"]["bytes"] == len(big) and by_ref[0]["ref"]["offset"] % 4096 == 0,
               "%s: the reference gives size and a page-aligned offset" % mode)
+        check(all(os.path.isabs(p) for p in by_ref[0]["ref"]["paths"]), "%s: its paths are absolute" % mode)
         if not durable:
             check(by_ref[0]["ref"]["paths"][0].startswith("/dev/shm/beiand."), "memory: the file is on tmpfs")
         resent = [x for x in seen if not x["ref"] and x["data"] == big]
