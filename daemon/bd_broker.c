@@ -883,17 +883,19 @@ static void s_discard_selfie(bd_broker_t *self, job_t *job)
 static void s_job_finish(bd_broker_t *self, job_t *job, const char *status, json_t *result)
 {
     s_discard_selfie(self, job);
-    char *text = json_dumps(result, JSON_COMPACT);
+    char *text = NULL;
     if (!job->stored) {
-        /* Memory mode keeps unfinished jobs only in memory; the finished one is recorded so
+        /* Memory mode keeps unfinished jobs only in memory; the finished one is remembered so
          * status and result queries (and its idempotency key) keep working. */
         const char *k = job->key ? strchr(job->key, '\x1f') + 1 : NULL;
-        bd_store_job_record(self->store, job->id, job->tenant, k, job->kind, job->prio, "{}", 2, "[]",
-                            job->created, status, text);
+        bd_store_job_remember(self->store, job->id, job->tenant, k, job->kind, status, result, s_wall());
         job->stored = 1;
     } else {
+        text = json_dumps(result, JSON_COMPACT);
         bd_store_job_set_status(self->store, job->id, status, text);
     }
+    if (!text && zlistx_size(job->waiters))
+        text = json_dumps(result, JSON_COMPACT);
     const char *verdict = json_string_value(json_object_get(result, "verdict"));
     bn_info("job %s %s%s%s", job->id, status, verdict ? ", verdict " : "", verdict ? verdict : "");
     pending_t *p;

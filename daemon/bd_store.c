@@ -1,5 +1,6 @@
 #include "bd_store.h"
 #include "bd_arena.h"
+#include "bd_memjobs.h"
 #include "core/bn_error.h"
 #include "core/bn_log.h"
 
@@ -34,6 +35,7 @@ struct bd_store {
     int norphans;
     char *shm;        /* memory mode: private tmpfs directory for large payloads, or NULL */
     bd_arena_t *arena; /* its payload file */
+    bd_memjobs_t *done; /* memory mode: finished jobs (SQLite is not used for them) */
 };
 
 /* Storage failures after a submission was accepted are fatal by design (see header). */
@@ -136,6 +138,7 @@ bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap)
         if (!self->arena)
             bn_warn("no payload file under /dev/shm (%s): large payloads stay in the broker's memory and "
                     "are sent to workers", strerror(errno));
+        self->done = bd_memjobs_new();
         snprintf(path, sizeof path, ":memory:");
     }
     if (sqlite3_open(path, &self->db) != SQLITE_OK) {
@@ -196,6 +199,7 @@ void bd_store_close(bd_store_t **self_p)
     if (self->spool_fd >= 0)
         close(self->spool_fd);
     bd_arena_destroy(&self->arena);
+    bd_memjobs_destroy(&self->done);
     if (self->shm)
         s_rmtree(self->shm);
     free(self->shm);
@@ -415,14 +419,7 @@ void bd_store_blob_unmap(void *data, size_t size)
         munmap(data, size);
 }
 
-int bd_store_job_insert(bd_store_t *self, const char *id, const char *tenant, const char *key,
-                        int kind, int priority, const char *spec, size_t spec_len, const char *blobs,
-                        int64_t created)
-{
-    return bd_store_job_record(self, id, tenant, key, kind, priority, spec, spec_len, blobs, created, "queued", NULL);
-}
-
-int bd_store_job_record(bd_store_t *self, const char *id, const char *tenant, const char *key, int kind,
+static int s_job_record(bd_store_t *self, const char *id, const char *tenant, const char *key, int kind,
                         int priority, const char *spec, size_t spec_len, const char *blobs, int64_t created,
                         const char *status, const char *result)
 {
@@ -451,8 +448,24 @@ int bd_store_job_record(bd_store_t *self, const char *id, const char *tenant, co
     return rc == SQLITE_DONE ? 0 : bn_error_set("store", "insert job: %s", sqlite3_errmsg(self->db));
 }
 
+int bd_store_job_insert(bd_store_t *self, const char *id, const char *tenant, const char *key,
+                        int kind, int priority, const char *spec, size_t spec_len, const char *blobs,
+                        int64_t created)
+{
+    return s_job_record(self, id, tenant, key, kind, priority, spec, spec_len, blobs, created, "queued", NULL);
+}
+
+void bd_store_job_remember(bd_store_t *self, const char *id, const char *tenant, const char *key, int kind,
+                           const char *status, json_t *result, int64_t now_ms)
+{
+    if (self->done)
+        bd_memjobs_put(self->done, id, tenant, key, kind, status, result, now_ms);
+}
+
 int bd_store_job_by_key(bd_store_t *self, const char *tenant, const char *key, char id_out[33])
 {
+    if (self->done)
+        return bd_memjobs_by_key(self->done, tenant, key, id_out);
     sqlite3_stmt *st = self->st_bykey;
     sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
@@ -484,6 +497,8 @@ int bd_store_job_set_status(bd_store_t *self, const char *id, const char *status
 
 int bd_store_job_get(bd_store_t *self, const char *id, char **status, char **result, int *kind)
 {
+    if (self->done)
+        return bd_memjobs_get(self->done, id, status, result, kind);
     sqlite3_stmt *st = self->st_get;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int found = 0;
@@ -523,6 +538,10 @@ static void s_orphan(bd_store_t *self, const char *sha)
 
 int bd_store_job_delete(bd_store_t *self, const char *id)
 {
+    if (self->done) {
+        bd_memjobs_delete(self->done, id);
+        return 0;
+    }
     s_begin(self);
     if (self->durable) {
         sqlite3_bind_text(self->st_refs_of, 1, id, -1, SQLITE_STATIC);
@@ -569,6 +588,8 @@ void bd_store_blob_release(bd_store_t *self, const char *job, const char *sha)
 
 int bd_store_purge(bd_store_t *self, int64_t before_ms)
 {
+    if (self->done)
+        return bd_memjobs_purge(self->done, before_ms);
     sqlite3_stmt *st;
     if (s_prepare(self, &st, "SELECT id FROM jobs WHERE status IN ('done','failed','cancelled') AND updated < ? LIMIT 1000"))
         return -1;

@@ -55,10 +55,11 @@ void bd_store_blob_unmap(void *data, size_t size);
 int bd_store_job_insert(bd_store_t *self, const char *id, const char *tenant, const char *key,
                         int kind, int priority, const char *spec, size_t spec_len, const char *blobs,
                         int64_t created);
-/* Insert a job in a given state at once (memory mode records a job only when it finishes). */
-int bd_store_job_record(bd_store_t *self, const char *id, const char *tenant, const char *key, int kind,
-                        int priority, const char *spec, size_t spec_len, const char *blobs, int64_t created,
-                        const char *status, const char *result);
+/* Memory mode: remember a finished job (its unfinished state lived only in the broker); the
+ * result tree is kept (a reference is taken) and serialised when bd_store_job_get asks. In
+ * memory mode job_get, job_by_key, job_delete and purge answer from these (bd_memjobs). */
+void bd_store_job_remember(bd_store_t *self, const char *id, const char *tenant, const char *key, int kind,
+                           const char *status, json_t *result, int64_t now_ms);
 /* Find a job by idempotency key; returns 1 and fills id_out (33 bytes) when found, 0 if not. */
 int bd_store_job_by_key(bd_store_t *self, const char *tenant, const char *key, char id_out[33]);
 int bd_store_job_set_status(bd_store_t *self, const char *id, const char *status, const char *result);

@@ -162,6 +162,8 @@ try:
     s, ack = c.submit([("id-card", "front", b"m")], selfie=b"s")
     s, res = c.result(ack["job"])
     check(res["status"] == "done" and "face" in res, "memory store: job runs to done")
+    s, again = c.result(ack["job"], wait=False)
+    check(s == "200" and again == res, "memory store: a finished result is served again, the same")
     s, a1 = c.submit([("id-card", "front", b"SLOW:300")], options={"key": "m-1"})
     s, a2 = c.submit([("id-card", "front", b"SLOW:300")], options={"key": "m-1"})
     check(a1["job"] == a2["job"] and a2["duplicate"], "memory store: idempotency key while the job runs")

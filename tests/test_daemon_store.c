@@ -2,6 +2,7 @@
  * reopen, idempotency keys are unique per tenant, finished jobs are not resumed. */
 #include "bn_test.h"
 #include "bd_arena.h"
+#include "bd_memjobs.h"
 #include "bd_store.h"
 
 #include <stdint.h>
@@ -142,9 +143,19 @@ int main(void)
     st = bd_store_open(dir, 0, 1u << 20);
     CHECK(bd_store_blob_put(st, "x", 1, sha) == 0 && bd_store_blob_map(st, sha, &data, &size) < 0, "memory: no spool");
     CHECK(bd_store_blob_put(st, "x", 1, sha2) == 0 && strcmp(sha, sha2) != 0, "memory: unique names");
-    CHECK(bd_store_job_insert(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "t", NULL, 0, 0, "{}", 2, "[]", 1) == 0, "memory: insert");
+    json_t *res = json_pack("{s:s}", "verdict", "reshoot");
+    bd_store_job_remember(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "t", "k9", 0, "done", res, 1);
+    json_decref(res);
     bd_store_commit(st);
-    CHECK(bd_store_job_get(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", NULL, NULL, NULL) == 1, "memory: get");
+    char *text = NULL;
+    status = NULL;
+    CHECK(bd_store_job_get(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", &status, &text, NULL) == 1 && !strcmp(status, "done")
+          && !strcmp(text, "{\"verdict\":\"reshoot\"}"), "memory: a finished job's result, serialised when asked");
+    free(status);
+    free(text);
+    CHECK(bd_store_job_by_key(st, "t", "k9", id) && !strcmp(id, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"), "memory: by key");
+    CHECK(bd_store_purge(st, 2) == 1 && !bd_store_job_get(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", NULL, NULL, NULL),
+          "memory: purged after its retention");
     /* Large payloads go to the tmpfs payload file, which a worker on this host maps. */
     static char big[100000];
     memset(big, 'p', sizeof big);
@@ -170,6 +181,7 @@ int main(void)
         bd_store_close(&st);
     }
     CHECK(bd_arena_test() == 0, "bd_arena self-test");
+    CHECK(bd_memjobs_test() == 0, "bd_memjobs self-test");
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
