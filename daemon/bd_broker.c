@@ -88,6 +88,7 @@ struct job {
     int nblobs;
     zmq_msg_t *blobs;       /* payload frames as received (shared, never copied) */
     uint64_t live;          /* bit i: blobs[i] holds payload i (else it is in the store; always after a restart) */
+    char **ref_text;        /* per payload: its frame_refs entry, "" when it goes as bytes; made when first needed */
     size_t bytes;
     zlistx_t *waiters;      /* pending_t* long-polls for the result */
     char *key;              /* "tenant\x1fkey" when the job has an idempotency key */
@@ -350,24 +351,32 @@ static const char *s_blob_name(job_t *job, int i)
  * a write with others, and the worker reads the file (one pread). */
 #define BD_REF_MIN 8192
 
-static int s_blob_ref(bd_broker_t *self, job_t *job, int frame, char *out, size_t cap)
+/* The frame_refs entry of payload `frame` (made once per job and blob), or NULL when it must
+ * go as bytes. */
+static const char *s_blob_ref(bd_broker_t *self, job_t *job, int frame)
 {
     int i = frame - 1;
-    json_t *b = json_array_get(json_object_get(job->spec, "blobs"), (size_t)i);
-    json_int_t bytes = json_integer_value(json_object_get(b, "bytes"));
-    char paths[2][4096];
-    uint64_t offset = 0;
-    int n = bytes >= BD_REF_MIN && s_blob_name(job, i) ? bd_store_blob_paths(self->store, s_blob_name(job, i), paths, &offset) : 0;
-    if (n == 0)
-        return 0;
-    /* Paths are the store's own (spool dir + hex or shm-N): nothing in them needs escaping
-     * except what a --dir could hold; refuse those rather than escape. */
-    for (int k = 0; k < n; k++)
-        if (strpbrk(paths[k], "\"\\") || strlen(paths[k]) > 1000)
-            return 0;
-    snprintf(out, cap, "{\"bytes\":%lld,\"offset\":%llu,\"paths\":[\"%.1000s\"%s%.1000s%s]}", (long long)bytes,
-             (unsigned long long)offset, paths[0], n > 1 ? ",\"" : "", n > 1 ? paths[1] : "", n > 1 ? "\"" : "");
-    return 1;
+    if (i < 0 || i >= job->nblobs)
+        return NULL;
+    if (!job->ref_text[i]) {
+        json_t *b = json_array_get(json_object_get(job->spec, "blobs"), (size_t)i);
+        json_int_t bytes = json_integer_value(json_object_get(b, "bytes"));
+        char paths[2][4096];
+        uint64_t offset = 0;
+        int n = bytes >= BD_REF_MIN && s_blob_name(job, i) ? bd_store_blob_paths(self->store, s_blob_name(job, i), paths, &offset) : 0;
+        /* Paths are the store's own (spool dir + hex, or the payload file): nothing in them
+         * needs escaping unless --dir does; refuse those rather than escape. */
+        for (int k = 0; k < n; k++)
+            if (strpbrk(paths[k], "\"\\") || strlen(paths[k]) > 1000)
+                n = 0;
+        char text[2200] = "";
+        if (n)
+            snprintf(text, sizeof text, "{\"bytes\":%lld,\"offset\":%llu,\"paths\":[\"%.1000s\"%s%.1000s%s]}",
+                     (long long)bytes, (unsigned long long)offset, paths[0], n > 1 ? ",\"" : "", n > 1 ? paths[1] : "",
+                     n > 1 ? "\"" : "");
+        job->ref_text[i] = strdup(text);
+    }
+    return job->ref_text[i][0] ? job->ref_text[i] : NULL;
 }
 
 static int s_add_blob(bd_broker_t *self, bn_msg_t *m, job_t *job, int frame, int by_ref)
@@ -438,13 +447,14 @@ static bn_msg_t *s_task_body(bd_broker_t *self, task_t *t, int refs)
     /* Payload frames: the document, and the selfie for the face stage. */
     int frames[2] = {(int)json_integer_value(json_object_get(doc, "blob")),
                      pt->stage == BN_STAGE_FACE ? (int)json_integer_value(json_object_get(job->spec, "selfie")) : 0};
-    int nframes = frames[1] ? 2 : 1, by_ref[2] = {0, 0};
-    char refs_text[2][2200], frame_refs[4500] = "";
+    int nframes = frames[1] ? 2 : 1;
+    const char *ref[2] = {NULL, NULL};
     for (int k = 0; refs && k < nframes; k++)
-        by_ref[k] = s_blob_ref(self, job, frames[k], refs_text[k], sizeof refs_text[k]);
-    if (by_ref[0] || by_ref[1])
-        snprintf(frame_refs, sizeof frame_refs, ",\"frame_refs\":[%s%s%s]", by_ref[0] ? refs_text[0] : "null",
-                 nframes > 1 ? "," : "", nframes > 1 ? (by_ref[1] ? refs_text[1] : "null") : "");
+        ref[k] = s_blob_ref(self, job, frames[k]);
+    char frame_refs[4500] = "";
+    if (ref[0] || ref[1])
+        snprintf(frame_refs, sizeof frame_refs, ",\"frame_refs\":[%s%s%s]", ref[0] ? ref[0] : "null",
+                 nframes > 1 ? "," : "", nframes > 1 ? (ref[1] ? ref[1] : "null") : "");
     /* hints.quality carries the quality task's whole reply; bn_worker_decode_task unwraps it. */
     size_t cap = strlen(job->ctx_text) + (hint ? strlen(hint) : 0) + strlen(frame_refs) + 300;
     char *text = malloc(cap);
@@ -456,7 +466,7 @@ static bn_msg_t *s_task_body(bd_broker_t *self, task_t *t, int refs)
     bn_msg_addstr(m, text);
     free(text);
     for (int k = 0; k < nframes; k++)
-        if (s_add_blob(self, m, job, frames[k], by_ref[k]) < 0)
+        if (s_add_blob(self, m, job, frames[k], ref[k] != NULL) < 0)
             goto err;
     return m;
 err:
@@ -795,6 +805,7 @@ static job_t *s_job_new(bd_broker_t *self, const char *id, int kind, json_t *spe
     job->status = "queued";
     job->nblobs = nblobs;
     job->blobs = calloc((size_t)nblobs + 1, sizeof(zmq_msg_t));
+    job->ref_text = calloc((size_t)nblobs + 1, sizeof(char *));
     job->waiters = zlistx_new();
     job->created = s_wall();
     const char *key = json_string_value(json_object_get(opt, "key"));
@@ -818,12 +829,14 @@ static void s_job_free(bd_broker_t *self, job_t *job)
     }
     free(job->ctx_text);
     for (int i = 0; i < job->nblobs; i++) {
+        free(job->ref_text[i]);
         if (job->live & (1ull << i))
             zmq_msg_close(&job->blobs[i]);
         else if (!self->o.durable && s_blob_name(job, i))
             bd_store_shm_release(self->store, s_blob_name(job, i));
     }
     free(job->blobs);
+    free(job->ref_text);
     pending_t *p;
     while ((p = zlistx_detach(job->waiters, NULL))) {
         bn_msg_destroy(&p->msg);

@@ -374,13 +374,11 @@ int bd_store_blob_paths(const bd_store_t *self, const char *name, char paths[2][
         return self->arena ? (snprintf(paths[0], 4096, "%s", bd_arena_path(self->arena)), 1) : 0;
     if (!self->durable || !strncmp(name, "mem-", 4))
         return 0;
-    snprintf(paths[0], 4096, "%s/tmp/%s", self->spool, name);
-    snprintf(paths[1], 4096, "%s/%s", self->spool, name);
-    for (int i = 0; i < self->nstaged; i++)
-        if (!strcmp(self->staged[i], name))
-            return 2;
-    memcpy(paths[0], paths[1], 4096); /* committed */
-    return 1;
+    /* The same two for the blob's whole life (the broker keeps the text): committed first,
+     * staged second; the commit's rename moves it from one to the other. */
+    snprintf(paths[0], 4096, "%s/%s", self->spool, name);
+    snprintf(paths[1], 4096, "%s/tmp/%s", self->spool, name);
+    return 2;
 }
 
 uint64_t bd_store_shm_bytes(const bd_store_t *self) { return self->arena ? bd_arena_size(self->arena) : 0; }

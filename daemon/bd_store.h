@@ -37,9 +37,9 @@ int bd_store_blob_put(bd_store_t *self, const void *data, size_t size, char sha_
  * stage; still one copy of the payload. name receives "shm-<offset>-<bytes>". Fails (the caller
  * keeps the bytes) when there is no such file or it is full. */
 int bd_store_shm_put(bd_store_t *self, const void *data, size_t size, char name[65]);
-/* Where a worker on this host may read a blob: 0, 1 or 2 paths into paths[] (a durable blob
- * not yet committed is under spool/tmp until the commit renames it: both are given, and the
- * reader tries them in order). */
+/* Where a worker on this host may read a blob: 0, 1 or 2 paths into paths[] and, for the
+ * memory store's payload file, an offset. A durable blob is under spool/tmp until the commit
+ * renames it into spool/: both are given, and the reader tries them in order (twice). */
 int bd_store_blob_paths(const bd_store_t *self, const char *name, char paths[2][4096], uint64_t *offset);
 /* Bytes the memory store holds in tmpfs (for the benchmark's copy count). */
 uint64_t bd_store_shm_bytes(const bd_store_t *self);
