@@ -56,7 +56,7 @@ static int s_exec(bd_store_t *self, const char *sql)
     return 0;
 }
 
-/* Remove a flat directory and its files (the memory store's tmpfs directory). */
+/* Remove a flat directory and its files (the memory store's tmpfs directory, spool/tmp). */
 static void s_rmtree(const char *dir)
 {
     DIR *d = opendir(dir);
