@@ -17,6 +17,7 @@ struct bd_arena {
     int fd;
     uint64_t end, cap;      /* file size; its limit */
     uint64_t slack;         /* free tail bytes kept for reuse */
+    uint64_t puts;          /* payloads put since the last bd_arena_trim */
     extent_t *free;         /* free extents below `end`, sorted by offset, never adjacent */
     size_t nfree, capfree;
 };
@@ -84,6 +85,7 @@ int bd_arena_put(bd_arena_t *self, const void *data, size_t size, uint64_t *offs
         self->free[i].off += len;
     }
     *offset = off;
+    self->puts++;
     return 0;
 }
 
@@ -112,16 +114,23 @@ void bd_arena_free(bd_arena_t *self, uint64_t off, size_t size)
         self->nfree--;
         i--;
     }
-    /* A free tail beyond `slack` bytes goes back to the system (truncating frees its tmpfs
-     * pages). The slack stays: under load the next payloads reuse its pages instead of
-     * allocating, charging and zeroing fresh ones. So an idle broker holds at most `slack`. */
+}
+
+uint64_t bd_arena_trim(bd_arena_t *self)
+{
+    /* Only after a quiet period: trimming in the middle of a burst frees pages that the next
+     * payloads allocate, charge and zero again. */
+    int quiet = self->puts == 0;
+    self->puts = 0;
     extent_t *last = self->nfree ? &self->free[self->nfree - 1] : NULL;
-    if (last && last->off + last->len == self->end && last->len > self->slack) {
-        self->end = last->off + self->slack;
-        if ((last->len = self->slack) == 0)
-            self->nfree--;
-        if (ftruncate(self->fd, (off_t)self->end) != 0) {}
-    }
+    if (!quiet || !last || last->off + last->len != self->end || last->len <= self->slack)
+        return 0;
+    uint64_t released = last->len - self->slack;
+    self->end -= released;
+    if ((last->len = self->slack) == 0)
+        self->nfree--;
+    if (ftruncate(self->fd, (off_t)self->end) != 0) {}
+    return released;
 }
 
 const char *bd_arena_path(const bd_arena_t *self) { return self->path; }
@@ -149,24 +158,27 @@ int bd_arena_test(void)
     bad |= bd_arena_size(a) != 4 * PAGE;
     char back[PAGE];
     bad |= pread(a->fd, back, 10, (off_t)o4) != 10 || memcmp(back, buf, 10) != 0;
-    bd_arena_free(a, o3, PAGE);               /* tail free (and merged with the hole's rest) */
-    bad |= bd_arena_size(a) != 2 * PAGE;
+    bd_arena_free(a, o3, PAGE);               /* tail free, merged with the hole's rest */
+    bad |= bd_arena_size(a) != 4 * PAGE;      /* nothing is given back while payloads come */
+    bad |= bd_arena_trim(a) != 0;             /* puts since the last trim: not quiet yet */
+    bad |= bd_arena_trim(a) != 2 * PAGE || bd_arena_size(a) != 2 * PAGE; /* quiet: the tail goes */
     bd_arena_free(a, o1, 10);
     bd_arena_free(a, o4, PAGE);
-    bad |= bd_arena_size(a) != 0 || a->nfree != 0; /* everything free: the file is empty */
+    bad |= bd_arena_trim(a) != 2 * PAGE || bd_arena_size(a) != 0 || a->nfree != 0; /* all free: empty */
     char big[PAGE];
     for (int i = 0; i < 64; i++)               /* fills the cap, then refuses */
         bad |= bd_arena_put(a, big, sizeof big, &o1) != 0;
     bad |= bd_arena_put(a, big, 1, &o1) != -1;
     bd_arena_destroy(&a);
     bad |= a != NULL || access(path, F_OK) == 0;
-    /* With slack, a freed tail keeps that many bytes for the next payloads. */
+    /* With slack, a trimmed tail keeps that many bytes for the next payloads. */
     a = bd_arena_new(path, 64 * PAGE, 2 * PAGE);
     bad |= bd_arena_put(a, buf, 3 * PAGE, &o1) || bd_arena_put(a, buf, PAGE, &o2);
     bd_arena_free(a, o2, PAGE);
-    bad |= bd_arena_size(a) != 4 * PAGE;      /* one free page at the tail: within the slack */
+    bd_arena_trim(a);
+    bad |= bd_arena_trim(a) != 0 || bd_arena_size(a) != 4 * PAGE; /* one free page: within the slack */
     bd_arena_free(a, o1, 3 * PAGE);
-    bad |= bd_arena_size(a) != 2 * PAGE;      /* four free: two kept */
+    bad |= bd_arena_trim(a) != 2 * PAGE || bd_arena_size(a) != 2 * PAGE; /* four free: two kept */
     bad |= bd_arena_put(a, buf, 2 * PAGE, &o3) || o3 != 0 || bd_arena_size(a) != 2 * PAGE;
     bd_arena_destroy(&a);
     return bad ? -1 : 0;

@@ -1384,6 +1384,7 @@ static void s_timers(bd_broker_t *self)
         for (worker_t *w = zhashx_first(self->workers); w; w = zhashx_next(self->workers))
             s_send_worker(self, w, BN_MDPW_HEARTBEAT, NULL, NULL);
         self->heartbeat_at = now + self->o.heartbeat_ms;
+        bd_store_trim(self->store);
     }
     s_dispatch_all(self);
 }

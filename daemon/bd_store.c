@@ -381,6 +381,12 @@ int bd_store_blob_paths(const bd_store_t *self, const char *name, char paths[2][
     return 2;
 }
 
+void bd_store_trim(bd_store_t *self)
+{
+    if (self->arena)
+        bd_arena_trim(self->arena);
+}
+
 uint64_t bd_store_shm_bytes(const bd_store_t *self) { return self->arena ? bd_arena_size(self->arena) : 0; }
 
 int bd_store_blob_map(bd_store_t *self, const char *sha_hex, void **data, size_t *size)

@@ -41,6 +41,9 @@ int bd_store_shm_put(bd_store_t *self, const void *data, size_t size, char name[
  * memory store's payload file, an offset. A durable blob is under spool/tmp until the commit
  * renames it into spool/: both are given, and the reader tries them in order (twice). */
 int bd_store_blob_paths(const bd_store_t *self, const char *name, char paths[2][4096], uint64_t *offset);
+/* Housekeeping, every few seconds: a payload file that got nothing since the last call gives
+ * its free tail back (bd_arena_trim). */
+void bd_store_trim(bd_store_t *self);
 /* Bytes the memory store holds in tmpfs (for the benchmark's copy count). */
 uint64_t bd_store_shm_bytes(const bd_store_t *self);
 /* Memory mode: delete a bd_store_shm_put file (its job is gone). */
