@@ -468,14 +468,20 @@ char bn_char_as_digit(char c)
     return c;
 }
 
-int bn_id_repair(const char *in, char out[19])
+/* The cleaned number, at most 18 characters, into out; its whole length, or -1. */
+static int s_clean_into(const char *in, char out[19])
 {
     char buf[MAX_INPUT];
-    int n = clean_number(in, buf, MAX_INPUT - 1), changes = 0;
+    int n = clean_number(in, buf, MAX_INPUT - 1);
     out[0] = '\0';
-    if (n < 0)
-        return -1;
-    snprintf(out, 19, "%.18s", buf);
+    if (n >= 0)
+        snprintf(out, 19, "%.18s", buf);
+    return n;
+}
+
+int bn_id_repair(const char *in, char out[19])
+{
+    int n = s_clean_into(in, out), changes = 0;
     if (n != 15 && n != 18)
         return -1;
     for (int i = 0; i < n; i++) {
@@ -542,12 +548,7 @@ int bn_uscc_validate(const char *s, bn_uscc_info_t *out)
 
 int bn_uscc_repair(const char *in, char out[19])
 {
-    char buf[MAX_INPUT];
-    int n = clean_number(in, buf, MAX_INPUT - 1), changes = 0;
-    out[0] = '\0';
-    if (n < 0)
-        return -1;
-    snprintf(out, 19, "%.18s", buf);
+    int n = s_clean_into(in, out), changes = 0;
     if (n != 18)
         return -1;
     for (int i = 0; i < 18; i++) {
