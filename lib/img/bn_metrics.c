@@ -71,17 +71,20 @@ static double s_sharpness(const float *g, int w, int h)
     return 1 - bl;
 }
 
-double bn_metric_sharpness(const bn_image_t *img)
+/* A metric of the grey plane, for images at least `min` pixels wide and high (else 0). */
+static double s_on_grey(const bn_image_t *img, int min, double (*metric)(const float *, int, int))
 {
-    if (img->width < 16 || img->height < 16)
+    if (img->width < min || img->height < min)
         return 0;
     float *g = s_grey(img);
     if (!g)
         return 0;
-    double r = s_sharpness(g, img->width, img->height);
+    double r = metric(g, img->width, img->height);
     free(g);
     return r;
 }
+
+double bn_metric_sharpness(const bn_image_t *img) { return s_on_grey(img, 16, s_sharpness); }
 
 static double s_laplacian_var(const float *g, int w, int h)
 {
@@ -99,17 +102,7 @@ static double s_laplacian_var(const float *g, int w, int h)
     return s2 / n - m * m;
 }
 
-double bn_metric_laplacian_var(const bn_image_t *img)
-{
-    if (img->width < 3 || img->height < 3)
-        return 0;
-    float *g = s_grey(img);
-    if (!g)
-        return 0;
-    double r = s_laplacian_var(g, img->width, img->height);
-    free(g);
-    return r;
-}
+double bn_metric_laplacian_var(const bn_image_t *img) { return s_on_grey(img, 3, s_laplacian_var); }
 
 /* Histogram of rounded luma (0.299 R + 0.587 G + 0.114 B in doubles): brightness and tones
  * read the same one. The products come from tables, the same doubles summed in the same order,
