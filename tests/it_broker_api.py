@@ -172,6 +172,18 @@ try:
     check(a3["job"] == a1["job"] and a3["duplicate"], "memory store: idempotency key after the job finished")
     r = c.call("beian.status", [a1["job"]])
     check(r[0] == b"200" and json.loads(r[1])["status"] == "done", "memory store: status of a finished job")
+
+    # Workers yield the CPU to the broker (worker.nice, default 10), every thread of them;
+    # --nice 0 keeps the caller's niceness. Field 19 of /proc/PID/task/TID/stat is the nice value.
+    def nices(p):
+        tasks = os.path.join("/proc", str(p.pid), "task")
+        return [int(open(os.path.join(tasks, t, "stat")).read().rsplit(")", 1)[1].split()[16])
+                for t in os.listdir(tasks)]
+    own = os.nice(0)
+    plain = st.worker("beian.quality", extra=["--nice", "0"])
+    check(wait_for(lambda: len(nices(plain)) > 1, 5), "a worker runs its threads")
+    check(set(nices(st.workers[0])) == {max(own, 10)}, "a worker and all its threads run at nice 10 by default")
+    check(set(nices(plain)) == {own}, "--nice 0 keeps the caller's niceness")
 finally:
     st.close()
 print("all broker API checks passed")

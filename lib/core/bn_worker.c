@@ -408,6 +408,7 @@ static void s_usage(const char *prog, const char *service)
            "      --task-timeout MS   exit and restart when a task runs longer (default 120000)\n"
            "      --server-key Z85    broker public key (tcp endpoints)\n"
            "      --cert FILE         this worker's secret certificate (tcp endpoints)\n"
+           "      --nice N            scheduling niceness of the worker (default 10; 0 keeps the caller's)\n"
            "      --max-tasks N       exit after N tasks (tests)\n"
            "      --no-supervise      run in this process; no restart after a crash\n"
            "  -v, --verbose           debug logging\n"
@@ -423,11 +424,11 @@ int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn 
 {
     bn_worker_opts_t o = {.service = service, .stage = stage};
     const char *config_path = NULL;
-    int supervise = 1, verbose = 0, max_tasks = 0;
+    int supervise = 1, verbose = 0, max_tasks = 0, nice_set = 0, niceness = 0;
     static struct option lo[] = {
         {"connect", 1, 0, 'c'}, {"config", 1, 0, 'C'}, {"service", 1, 0, 's'}, {"heartbeat", 1, 0, 'H'},
         {"task-timeout", 1, 0, 'T'}, {"server-key", 1, 0, 'K'}, {"cert", 1, 0, 'E'}, {"max-tasks", 1, 0, 'M'},
-        {"no-supervise", 0, 0, 'N'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"nice", 1, 0, 'P'}, {"no-supervise", 0, 0, 'N'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "c:C:s:vh", lo, NULL)) != -1) {
         switch (ch) {
@@ -439,6 +440,7 @@ int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn 
         case 'K': o.server_key = optarg; break;
         case 'E': o.cert_path = optarg; break;
         case 'M': max_tasks = atoi(optarg); break;
+        case 'P': niceness = atoi(optarg), nice_set = 1; break;
         case 'N': supervise = 0; break;
         case 'v': verbose = 1; break;
         case 'h': s_usage(argv[0], service); return 0;
@@ -459,6 +461,19 @@ int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn 
     o.config = cfg;
     if (o.task_timeout_ms == 0)
         o.task_timeout_ms = (int)bn_config_num(cfg, "worker.task_timeout_ms", 120000);
+
+    if (!nice_set)
+        niceness = (int)bn_config_num(cfg, "worker.nice", 10);
+    /* Workers yield the CPU to the broker: a stage burns hundreds of milliseconds per image,
+     * the broker microseconds per message, and on a small machine a burst of uploads should
+     * be acknowledged at once rather than wait behind OCR. The cost: when other programs
+     * keep every core busy, workers get a smaller share. Set before any thread exists, so
+     * every thread inherits it (Linux niceness is per thread). Only ever raised: lowering
+     * needs privilege. */
+    errno = 0;
+    int cur = getpriority(PRIO_PROCESS, 0);
+    if (niceness > 0 && errno == 0 && cur < niceness && setpriority(PRIO_PROCESS, 0, niceness) < 0)
+        bn_warn("setpriority(%d): %s", niceness, strerror(errno));
 
     struct sigaction sa = {.sa_handler = s_on_signal};
     sigaction(SIGINT, &sa, NULL);
