@@ -6,6 +6,9 @@
 #include "core/bn_zsock.h"
 
 #include <getopt.h>
+#ifdef BEIAN_MIMALLOC
+#include <mimalloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +128,9 @@ int main(int argc, char **argv)
         bn_info("serving %s (%s store)", o.binds[i], o.durable ? "sqlite" : "memory");
     if (o.pub)
         bn_info("announcing finished jobs on %s", o.pub);
+#ifdef BEIAN_MIMALLOC
+    bn_debug("allocator: mimalloc %d", mi_version()); /* also keeps the library linked */
+#endif
     bd_broker_run(broker, &s_stop);
     bn_info("stopping");
     bd_broker_destroy(&broker);
