@@ -424,7 +424,7 @@ int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn 
 {
     bn_worker_opts_t o = {.service = service, .stage = stage};
     const char *config_path = NULL;
-    int supervise = 1, verbose = 0, max_tasks = 0, nice_set = 0, niceness = 0;
+    int supervise = 1, verbose = 0, max_tasks = 0, niceness = -1;
     static struct option lo[] = {
         {"connect", 1, 0, 'c'}, {"config", 1, 0, 'C'}, {"service", 1, 0, 's'}, {"heartbeat", 1, 0, 'H'},
         {"task-timeout", 1, 0, 'T'}, {"server-key", 1, 0, 'K'}, {"cert", 1, 0, 'E'}, {"max-tasks", 1, 0, 'M'},
@@ -440,7 +440,7 @@ int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn 
         case 'K': o.server_key = optarg; break;
         case 'E': o.cert_path = optarg; break;
         case 'M': max_tasks = atoi(optarg); break;
-        case 'P': niceness = atoi(optarg), nice_set = 1; break;
+        case 'P': niceness = atoi(optarg) > 0 ? atoi(optarg) : 0; break;
         case 'N': supervise = 0; break;
         case 'v': verbose = 1; break;
         case 'h': s_usage(argv[0], service); return 0;
@@ -462,7 +462,7 @@ int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn 
     if (o.task_timeout_ms == 0)
         o.task_timeout_ms = (int)bn_config_num(cfg, "worker.task_timeout_ms", 120000);
 
-    if (!nice_set)
+    if (niceness < 0)
         niceness = (int)bn_config_num(cfg, "worker.nice", 10);
     /* Workers yield the CPU to the broker: a stage burns hundreds of milliseconds per image,
      * the broker microseconds per message, and on a small machine a burst of uploads should
