@@ -393,7 +393,9 @@ int main(int argc, char **argv)
         int count = atoi(argv[4]);
         result_t r[PASSES];
         run_config(only, size, count, window, r);
+        printf("cold:\n");
         row(names[only], size, r[COLD]);
+        printf("warm:\n");
         row(names[only], size, r[WARM]);
         goto done;
     }
