@@ -832,7 +832,7 @@ static void s_job_free(bd_broker_t *self, job_t *job)
         free(job->ref_text[i]);
         if (job->live & (1ull << i))
             zmq_msg_close(&job->blobs[i]);
-        else if (!self->o.durable && s_blob_name(job, i))
+        else
             bd_store_shm_release(self->store, s_blob_name(job, i));
     }
     free(job->blobs);

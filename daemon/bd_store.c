@@ -362,7 +362,7 @@ void bd_store_shm_release(bd_store_t *self, const char *name)
 {
     uint64_t off;
     size_t size;
-    if (self->arena && s_shm_name(name, &off, &size))
+    if (self->arena && name && s_shm_name(name, &off, &size))
         bd_arena_free(self->arena, off, size);
 }
 
@@ -397,11 +397,10 @@ int bd_store_blob_map(bd_store_t *self, const char *sha_hex, void **data, size_t
         *data = *size ? mmap(NULL, *size, PROT_READ, MAP_SHARED, bd_arena_fd(self->arena), (off_t)off) : &empty;
         return *data == MAP_FAILED ? bn_error_set("blob_missing", "mmap: %s", strerror(errno)) : 0;
     }
-    char path[4096];
-    if (self->durable)
-        snprintf(path, sizeof path, "%s/%s", self->spool, sha_hex);
-    else
+    if (!self->durable)
         return bn_error_set("blob_missing", "memory store keeps no blobs");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", self->spool, sha_hex);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return bn_error_set("blob_missing", "blob %.12s…: %s", sha_hex, strerror(errno));

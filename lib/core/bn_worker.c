@@ -440,7 +440,7 @@ int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn 
         case 'K': o.server_key = optarg; break;
         case 'E': o.cert_path = optarg; break;
         case 'M': max_tasks = atoi(optarg); break;
-        case 'P': niceness = atoi(optarg) > 0 ? atoi(optarg) : 0; break;
+        case 'P': niceness = atoi(optarg); niceness = niceness > 0 ? niceness : 0; break;
         case 'N': supervise = 0; break;
         case 'v': verbose = 1; break;
         case 'h': s_usage(argv[0], service); return 0;
