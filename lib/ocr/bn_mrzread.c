@@ -333,18 +333,13 @@ static int well_formed(const bn_mrz_t *m)
     return m->repairs == 0 && !(m->problems & ~(unsigned)(BN_MRZ_BAD_ISSUER | BN_MRZ_BAD_NATIONALITY));
 }
 
-/* Check digits weigh most; a well-formed read gets a bonus so that on a document whose check
- * digits are wrong (misprint, forgery) the zone as printed is not outscored by a misaligned
- * reading that passes one more check by chance with repairs and a syntax problem. */
-static double score_parse(const bn_mrz_t *m)
+/* Syntax problems of a parse (the bits of m->problems). */
+static int problem_count(const bn_mrz_t *m)
 {
-    int ok = 0;
-    for (int i = 0; i < m->nchecks; i++)
-        ok += m->checks[i].ok;
     int bits = 0;
     for (unsigned p = m->problems; p; p &= p - 1)
         bits++;
-    return 10.0 + 3.0 * ok - 1.0 * bits - 0.3 * m->repairs + (m->checks_ok ? 5 : 0) + (well_formed(m) ? 2 : 0);
+    return bits;
 }
 
 static int checks_passing(const bn_mrz_t *m)
@@ -353,6 +348,15 @@ static int checks_passing(const bn_mrz_t *m)
     for (int i = 0; i < m->nchecks; i++)
         ok += m->checks[i].ok;
     return ok;
+}
+
+/* Check digits weigh most; a well-formed read gets a bonus so that on a document whose check
+ * digits are wrong (misprint, forgery) the zone as printed is not outscored by a misaligned
+ * reading that passes one more check by chance with repairs and a syntax problem. */
+static double score_parse(const bn_mrz_t *m)
+{
+    return 10.0 + 3.0 * checks_passing(m) - 1.0 * problem_count(m) - 0.3 * m->repairs + (m->checks_ok ? 5 : 0)
+         + (well_formed(m) ? 2 : 0);
 }
 
 /* Could this parse be an MRZ? Two passing check digits, and when not all pass, fewer than three
@@ -365,10 +369,7 @@ static int checks_passing(const bn_mrz_t *m)
  * real dates and a valid sex without a single repair. */
 static int plausible(const bn_mrz_t *m)
 {
-    int bits = 0;
-    for (unsigned p = m->problems; p; p &= p - 1)
-        bits++;
-    if (checks_passing(m) >= 2 && (m->checks_ok || bits < 3))
+    if (checks_passing(m) >= 2 && (m->checks_ok || problem_count(m) < 3))
         return 1;
     return checks_passing(m) >= 1 && well_formed(m);
 }
