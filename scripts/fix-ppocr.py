@@ -2,6 +2,13 @@
 """Make PaddleOCR's PP-OCRv4 recognition model load in Debian 12's OpenCV 4.6 DNN.
 
 Usage: fix-ppocr.py SRC.onnx DEST_DIR WIDTH...   (writes DEST_DIR/ppocr_rec_<WIDTH>.onnx)
+       fix-ppocr.py --det SRC.onnx DEST.onnx      (the DB text detector, any input size)
+       fix-ppocr.py --cls SRC.onnx DEST.onnx      (the text-line direction classifier, 1x3x48x192)
+
+The detector (opset 11) is fully convolutional: it runs at any input size once its Constant
+nodes are initializers and Clip's min/max inputs are attributes (OpenCV 4.6 reads only the
+attribute form); its batch is fixed to 1. The classifier ends in a Shape/Reshape and is folded
+like the recogniser at its one input size.
 
 The model as shipped (paddle2onnx, opset 9) has a dynamic batch and width and computes the
 shapes of its Reshape nodes at run time from Shape nodes; OpenCV 4.6 cannot import that
@@ -168,7 +175,51 @@ def fix(src, width):
     return m
 
 
+def fix_det(src):
+    m = onnx.load(src)
+    g = m.graph
+    consts, keep = {}, []
+    for n in g.node:
+        if n.op_type == "Constant":
+            consts[n.output[0]] = const_value(n)
+        else:
+            keep.append(n)
+    for n in keep:
+        if n.op_type == "Clip" and len(n.input) > 1:
+            bounds = [float(consts[i]) if i else None for i in list(n.input[1:3])]
+            del n.input[1:]
+            for name, v in zip(("min", "max"), bounds):
+                if v is not None:
+                    n.attribute.append(helper.make_attribute(name, v))
+    used = {i for n in keep for i in n.input}
+    g.initializer.extend(numpy_helper.from_array(np.asarray(v), k) for k, v in sorted(consts.items()) if k in used)
+    del g.node[:]
+    g.node.extend(keep)
+    dims = g.input[0].type.tensor_type.shape.dim
+    dims[0].Clear(); dims[0].dim_value = 1
+    return m  # not checker-valid (opset-11 Clip with attributes), but what OpenCV 4.6 reads
+
+
+def fix_cls(src):
+    m = onnx.load(src)
+    dims = m.graph.input[0].type.tensor_type.shape.dim
+    for d, v in zip(dims, (1, 3, 48, 192)):
+        d.Clear(); d.dim_value = v
+    for d in m.graph.output[0].type.tensor_type.shape.dim:
+        if d.dim_param:
+            d.Clear()
+    while fold(m):
+        pass
+    onnx.checker.check_model(m)
+    return m
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] in ("--det", "--cls"):
+        m = (fix_det if sys.argv[1] == "--det" else fix_cls)(sys.argv[2])
+        onnx.save(m, sys.argv[3])
+        print("fix-ppocr: wrote %s" % sys.argv[3], file=sys.stderr)
+        return
     if len(sys.argv) < 4:
         sys.exit(__doc__)
     src, dest = sys.argv[1], sys.argv[2]

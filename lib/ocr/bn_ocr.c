@@ -22,6 +22,8 @@
 #include "img/bn_image.h"
 #include "img/bn_quality.h"
 #include "ocr/bn_checks.h"
+#include "ocr/bn_kie.h"
+#include "ocr/bn_lines.h"
 #include "ocr/bn_mrz.h"
 #include "ocr/bn_mrzread.h"
 #include "ocr/bn_ocr_norm.h"
@@ -670,6 +672,93 @@ static int is_id_type(const char *t)
     return !strcmp(t, "id-card") || !strcmp(t, "residence-permit");
 }
 
+/* Types read by text lines (detect -> orient -> recognise -> fields by labels); the others
+ * (passports, permits, residence permits) by their zones and MRZ. */
+static int by_lines(const char *doc_type)
+{
+    return !strcmp(doc_type, "id-card") || !strcmp(doc_type, "business-license");
+}
+
+static void set_field(json_t *fields, const char *key, const char *value, double conf, const int box[4])
+{
+    if (value && value[0])
+        json_object_set_new(fields, key, field_json(value, conf, box));
+}
+
+/* A printed period ("2017.11.24-2037.11.24", "2015年03月25日至长期") as valid_from/valid_until. */
+static void set_period(json_t *fields, const char *doc_type, const bn_kie_field_t *f)
+{
+    char a[64] = "", b[64] = "";
+    const char *sep = strstr(f->value, "至");
+    bn_date_t from, until;
+    int lt;
+    if (!sep && bn_validity_parse(f->value, &from, &until, &lt) == 0) {
+        bn_date_format(&from, a, sizeof a);
+        if (lt)
+            snprintf(b, sizeof b, "long-term");
+        else
+            bn_date_format(&until, b, sizeof b);
+    } else if (sep) {
+        char head[BN_KIE_VALUE_MAX];
+        snprintf(head, sizeof head, "%.*s", (int)(sep - f->value), f->value);
+        bn_norm_date(head, a, sizeof a);
+        bn_norm_date(sep + strlen("至"), b, sizeof b);
+    } else {
+        bn_norm_field(doc_type, "valid_until", f->value, b, sizeof b); /* 长期 alone */
+    }
+    set_field(fields, "valid_from", a, f->conf, f->box);
+    set_field(fields, "valid_until", b, f->conf, f->box);
+}
+
+/* The fields of an ID card or a licence from its text lines. Returns 0, 1 when the detector is
+ * not installed (the caller reads by zones), -1 with bn_error. */
+static int read_by_lines(const bn_task_t *task, const bn_image_t *img, const char *doc_type, const char *side,
+                         json_t *fields, json_t *flags, int *rotation)
+{
+    bn_ppocr_t *pp = bn_ppocr_shared(task->config);
+    if (!bn_ppocr_can_detect(pp))
+        return 1;
+    int lic = !strcmp(doc_type, "business-license");
+    bn_lines_opts_t o = {
+        .det_side = (int)bn_config_num(task->config, lic ? "ocr.det_side_license" : "ocr.det_side", lic ? 960 : 640),
+        .max_lines = (int)bn_config_num(task->config, "ocr.max_lines", 200),
+    };
+    bn_lines_t L;
+    if (bn_lines_read(pp, img, &o, &L, NULL) != 0)
+        return -1;
+    bn_kie_t k;
+    if (bn_kie_extract(doc_type, side, &L, &k) != 0) {
+        bn_lines_clear(&L);
+        return -1;
+    }
+    for (int i = 0; i < k.n; i++) {
+        const bn_kie_field_t *f = &k.f[i];
+        char v[BN_KIE_VALUE_MAX];
+        if (!strcmp(f->key, "validity")) {
+            set_period(fields, doc_type, f);
+        } else if (!strcmp(f->key, "business_term")) {
+            bn_norm_field(doc_type, "business_term", f->value, v, sizeof v);
+            set_field(fields, "business_term", v, f->conf, f->box);
+            set_period(fields, doc_type, f);
+        } else {
+            bn_norm_field(doc_type, f->key, f->value, v, sizeof v);
+            set_field(fields, f->key, v, f->conf, f->box);
+        }
+        if (getenv("BEIAN_OCR_DEBUG") && json_object_get(fields, f->key)) /* raw text: debugging only */
+            json_object_set_new(json_object_get(fields, f->key), "raw", json_string(f->value));
+    }
+    /* the other side of a card: its labels, none of this side's */
+    if (!lic && k.labels_seen == 0) {
+        bn_kie_t other;
+        if (bn_kie_extract(doc_type, !strcmp(side, "back") ? "front" : "back", &L, &other) == 0 && other.labels_seen >= 1)
+            bn_flag_add(flags, "wrong_side", NAN, NAN, -1);
+    }
+    *rotation = L.rotation;
+    bn_lines_clear(&L);
+    memset(&k, 0, sizeof k);
+    return 0;
+}
+
 int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -692,6 +781,7 @@ int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
 
     json_t *fields = json_object(), *checks = json_object(), *flags = json_array();
     json_t *doc = NULL;
+    int rotation = 0;
     bn_image_t *img = NULL, *page = NULL;
     PIX *pg = NULL;
     bn_decode_info_t di;
@@ -706,6 +796,13 @@ int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
         goto finish;
     }
     double t_dec = dbg_now();
+    if (by_lines(doc_type)) {
+        int r = read_by_lines(task, img, doc_type, side, fields, flags, &rotation);
+        if (r < 0)
+            goto fail;
+        if (r == 0)
+            goto checks;
+    }
     bn_docgeom_t g;
     double shrink = di.shrink > 0 ? di.shrink : 1;
     int have = geom_from_hints(task->hints, shrink, &g) == 0;
@@ -816,14 +913,15 @@ int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
         }
     }
 
+checks:
     /* validators, rules and form cross-checks */
 #ifndef BN_OCR_NO_CHECKS /* developer builds before bn_checks existed */
     bn_checks_run_cfg(task->config, doc_type, side, fields, task->form, today_buf, checks, flags);
 #endif
 
 finish:
-    doc = json_pack("{s:o, s:o, s:o, s:s}", "fields", fields, "checks", checks, "flags", flags, "verdict",
-                    bn_verdict_name(bn_flags_worst(flags)));
+    doc = json_pack("{s:o, s:o, s:o, s:s, s:i}", "fields", fields, "checks", checks, "flags", flags, "verdict",
+                    bn_verdict_name(bn_flags_worst(flags)), "rotation", rotation);
     fields = checks = flags = NULL;
     if (!doc)
         goto oom;

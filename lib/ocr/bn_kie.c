@@ -1,0 +1,578 @@
+/* bn_kie — fields by labels and geometry: see bn_kie.h. */
+#include "ocr/bn_kie.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bn_error.h"
+#include "core/bn_validate.h"
+#include "ocr/bn_ocr_norm.h"
+
+#define SEG_TEXT (BN_LINE_TEXT_MAX * 2)
+#define MAX_SEGS 256
+#define MAX_HITS 64
+
+/* A field of a document: its key, its labels (first the usual one), and how its value lies. */
+enum { V_INLINE = 0, V_BELOW = 1 /* may be printed under its label (licence codes) */ };
+typedef struct {
+    const char *key;
+    const char *labels[6];
+    int place;
+    int max_lines; /* lines a value may run over */
+} spec_t;
+
+static const spec_t s_id_front[] = {
+    {"name", {"姓名", "娃名"}, V_INLINE, 1},
+    {"sex", {"性别"}, V_INLINE, 1},
+    {"ethnicity", {"民族"}, V_INLINE, 1},
+    {"birth_date", {"出生"}, V_INLINE, 1},
+    {"address", {"住址", "往址"}, V_INLINE, 4},
+    {"id_number", {"公民身份号码", "公民身份证号码", "公民身份号"}, V_INLINE, 1},
+    {NULL, {NULL}, 0, 0},
+};
+static const spec_t s_id_back[] = {
+    {"issuing_authority", {"签发机关"}, V_INLINE, 2},
+    {"validity", {"有效期限", "有效期"}, V_INLINE, 1},
+    {NULL, {NULL}, 0, 0},
+};
+static const spec_t s_license[] = {
+    {"credit_code", {"统一社会信用代码", "社会信用代码", "信用代码"}, V_BELOW, 1},
+    {"registration_number", {"注册号"}, V_BELOW, 1},
+    {"name", {"名称", "企业名称"}, V_INLINE, 2},
+    {"type", {"类型", "主体类型", "组成形式"}, V_INLINE, 2},
+    {"legal_representative", {"法定代表人"}, V_INLINE, 1},
+    {"person_in_charge", {"负责人"}, V_INLINE, 1},
+    {"operator", {"经营者"}, V_INLINE, 1},
+    {"investor", {"投资人"}, V_INLINE, 1},
+    {"executive_partner", {"执行事务合伙人"}, V_INLINE, 1},
+    {"registered_capital", {"注册资本", "出资额", "注册资金"}, V_INLINE, 1},
+    {"established_date", {"成立日期", "注册日期"}, V_INLINE, 1},
+    {"business_term", {"营业期限", "合伙期限", "经营期限"}, V_INLINE, 2},
+    {"address", {"住所", "营业场所", "经营场所", "主要经营场所"}, V_INLINE, 3},
+    {"business_scope", {"经营范围"}, V_INLINE, 0}, /* read for its label only: stops values above it */
+    {"authority", {"登记机关"}, V_INLINE, 0},
+    {NULL, {NULL}, 0, 0},
+};
+
+static const spec_t *spec_for(const char *type, const char *side)
+{
+    int back = side && !strcmp(side, "back");
+    if (!type)
+        return NULL;
+    if (!strcmp(type, "id-card") || !strcmp(type, "residence-permit"))
+        return back ? s_id_back : s_id_front;
+    if (!strcmp(type, "business-license"))
+        return s_license;
+    return NULL;
+}
+
+int bn_kie_supports(const char *doc_type, const char *side)
+{
+    return spec_for(doc_type, side) != NULL;
+}
+
+/* ---- text ------------------------------------------------------------------------------ */
+
+static int u8len(unsigned char c)
+{
+    return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+}
+
+static int u8count(const char *s)
+{
+    int n = 0;
+    for (; *s; s += u8len((unsigned char)*s))
+        n++;
+    return n;
+}
+
+/* Spaces out (a label printed 名  称 reads "名 称"), full-width ASCII folded, so that labels
+ * and values compare as printed. */
+static void clean(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+    while (*in && o + 4 < cap) {
+        const unsigned char *u = (const unsigned char *)in;
+        int n = u8len(u[0]);
+        if (u[0] == ' ' || u[0] == '\t') {
+            in++;
+            continue;
+        }
+        if (n == 3 && u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80) { /* U+3000 */
+            in += 3;
+            continue;
+        }
+        if (n == 3 && u[0] == 0xEF && ((u[1] == 0xBC && u[2] >= 0x81) || (u[1] == 0xBD && u[2] <= 0x9E))) {
+            unsigned cp = ((u[0] & 0x0F) << 12) | ((u[1] & 0x3F) << 6) | (u[2] & 0x3F); /* FF01..FF5E */
+            out[o++] = (char)(cp - 0xFEE0);
+            in += 3;
+            continue;
+        }
+        for (int k = 0; k < n && in[k]; k++)
+            out[o++] = in[k];
+        in += n;
+    }
+    out[o] = 0;
+}
+
+/* Leading separators a value may start with after its label. */
+static const char *skip_sep(const char *s)
+{
+    for (;;) {
+        if (*s == ':' || *s == '.' || *s == ',' || *s == '-' || *s == '_' || *s == '|')
+            s++;
+        else if (!strncmp(s, "：", 3) || !strncmp(s, "，", 3) || !strncmp(s, "、", 3))
+            s += 3;
+        else
+            return s;
+    }
+}
+
+static int is_cjk_char(const char *s)
+{
+    return u8len((unsigned char)*s) == 3 && (unsigned char)s[0] >= 0xE4 && (unsigned char)s[0] <= 0xE9;
+}
+
+/* ---- segments: lines on one row that touch --------------------------------------------- */
+
+typedef struct {
+    char t[SEG_TEXT];
+    float x, y, w, h;
+    double conf;
+    int used;      /* consumed as (part of) a value */
+    int starts_label;
+} seg_t;
+
+static float cy(const seg_t *s) { return s->y + s->h / 2; }
+
+static int same_row(const seg_t *a, float bx, float by, float bh)
+{
+    (void)bx;
+    float h = fminf(a->h, bh);
+    return fabsf(cy(a) - (by + bh / 2)) < 0.5f * h;
+}
+
+static int cmp_line_x(const void *a, const void *b)
+{
+    const bn_line_t *p = *(const bn_line_t *const *)a, *q = *(const bn_line_t *const *)b;
+    return p->x < q->x ? -1 : p->x > q->x;
+}
+
+static int cmp_seg_y(const void *a, const void *b)
+{
+    const seg_t *p = a, *q = b;
+    return cy(p) < cy(q) ? -1 : cy(p) > cy(q);
+}
+
+static int build_segments(const bn_lines_t *L, seg_t *seg, int max)
+{
+    const bn_line_t **order = malloc((size_t)(L->n ? L->n : 1) * sizeof *order);
+    if (!order)
+        return -1;
+    for (int i = 0; i < L->n; i++)
+        order[i] = &L->v[i];
+    qsort(order, (size_t)L->n, sizeof *order, cmp_line_x);
+    int n = 0;
+    for (int i = 0; i < L->n; i++) {
+        const bn_line_t *l = order[i];
+        char t[BN_LINE_TEXT_MAX];
+        clean(l->text, t, sizeof t);
+        /* specks, guilloche and stray marks read as one or two unlikely characters */
+        if (!t[0] || (l->conf < 0.35 && u8count(t) <= 3))
+            continue;
+        int join = -1;
+        for (int k = 0; k < n; k++) {
+            seg_t *s = &seg[k];
+            if (!same_row(s, l->x, l->y, l->h))
+                continue;
+            float gap = l->x - (s->x + s->w), h = fmaxf(s->h, l->h);
+            /* a lone character of a label printed with wide spacing (名  称, 住  所) joins its
+             * other half further away than two parts of one value would be apart */
+            int spaced = u8count(s->t) == 1 && u8count(t) <= 12;
+            if (gap > -0.5f * h && gap < (spaced ? 4.5f : 0.6f) * h) {
+                join = k;
+                break;
+            }
+        }
+        if (join >= 0 && strlen(seg[join].t) + strlen(t) < SEG_TEXT) {
+            seg_t *s = &seg[join];
+            strcat(s->t, t);
+            float x1 = fmaxf(s->x + s->w, l->x + l->w), y0 = fminf(s->y, l->y), y1 = fmaxf(s->y + s->h, l->y + l->h);
+            s->w = x1 - s->x, s->y = y0, s->h = y1 - y0;
+            s->conf = fmin(s->conf, l->conf);
+        } else if (n < max) {
+            seg_t *s = &seg[n++];
+            memset(s, 0, sizeof *s);
+            memcpy(s->t, t, strlen(t) + 1);
+            s->x = l->x, s->y = l->y, s->w = l->w, s->h = l->h, s->conf = l->conf;
+        }
+    }
+    free(order);
+    qsort(seg, (size_t)n, sizeof *seg, cmp_seg_y);
+    return n;
+}
+
+/* ---- labels ------------------------------------------------------------------------------ */
+
+typedef struct {
+    int seg, spec;
+    size_t at, len; /* byte offset and length of the label in the segment's text */
+} hit_t;
+
+static int cmp_hit(const void *a, const void *b)
+{
+    const hit_t *p = a, *q = b;
+    return p->seg != q->seg ? p->seg - q->seg : (int)p->at - (int)q->at;
+}
+
+static int overlaps(const hit_t *h, int n, int seg, size_t at, size_t len)
+{
+    for (int i = 0; i < n; i++)
+        if (h[i].seg == seg && at < h[i].at + h[i].len && h[i].at < at + len)
+            return 1;
+    return 0;
+}
+
+/* Every label occurrence. A label in the middle of a segment counts when it is long (four
+ * characters or more), or when the segment starts with a label (性别男民族汉, a licence row
+ * holding two columns): a short word inside running text (经营范围's list) is not a label. */
+static int find_labels(const spec_t *sp, seg_t *seg, int ns, hit_t *hit, int max)
+{
+    int n = 0;
+    /* longest labels first, so 营业场所 is not also taken as 场所 or 住所 inside it */
+    for (int pass = 8; pass >= 2; pass--)
+        for (int s = 0; s < ns; s++)
+            for (int k = 0; sp[k].key; k++)
+                for (int v = 0; v < 6 && sp[k].labels[v]; v++) {
+                    const char *lab = sp[k].labels[v];
+                    if (u8count(lab) != pass)
+                        continue;
+                    const char *p = strstr(seg[s].t, lab);
+                    if (!p || n >= max)
+                        continue;
+                    size_t at = (size_t)(p - seg[s].t), len = strlen(lab);
+                    if (overlaps(hit, n, s, at, len))
+                        continue;
+                    if (at == 0 || (at <= 3 && !is_cjk_char(seg[s].t)))
+                        seg[s].starts_label = 1;
+                    hit[n++] = (hit_t){s, k, at, len};
+                }
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        const hit_t *h = &hit[i];
+        int mid = h->at > 3;
+        if (mid && u8count(sp[h->spec].labels[0]) < 4 && !seg[h->seg].starts_label)
+            continue;
+        hit[m++] = *h;
+    }
+    qsort(hit, (size_t)m, sizeof *hit, cmp_hit);
+    return m;
+}
+
+/* ---- values ------------------------------------------------------------------------------ */
+
+static bn_kie_field_t *field_for(bn_kie_t *k, const char *key)
+{
+    for (int i = 0; i < k->n; i++)
+        if (!strcmp(k->f[i].key, key))
+            return &k->f[i];
+    if (k->n >= BN_KIE_MAX)
+        return NULL;
+    bn_kie_field_t *f = &k->f[k->n++];
+    memset(f, 0, sizeof *f);
+    snprintf(f->key, sizeof f->key, "%s", key);
+    return f;
+}
+
+const bn_kie_field_t *bn_kie_get(const bn_kie_t *k, const char *key)
+{
+    for (int i = 0; k && i < k->n; i++)
+        if (!strcmp(k->f[i].key, key) && k->f[i].value[0])
+            return &k->f[i];
+    return NULL;
+}
+
+static void set_box(bn_kie_field_t *f, const seg_t *s)
+{
+    if (f->box[2] == 0) {
+        f->box[0] = (int)s->x, f->box[1] = (int)s->y, f->box[2] = (int)s->w, f->box[3] = (int)s->h;
+        return;
+    }
+    int x1 = (int)fmaxf((float)(f->box[0] + f->box[2]), s->x + s->w);
+    int y1 = (int)fmaxf((float)(f->box[1] + f->box[3]), s->y + s->h);
+    f->box[0] = (int)fminf((float)f->box[0], s->x), f->box[1] = (int)fminf((float)f->box[1], s->y);
+    f->box[2] = x1 - f->box[0], f->box[3] = y1 - f->box[1];
+}
+
+static void append(bn_kie_field_t *f, const char *text, size_t len, const seg_t *s, int first)
+{
+    size_t have = strlen(f->value);
+    if (have + len >= sizeof f->value)
+        len = sizeof f->value - have - 1;
+    memcpy(f->value + have, text, len);
+    f->value[have + len] = 0;
+    f->conf = first ? s->conf : fmin(f->conf, s->conf);
+    set_box(f, s);
+}
+
+/* The first label hit in segment s, or NULL. */
+static const hit_t *first_hit_in(const hit_t *hit, int nh, int s)
+{
+    for (int i = 0; i < nh; i++)
+        if (hit[i].seg == s)
+            return &hit[i];
+    return NULL;
+}
+
+/* Text of segment s before its first label (all of it when it has none). */
+static size_t text_before_label(const seg_t *seg, const hit_t *hit, int nh, int s)
+{
+    const hit_t *h = first_hit_in(hit, nh, s);
+    return h ? h->at : strlen(seg[s].t);
+}
+
+static int looks_like_number(const char *t)
+{
+    int d = 0;
+    for (; *t; t++)
+        d += (*t >= '0' && *t <= '9') || *t == 'X' || *t == 'x';
+    return d >= 15;
+}
+
+/* Lines below a value that continue it: they start about where the value starts, follow at
+ * about a line's pitch and hold no label. */
+static void continuation(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int nh, bn_kie_field_t *f,
+                         float vx, int last, int max_lines, int id_front)
+{
+    for (int lines = 1; lines < max_lines; lines++) {
+        const seg_t *prev = &seg[last];
+        int best = -1;
+        for (int s = last + 1; s < ns; s++) {
+            seg_t *c = &seg[s];
+            float h = fmaxf(prev->h, c->h);
+            if (c->used || c->y < prev->y + 0.5f * prev->h || c->conf < 0.5)
+                continue;
+            if (c->y - (prev->y + prev->h) > 0.9f * h)
+                break; /* segments are sorted by height: nothing further is closer */
+            if (c->x < vx - 1.2f * h || c->x > vx + 2.5f * h)
+                continue;
+            if (first_hit_in(hit, nh, s) && text_before_label(seg, hit, nh, s) == 0)
+                continue;
+            if (id_front && looks_like_number(c->t))
+                continue;
+            best = s;
+            break;
+        }
+        if (best < 0)
+            return;
+        size_t len = text_before_label(seg, hit, nh, best);
+        append(f, seg[best].t, len, &seg[best], 0);
+        seg[best].used = 1;
+        last = best;
+    }
+    (void)sp;
+}
+
+/* The value of label hit i: after it in its segment, else the segment to its right on the same
+ * row, else (codes) the segment under it. */
+static void value_of(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int nh, int i, bn_kie_t *out,
+                     int id_front)
+{
+    const hit_t *h = &hit[i];
+    const spec_t *fs = &sp[h->spec];
+    if (fs->max_lines == 0)
+        return;
+    bn_kie_field_t *f = field_for(out, fs->key);
+    if (!f || f->value[0])
+        return;
+    seg_t *s = &seg[h->seg];
+    size_t end = i + 1 < nh && hit[i + 1].seg == h->seg ? hit[i + 1].at : strlen(s->t);
+    const char *v = skip_sep(s->t + h->at + h->len);
+    size_t vlen = v < s->t + end ? (size_t)(s->t + end - v) : 0;
+    int src = -1;
+    float vx = s->x;
+    if (vlen > 0) {
+        append(f, v, vlen, s, 1);
+        s->used = 1;
+        src = h->seg;
+        /* where the value starts: past the label, in proportion to the characters before it */
+        int before = 0, all = u8count(s->t);
+        for (const char *p = s->t; p < v; p += u8len((unsigned char)*p))
+            before++;
+        vx = s->x + s->w * (float)before / (float)(all ? all : 1);
+    } else {
+        float best = 1e9f;
+        for (int k = 0; k < ns; k++) {
+            seg_t *c = &seg[k];
+            if (k == h->seg || c->used || !same_row(c, s->x, s->y, s->h) || c->x < s->x + s->w - 0.5f * s->h)
+                continue;
+            if (text_before_label(seg, hit, nh, k) == 0)
+                continue;
+            if (c->x - s->x < best)
+                best = c->x - s->x, src = k;
+        }
+        if (src < 0 && fs->place == V_BELOW) {
+            for (int k = h->seg + 1; k < ns; k++) {
+                seg_t *c = &seg[k];
+                if (c->used || c->y - (s->y + s->h) > 2.5f * s->h)
+                    continue;
+                if (c->x > s->x + s->w || c->x + c->w < s->x || text_before_label(seg, hit, nh, k) == 0)
+                    continue;
+                src = k;
+                break;
+            }
+        }
+        if (src < 0)
+            return;
+        append(f, seg[src].t, text_before_label(seg, hit, nh, src), &seg[src], 1);
+        seg[src].used = 1;
+        vx = seg[src].x;
+    }
+    f->by_label = 1;
+    if (fs->max_lines > 1)
+        continuation(sp, seg, ns, hit, nh, f, vx, src, fs->max_lines, id_front);
+}
+
+/* ---- values by their form --------------------------------------------------------------- */
+
+/* An 18-character window of s (digits and letters only) that validates, copied to out. */
+static int valid_window(const char *s, int uscc, char *out)
+{
+    char a[SEG_TEXT];
+    size_t n = 0;
+    for (; *s && n + 1 < sizeof a; s++)
+        if ((*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z'))
+            a[n++] = (char)((*s >= 'a' && *s <= 'z') ? *s - 32 : *s);
+    a[n] = 0;
+    for (size_t i = 0; i + 18 <= n; i++) {
+        char w[19];
+        memcpy(w, a + i, 18);
+        w[18] = 0;
+        bn_id_info_t ii;
+        bn_uscc_info_t ui;
+        if (uscc ? (bn_uscc_validate(w, &ui) && ui.org_check_ok) : bn_id_validate(w, NULL, &ii) == BN_ID_VALID) {
+            memcpy(out, w, 19);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void by_form_number(seg_t *seg, int ns, bn_kie_t *out, const char *key, int uscc)
+{
+    const bn_kie_field_t *have = bn_kie_get(out, key);
+    char w[19];
+    if (have && valid_window(have->value, uscc, w))
+        return;
+    for (int s = 0; s < ns; s++) {
+        if (!valid_window(seg[s].t, uscc, w))
+            continue;
+        bn_kie_field_t *f = field_for(out, key);
+        if (!f)
+            return;
+        if (f->value[0] && f->by_label)
+            return; /* a label's value that fails its check stays: it is what is printed there */
+        memset(f->value, 0, sizeof f->value);
+        f->box[2] = 0;
+        append(f, w, 18, &seg[s], 1);
+        seg[s].used = 1;
+        return;
+    }
+}
+
+static void by_form(const char *type, const char *side, seg_t *seg, int ns, bn_kie_t *out)
+{
+    int lic = !strcmp(type, "business-license"), back = side && !strcmp(side, "back");
+    char buf[64];
+    if (lic) {
+        if (!bn_kie_get(out, "registration_number"))
+            by_form_number(seg, ns, out, "credit_code", 1);
+        /* the issue date: the lowest date on the page that is no field's value */
+        if (!bn_kie_get(out, "issue_date"))
+            for (int s = ns - 1; s >= 0; s--) {
+                if (seg[s].used || !strstr(seg[s].t, "年") || !bn_norm_date(seg[s].t, buf, sizeof buf)[0])
+                    continue;
+                bn_kie_field_t *f = field_for(out, "issue_date");
+                if (f)
+                    append(f, seg[s].t, strlen(seg[s].t), &seg[s], 1), seg[s].used = 1;
+                break;
+            }
+        return;
+    }
+    if (!back) {
+        by_form_number(seg, ns, out, "id_number", 0);
+        if (!bn_kie_get(out, "birth_date"))
+            for (int s = 0; s < ns; s++)
+                if (!seg[s].used && strstr(seg[s].t, "年") && strstr(seg[s].t, "月") &&
+                    bn_norm_date(seg[s].t, buf, sizeof buf)[0]) {
+                    bn_kie_field_t *f = field_for(out, "birth_date");
+                    if (f)
+                        append(f, seg[s].t, strlen(seg[s].t), &seg[s], 1), seg[s].used = 1;
+                    break;
+                }
+        return;
+    }
+    if (!bn_kie_get(out, "validity"))
+        for (int s = 0; s < ns; s++) {
+            bn_date_t a, b;
+            int lt;
+            if (seg[s].used || bn_validity_parse(seg[s].t, &a, &b, &lt) != 0)
+                continue;
+            bn_kie_field_t *f = field_for(out, "validity");
+            if (f)
+                append(f, seg[s].t, strlen(seg[s].t), &seg[s], 1), seg[s].used = 1;
+            break;
+        }
+    if (!bn_kie_get(out, "issuing_authority"))
+        for (int s = 0; s < ns; s++) {
+            size_t n = strlen(seg[s].t);
+            if (seg[s].used || n < 9 || strcmp(seg[s].t + n - 9, "公安局") != 0)
+                continue;
+            bn_kie_field_t *f = field_for(out, "issuing_authority");
+            if (f)
+                append(f, seg[s].t, n, &seg[s], 1), seg[s].used = 1;
+            break;
+        }
+}
+
+int bn_kie_extract(const char *doc_type, const char *side, const bn_lines_t *lines, bn_kie_t *out)
+{
+    memset(out, 0, sizeof *out);
+    const spec_t *sp = spec_for(doc_type, side);
+    if (!sp)
+        return bn_error_set("invalid_argument", "no field table for %s", doc_type ? doc_type : "(null)");
+    if (!lines || lines->n == 0)
+        return 0;
+    seg_t *seg = calloc(MAX_SEGS, sizeof *seg);
+    hit_t *hit = calloc(MAX_HITS, sizeof *hit);
+    if (!seg || !hit) {
+        free(seg), free(hit);
+        return bn_error_set("out_of_memory", "bn_kie_extract");
+    }
+    int ns = build_segments(lines, seg, MAX_SEGS);
+    if (ns < 0) {
+        free(seg), free(hit);
+        return bn_error_set("out_of_memory", "bn_kie_extract");
+    }
+    int nh = find_labels(sp, seg, ns, hit, MAX_HITS);
+    int seen[32] = {0};
+    for (int i = 0; i < nh; i++)
+        if (hit[i].spec < 32 && !seen[hit[i].spec]++)
+            out->labels_seen++;
+    int id_front = strcmp(doc_type, "business-license") != 0 && !(side && !strcmp(side, "back"));
+    /* mark label-only segments so that no value takes them */
+    for (int i = 0; i < nh; i++)
+        value_of(sp, seg, ns, hit, nh, i, out, id_front);
+    by_form(doc_type, side, seg, ns, out);
+    /* fields whose label was found but no value: drop them */
+    int m = 0;
+    for (int i = 0; i < out->n; i++)
+        if (out->f[i].value[0])
+            out->f[m++] = out->f[i];
+    out->n = m;
+    memset(seg, 0, MAX_SEGS * sizeof *seg); /* personal data */
+    free(seg);
+    free(hit);
+    return 0;
+}

@@ -1,0 +1,194 @@
+/* bn_lines — detect, orient, recognise: see bn_lines.h.
+ *
+ * Why detect first: real uploads are tight crops, tilted cards on busy tables, licences in
+ * frames, pages turned by 90 degrees. Reading known zones of a rectified template fails as soon
+ * as the edges are not found; the DB detector finds the printed lines wherever they are. */
+#include "ocr/bn_lines.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bn_error.h"
+#include "img/bn_metrics.h"
+
+#define MAX_BOXES 400
+/* orientation votes come from this many of the longest lines (each costs one classifier run,
+ * ~3 ms) */
+#define VOTERS 7
+
+static double dist(const float *a, const float *b)
+{
+    return hypot(a[0] - b[0], a[1] - b[1]);
+}
+
+/* long side and short side of a detected quad, and whether it stands upright */
+static void quad_sides(const float *q, double *len, double *thick, int *tall)
+{
+    double wd = fmax(dist(q, q + 2), dist(q + 4, q + 6));
+    double ht = fmax(dist(q, q + 6), dist(q + 2, q + 4));
+    *tall = ht > wd;
+    *len = fmax(wd, ht);
+    *thick = fmin(wd, ht);
+}
+
+int bn_lines_orientation(int tall, int wide, double up180, double ccw_upright)
+{
+    if (tall > wide)
+        return ccw_upright >= 0.5 ? 270 : 90;
+    return up180 > 0.5 ? 180 : 0;
+}
+
+static int cmp_len_desc(const void *a, const void *b)
+{
+    double la = ((const double *)a)[0], lb = ((const double *)b)[0];
+    return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+/* Decide the page's turn from one detection: which way most long lines lie, then the direction
+ * classifier on the longest of them. Lines of fewer than ~3 characters vote on nothing: a
+ * lone character is as tall as it is wide. */
+static int orient(bn_ppocr_t *pp, const bn_image_t *img, const bn_textbox_t *b, int n)
+{
+    int tall = 0, wide = 0;
+    double cand[MAX_BOXES][2];
+    int nc = 0;
+    for (int i = 0; i < n && i < MAX_BOXES; i++) {
+        double len, thick;
+        int t;
+        quad_sides(b[i].pts, &len, &thick, &t);
+        if (len < 2.5 * thick)
+            continue;
+        t ? tall++ : wide++;
+        cand[nc][0] = len, cand[nc][1] = i, nc++;
+    }
+    if (nc == 0)
+        return 0;
+    qsort(cand, (size_t)nc, sizeof cand[0], cmp_len_desc);
+    int want_tall = tall > wide;
+    double sum = 0;
+    int votes = 0;
+    for (int k = 0; k < nc && votes < VOTERS; k++) {
+        const bn_textbox_t *bx = &b[(int)cand[k][1]];
+        double len, thick, p180 = 0;
+        int t;
+        quad_sides(bx->pts, &len, &thick, &t);
+        if (t != want_tall)
+            continue;
+        if (bn_ppocr_read_quad(pp, img->data, img->width, img->height, img->width * img->bands, img->bands,
+                               bx->pts, 1, 0, NULL, 0, NULL, &p180) < 0)
+            return -1;
+        sum += p180, votes++;
+    }
+    double m = votes ? sum / votes : 0;
+    /* a tall crop is turned counter-clockwise before classification: "upright" is p180 < 0.5 */
+    return bn_lines_orientation(tall, wide, m, 1 - m);
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+int bn_lines_read(bn_ppocr_t *pp, const bn_image_t *img, const bn_lines_opts_t *opts, bn_lines_t *out,
+                  bn_image_t **upright)
+{
+    memset(out, 0, sizeof *out);
+    if (upright)
+        *upright = NULL;
+    if (!img || !img->data)
+        return bn_error_set("invalid_argument", "bn_lines_read: no image");
+    if (!bn_ppocr_can_detect(pp))
+        return bn_error_set("ocr_models_missing", "the text detector is not installed; run scripts/fetch-models.sh");
+    int side = opts && opts->det_side > 0 ? opts->det_side : 960;
+    int maxl = opts && opts->max_lines > 0 ? opts->max_lines : 200;
+    bn_textbox_t *b = malloc(MAX_BOXES * sizeof *b);
+    bn_image_t *turned = NULL;
+    const bn_image_t *page = img;
+    if (!b)
+        return bn_error_set("out_of_memory", "bn_lines_read");
+    int n = bn_ppocr_detect(pp, img->data, img->width, img->height, img->width * img->bands, img->bands, side, 0.6,
+                            b, MAX_BOXES);
+    if (n < 0)
+        goto fail;
+    int rot = orient(pp, img, b, n < MAX_BOXES ? n : MAX_BOXES);
+    if (rot < 0)
+        goto fail;
+    if (rot) {
+        /* turn the page and detect again: the detector finds lines far better upright, and
+         * every later pass (fields by geometry) wants the upright page */
+        turned = bn_image_rotate90(img, rot);
+        if (!turned) {
+            bn_error_set("out_of_memory", "bn_lines_read: rotate");
+            goto fail;
+        }
+        page = turned;
+        n = bn_ppocr_detect(pp, page->data, page->width, page->height, page->width * page->bands, page->bands, side,
+                            0.6, b, MAX_BOXES);
+        if (n < 0)
+            goto fail;
+    }
+    if (n > MAX_BOXES)
+        n = MAX_BOXES;
+    if (n > maxl)
+        n = maxl;
+    out->v = calloc((size_t)(n ? n : 1), sizeof *out->v);
+    float *hs = malloc((size_t)(n ? n : 1) * sizeof *hs);
+    if (!out->v || !hs) {
+        free(hs);
+        bn_error_set("out_of_memory", "bn_lines_read");
+        goto fail;
+    }
+    out->rotation = rot;
+    out->width = page->width, out->height = page->height;
+    for (int i = 0; i < n; i++) {
+        bn_line_t *l = &out->v[out->n];
+        memcpy(l->q, b[i].pts, sizeof l->q);
+        float x0 = l->q[0], x1 = l->q[0], y0 = l->q[1], y1 = l->q[1];
+        for (int k = 1; k < 4; k++) {
+            x0 = fminf(x0, l->q[2 * k]), x1 = fmaxf(x1, l->q[2 * k]);
+            y0 = fminf(y0, l->q[2 * k + 1]), y1 = fmaxf(y1, l->q[2 * k + 1]);
+        }
+        l->x = x0, l->y = y0, l->w = x1 - x0, l->h = y1 - y0;
+        l->score = b[i].score;
+        if (bn_ppocr_read_quad(pp, page->data, page->width, page->height, page->width * page->bands, page->bands,
+                               l->q, 0, 0, l->text, sizeof l->text, &l->conf, NULL) < 0) {
+            free(hs);
+            goto fail;
+        }
+        if (!l->text[0])
+            continue;
+        double len, thick;
+        int t;
+        quad_sides(l->q, &len, &thick, &t);
+        hs[out->n] = (float)thick;
+        out->n++;
+    }
+    if (out->n) {
+        qsort(hs, (size_t)out->n, sizeof *hs, cmp_float);
+        out->line_h = hs[out->n / 2];
+    }
+    free(hs);
+    free(b);
+    if (upright)
+        *upright = turned;
+    else
+        bn_image_destroy(&turned);
+    return 0;
+fail:
+    free(b);
+    bn_image_destroy(&turned);
+    bn_lines_clear(out);
+    return -1;
+}
+
+void bn_lines_clear(bn_lines_t *self)
+{
+    if (!self)
+        return;
+    if (self->v) /* recognised text is personal data */
+        memset(self->v, 0, (size_t)self->n * sizeof *self->v);
+    free(self->v);
+    memset(self, 0, sizeof *self);
+}

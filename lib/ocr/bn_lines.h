@@ -1,0 +1,50 @@
+/* bn_lines — the first passes of the ocr stage: find the text lines of a photo, turn the page
+ * upright, recognise each line (PaddleOCR's pipeline shape: detect -> orient -> recognise).
+ *
+ * The result is a plain list of lines with their text and geometry on the upright page; which
+ * line is which field is bn_kie's job. Nothing here depends on finding the document's edges: a
+ * tight crop, a card on a busy table and a licence in a frame read alike. */
+#ifndef BN_LINES_H
+#define BN_LINES_H
+#include "img/bn_image.h"
+#include "ocr/bn_ppocr.h"
+
+#define BN_LINE_TEXT_MAX 384
+
+typedef struct {
+    float q[8];        /* corners TL, TR, BR, BL in pixels of the upright page */
+    float x, y, w, h;  /* their axis-aligned box */
+    float score;       /* detector's mean probability */
+    char text[BN_LINE_TEXT_MAX]; /* as recognised, UTF-8 (personal data: never logged) */
+    double conf;       /* recogniser's mean character probability, 0..1 */
+} bn_line_t;
+
+typedef struct {
+    bn_line_t *v;
+    int n;
+    int rotation;      /* 0, 90, 180, 270: clockwise turn applied to the input to make it upright */
+    int width, height; /* of the upright page */
+    double line_h;     /* median height of the lines, pixels */
+} bn_lines_t;
+
+typedef struct {
+    int det_side;      /* detector input's long side (default 960) */
+    int max_lines;     /* lines recognised at most (default 200) */
+} bn_lines_opts_t;
+
+/* Detect, orient and recognise. img is the decoded upload (RGB or grey). On success out holds
+ * the lines (possibly none) and, when the page had to be turned, *upright (if not NULL) gets the
+ * turned image (the caller destroys it; NULL when rotation is 0). Returns 0, or -1 with bn_error
+ * (ocr_models_missing when the detector is not installed). */
+int bn_lines_read(bn_ppocr_t *pp, const bn_image_t *img, const bn_lines_opts_t *opts, bn_lines_t *out,
+                  bn_image_t **upright);
+
+/* Page orientation from detected boxes and the direction classifier's votes (pure; exposed for
+ * tests): tall is the number of long boxes standing upright, wide the number lying flat, up180
+ * the mean probability that wide lines are upside down, left90 the mean probability that tall
+ * lines read upright after a 90-degree counter-clockwise turn. Returns 0, 90, 180 or 270. */
+int bn_lines_orientation(int tall, int wide, double up180, double ccw_upright);
+
+void bn_lines_clear(bn_lines_t *self);
+
+#endif
