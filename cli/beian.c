@@ -3,6 +3,7 @@
  * 2 broker unreachable or timed out, 3 the job failed. */
 #include "cli.h"
 #include "core/bn_log.h"
+#include "core/bn_real_eval.h"
 #include "face/bn_face.h"
 #include "img/bn_quality.h"
 #include "ocr/bn_ocr.h"
@@ -24,7 +25,8 @@ static void s_usage(void)
            "  batch MANIFEST --out DIR [--window N]   submit a CSV or JSON-lines manifest; resumable\n"
            "  check --doc ... [--selfie F] [--form F] [--out DIR] [--json]   run in-process, no daemon\n"
            "  keygen NAME [--dir DIR] [--services a,b]   make a CURVE key pair (NAME.key, NAME.key_secret)\n"
-           "  eval quality|ocr|face DIR     accuracy over a directory with ground truth\n\n"
+           "  eval quality|ocr|face DIR     accuracy over a directory with ground truth\n"
+           "  eval real DIR...              whole-pipeline accuracy over real photos (GROUND_TRUTH.json)\n\n"
            "Document types: id-card passport hk-macao-permit taiwan-permit residence-permit\n"
            "business-license; sides: front (default) back.\n\n"
            "Global options:\n"
@@ -164,12 +166,16 @@ static int s_job_cmd(const char *cmd, int argc, char **argv, const cli_conn_t *c
 static int s_eval(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: beian eval quality|ocr|face DIR...\n");
+        fprintf(stderr, "usage: beian eval quality|ocr|face|real DIR...\n");
         return EXIT_BAD_INPUT;
     }
     if (strcmp(argv[1], "quality") == 0) return bn_quality_eval_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "ocr") == 0) return bn_ocr_eval_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "face") == 0) return bn_face_eval_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "real") == 0) {
+        bn_stage_fn const stages[BN_STAGE_COUNT] = {bn_quality_run, bn_ocr_run, bn_face_run};
+        return bn_real_eval_main(argc - 1, argv + 1, stages);
+    }
     fprintf(stderr, "beian eval: unknown stage '%s'\n", argv[1]);
     return EXIT_BAD_INPUT;
 }
