@@ -6,6 +6,7 @@
  * card and not the table it lies on, and do not depend on the upload's resolution. Thresholds
  * are configuration keys (docs/QUALITY.md), each with the compiled-in default shown here. */
 #include "img/bn_quality.h"
+#include "img/bn_textq.h"
 #include "core/bn_error.h"
 #include "core/bn_flags.h"
 #include "core/bn_log.h"
@@ -291,15 +292,27 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     double w_mm, h_mm;
     if (bn_doc_canonical_mm(dts, &w_mm, &h_mm) != 0 || w_mm <= 0)
         w_mm = 297, h_mm = 210;
+    /* Text evidence first: where the fields can be read, completeness and resolution are
+     * judged on the text (a tight crop is complete, a small but sharp card is legible); the
+     * document's edges decide only when no text line is found (or no detector installed). */
+    bn_textq_t tq;
+    int by_text = bn_textq_measure(task->config, img, di.shrink, &tq) == 0 &&
+                  tq.lines >= (int)CFG("text.min_lines", 3);
+    if (by_text) {
+        json_object_set_new(q, "text_lines", json_integer(tq.lines));
+        json_object_set_new(q, "text_height", json_real(round(tq.text_h * 10) / 10));
+        json_object_set_new(q, "text_cut", json_integer(tq.cut));
+    }
+    STEP("text");
     double dpi = 0;
     if (g.found) {
         double top = hypot(g.corners[1].x - g.corners[0].x, g.corners[1].y - g.corners[0].y);
         double bot = hypot(g.corners[2].x - g.corners[3].x, g.corners[2].y - g.corners[3].y);
         dpi = (top + bot) / 2 * di.shrink / (w_mm / 25.4);
-        if (g.corners_inside < 4)
+        if (!by_text && g.corners_inside < 4)
             bn_flag_add(flags, "border_incomplete", g.corners_inside, 4, -1);
         double min_area = CFG("document.min_area_fraction", 0.15);
-        if (g.area_fraction < min_area)
+        if (!by_text && g.area_fraction < min_area)
             bn_flag_add(flags, "document_too_small", g.area_fraction, min_area, -1);
         if (g.rotation != 0)
             bn_flag_add(flags, "rotated", g.rotation, 0, -1);
@@ -310,7 +323,8 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         if (!rect)
             goto fail;
     } else {
-        bn_flag_add(flags, "no_document_found", g.confidence, 0.35, -1);
+        if (!by_text)
+            bn_flag_add(flags, "no_document_found", g.confidence, 0.35, -1);
         /* Still hand out the whole frame, upright as EXIF said. */
         dpi = olong / (w_mm / 25.4);
         rect = bn_image_resize(img, img->width, img->height);
@@ -318,10 +332,18 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
             goto oom;
     }
     json_object_set_new(q, "dpi", json_real(round(dpi * 10) / 10));
-    /* Large documents (licences, A4) print larger text: they stay legible at a lower DPI. */
-    double min_dpi = w_mm > 150 ? CFG("resolution.min_dpi_large", 60) : CFG("resolution.min_dpi", 150);
-    if (dpi < min_dpi)
-        bn_flag_add(flags, "resolution_too_low", dpi, min_dpi, -1);
+    double t;
+    if (by_text) {
+        if (tq.cut > 0)
+            bn_flag_add(flags, "border_incomplete", tq.cut, 0, -1);
+        if (tq.text_h < (t = CFG("text.min_height", 12)))
+            bn_flag_add(flags, "resolution_too_low", tq.text_h, t, -1);
+    } else {
+        /* Large documents (licences, A4) print larger text: they stay legible at a lower DPI. */
+        double min_dpi = w_mm > 150 ? CFG("resolution.min_dpi_large", 60) : CFG("resolution.min_dpi", 150);
+        if (dpi < min_dpi)
+            bn_flag_add(flags, "resolution_too_low", dpi, min_dpi, -1);
+    }
 
     STEP("find_rectify");
     /* 4. Metrics on the document at a fixed working width. */
@@ -382,7 +404,6 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     json_object_set_new(q, "paper_white", json_real(m.paper_white));
     json_object_set_new(q, "moire", json_real(m.moire));
 
-    double t;
     if (m.sharpness < (t = CFG("blur.min_sharpness", 0.58)))
         bn_flag_add(flags, "blurry", m.sharpness, t, -1);
     if (m.glare_fraction > (t = CFG("glare.max_fraction", 0.01)))

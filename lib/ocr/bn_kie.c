@@ -136,13 +136,35 @@ static int is_cjk_char(const char *s)
 
 /* ---- segments: lines on one row that touch --------------------------------------------- */
 
+#define MAX_PARTS 16
 typedef struct {
     char t[SEG_TEXT];
     float x, y, w, h;
     double conf;
     int used;      /* consumed as (part of) a value */
     int starts_label;
+    int nparts;    /* the lines joined, in order: where each starts in t and on the page */
+    size_t part_at[MAX_PARTS];
+    float part_x[MAX_PARTS];
 } seg_t;
+
+/* Where the text at byte offset at of s starts on the page: the left edge of the line it came
+ * from, moved along by the characters before it in that line. */
+static float x_at(const seg_t *s, size_t at)
+{
+    int k = 0;
+    while (k + 1 < s->nparts && s->part_at[k + 1] <= at)
+        k++;
+    if (s->nparts == 0)
+        return s->x;
+    float x1 = k + 1 < s->nparts ? s->part_x[k + 1] : s->x + s->w;
+    size_t end = k + 1 < s->nparts ? s->part_at[k + 1] : strlen(s->t);
+    int before = 0, all = 0;
+    for (size_t i = s->part_at[k]; i < end; i += u8len((unsigned char)s->t[i]), all++)
+        if (i < at)
+            before++;
+    return s->part_x[k] + (x1 - s->part_x[k]) * (float)before / (float)(all ? all : 1);
+}
 
 static float cy(const seg_t *s) { return s->y + s->h / 2; }
 
@@ -190,13 +212,15 @@ static int build_segments(const bn_lines_t *L, seg_t *seg, int max)
             /* a lone character of a label printed with wide spacing (名  称, 住  所) joins its
              * other half further away than two parts of one value would be apart */
             int spaced = u8count(s->t) == 1 && u8count(t) <= 12;
-            if (gap > -0.5f * h && gap < (spaced ? 4.5f : 0.6f) * h) {
+            if (gap > -0.5f * h && gap < (spaced ? 4.5f : 1.0f) * h) {
                 join = k;
                 break;
             }
         }
         if (join >= 0 && strlen(seg[join].t) + strlen(t) < SEG_TEXT) {
             seg_t *s = &seg[join];
+            if (s->nparts < MAX_PARTS)
+                s->part_at[s->nparts] = strlen(s->t), s->part_x[s->nparts++] = l->x;
             strcat(s->t, t);
             float x1 = fmaxf(s->x + s->w, l->x + l->w), y0 = fminf(s->y, l->y), y1 = fmaxf(s->y + s->h, l->y + l->h);
             s->w = x1 - s->x, s->y = y0, s->h = y1 - y0;
@@ -206,6 +230,7 @@ static int build_segments(const bn_lines_t *L, seg_t *seg, int max)
             memset(s, 0, sizeof *s);
             memcpy(s->t, t, strlen(t) + 1);
             s->x = l->x, s->y = l->y, s->w = l->w, s->h = l->h, s->conf = l->conf;
+            s->nparts = 1, s->part_at[0] = 0, s->part_x[0] = l->x;
         }
     }
     free(order);
@@ -258,15 +283,20 @@ static int find_labels(const spec_t *sp, seg_t *seg, int ns, hit_t *hit, int max
                         seg[s].starts_label = 1;
                     hit[n++] = (hit_t){s, k, at, len};
                 }
-    int m = 0;
+    qsort(hit, (size_t)n, sizeof *hit, cmp_hit);
+    int m = 0, boundary_seg = -1;
     for (int i = 0; i < n; i++) {
         const hit_t *h = &hit[i];
         int mid = h->at > 3;
         if (mid && u8count(sp[h->spec].labels[0]) < 4 && !seg[h->seg].starts_label)
             continue;
+        /* after 经营范围 in a segment comes running text, whatever words it holds */
+        if (h->seg == boundary_seg)
+            continue;
+        if (sp[h->spec].max_lines == 0)
+            boundary_seg = h->seg;
         hit[m++] = *h;
     }
-    qsort(hit, (size_t)m, sizeof *hit, cmp_hit);
     return m;
 }
 
@@ -340,6 +370,25 @@ static int looks_like_number(const char *t)
     return d >= 15;
 }
 
+static int alnum_count(const char *t, size_t n)
+{
+    int k = 0;
+    for (size_t i = 0; i < n && t[i]; i++)
+        k += (t[i] >= '0' && t[i] <= '9') || (t[i] >= 'A' && t[i] <= 'Z');
+    return k;
+}
+
+/* Could text (n bytes) be the value of field key at all? Codes are mostly letters and digits,
+ * dates hold digits: a title or a watermark beside a label is not its value. */
+static int plausible_value(const char *key, const char *t, size_t n)
+{
+    if (!strcmp(key, "credit_code") || !strcmp(key, "registration_number") || !strcmp(key, "id_number"))
+        return alnum_count(t, n) >= 13;
+    if (strstr(key, "date"))
+        return alnum_count(t, n) >= 4;
+    return n > 0;
+}
+
 /* Lines below a value that continue it: they start about where the value starts, follow at
  * about a line's pitch and hold no label. */
 static void continuation(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int nh, bn_kie_field_t *f,
@@ -392,22 +441,20 @@ static void value_of(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int
     size_t vlen = v < s->t + end ? (size_t)(s->t + end - v) : 0;
     int src = -1;
     float vx = s->x;
-    if (vlen > 0) {
+    if (vlen > 0 && plausible_value(fs->key, v, vlen)) {
         append(f, v, vlen, s, 1);
         s->used = 1;
         src = h->seg;
-        /* where the value starts: past the label, in proportion to the characters before it */
-        int before = 0, all = u8count(s->t);
-        for (const char *p = s->t; p < v; p += u8len((unsigned char)*p))
-            before++;
-        vx = s->x + s->w * (float)before / (float)(all ? all : 1);
+        vx = x_at(s, (size_t)(v - s->t));
     } else {
         float best = 1e9f;
         for (int k = 0; k < ns; k++) {
             seg_t *c = &seg[k];
-            if (k == h->seg || c->used || !same_row(c, s->x, s->y, s->h) || c->x < s->x + s->w - 0.5f * s->h)
+            if (k == h->seg || c->used || !same_row(c, s->x, s->y, s->h) || c->x < s->x + s->w - 0.5f * s->h ||
+                c->x > s->x + s->w + 6 * s->h)
                 continue;
-            if (text_before_label(seg, hit, nh, k) == 0)
+            size_t n = text_before_label(seg, hit, nh, k);
+            if (n == 0 || !plausible_value(fs->key, c->t, n))
                 continue;
             if (c->x - s->x < best)
                 best = c->x - s->x, src = k;
@@ -417,7 +464,8 @@ static void value_of(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int
                 seg_t *c = &seg[k];
                 if (c->used || c->y - (s->y + s->h) > 2.5f * s->h)
                     continue;
-                if (c->x > s->x + s->w || c->x + c->w < s->x || text_before_label(seg, hit, nh, k) == 0)
+                size_t n = text_before_label(seg, hit, nh, k);
+                if (c->x > s->x + s->w || c->x + c->w < s->x || n == 0 || !plausible_value(fs->key, c->t, n))
                     continue;
                 src = k;
                 break;
@@ -491,7 +539,9 @@ static void by_form(const char *type, const char *side, seg_t *seg, int ns, bn_k
         /* the issue date: the lowest date on the page that is no field's value */
         if (!bn_kie_get(out, "issue_date"))
             for (int s = ns - 1; s >= 0; s--) {
-                if (seg[s].used || !strstr(seg[s].t, "年") || !bn_norm_date(seg[s].t, buf, sizeof buf)[0])
+                /* a date alone on its row (not a sentence of the footer that holds one) */
+                if (seg[s].used || !strstr(seg[s].t, "年") || u8count(seg[s].t) > 14 || !(seg[s].t[0] >= '0' && seg[s].t[0] <= '9') ||
+                    !bn_norm_date(seg[s].t, buf, sizeof buf)[0])
                     continue;
                 bn_kie_field_t *f = field_for(out, "issue_date");
                 if (f)

@@ -91,7 +91,7 @@ static int cmp_float(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int bn_lines_read(bn_ppocr_t *pp, const bn_image_t *img, const bn_lines_opts_t *opts, bn_lines_t *out,
+int bn_lines_read(bn_textdet_t *det, bn_ppocr_t *pp, const bn_image_t *img, const bn_lines_opts_t *opts, bn_lines_t *out,
                   bn_image_t **upright)
 {
     memset(out, 0, sizeof *out);
@@ -99,8 +99,8 @@ int bn_lines_read(bn_ppocr_t *pp, const bn_image_t *img, const bn_lines_opts_t *
         *upright = NULL;
     if (!img || !img->data)
         return bn_error_set("invalid_argument", "bn_lines_read: no image");
-    if (!bn_ppocr_can_detect(pp))
-        return bn_error_set("ocr_models_missing", "the text detector is not installed; run scripts/fetch-models.sh");
+    if (!det || !pp)
+        return bn_error_set("ocr_models_missing", "the text detector or recogniser is not installed; run scripts/fetch-models.sh");
     int side = opts && opts->det_side > 0 ? opts->det_side : 960;
     int maxl = opts && opts->max_lines > 0 ? opts->max_lines : 200;
     bn_textbox_t *b = malloc(MAX_BOXES * sizeof *b);
@@ -108,7 +108,7 @@ int bn_lines_read(bn_ppocr_t *pp, const bn_image_t *img, const bn_lines_opts_t *
     const bn_image_t *page = img;
     if (!b)
         return bn_error_set("out_of_memory", "bn_lines_read");
-    int n = bn_ppocr_detect(pp, img->data, img->width, img->height, img->width * img->bands, img->bands, side, 0.6,
+    int n = bn_textdet_run(det, img->data, img->width, img->height, img->width * img->bands, img->bands, side, 0.6,
                             b, MAX_BOXES);
     if (n < 0)
         goto fail;
@@ -124,7 +124,7 @@ int bn_lines_read(bn_ppocr_t *pp, const bn_image_t *img, const bn_lines_opts_t *
             goto fail;
         }
         page = turned;
-        n = bn_ppocr_detect(pp, page->data, page->width, page->height, page->width * page->bands, page->bands, side,
+        n = bn_textdet_run(det, page->data, page->width, page->height, page->width * page->bands, page->bands, side,
                             0.6, b, MAX_BOXES);
         if (n < 0)
             goto fail;

@@ -7,6 +7,7 @@
 #ifndef BN_LINES_H
 #define BN_LINES_H
 #include "img/bn_image.h"
+#include "img/bn_textdet.h"
 #include "ocr/bn_ppocr.h"
 
 #define BN_LINE_TEXT_MAX 384
@@ -36,7 +37,7 @@ typedef struct {
  * the lines (possibly none) and, when the page had to be turned, *upright (if not NULL) gets the
  * turned image (the caller destroys it; NULL when rotation is 0). Returns 0, or -1 with bn_error
  * (ocr_models_missing when the detector is not installed). */
-int bn_lines_read(bn_ppocr_t *pp, const bn_image_t *img, const bn_lines_opts_t *opts, bn_lines_t *out,
+int bn_lines_read(bn_textdet_t *det, bn_ppocr_t *pp, const bn_image_t *img, const bn_lines_opts_t *opts, bn_lines_t *out,
                   bn_image_t **upright);
 
 /* Page orientation from detected boxes and the direction classifier's votes (pure; exposed for

@@ -21,6 +21,7 @@
 #include "img/bn_docfind.h"
 #include "img/bn_image.h"
 #include "img/bn_quality.h"
+#include "img/bn_textdet.h"
 #include "ocr/bn_checks.h"
 #include "ocr/bn_kie.h"
 #include "ocr/bn_lines.h"
@@ -716,7 +717,8 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, const cha
                          json_t *fields, json_t *flags, int *rotation)
 {
     bn_ppocr_t *pp = bn_ppocr_shared(task->config);
-    if (!bn_ppocr_can_detect(pp))
+    bn_textdet_t *det = bn_textdet_shared(task->config);
+    if (!pp || !det)
         return 1;
     int lic = !strcmp(doc_type, "business-license");
     bn_lines_opts_t o = {
@@ -724,7 +726,7 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, const cha
         .max_lines = (int)bn_config_num(task->config, "ocr.max_lines", 200),
     };
     bn_lines_t L;
-    if (bn_lines_read(pp, img, &o, &L, NULL) != 0)
+    if (bn_lines_read(det, pp, img, &o, &L, NULL) != 0)
         return -1;
     bn_kie_t k;
     if (bn_kie_extract(doc_type, side, &L, &k) != 0) {
@@ -1392,5 +1394,6 @@ int bn_ocr_eval_main(int argc, char **argv)
     }
     bn_tess_shutdown();
     bn_ppocr_shutdown();
+    bn_textdet_shutdown();
     return rc;
 }

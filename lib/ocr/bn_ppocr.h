@@ -1,13 +1,12 @@
-/* bn_ppocr — PaddleOCR's PP-OCRv4 networks behind OpenCV DNN, seen from C: the text detector
- * (DB), the text-line direction classifier and the Chinese text-line recogniser.
+/* bn_ppocr — PaddleOCR's PP-OCR networks behind OpenCV DNN, seen from C: the text-line
+ * direction classifier and the Chinese text-line recogniser (the detector is img/bn_textdet,
+ * which the quality stage uses too).
  *
  * The only C++ in the ocr stage (bn_ppocr.cpp): model plumbing and pixel geometry only; which
  * line is which field is decided in C (bn_lines, bn_kie). The model files are installed
  * by scripts/fetch-models.sh (models/README.md): ppocr_rec_<W>.onnx, the recognition network
  * fixed to a 1x3x48xW input for each width W (OpenCV 4.6 cannot run it with a dynamic width),
- * and ppocr_keys_v1.txt, its character list; ppocr_det.onnx (any input size, multiples of 32) and
- * ppocr_cls.onnx (1x3x48x192), both optional: without them bn_ppocr_detect fails with
- * ocr_models_missing and the stage falls back to its zone reader. A line is resized to 48 px high keeping its
+ * and ppocr_keys_v1.txt, its character list; ppocr_cls.onnx (1x3x48x192), optional. A line is resized to 48 px high keeping its
  * aspect ratio and fed to the narrowest network it fits (wider lines are squeezed into the
  * widest); CTC greedy decoding.
  *
@@ -44,28 +43,6 @@ void bn_ppocr_shutdown(void);
  * Returns the number of characters, or -1 with bn_error. */
 int bn_ppocr_read(bn_ppocr_t *self, const uint8_t *data, int w, int h, int stride, int bands,
                   char *utf8, size_t cap, double *conf);
-
-/* A detected text line: its quadrilateral in image pixels, corners clockwise from the top left
- * of the text as the detector sees it (for a line rotated by 90 degrees "top left" is wherever
- * the minimum-area rectangle starts), and the detector's mean probability inside it. */
-typedef struct {
-    float pts[8]; /* x0,y0 .. x3,y3 */
-    float score;
-} bn_textbox_t;
-
-/* Has the detector (and the direction classifier) been loaded? */
-int bn_ppocr_can_detect(const bn_ppocr_t *self);
-
-/* DB text detection on an 8-bit image (bands 1 or 3, RGB), scaled so that its long side is
- * max_side (rounded up to a multiple of 32; small images are enlarged) on a square canvas of
- * that side: the net is rebuilt whenever the side changes (OpenCV 4.6 cannot change a loaded
- * net's input size), so callers should keep to one or two sides. The cost grows with the
- * square of the side (~0.28 s CPU at 640, ~0.66 s at 960). PaddleOCR's post-processing: probability > 0.3,
- * box score >= 0.6 (min_score), unclip ratio 1.5. Writes up to max_out boxes, in image pixels,
- * sorted top to bottom then left to right; returns how many were found (may exceed max_out), or
- * -1 with bn_error. */
-int bn_ppocr_detect(bn_ppocr_t *self, const uint8_t *data, int w, int h, int stride, int bands,
-                    int max_side, double min_score, bn_textbox_t *out, int max_out);
 
 /* Cut the quadrilateral pts out of the image as an upright line (perspective warp; a crop more
  * than 1.5 times taller than wide is turned 90 degrees counter-clockwise, as PaddleOCR does),

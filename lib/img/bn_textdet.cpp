@@ -1,0 +1,226 @@
+// bn_textdet — thin C++ over OpenCV DNN for PP-OCRv4's DB text detector; see bn_textdet.h.
+#include "img/bn_textdet.h"
+
+extern "C" {
+#include "core/bn_error.h"
+#include "core/bn_log.h"
+}
+
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+#ifndef BEIAN_SOURCE_DIR
+#define BEIAN_SOURCE_DIR "."
+#endif
+
+struct bn_textdet {
+    std::mutex lock;  // cv::dnn::Net is not re-entrant
+    cv::dnn::Net net;
+    // OpenCV 4.6 DNN computes the detector's output wrongly (all zero) once a net has run at
+    // one input size and is given another, so the detector runs on a square canvas of one side
+    // and is rebuilt from these bytes when a caller asks for another side (~0.06 s). A net
+    // holds its activations (~100 MB at 640, ~190 MB at 960), so only one is kept.
+    std::vector<uchar> onnx;
+    int side = 0;
+};
+
+namespace {
+// Pixels are personal data: overwrite before the buffer goes back.
+void wipe(cv::Mat &m)
+{
+    if (!m.empty() && m.u && m.isContinuous())
+        std::memset(m.data, 0, m.total() * m.elemSize());
+    m.release();
+}
+}  // namespace
+
+extern "C" bn_textdet_t *bn_textdet_new(const char *dir)
+{
+    std::string f = std::string(dir ? dir : "") + "/ppocr_det.onnx";
+    struct stat st;
+    if (stat(f.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        bn_error_set("ocr_models_missing", "%s is missing; run scripts/fetch-models.sh", f.c_str());
+        return NULL;
+    }
+    bn_textdet *p = new bn_textdet();
+    try {
+        std::ifstream in(f, std::ios::binary);
+        p->onnx.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        p->net = cv::dnn::readNetFromONNX(p->onnx);  // a bad file fails here, at load
+        p->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+    } catch (const cv::Exception &e) {
+        bn_error_set("ocr_model_error", "cannot load %s: %s", f.c_str(), e.what());
+        delete p;
+        return NULL;
+    }
+    return p;
+}
+
+extern "C" void bn_textdet_destroy(bn_textdet_t **self)
+{
+    if (self && *self) {
+        delete *self;
+        *self = NULL;
+    }
+}
+
+static std::mutex g_lock;
+static bn_textdet *g_shared;
+static bool g_failed;
+
+extern "C" bn_textdet_t *bn_textdet_shared(const bn_config_t *cfg)
+{
+    std::lock_guard<std::mutex> hold(g_lock);
+    if (g_shared || g_failed)
+        return g_shared;
+    const char *env = getenv("BEIAN_MODELS");
+    std::string dir = (env && *env) ? env : bn_config_str(cfg, "ocr.models_dir", BEIAN_SOURCE_DIR "/models");
+    if (dir.empty())
+        dir = BEIAN_SOURCE_DIR "/models";
+    g_shared = bn_textdet_new(dir.c_str());
+    if (!g_shared) {
+        bn_warn("text detector unavailable (%s); stages fall back to document edges and zones", bn_error_msg());
+        g_failed = true;
+    }
+    return g_shared;
+}
+
+extern "C" void bn_textdet_shutdown(void)
+{
+    std::lock_guard<std::mutex> hold(g_lock);
+    bn_textdet_destroy(&g_shared);
+    g_failed = false;
+}
+
+// Mean probability inside the polygon (PaddleOCR's box_score_fast works on the bounding box
+// of the polygon with the polygon as mask).
+static float box_score(const cv::Mat &prob, const std::vector<cv::Point2f> &poly)
+{
+    cv::Rect r = cv::boundingRect(poly) & cv::Rect(0, 0, prob.cols, prob.rows);
+    if (r.width < 1 || r.height < 1)
+        return 0;
+    cv::Mat mask = cv::Mat::zeros(r.height, r.width, CV_8U);
+    std::vector<cv::Point> pts;
+    for (const auto &q : poly)
+        pts.emplace_back(cvRound(q.x - r.x), cvRound(q.y - r.y));
+    cv::fillPoly(mask, std::vector<std::vector<cv::Point>>{pts}, cv::Scalar(1));
+    return (float)cv::mean(prob(r), mask)[0];
+}
+
+// Corners of a rotated rectangle in clockwise order starting top left (PaddleOCR's
+// get_mini_boxes: sort by x, then the left pair and the right pair by y).
+static void ordered_corners(const cv::RotatedRect &rr, cv::Point2f out[4])
+{
+    cv::Point2f c[4];
+    rr.points(c);
+    std::sort(c, c + 4, [](const cv::Point2f &a, const cv::Point2f &b) { return a.x < b.x; });
+    cv::Point2f tl = c[0].y <= c[1].y ? c[0] : c[1], bl = c[0].y <= c[1].y ? c[1] : c[0];
+    cv::Point2f tr = c[2].y <= c[3].y ? c[2] : c[3], br = c[2].y <= c[3].y ? c[3] : c[2];
+    out[0] = tl, out[1] = tr, out[2] = br, out[3] = bl;
+}
+
+extern "C" int bn_textdet_run(bn_textdet_t *p, const uint8_t *data, int w, int h, int stride, int bands, int max_side,
+                              double min_score, bn_textbox_t *out, int max_out)
+{
+    if (!p || !data || w < 2 || h < 2 || (bands != 1 && bands != 3) || stride < w * bands || max_side < 32 ||
+        (!out && max_out > 0))
+        return bn_error_set("invalid_argument", "bn_textdet_run: bad image");
+    std::lock_guard<std::mutex> hold(p->lock);
+    try {
+        cv::Mat src(h, w, bands == 1 ? CV_8UC1 : CV_8UC3, (void *)data, (size_t)stride), bgr;
+        cv::cvtColor(src, bgr, bands == 1 ? cv::COLOR_GRAY2BGR : cv::COLOR_RGB2BGR);  // PaddleOCR feeds BGR
+        // The whole image, scaled so that its long side fills the canvas (small uploads are
+        // enlarged: the detector misses text much under ~10 px), padded at the right or the
+        // bottom with the mean colour (0 after normalisation).
+        int side = (max_side + 31) / 32 * 32;
+        double s = (double)side / std::max(w, h);
+        int rw = std::min(side, std::max(1, (int)std::lround(w * s))), rh = std::min(side, std::max(1, (int)std::lround(h * s)));
+        cv::Mat rs, f;
+        cv::resize(bgr, rs, cv::Size(rw, rh), 0, 0, s < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+        wipe(bgr);
+        rs.convertTo(f, CV_32FC3, 1.0 / 255);
+        wipe(rs);
+        // ImageNet mean and deviation, applied in the BGR channel order PaddleOCR feeds
+        cv::subtract(f, cv::Scalar(0.485, 0.456, 0.406), f);
+        cv::divide(f, cv::Scalar(0.229, 0.224, 0.225), f);
+        cv::Mat canvas(side, side, CV_32FC3, cv::Scalar::all(0));
+        f.copyTo(canvas(cv::Rect(0, 0, rw, rh)));
+        wipe(f);
+        cv::Mat blob = cv::dnn::blobFromImage(canvas);
+        wipe(canvas);
+        if (p->side != side) {
+            if (p->side) {
+                p->net = cv::dnn::readNetFromONNX(p->onnx);
+                p->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+            }
+            p->side = side;
+        }
+        p->net.setInput(blob);
+        cv::Mat o = p->net.forward();  // 1 x 1 x side x side probabilities
+        wipe(blob);
+        cv::Mat prob = cv::Mat(side, side, CV_32F, o.ptr<float>())(cv::Rect(0, 0, rw, rh));
+        cv::Mat bitmap = prob > 0.3;
+        std::vector<std::vector<cv::Point>> contours;
+        cv::findContours(bitmap, contours, cv::RETR_LIST, cv::CHAIN_APPROX_SIMPLE);
+        double sx = (double)w / rw, sy = (double)h / rh;
+        std::vector<bn_textbox_t> boxes;
+        for (const auto &c : contours) {
+            if (boxes.size() >= 1000)  // PaddleOCR's max_candidates
+                break;
+            cv::RotatedRect rr = cv::minAreaRect(c);
+            if (std::min(rr.size.width, rr.size.height) < 3)
+                continue;
+            std::vector<cv::Point2f> poly;
+            for (const auto &q : c)
+                poly.emplace_back((float)q.x, (float)q.y);
+            float score = box_score(prob, poly);
+            if (score < min_score)
+                continue;
+            // unclip: grow by area * ratio / perimeter on every side (ratio 1.5)
+            double area = cv::contourArea(c), perim = cv::arcLength(c, true);
+            if (perim <= 0)
+                continue;
+            double dist = area * 1.5 / perim;
+            cv::RotatedRect g(rr.center, cv::Size2f(rr.size.width + 2 * (float)dist, rr.size.height + 2 * (float)dist), rr.angle);
+            if (std::min(g.size.width, g.size.height) < 5)
+                continue;
+            cv::Point2f q[4];
+            ordered_corners(g, q);
+            bn_textbox_t b;
+            for (int i = 0; i < 4; i++) {
+                b.pts[2 * i] = (float)std::min(std::max(q[i].x * sx, 0.0), (double)w - 1);
+                b.pts[2 * i + 1] = (float)std::min(std::max(q[i].y * sy, 0.0), (double)h - 1);
+            }
+            b.score = score;
+            boxes.push_back(b);
+        }
+        wipe(o);
+        // top to bottom, then left to right within a row (PaddleOCR's sorted_boxes)
+        std::sort(boxes.begin(), boxes.end(), [](const bn_textbox_t &a, const bn_textbox_t &b) {
+            return a.pts[1] != b.pts[1] ? a.pts[1] < b.pts[1] : a.pts[0] < b.pts[0];
+        });
+        for (size_t i = 1; i < boxes.size(); i++)
+            for (size_t j = i; j > 0 && std::fabs(boxes[j].pts[1] - boxes[j - 1].pts[1]) < 10 &&
+                               boxes[j].pts[0] < boxes[j - 1].pts[0]; j--)
+                std::swap(boxes[j], boxes[j - 1]);
+        int n = (int)boxes.size();
+        for (int i = 0; i < n && i < max_out; i++)
+            out[i] = boxes[i];
+        return n;
+    } catch (const cv::Exception &e) {
+        return bn_error_set("ocr_model_error", "text detection failed: %s", e.what());
+    }
+}
+

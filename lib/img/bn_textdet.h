@@ -1,0 +1,49 @@
+/* bn_textdet — PaddleOCR's PP-OCRv4 text detector (DB) behind OpenCV DNN, seen from C.
+ *
+ * Where the printed text lines of a photo are, whatever the document's edges do: the quality
+ * stage judges resolution, blur, glare and completeness on them, the ocr stage recognises them
+ * (ocr/bn_lines). The model is models/ppocr_det.onnx (scripts/fetch-models.sh, models/README.md);
+ * without it bn_textdet_shared() returns NULL and both stages fall back to their older paths.
+ * Thin C++ (bn_textdet.cpp) with an extern "C" interface; one instance per process. */
+#ifndef BN_TEXTDET_H
+#define BN_TEXTDET_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+#include <stdint.h>
+
+#include "core/bn_config.h"
+
+typedef struct bn_textdet bn_textdet_t;
+
+/* A detected text line: its quadrilateral in image pixels, corners clockwise from the top left
+ * of its minimum-area rectangle, and the detector's mean probability inside it. */
+typedef struct {
+    float pts[8]; /* x0,y0 .. x3,y3 */
+    float score;
+} bn_textbox_t;
+
+/* Load dir/ppocr_det.onnx. NULL with bn_error (ocr_models_missing, ocr_model_error). */
+bn_textdet_t *bn_textdet_new(const char *dir);
+void bn_textdet_destroy(bn_textdet_t **self);
+
+/* The process-wide instance from $BEIAN_MODELS, else "ocr.models_dir", else the source tree's
+ * models/. Created on first call; NULL (warned once) when the model is missing. */
+bn_textdet_t *bn_textdet_shared(const bn_config_t *cfg);
+void bn_textdet_shutdown(void);
+
+/* DB text detection on an 8-bit image (bands 1 or 3, RGB), scaled so that its long side is
+ * max_side (rounded up to a multiple of 32; small images are enlarged) on a square canvas of
+ * that side: the net is rebuilt whenever the side changes (OpenCV 4.6 cannot change a loaded
+ * net's input size), so callers should keep to one or two sides. The cost grows with the
+ * square of the side (~0.28 s CPU at 640, ~0.66 s at 960). PaddleOCR's post-processing:
+ * probability > 0.3, box score >= min_score (0.6), unclip ratio 1.5. Writes up to max_out boxes,
+ * in image pixels, sorted top to bottom then left to right; returns how many were found (may
+ * exceed max_out), or -1 with bn_error. */
+int bn_textdet_run(bn_textdet_t *self, const uint8_t *data, int w, int h, int stride, int bands, int max_side,
+                   double min_score, bn_textbox_t *out, int max_out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

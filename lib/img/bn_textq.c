@@ -1,0 +1,64 @@
+/* bn_textq — text evidence for the quality stage: see bn_textq.h. */
+#include "img/bn_textq.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bn_error.h"
+#include "img/bn_textdet.h"
+
+#define MAX_BOXES 400
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+int bn_textq_measure(const bn_config_t *cfg, const bn_image_t *img, double shrink, bn_textq_t *out)
+{
+    memset(out, 0, sizeof *out);
+    bn_textdet_t *det = bn_textdet_shared(cfg);
+    if (!det)
+        return bn_error_set("ocr_models_missing", "no text detector");
+    bn_textbox_t *b = malloc(MAX_BOXES * sizeof *b);
+    float *hs = malloc(MAX_BOXES * sizeof *hs);
+    if (!b || !hs) {
+        free(b), free(hs);
+        return bn_error_set("out_of_memory", "bn_textq_measure");
+    }
+    int side = (int)bn_config_num(cfg, "quality.text.det_side", 640);
+    int n = bn_textdet_run(det, img->data, img->width, img->height, img->width * img->bands, img->bands, side, 0.6, b,
+                           MAX_BOXES);
+    if (n < 0) {
+        free(b), free(hs);
+        return -1;
+    }
+    if (n > MAX_BOXES)
+        n = MAX_BOXES;
+    for (int i = 0; i < n; i++) {
+        const float *q = b[i].pts;
+        double wd = fmax(hypot(q[2] - q[0], q[3] - q[1]), hypot(q[4] - q[6], q[5] - q[7]));
+        double ht = fmax(hypot(q[6] - q[0], q[7] - q[1]), hypot(q[4] - q[2], q[5] - q[3]));
+        /* a line of one or two characters says little about height (a seal, a speck) */
+        if (fmax(wd, ht) < 2.0 * fmin(wd, ht))
+            continue;
+        hs[out->lines++] = (float)fmin(wd, ht);
+        /* the detector clamps boxes to the image: a line on the frame's edge runs out of it */
+        float x0 = q[0], x1 = q[0], y0 = q[1], y1 = q[1];
+        for (int k = 1; k < 4; k++) {
+            x0 = fminf(x0, q[2 * k]), x1 = fmaxf(x1, q[2 * k]);
+            y0 = fminf(y0, q[2 * k + 1]), y1 = fmaxf(y1, q[2 * k + 1]);
+        }
+        if (x0 <= 0.5f || y0 <= 0.5f || x1 >= img->width - 1.5f || y1 >= img->height - 1.5f)
+            out->cut++;
+    }
+    if (out->lines) {
+        qsort(hs, (size_t)out->lines, sizeof *hs, cmp_float);
+        out->text_h = hs[out->lines / 2] * (shrink > 0 ? shrink : 1);
+    }
+    free(b);
+    free(hs);
+    return 0;
+}

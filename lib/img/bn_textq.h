@@ -1,0 +1,22 @@
+/* bn_textq — what the printed text says about a capture: is there text, how tall it is in the
+ * upload's pixels, does the frame cut through it. The quality stage judges resolution and
+ * completeness on this, as a filing bureau does ("can the fields be read?"), rather than on the
+ * document's edges: a tight crop whose card edges touch the frame is complete, and a 500 px wide
+ * card whose text is 15 px tall is legible. */
+#ifndef BN_TEXTQ_H
+#define BN_TEXTQ_H
+#include "core/bn_config.h"
+#include "img/bn_image.h"
+
+typedef struct {
+    int lines;     /* text lines found */
+    double text_h; /* median line height, pixels of the upload (decoded pixels times shrink) */
+    int cut;       /* lines that run into the frame's edge */
+} bn_textq_t;
+
+/* Detect the text lines of img (decoded at 1/shrink of the upload) with the shared detector
+ * at "quality.text.det_side" (640). Returns 0, or -1 with bn_error when there is no detector
+ * (ocr_models_missing: the caller keeps its edge-based judgement). */
+int bn_textq_measure(const bn_config_t *cfg, const bn_image_t *img, double shrink, bn_textq_t *out);
+
+#endif

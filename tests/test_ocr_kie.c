@@ -1,0 +1,147 @@
+/* test_ocr_kie — fields by labels and geometry (bn_kie) on line lists written by hand, shaped
+ * like what the detector and recogniser return for real photos: labels fused with their values
+ * (姓名张三), two labels on one row (性别男民族汉), values beside a label-only line, a label
+ * printed with wide letter spacing (名  称 as two lines), a code printed under its label, a
+ * title beside that label, a multi-line address, a hidden label (the number found by its check
+ * digit), specks, and the back of a card sent as the front. All values are synthetic. */
+#include "bn_test.h"
+#include <string.h>
+
+#include "ocr/bn_kie.h"
+
+static bn_line_t L(float x, float y, float w, float h, const char *text, double conf)
+{
+    bn_line_t l;
+    memset(&l, 0, sizeof l);
+    l.x = x, l.y = y, l.w = w, l.h = h, l.conf = conf;
+    snprintf(l.text, sizeof l.text, "%s", text);
+    float q[8] = {x, y, x + w, y, x + w, y + h, x, y + h};
+    memcpy(l.q, q, sizeof q);
+    return l;
+}
+
+static const char *val(const bn_kie_t *k, const char *key)
+{
+    const bn_kie_field_t *f = bn_kie_get(k, key);
+    return f ? f->value : "";
+}
+
+static void test_id_front(void)
+{
+    bn_line_t v[] = {
+        L(140, 150, 250, 40, "姓名张三丰", 0.99),
+        L(140, 235, 350, 40, "性别男民族汉", 0.99),
+        L(140, 315, 430, 38, "出生1990年1月2日", 0.99),
+        L(140, 400, 120, 32, "住址", 0.97),
+        L(255, 400, 410, 36, "北京市东城区测试路", 0.98),
+        L(258, 452, 300, 36, "1号院2单元", 0.96),
+        L(232, 470, 18, 10, "口", 0.05), /* a speck */
+        L(138, 600, 220, 34, "公民身份号码", 1.0),
+        L(414, 602, 530, 38, "110101199001020010", 1.0),
+    };
+    bn_lines_t ls = {v, (int)(sizeof v / sizeof v[0]), 0, 1100, 700, 36};
+    bn_kie_t k;
+    CHECK(bn_kie_extract("id-card", "front", &ls, &k) == 0);
+    CHECK(!strcmp(val(&k, "name"), "张三丰"), "name '%s'", val(&k, "name"));
+    CHECK(!strcmp(val(&k, "sex"), "男"), "sex '%s'", val(&k, "sex"));
+    CHECK(!strcmp(val(&k, "ethnicity"), "汉"), "ethnicity '%s'", val(&k, "ethnicity"));
+    CHECK(!strcmp(val(&k, "birth_date"), "1990年1月2日"), "birth '%s'", val(&k, "birth_date"));
+    CHECK(!strcmp(val(&k, "address"), "北京市东城区测试路1号院2单元"), "address '%s'", val(&k, "address"));
+    CHECK(!strcmp(val(&k, "id_number"), "110101199001020010"), "number '%s'", val(&k, "id_number"));
+    const bn_kie_field_t *a = bn_kie_get(&k, "address");
+    CHECK(a && a->conf >= 0.9, "the speck does not lower the address's confidence");
+    CHECK(a && a->box[1] == 400 && a->box[3] >= 80, "the address box spans both lines");
+    CHECK(k.labels_seen == 6, "labels seen %d", k.labels_seen);
+
+    /* the number's label covered by a thumb: the number is found by its check digit */
+    bn_line_t w[] = {
+        L(140, 150, 250, 40, "姓名李四", 0.99),
+        L(400, 600, 520, 38, "110101199001020010", 0.99),
+        L(100, 300, 420, 38, "11010119900102001", 0.99), /* 17 digits: no valid window */
+    };
+    bn_lines_t lw = {w, 3, 0, 1100, 700, 38};
+    CHECK(bn_kie_extract("id-card", "front", &lw, &k) == 0);
+    CHECK(!strcmp(val(&k, "id_number"), "110101199001020010"), "number by form '%s'", val(&k, "id_number"));
+    const bn_kie_field_t *n = bn_kie_get(&k, "id_number");
+    CHECK(n && !n->by_label, "found by its form, not by a label");
+}
+
+static void test_id_back(void)
+{
+    bn_line_t v[] = {
+        L(1000, 1400, 1100, 130, "中华人民共和国", 1.0),
+        L(930, 1670, 1300, 170, "居民身份证", 1.0),
+        L(770, 2280, 900, 90, "签发机关测试市公安局", 0.99),
+        L(770, 2460, 1300, 95, "有效期限2017.11.24-2037.11.24", 0.98),
+    };
+    bn_lines_t ls = {v, 4, 0, 3024, 4032, 95};
+    bn_kie_t k;
+    CHECK(bn_kie_extract("id-card", "back", &ls, &k) == 0);
+    CHECK(!strcmp(val(&k, "issuing_authority"), "测试市公安局"), "authority '%s'", val(&k, "issuing_authority"));
+    CHECK(!strcmp(val(&k, "validity"), "2017.11.24-2037.11.24"), "validity '%s'", val(&k, "validity"));
+    /* the back sent as the front: none of the front's labels */
+    CHECK(bn_kie_extract("id-card", "front", &ls, &k) == 0);
+    CHECK(k.labels_seen == 0 && !bn_kie_get(&k, "id_number"), "no front fields on a back");
+}
+
+static void test_license(void)
+{
+    bn_line_t v[] = {
+        L(158, 353, 346, 48, "统一社会信用代码", 0.99),
+        L(751, 345, 562, 111, "营业执照", 0.99),            /* the title beside the label */
+        L(156, 396, 357, 41, "91350100M000100Y43", 1.0),   /* the code under its label */
+        L(159, 611, 41, 41, "名", 1.0),
+        L(309, 615, 47, 35, "称", 0.99),                   /* 名  称, wide letter spacing */
+        L(385, 612, 286, 36, "测试科技有限公司", 1.0),
+        L(1173, 629, 414, 38, "注册资本壹佰万元整", 0.99),
+        L(157, 693, 47, 43, "类", 1.0),
+        L(310, 698, 42, 34, "型", 1.0),
+        L(386, 694, 419, 34, "有限责任公司(自然人独资)", 0.99),
+        L(1171, 709, 179, 33, "成立日期", 0.99),
+        L(1337, 711, 249, 27, "2015年03月25日", 1.0),
+        L(160, 778, 316, 40, "法定代表人王五", 0.99),
+        L(1168, 786, 179, 35, "营业期限", 0.99),
+        L(1337, 787, 250, 27, "2015年03月25日至长期", 1.0),
+        L(160, 864, 193, 37, "经营范围", 1.0),
+        L(387, 859, 706, 26, "软件开发;信息技术咨询服务;住所租赁", 0.98),
+        L(1168, 862, 39, 39, "住", 1.0),
+        L(1306, 866, 40, 34, "所", 1.0),
+        L(1370, 863, 490, 34, "测试省测试市测试区科技路", 0.98),
+        L(1373, 899, 197, 29, "8号101室", 0.99),
+        L(390, 886, 701, 23, "电子产品销售;技术服务", 0.99),
+        L(1295, 1107, 209, 39, "登记机关", 1.0),
+        L(1486, 1236, 74, 38, "2019", 1.0),
+        L(1595, 1220, 213, 49, "年05月07日", 0.97),
+    };
+    bn_lines_t ls = {v, (int)(sizeof v / sizeof v[0]), 0, 1920, 1440, 36};
+    bn_kie_t k;
+    CHECK(bn_kie_extract("business-license", "front", &ls, &k) == 0);
+    CHECK(!strcmp(val(&k, "credit_code"), "91350100M000100Y43"), "code '%s'", val(&k, "credit_code"));
+    CHECK(!strcmp(val(&k, "name"), "测试科技有限公司"), "name '%s'", val(&k, "name"));
+    CHECK(!strcmp(val(&k, "type"), "有限责任公司(自然人独资)"), "type '%s'", val(&k, "type"));
+    CHECK(!strcmp(val(&k, "registered_capital"), "壹佰万元整"), "capital '%s'", val(&k, "registered_capital"));
+    CHECK(!strcmp(val(&k, "established_date"), "2015年03月25日"), "established '%s'", val(&k, "established_date"));
+    CHECK(!strcmp(val(&k, "legal_representative"), "王五"), "representative '%s'", val(&k, "legal_representative"));
+    CHECK(!strcmp(val(&k, "business_term"), "2015年03月25日至长期"), "term '%s'", val(&k, "business_term"));
+    CHECK(!strcmp(val(&k, "address"), "测试省测试市测试区科技路8号101室"), "address '%s'", val(&k, "address"));
+    CHECK(!strcmp(val(&k, "issue_date"), "2019年05月07日"), "issue date '%s'", val(&k, "issue_date"));
+    CHECK(!bn_kie_get(&k, "business_scope"), "the scope is a boundary, not a field");
+}
+
+static void test_edges(void)
+{
+    bn_kie_t k;
+    bn_lines_t none = {NULL, 0, 0, 0, 0, 0};
+    CHECK(bn_kie_extract("id-card", "front", &none, &k) == 0 && k.n == 0, "no lines, no fields");
+    CHECK(bn_kie_extract("passport", "front", &none, &k) == -1, "no table for passports");
+    CHECK(!bn_kie_supports("passport", "front") && bn_kie_supports("business-license", NULL));
+}
+
+int main(void)
+{
+    test_id_front();
+    test_id_back();
+    test_license();
+    test_edges();
+    return bn_test_end("test_ocr_kie");
+}
