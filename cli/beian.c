@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "core/bn_log.h"
 #include "core/bn_real_eval.h"
+#include "img/bn_textdet.h"
 #include "face/bn_face.h"
 #include "img/bn_quality.h"
 #include "ocr/bn_ocr.h"
@@ -174,6 +175,7 @@ static int s_eval(int argc, char **argv)
     if (strcmp(argv[1], "face") == 0) return bn_face_eval_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "real") == 0) {
         bn_stage_fn const stages[BN_STAGE_COUNT] = {bn_quality_run, bn_ocr_run, bn_face_run};
+        bn_cv_set_threads(1); /* as the workers run: the CPU per image it reports is theirs */
         return bn_real_eval_main(argc - 1, argv + 1, stages);
     }
     fprintf(stderr, "beian eval: unknown stage '%s'\n", argv[1]);

@@ -79,6 +79,19 @@ static void test_id_back(void)
     CHECK(bn_kie_extract("id-card", "back", &ls, &k) == 0);
     CHECK(!strcmp(val(&k, "issuing_authority"), "测试市公安局"), "authority '%s'", val(&k, "issuing_authority"));
     CHECK(!strcmp(val(&k, "validity"), "2017.11.24-2037.11.24"), "validity '%s'", val(&k, "validity"));
+    /* the period printed apart from its label, under the authority's value: it is the
+     * period's value, not the authority's second line (a bug: "…分局20241018长期") */
+    bn_line_t w[] = {
+        L(300, 700, 200, 40, "签发机关", 0.99),
+        L(560, 700, 420, 40, "测试市公安局测试分局", 0.99),
+        L(300, 770, 200, 40, "有效期限", 0.99),
+        L(560, 770, 300, 40, "2024.10.18-长期", 0.99),
+    };
+    bn_lines_t lw = {w, 4, 0, 1100, 700, 40};
+    CHECK(bn_kie_extract("id-card", "back", &lw, &k) == 0);
+    CHECK(!strcmp(val(&k, "issuing_authority"), "测试市公安局测试分局"), "authority '%s'", val(&k, "issuing_authority"));
+    CHECK(!strcmp(val(&k, "validity"), "2024.10.18-长期"), "validity '%s'", val(&k, "validity"));
+
     /* the back sent as the front: none of the front's labels */
     CHECK(bn_kie_extract("id-card", "front", &ls, &k) == 0);
     CHECK(k.labels_seen == 0 && !bn_kie_get(&k, "id_number"), "no front fields on a back");

@@ -3,11 +3,14 @@
 #include "core/bn_worker.h"
 #include "img/bn_image.h"
 #include "img/bn_quality.h"
+#include "img/bn_textdet.h"
 
-/* Start libvips (threads, caches off) before the first task rather than during it. */
+/* Start libvips (threads, caches off) and load the text detector before the first task rather
+ * than during it. */
 static int s_init(const bn_config_t *cfg)
 {
-    (void)cfg;
+    bn_cv_set_threads((int)bn_config_num(cfg, "worker.cv_threads", 1));
+    bn_textdet_shared(cfg); /* missing: one warning, completeness then judged by the edges */
     return bn_vips_init(); /* sets the error itself */
 }
 

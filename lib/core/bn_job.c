@@ -1,6 +1,7 @@
 #include "core/bn_job.h"
 #include "core/bn_error.h"
 #include "core/bn_crosscheck.h"
+#include "core/bn_evidence.h"
 #include "core/bn_flags.h"
 
 #include <math.h>
@@ -219,8 +220,10 @@ json_t *bn_job_result(const char *job_id, const char *status, const json_t *spec
         json_decref(flags);
     }
     int done = strcmp(status, "done") == 0, failed = strcmp(status, "failed") == 0;
-    if (done)
+    if (done) {
+        bn_evidence_apply(docs_out, config);
         bn_crosscheck(docs_out, job_flags, config);
+    }
     bn_severity_t worst = bn_flags_worst(job_flags);
     json_array_foreach(docs_out, i, d) {
         /* An unfinished job's documents may lack stages: never call them a pass. */

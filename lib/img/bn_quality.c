@@ -103,6 +103,18 @@ static void s_doc_type_side(const bn_task_t *task, char *out, size_t size)
         snprintf(out, size, "%s", t);
 }
 
+/* How far (pixels) the document's corner furthest outside the image lies beyond its edge. */
+static double s_corner_outside(const bn_docgeom_t *g, int w, int h)
+{
+    double worst = 0;
+    for (int i = 0; i < 4; i++) {
+        double x = g->corners[i].x, y = g->corners[i].y;
+        double d = fmax(fmax(-x, x - (w - 1)), fmax(-y, y - (h - 1)));
+        worst = fmax(worst, d);
+    }
+    return worst;
+}
+
 static json_t *s_geometry_json(const bn_docgeom_t *g)
 {
     json_t *corners = json_array();
@@ -309,10 +321,15 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         double top = hypot(g.corners[1].x - g.corners[0].x, g.corners[1].y - g.corners[0].y);
         double bot = hypot(g.corners[2].x - g.corners[3].x, g.corners[2].y - g.corners[3].y);
         dpi = (top + bot) / 2 * di.shrink / (w_mm / 25.4);
-        if (!by_text && g.corners_inside < 4)
-            bn_flag_add(flags, "border_incomplete", g.corners_inside, 4, -1);
-        double min_area = CFG("document.min_area_fraction", 0.15);
-        if (!by_text && g.area_fraction < min_area)
+        /* With text evidence a corner counts as cut off only when it lies well outside the frame:
+         * a tight crop puts the corners of a rounded card just past the edges (~1 % of its
+         * width), a cut-off corner much further. */
+        double outside = s_corner_outside(&g, img->width, img->height) / (top > 1 ? top : 1), t_out;
+        if (by_text ? outside > (t_out = CFG("text.max_corner_outside", 0.03)) : g.corners_inside < 4)
+            bn_flag_add(flags, "border_incomplete", by_text ? outside : g.corners_inside, by_text ? t_out : 4, -1);
+        /* Legible text on a document this small in the frame still makes a poor prepared image */
+        double min_area = by_text ? CFG("text.min_area_fraction", 0.08) : CFG("document.min_area_fraction", 0.15);
+        if (g.area_fraction < min_area)
             bn_flag_add(flags, "document_too_small", g.area_fraction, min_area, -1);
         if (g.rotation != 0)
             bn_flag_add(flags, "rotated", g.rotation, 0, -1);
@@ -336,8 +353,13 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     if (by_text) {
         if (tq.cut > 0)
             bn_flag_add(flags, "border_incomplete", tq.cut, 0, -1);
+        /* and a card found whole under ~100 dpi (~340 px wide) is too coarse for the
+         * prepared image even when its largest print still reads */
+        double min_dpi = w_mm > 150 ? CFG("text.min_dpi_large", 40) : CFG("text.min_dpi", 100);
         if (tq.text_h < (t = CFG("text.min_height", 12)))
             bn_flag_add(flags, "resolution_too_low", tq.text_h, t, -1);
+        else if (g.found && dpi < min_dpi)
+            bn_flag_add(flags, "resolution_too_low", dpi, min_dpi, -1);
     } else {
         /* Large documents (licences, A4) print larger text: they stay legible at a lower DPI. */
         double min_dpi = w_mm > 150 ? CFG("resolution.min_dpi_large", 60) : CFG("resolution.min_dpi", 150);

@@ -224,3 +224,8 @@ extern "C" int bn_textdet_run(bn_textdet_t *p, const uint8_t *data, int w, int h
     }
 }
 
+
+extern "C" void bn_cv_set_threads(int n)
+{
+    cv::setNumThreads(n > 0 ? n : 1);
+}

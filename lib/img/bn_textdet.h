@@ -43,6 +43,12 @@ void bn_textdet_shutdown(void);
 int bn_textdet_run(bn_textdet_t *self, const uint8_t *data, int w, int h, int stride, int bands, int max_side,
                    double min_score, bn_textbox_t *out, int max_out);
 
+/* OpenCV's worker threads for every DNN of this process (detector, recogniser). Workers run
+ * one thread each (worker.cv_threads, 1): a stage then costs the least CPU per image (two
+ * threads on two cores burned ~40 % more CPU for the same OCR, in spinning and splitting), and
+ * throughput comes from one worker process per core. */
+void bn_cv_set_threads(int n);
+
 #ifdef __cplusplus
 }
 #endif

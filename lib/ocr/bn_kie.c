@@ -211,7 +211,7 @@ static int build_segments(const bn_lines_t *L, seg_t *seg, int max)
             float gap = l->x - (s->x + s->w), h = fmaxf(s->h, l->h);
             /* a lone character of a label printed with wide spacing (名  称, 住  所) joins its
              * other half further away than two parts of one value would be apart */
-            int spaced = u8count(s->t) == 1 && u8count(t) <= 12;
+            int spaced = u8count(s->t) == 1 && is_cjk_char(s->t);
             if (gap > -0.5f * h && gap < (spaced ? 4.5f : 1.0f) * h) {
                 join = k;
                 break;
@@ -412,6 +412,12 @@ static void continuation(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit,
                 continue;
             best = s;
             break;
+        }
+        /* a line on the row of another label is that label's value (有效期限 under 签发机关) */
+        for (int i = 0; best >= 0 && i < nh; i++) {
+            const seg_t *o = &seg[hit[i].seg];
+            if (hit[i].seg != best && same_row(o, seg[best].x, seg[best].y, seg[best].h))
+                return;
         }
         if (best < 0)
             return;
