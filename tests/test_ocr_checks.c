@@ -532,6 +532,21 @@ static void test_required_lists(void)
     CHECK(n == 5);
     CHECK(bn_checks_required_fields("nope", "front")[0] == NULL);
     CHECK(bn_flag_lookup("form_mismatch_entity_type") != NULL);
+
+    /* a pre-2015 branch licence: 注册号 and 负责人 stand for the credit code and the legal
+     * representative; with neither, the first alternative is the one reported missing */
+    result_t r = run("business-license", "front",
+                     fields("registration_number", "320100000123456", 0.95, "name", "测试分公司", 0.95,
+                            "person_in_charge", "王五", 0.95, "address", "测试路1号", 0.95, NULL),
+                     NULL);
+    CHECK(!find(&r, "field_unreadable"), "alternatives satisfy the required fields");
+    result_free(&r);
+    r = run("business-license", "front", fields("name", "测试分公司", 0.95, "address", "测试路1号", 0.95, NULL), NULL);
+    json_t *miss = json_object_get(json_object_get(r.checks, "fields"), "missing");
+    CHECK(json_array_size(miss) == 2 && !strcmp(json_string_value(json_array_get(miss, 0)), "credit_code") &&
+              !strcmp(json_string_value(json_array_get(miss, 1)), "legal_representative"),
+          "missing names the usual key");
+    result_free(&r);
 }
 
 int main(void)

@@ -315,6 +315,15 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         json_object_set_new(q, "text_height", json_real(round(tq.text_h * 10) / 10));
         json_object_set_new(q, "text_cut", json_integer(tq.cut));
     }
+    if (by_text && g.found) {
+        double quad[8];
+        for (int k = 0; k < 4; k++)
+            quad[2 * k] = g.corners[k].x, quad[2 * k + 1] = g.corners[k].y;
+        double inside = bn_textq_inside(&tq, quad);
+        json_object_set_new(q, "text_inside_document", json_real(round(inside * 100) / 100));
+        if (inside < CFG("text.min_inside_document", 0.5))
+            g.found = 0; /* the outline found is not the document: the text says where it is */
+    }
     STEP("text");
     double dpi = 0;
     if (g.found) {

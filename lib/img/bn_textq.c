@@ -45,13 +45,19 @@ int bn_textq_measure(const bn_config_t *cfg, const bn_image_t *img, double shrin
         if (fmax(wd, ht) < 2.0 * fmin(wd, ht))
             continue;
         hs[out->lines++] = (float)fmin(wd, ht);
-        /* the detector clamps boxes to the image: a line on the frame's edge runs out of it */
+        if (out->ncentres < BN_TEXTQ_CENTRES) {
+            out->centres[out->ncentres][0] = (q[0] + q[2] + q[4] + q[6]) / 4;
+            out->centres[out->ncentres++][1] = (q[1] + q[3] + q[5] + q[7]) / 4;
+        }
+        /* a line that runs out of the frame ends at its edge: the detector's box stops a little
+         * short of the cut glyph (~0.15 line heights) or is clamped to the edge */
         float x0 = q[0], x1 = q[0], y0 = q[1], y1 = q[1];
         for (int k = 1; k < 4; k++) {
             x0 = fminf(x0, q[2 * k]), x1 = fmaxf(x1, q[2 * k]);
             y0 = fminf(y0, q[2 * k + 1]), y1 = fmaxf(y1, q[2 * k + 1]);
         }
-        if (x0 <= 0.5f || y0 <= 0.5f || x1 >= img->width - 1.5f || y1 >= img->height - 1.5f)
+        float m = 0.2f * (float)fmin(wd, ht) + 0.5f;
+        if (x0 <= m || y0 <= m || x1 >= img->width - 1 - m || y1 >= img->height - 1 - m)
             out->cut++;
     }
     if (out->lines) {
@@ -61,4 +67,22 @@ int bn_textq_measure(const bn_config_t *cfg, const bn_image_t *img, double shrin
     free(b);
     free(hs);
     return 0;
+}
+
+double bn_textq_inside(const bn_textq_t *tq, const double q[8])
+{
+    if (!tq->ncentres)
+        return 1;
+    int in = 0;
+    for (int i = 0; i < tq->ncentres; i++) {
+        double x = tq->centres[i][0], y = tq->centres[i][1];
+        int c = 0; /* crossings of a ray to the right: odd = inside */
+        for (int a = 0, b = 3; a < 4; b = a++) {
+            double xa = q[2 * a], ya = q[2 * a + 1], xb = q[2 * b], yb = q[2 * b + 1];
+            if ((ya > y) != (yb > y) && x < (xb - xa) * (y - ya) / (yb - ya) + xa)
+                c ^= 1;
+        }
+        in += c;
+    }
+    return (double)in / tq->ncentres;
 }

@@ -8,15 +8,24 @@
 #include "core/bn_config.h"
 #include "img/bn_image.h"
 
+#define BN_TEXTQ_CENTRES 64
+
 typedef struct {
     int lines;     /* text lines found */
     double text_h; /* median line height, pixels of the upload (decoded pixels times shrink) */
     int cut;       /* lines that run into the frame's edge */
+    int ncentres;  /* the first BN_TEXTQ_CENTRES lines' centres, decoded pixels */
+    float centres[BN_TEXTQ_CENTRES][2];
 } bn_textq_t;
 
 /* Detect the text lines of img (decoded at 1/shrink of the upload) with the shared detector
  * at "quality.text.det_side" (640). Returns 0, or -1 with bn_error when there is no detector
  * (ocr_models_missing: the caller keeps its edge-based judgement). */
 int bn_textq_measure(const bn_config_t *cfg, const bn_image_t *img, double shrink, bn_textq_t *out);
+
+/* The fraction of the lines whose centre lies inside the quadrilateral q (x,y pairs, in order,
+ * decoded pixels); 1 when there are no lines. A document outline that leaves most of the text
+ * outside is not the document (a pattern on the table, a photo on the card). */
+double bn_textq_inside(const bn_textq_t *tq, const double q[8]);
 
 #endif

@@ -31,7 +31,12 @@ static const char *const s_req_id_front[] = {"name", "sex", "birth_date", "addre
 static const char *const s_req_id_back[] = {"issuing_authority", "valid_from", "valid_until", NULL};
 static const char *const s_req_passport[] = {"document_number", "surname", "birth_date", "expiry_date", NULL};
 static const char *const s_req_permit_front[] = {"name", "birth_date", "document_number", "valid_until", NULL};
-static const char *const s_req_license[] = {"credit_code", "name", "legal_representative", "address", NULL};
+/* "a|b": either. A pre-2015 licence has a 注册号, not a credit code; a branch names its 负责人, an
+ * individual business its 经营者, a sole proprietorship its 投资人, a partnership its
+ * 执行事务合伙人 instead of a 法定代表人. */
+static const char *const s_req_license[] = {
+    "credit_code|registration_number", "name",
+    "legal_representative|person_in_charge|operator|investor|executive_partner", "address", NULL};
 static const char *const s_req_none[] = {NULL};
 
 static int is_back(const char *side) { return side && strcmp(side, "back") == 0; }
@@ -112,16 +117,34 @@ static void set_date(json_t *o, const char *key, const bn_date_t *d)
 
 /* ---- the checks ----------------------------------------------------------------------- */
 
+/* The first of the alternatives in spec ("a|b|c") that was read, or NULL; *first gets "a". */
+static const char *alt_read(ctx_t *c, const char *spec, char *first, size_t cap)
+{
+    char buf[160];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *save = NULL, *k = strtok_r(buf, "|", &save);
+    snprintf(first, cap, "%s", k ? k : spec);
+    for (; k; k = strtok_r(NULL, "|", &save))
+        if (fval(c, k))
+            return strstr(spec, k);
+    return NULL;
+}
+
 static void check_required(ctx_t *c, const char *type, const char *side)
 {
     json_t *missing = json_array(), *low = json_array();
     for (const char *const *k = bn_checks_required_fields(type, side); *k; k++) {
-        if (!fval(c, *k)) {
-            json_array_append_new(missing, json_string(*k));
-            mark_unreadable(c, *k, 0);
-        } else if (fconf(c, *k) < c->min_field_conf) {
-            json_array_append_new(low, json_string(*k));
-            mark_unreadable(c, *k, 0);
+        char first[64], key[64];
+        const char *hit = alt_read(c, *k, first, sizeof first);
+        if (!hit) {
+            json_array_append_new(missing, json_string(first));
+            mark_unreadable(c, first, 0);
+            continue;
+        }
+        snprintf(key, sizeof key, "%.*s", (int)strcspn(hit, "|"), hit);
+        if (fconf(c, key) < c->min_field_conf) {
+            json_array_append_new(low, json_string(key));
+            mark_unreadable(c, key, 0);
         }
     }
     json_object_set_new(c->checks, "fields", json_pack("{s:o, s:o}", "missing", missing, "low_confidence", low));

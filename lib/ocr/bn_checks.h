@@ -41,7 +41,8 @@ int bn_checks_run(const char *doc_type, const char *side, json_t *fields, const 
 int bn_checks_run_cfg(const bn_config_t *cfg, const char *doc_type, const char *side, json_t *fields,
                       const json_t *form, const char *today, json_t *checks, json_t *flags);
 
-/* Required field keys for a type and side, NULL-terminated (an empty list for unknown ones). */
+/* Required field keys for a type and side, NULL-terminated (an empty list for unknown ones); an
+ * entry "a|b" is satisfied by either key (a licence's credit_code|registration_number). */
 const char *const *bn_checks_required_fields(const char *doc_type, const char *side);
 
 #endif
