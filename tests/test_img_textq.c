@@ -56,12 +56,19 @@ int main(void)
     bn_image_t *img = page(&px);
     CHECK(img != NULL, "page drawn");
     bn_textq_t tq;
-    if (img && bn_textq_measure(NULL, img, 2.0, &tq) == 0) {
+    json_t *boxes = NULL;
+    if (img && bn_textq_measure(NULL, img, 2.0, "id-card", &tq, &boxes) == 0) {
         CHECK(tq.lines >= 4, "lines %d", tq.lines);
         /* the detector's box is about as tall as the capitals; shrink 2 doubles it */
         CHECK(tq.text_h > 1.0 * px && tq.text_h < 6.0 * px, "height %.1f for %d px capitals x2", tq.text_h, px);
         CHECK(tq.cut == 1, "one line cut by the frame, got %d", tq.cut);
         CHECK(tq.ncentres == tq.lines || tq.ncentres == BN_TEXTQ_CENTRES);
+        /* every box, in upload pixels (twice the decoded ones), for the ocr stage's hints */
+        CHECK(json_array_size(boxes) >= (size_t)tq.lines, "boxes %zu", json_array_size(boxes));
+        json_t *b0 = json_array_get(boxes, 0);
+        CHECK(json_array_size(b0) == 8 && json_integer_value(json_array_get(b0, 2)) > 900,
+              "upload pixels: x %lld", (long long)json_integer_value(json_array_get(b0, 2)));
+        json_decref(boxes);
     } else {
         printf("detector not installed: measuring part skipped\n");
     }

@@ -209,7 +209,8 @@ json_t *bn_job_result(const char *job_id, const char *status, const json_t *spec
             json_t *v;
             json_object_foreach(res, k, v) {
                 json_t *have = json_object_get(doc, k);
-                if (strcmp(k, "flags") == 0)
+                /* text_boxes: the quality stage's detected lines, the ocr stage's hint only */
+                if (strcmp(k, "flags") == 0 || strcmp(k, "text_boxes") == 0)
                     continue;
                 if (strcmp(k, "blobs") == 0 && json_is_object(have))
                     json_object_update(have, v); /* several stages may each produce images */

@@ -217,7 +217,7 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     memset(out, 0, sizeof *out);
     if (!task || !task->image)
         return bn_error_set("invalid_argument", "quality stage needs an image");
-    json_t *flags = json_array(), *q = json_object();
+    json_t *flags = json_array(), *q = json_object(), *text_boxes = NULL;
     bn_image_t *img = NULL, *rect = NULL, *work = NULL, *review = NULL, *frame = NULL;
     bn_profile_t prof;
     const char *pname = json_string_value(json_object_get(task->options, "profile"));
@@ -308,7 +308,7 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
      * judged on the text (a tight crop is complete, a small but sharp card is legible); the
      * document's edges decide only when no text line is found (or no detector installed). */
     bn_textq_t tq;
-    int by_text = bn_textq_measure(task->config, img, di.shrink, &tq) == 0 &&
+    int by_text = bn_textq_measure(task->config, img, di.shrink, dts, &tq, &text_boxes) == 0 &&
                   tq.lines >= (int)CFG("text.min_lines", 3);
     if (by_text) {
         json_object_set_new(q, "text_lines", json_integer(tq.lines));
@@ -520,6 +520,11 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     out->json = json_pack("{s:o, s:o, s:o, s:o, s:o, s:s}", "quality", q, "geometry", s_geometry_json(&g), "flags",
                           flags, "prepared", prepared, "review", rv, "verdict",
                           bn_verdict_name(bn_flags_worst(flags)));
+    /* for the ocr stage (hints), not for the result document: bn_job_result leaves it out */
+    if (out->json && text_boxes)
+        json_object_set_new(out->json, "text_boxes", text_boxes);
+    else
+        json_decref(text_boxes);
     bn_image_destroy(&img);
     bn_image_destroy(&rect);
     bn_image_destroy(&work);
@@ -531,6 +536,7 @@ oom:
     bn_error_set("out_of_memory", "quality stage");
 fail:
     json_decref(timing);
+    json_decref(text_boxes);
     json_decref(flags);
     json_decref(q);
     bn_image_destroy(&img);

@@ -229,3 +229,9 @@ extern "C" void bn_cv_set_threads(int n)
 {
     cv::setNumThreads(n > 0 ? n : 1);
 }
+
+extern "C" int bn_textdet_side(const bn_config_t *cfg, const char *doc_type)
+{
+    bool lic = doc_type && !std::strncmp(doc_type, "business-license", 16);
+    return (int)bn_config_num(cfg, lic ? "ocr.det_side_license" : "ocr.det_side", lic ? 960 : 640);
+}

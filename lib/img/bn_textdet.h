@@ -43,6 +43,11 @@ void bn_textdet_shutdown(void);
 int bn_textdet_run(bn_textdet_t *self, const uint8_t *data, int w, int h, int stride, int bands, int max_side,
                    double min_score, bn_textbox_t *out, int max_out);
 
+/* The detector's canvas side for a document type: "ocr.det_side" (640) for cards,
+ * "ocr.det_side_license" (960) for licences, whose print is small on a large page. The quality
+ * and ocr stages use the same side, so the ocr stage can take the quality stage's boxes. */
+int bn_textdet_side(const bn_config_t *cfg, const char *doc_type);
+
 /* OpenCV's worker threads for every DNN of this process (detector, recogniser). Workers run
  * one thread each (worker.cv_threads, 1): a stage then costs the least CPU per image (two
  * threads on two cores burned ~40 % more CPU for the same OCR, in spinning and splitting), and

@@ -16,9 +16,14 @@ static int cmp_float(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int bn_textq_measure(const bn_config_t *cfg, const bn_image_t *img, double shrink, bn_textq_t *out)
+int bn_textq_measure(const bn_config_t *cfg, const bn_image_t *img, double shrink, const char *doc_type,
+                     bn_textq_t *out, json_t **boxes)
 {
     memset(out, 0, sizeof *out);
+    if (boxes)
+        *boxes = NULL;
+    if (shrink <= 0)
+        shrink = 1;
     bn_textdet_t *det = bn_textdet_shared(cfg);
     if (!det)
         return bn_error_set("ocr_models_missing", "no text detector");
@@ -28,7 +33,7 @@ int bn_textq_measure(const bn_config_t *cfg, const bn_image_t *img, double shrin
         free(b), free(hs);
         return bn_error_set("out_of_memory", "bn_textq_measure");
     }
-    int side = (int)bn_config_num(cfg, "quality.text.det_side", 640);
+    int side = bn_textdet_side(cfg, doc_type);
     int n = bn_textdet_run(det, img->data, img->width, img->height, img->width * img->bands, img->bands, side, 0.6, b,
                            MAX_BOXES);
     if (n < 0) {
@@ -37,6 +42,13 @@ int bn_textq_measure(const bn_config_t *cfg, const bn_image_t *img, double shrin
     }
     if (n > MAX_BOXES)
         n = MAX_BOXES;
+    if (boxes && (*boxes = json_array()))
+        for (int i = 0; i < n; i++) {
+            json_t *a = json_array();
+            for (int k = 0; k < 8; k++)
+                json_array_append_new(a, json_integer(lround(b[i].pts[k] * shrink)));
+            json_array_append_new(*boxes, a);
+        }
     for (int i = 0; i < n; i++) {
         const float *q = b[i].pts;
         double wd = fmax(hypot(q[2] - q[0], q[3] - q[1]), hypot(q[4] - q[6], q[5] - q[7]));
@@ -62,7 +74,7 @@ int bn_textq_measure(const bn_config_t *cfg, const bn_image_t *img, double shrin
     }
     if (out->lines) {
         qsort(hs, (size_t)out->lines, sizeof *hs, cmp_float);
-        out->text_h = hs[out->lines / 2] * (shrink > 0 ? shrink : 1);
+        out->text_h = hs[out->lines / 2] * shrink;
     }
     free(b);
     free(hs);

@@ -18,10 +18,13 @@ typedef struct {
     float centres[BN_TEXTQ_CENTRES][2];
 } bn_textq_t;
 
-/* Detect the text lines of img (decoded at 1/shrink of the upload) with the shared detector
- * at "quality.text.det_side" (640). Returns 0, or -1 with bn_error when there is no detector
+/* Detect the text lines of img (decoded at 1/shrink of the upload) with the shared detector at
+ * bn_textdet_side(cfg, doc_type). When boxes is not NULL it gets every box found, as an array of
+ * [x0,y0,..,x3,y3] in upload pixels (the ocr stage reads them from the quality stage's hints
+ * instead of detecting again). Returns 0, or -1 with bn_error when there is no detector
  * (ocr_models_missing: the caller keeps its edge-based judgement). */
-int bn_textq_measure(const bn_config_t *cfg, const bn_image_t *img, double shrink, bn_textq_t *out);
+int bn_textq_measure(const bn_config_t *cfg, const bn_image_t *img, double shrink, const char *doc_type,
+                     bn_textq_t *out, json_t **boxes);
 
 /* The fraction of the lines whose centre lies inside the quadrilateral q (x,y pairs, in order,
  * decoded pixels); 1 when there are no lines. A document outline that leaves most of the text

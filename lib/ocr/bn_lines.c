@@ -108,10 +108,16 @@ int bn_lines_read(bn_textdet_t *det, bn_ppocr_t *pp, const bn_image_t *img, cons
     const bn_image_t *page = img;
     if (!b)
         return bn_error_set("out_of_memory", "bn_lines_read");
-    int n = bn_textdet_run(det, img->data, img->width, img->height, img->width * img->bands, img->bands, side, 0.6,
-                            b, MAX_BOXES);
-    if (n < 0)
-        goto fail;
+    int n;
+    if (opts && opts->boxes) {
+        n = opts->nboxes < MAX_BOXES ? opts->nboxes : MAX_BOXES;
+        memcpy(b, opts->boxes, (size_t)n * sizeof *b);
+    } else {
+        n = bn_textdet_run(det, img->data, img->width, img->height, img->width * img->bands, img->bands, side, 0.6, b,
+                           MAX_BOXES);
+        if (n < 0)
+            goto fail;
+    }
     int rot = orient(pp, img, b, n < MAX_BOXES ? n : MAX_BOXES);
     if (rot < 0)
         goto fail;

@@ -31,6 +31,9 @@ typedef struct {
 typedef struct {
     int det_side;      /* detector input's long side (default 960) */
     int max_lines;     /* lines recognised at most (default 200) */
+    const bn_textbox_t *boxes; /* lines already detected on img at det_side (the quality stage's),
+                                  or NULL to detect here */
+    int nboxes;
 } bn_lines_opts_t;
 
 /* Detect, orient and recognise. img is the decoded upload (RGB or grey). On success out holds

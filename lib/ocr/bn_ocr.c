@@ -713,8 +713,8 @@ static void set_period(json_t *fields, const char *doc_type, const bn_kie_field_
 
 /* The fields of an ID card or a licence from its text lines. Returns 0, 1 when the detector is
  * not installed (the caller reads by zones), -1 with bn_error. */
-static int read_by_lines(const bn_task_t *task, const bn_image_t *img, const char *doc_type, const char *side,
-                         json_t *fields, json_t *flags, int *rotation)
+static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double shrink, const char *doc_type,
+                         const char *side, json_t *fields, json_t *flags, int *rotation)
 {
     bn_ppocr_t *pp = bn_ppocr_shared(task->config);
     bn_textdet_t *det = bn_textdet_shared(task->config);
@@ -722,11 +722,28 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, const cha
         return 1;
     int lic = !strcmp(doc_type, "business-license");
     bn_lines_opts_t o = {
-        .det_side = (int)bn_config_num(task->config, lic ? "ocr.det_side_license" : "ocr.det_side", lic ? 960 : 640),
+        .det_side = bn_textdet_side(task->config, doc_type),
         .max_lines = (int)bn_config_num(task->config, "ocr.max_lines", 200),
     };
+    /* the quality stage's lines, when it ran first (upload pixels -> this decode's) */
+    json_t *tb = json_object_get(json_object_get(task->hints, "quality"), "text_boxes");
+    bn_textbox_t *given = NULL;
+    if (json_is_array(tb) && (given = calloc(json_array_size(tb) + 1, sizeof *given))) {
+        size_t i;
+        json_t *a;
+        json_array_foreach(tb, i, a) {
+            for (int c = 0; c < 8; c++) {
+                double v = json_number_value(json_array_get(a, (size_t)c)) / (shrink > 0 ? shrink : 1);
+                given[o.nboxes].pts[c] = (float)fmin(fmax(v, 0), (c % 2 ? img->height : img->width) - 1);
+            }
+            given[o.nboxes++].score = 1;
+        }
+        o.boxes = given;
+    }
     bn_lines_t L;
-    if (bn_lines_read(det, pp, img, &o, &L, NULL) != 0)
+    int rc = bn_lines_read(det, pp, img, &o, &L, NULL);
+    free(given);
+    if (rc != 0)
         return -1;
     bn_kie_t k;
     if (bn_kie_extract(doc_type, side, &L, &k) != 0) {
@@ -799,7 +816,7 @@ int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
     }
     double t_dec = dbg_now();
     if (by_lines(doc_type)) {
-        int r = read_by_lines(task, img, doc_type, side, fields, flags, &rotation);
+        int r = read_by_lines(task, img, di.shrink, doc_type, side, fields, flags, &rotation);
         if (r < 0)
             goto fail;
         if (r == 0)
