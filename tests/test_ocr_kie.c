@@ -66,6 +66,36 @@ static void test_id_front(void)
     CHECK(n && !n->by_label, "found by its form, not by a label");
 }
 
+/* Two shapes of real cards: the label column joined by the detector into standing boxes (姓性出住
+ * down one column, 名别生址 down the next), and an address printed lower than its label. */
+static void test_id_front_columns(void)
+{
+    bn_line_t v[] = {
+        L(41, 77, 21, 176, "姓性出住", 0.87),
+        L(70, 77, 21, 176, "名别生址", 0.82),
+        L(116, 80, 100, 30, "张三", 1.0),
+        L(116, 124, 20, 30, "男", 1.0),
+        L(116, 168, 200, 30, "1990年1月2日", 1.0),
+        L(131, 225, 240, 30, "北京市东城区测试路", 0.99),
+    };
+    bn_lines_t ls = {v, 6, 0, 600, 400, 30};
+    bn_kie_t k;
+    CHECK(bn_kie_extract("id-card", "front", &ls, &k) == 0);
+    CHECK(!strcmp(val(&k, "name"), "张三"), "name '%s'", val(&k, "name"));
+    CHECK(!strcmp(val(&k, "sex"), "男"), "sex '%s'", val(&k, "sex"));
+    CHECK(!strcmp(val(&k, "birth_date"), "1990年1月2日"), "birth '%s'", val(&k, "birth_date"));
+    CHECK(!strcmp(val(&k, "address"), "北京市东城区测试路"), "address '%s'", val(&k, "address"));
+
+    bn_line_t w[] = {
+        L(76, 215, 72, 16, "住址", 0.97),
+        L(131, 231, 171, 20, "测试县测试镇测试村", 0.99), /* top below the label's middle */
+        L(75, 304, 110, 21, "公民身份号码", 1.0),
+    };
+    bn_lines_t lw = {w, 3, 0, 600, 400, 18};
+    CHECK(bn_kie_extract("id-card", "front", &lw, &k) == 0);
+    CHECK(!strcmp(val(&k, "address"), "测试县测试镇测试村"), "lower address '%s'", val(&k, "address"));
+}
+
 static void test_id_back(void)
 {
     bn_line_t v[] = {
@@ -141,6 +171,36 @@ static void test_license(void)
     CHECK(!bn_kie_get(&k, "business_scope"), "the scope is a boundary, not a field");
 }
 
+/* The first halves of 名  称, 类  型, 住  所 stood in one column by the detector (名类住), the
+ * second halves fused with their values; and a licence whose 名 was lost altogether. */
+static void test_license_spaced(void)
+{
+    bn_line_t v[] = {
+        L(376, 1291, 118, 521, "名类住", 1.0),
+        L(1094, 1296, 1129, 193, "称测试科技有限公司", 0.99),
+        L(1098, 1460, 756, 168, "型有限责任公司", 0.9),
+        L(1101, 1637, 900, 170, "所测试市测试路1号", 0.98),
+    };
+    bn_lines_t ls = {v, 4, 0, 4160, 3120, 180};
+    bn_kie_t k;
+    CHECK(bn_kie_extract("business-license", "front", &ls, &k) == 0);
+    CHECK(!strcmp(val(&k, "name"), "测试科技有限公司"), "name '%s'", val(&k, "name"));
+    CHECK(!strcmp(val(&k, "type"), "有限责任公司"), "type '%s'", val(&k, "type"));
+    CHECK(!strcmp(val(&k, "address"), "测试市测试路1号"), "address '%s'", val(&k, "address"));
+
+    bn_line_t w[] = {
+        L(300, 489, 317, 31, "称测试一号有限公司", 0.99),
+        L(188, 549, 34, 34, "类", 1.0),
+        L(301, 545, 304, 30, "型有限责任公司", 0.99),
+        L(300, 700, 500, 30, "经营范围型材销售;所有许可项目", 0.99), /* words in the scope */
+    };
+    bn_lines_t lw = {w, 4, 0, 1440, 1080, 31};
+    CHECK(bn_kie_extract("business-license", "front", &lw, &k) == 0);
+    CHECK(!strcmp(val(&k, "name"), "测试一号有限公司"), "name without 名 '%s'", val(&k, "name"));
+    CHECK(!strcmp(val(&k, "type"), "有限责任公司"), "type '%s'", val(&k, "type"));
+    CHECK(!bn_kie_get(&k, "address"), "所 inside the scope is no label");
+}
+
 static void test_edges(void)
 {
     bn_kie_t k;
@@ -153,8 +213,10 @@ static void test_edges(void)
 int main(void)
 {
     test_id_front();
+    test_id_front_columns();
     test_id_back();
     test_license();
+    test_license_spaced();
     test_edges();
     return bn_test_end("test_ocr_kie");
 }

@@ -455,7 +455,7 @@ json_t *bn_real_eval_image(const json_t *gt, const json_t *result, const char *e
     if (error || !result)
         json_object_set_new(rec, "error", json_string(error ? error : "no result"));
 
-    /* flags: code, stage, severity only (never messages or metrics) */
+    /* flags: code, stage, severity, metric and threshold (image measures, never field values) */
     json_t *fl = json_array(), *sent = json_array();
     int caught = 0;
     size_t i;
@@ -466,8 +466,12 @@ json_t *bn_real_eval_image(const json_t *gt, const json_t *result, const char *e
         const char *sev = json_string_value(json_object_get(f, "severity"));
         if (!code)
             continue;
-        json_array_append_new(fl, json_pack("{s:s, s:s, s:s}", "code", code, "stage", stage ? stage : "",
-                                            "severity", sev ? sev : ""));
+        json_t *o = json_pack("{s:s, s:s, s:s}", "code", code, "stage", stage ? stage : "", "severity", sev ? sev : "");
+        if (json_is_number(json_object_get(f, "metric")))
+            json_object_set(o, "metric", json_object_get(f, "metric"));
+        if (json_is_number(json_object_get(f, "threshold")))
+            json_object_set(o, "threshold", json_object_get(f, "threshold"));
+        json_array_append_new(fl, o);
         int hard = sev && (!strcmp(sev, "reshoot") || !strcmp(sev, "reject"));
         if (hard && stage && !strcmp(stage, "quality"))
             json_array_append_new(sent, json_string(code));
@@ -723,13 +727,22 @@ static void s_print_image(const json_t *rec, int verbose)
            json_string_value(json_object_get(rec, "type")), json_string_value(json_object_get(rec, "side")),
            json_string_value(json_object_get(rec, "verdict")) ? json_string_value(json_object_get(rec, "verdict")) : "-",
            json_is_true(json_object_get(rec, "acceptable")) ? "acceptable" : "unacceptable");
+    json_array_foreach(json_object_get(rec, "reasons"), i, x)
+        printf("%s%s", i ? "," : " (", json_string_value(x));
+    if (json_array_size(json_object_get(rec, "reasons")))
+        printf(")");
     if (json_object_get(rec, "error"))
         printf(" ERROR %s", json_string_value(json_object_get(rec, "error")));
     printf("\n    flags:");
     if (json_array_size(json_object_get(rec, "flags")) == 0)
         printf(" none");
-    json_array_foreach(json_object_get(rec, "flags"), i, x)
-        printf(" %s(%s)", json_string_value(json_object_get(x, "code")), json_string_value(json_object_get(x, "severity")));
+    json_array_foreach(json_object_get(rec, "flags"), i, x) {
+        printf(" %s(%s", json_string_value(json_object_get(x, "code")), json_string_value(json_object_get(x, "severity")));
+        if (json_is_number(json_object_get(x, "metric")))
+            printf(" %.3g/%.3g", json_number_value(json_object_get(x, "metric")),
+                   json_number_value(json_object_get(x, "threshold")));
+        printf(")");
+    }
     printf("\n    fields:");
     json_array_foreach(json_object_get(rec, "fields"), i, x)
         printf(" %s %s", json_string_value(json_object_get(x, "key")),

@@ -39,8 +39,8 @@ static const spec_t s_id_back[] = {
 static const spec_t s_license[] = {
     {"credit_code", {"统一社会信用代码", "社会信用代码", "信用代码"}, V_BELOW, 1},
     {"registration_number", {"注册号"}, V_BELOW, 1},
-    {"name", {"名称", "企业名称"}, V_INLINE, 2},
-    {"type", {"类型", "主体类型", "组成形式"}, V_INLINE, 2},
+    {"name", {"名称", "企业名称", "称"}, V_INLINE, 2},
+    {"type", {"类型", "主体类型", "组成形式", "型"}, V_INLINE, 2},
     {"legal_representative", {"法定代表人"}, V_INLINE, 1},
     {"person_in_charge", {"负责人"}, V_INLINE, 1},
     {"operator", {"经营者"}, V_INLINE, 1},
@@ -49,7 +49,7 @@ static const spec_t s_license[] = {
     {"registered_capital", {"注册资本", "出资额", "注册资金"}, V_INLINE, 1},
     {"established_date", {"成立日期", "注册日期"}, V_INLINE, 1},
     {"business_term", {"营业期限", "合伙期限", "经营期限"}, V_INLINE, 2},
-    {"address", {"住所", "营业场所", "经营场所", "主要经营场所"}, V_INLINE, 3},
+    {"address", {"住所", "营业场所", "经营场所", "主要经营场所", "所"}, V_INLINE, 3},
     {"business_scope", {"经营范围"}, V_INLINE, 0}, /* read for its label only: stops values above it */
     {"authority", {"登记机关"}, V_INLINE, 0},
     {NULL, {NULL}, 0, 0},
@@ -187,16 +187,49 @@ static int cmp_seg_y(const void *a, const void *b)
     return cy(p) < cy(q) ? -1 : cy(p) > cy(q);
 }
 
-static int build_segments(const bn_lines_t *L, seg_t *seg, int max)
+/* A column of characters on an upright page (the label column 姓 性 出 住 read downwards, when
+ * the detector joined it into one standing box) becomes one line per character, evenly down the
+ * box: each then lies on the row of the value it labels. Other lines are kept as they are.
+ * Returns the number of lines written to out (at most cap). */
+static int explode_columns(const bn_lines_t *L, bn_line_t *out, int cap)
 {
-    const bn_line_t **order = malloc((size_t)(L->n ? L->n : 1) * sizeof *order);
-    if (!order)
-        return -1;
-    for (int i = 0; i < L->n; i++)
-        order[i] = &L->v[i];
-    qsort(order, (size_t)L->n, sizeof *order, cmp_line_x);
     int n = 0;
-    for (int i = 0; i < L->n; i++) {
+    for (int i = 0; i < L->n && n < cap; i++) {
+        const bn_line_t *l = &L->v[i];
+        int chars = u8count(l->text);
+        if (l->h < 2.5f * l->w || chars < 2 || n + chars > cap) {
+            out[n++] = *l;
+            continue;
+        }
+        const char *p = l->text;
+        for (int k = 0; k < chars; k++) {
+            bn_line_t *c = &out[n++];
+            *c = *l;
+            int len = u8len((unsigned char)*p);
+            memcpy(c->text, p, (size_t)len);
+            c->text[len] = 0;
+            p += len;
+            c->h = l->h / (float)chars, c->y = l->y + c->h * (float)k;
+        }
+    }
+    return n;
+}
+
+static int build_segments(const bn_lines_t *in, seg_t *seg, int max)
+{
+    bn_lines_t L = *in;
+    L.v = malloc((size_t)(MAX_SEGS + 1) * sizeof *L.v);
+    const bn_line_t **order = malloc((size_t)(MAX_SEGS + 1) * sizeof *order);
+    if (!order || !L.v) {
+        free(order), free(L.v);
+        return -1;
+    }
+    L.n = explode_columns(in, L.v, MAX_SEGS);
+    for (int i = 0; i < L.n; i++)
+        order[i] = &L.v[i];
+    qsort(order, (size_t)L.n, sizeof *order, cmp_line_x);
+    int n = 0;
+    for (int i = 0; i < L.n; i++) {
         const bn_line_t *l = order[i];
         char t[BN_LINE_TEXT_MAX];
         clean(l->text, t, sizeof t);
@@ -234,6 +267,8 @@ static int build_segments(const bn_lines_t *L, seg_t *seg, int max)
         }
     }
     free(order);
+    memset(L.v, 0, (size_t)L.n * sizeof *L.v); /* personal data */
+    free(L.v);
     qsort(seg, (size_t)n, sizeof *seg, cmp_seg_y);
     return n;
 }
@@ -251,6 +286,14 @@ static int cmp_hit(const void *a, const void *b)
     return p->seg != q->seg ? p->seg - q->seg : (int)p->at - (int)q->at;
 }
 
+static int has_spec(const hit_t *h, int n, int spec)
+{
+    for (int i = 0; i < n; i++)
+        if (h[i].spec == spec)
+            return 1;
+    return 0;
+}
+
 static int overlaps(const hit_t *h, int n, int seg, size_t at, size_t len)
 {
     for (int i = 0; i < n; i++)
@@ -261,12 +304,15 @@ static int overlaps(const hit_t *h, int n, int seg, size_t at, size_t len)
 
 /* Every label occurrence. A label in the middle of a segment counts when it is long (four
  * characters or more), or when the segment starts with a label (性别男民族汉, a licence row
- * holding two columns): a short word inside running text (经营范围's list) is not a label. */
+ * holding two columns): a short word inside running text (经营范围's list) is not a label.
+ * A one-character label is the second half of a widely spaced one whose first half the
+ * detector lost or stood in a column (名   称 read as 称…): it counts only where a segment starts,
+ * and only when the whole label is nowhere. */
 static int find_labels(const spec_t *sp, seg_t *seg, int ns, hit_t *hit, int max)
 {
     int n = 0;
     /* longest labels first, so 营业场所 is not also taken as 场所 or 住所 inside it */
-    for (int pass = 8; pass >= 2; pass--)
+    for (int pass = 8; pass >= 1; pass--)
         for (int s = 0; s < ns; s++)
             for (int k = 0; sp[k].key; k++)
                 for (int v = 0; v < 6 && sp[k].labels[v]; v++) {
@@ -278,6 +324,8 @@ static int find_labels(const spec_t *sp, seg_t *seg, int ns, hit_t *hit, int max
                         continue;
                     size_t at = (size_t)(p - seg[s].t), len = strlen(lab);
                     if (overlaps(hit, n, s, at, len))
+                        continue;
+                    if (pass == 1 && (at != 0 || has_spec(hit, n, k)))
                         continue;
                     if (at == 0 || (at <= 3 && !is_cjk_char(seg[s].t)))
                         seg[s].starts_label = 1;
@@ -464,6 +512,17 @@ static void value_of(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int
                 continue;
             if (c->x - s->x < best)
                 best = c->x - s->x, src = k;
+        }
+        /* printed a little lower than its label (a misregistered line, a slanted card): the
+         * nearest segment to the right whose top lies within the label's height */
+        for (int k = 0; src < 0 && k < ns; k++) {
+            seg_t *c = &seg[k];
+            if (k == h->seg || c->used || c->x < s->x + s->w - 1.5f * s->h || c->x > s->x + s->w + 3 * s->h ||
+                c->y < s->y - 0.3f * s->h || c->y > s->y + s->h + 0.3f * s->h)
+                continue;
+            size_t n = text_before_label(seg, hit, nh, k);
+            if (n > 0 && plausible_value(fs->key, c->t, n))
+                src = k;
         }
         if (src < 0 && fs->place == V_BELOW) {
             for (int k = h->seg + 1; k < ns; k++) {
