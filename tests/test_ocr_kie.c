@@ -94,6 +94,18 @@ static void test_id_front_columns(void)
     bn_lines_t lw = {w, 3, 0, 600, 400, 18};
     CHECK(bn_kie_extract("id-card", "front", &lw, &k) == 0);
     CHECK(!strcmp(val(&k, "address"), "测试县测试镇测试村"), "lower address '%s'", val(&k, "address"));
+
+    /* 性别 misread 住别: one character off 性别 and 住址, but 住址 is read right below */
+    bn_line_t x[] = {
+        L(114, 109, 110, 24, "姓名张三", 0.98),
+        L(115, 145, 153, 21, "住别男民族汉", 0.84),
+        L(115, 214, 223, 18, "住址测试县测试镇", 0.99),
+    };
+    bn_lines_t lx = {x, 3, 0, 600, 400, 20};
+    CHECK(bn_kie_extract("id-card", "front", &lx, &k) == 0);
+    CHECK(!strcmp(val(&k, "sex"), "男") && !strcmp(val(&k, "ethnicity"), "汉"), "misread label: sex '%s' ethnicity '%s'",
+          val(&k, "sex"), val(&k, "ethnicity"));
+    CHECK(!strcmp(val(&k, "address"), "测试县测试镇"), "address '%s'", val(&k, "address"));
 }
 
 static void test_id_back(void)

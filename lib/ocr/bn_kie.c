@@ -286,6 +286,23 @@ static int cmp_hit(const void *a, const void *b)
     return p->seg != q->seg ? p->seg - q->seg : (int)p->at - (int)q->at;
 }
 
+/* Does text start with label but for exactly one character? *len: the bytes it spans. */
+static int one_off_prefix(const char *text, const char *label, size_t *len)
+{
+    const char *t = text, *l = label;
+    int diff = 0;
+    while (*l) {
+        if (!*t)
+            return 0;
+        int a = u8len((unsigned char)*t), b = u8len((unsigned char)*l);
+        if (a != b || memcmp(t, l, (size_t)a) != 0)
+            diff++;
+        t += a, l += b;
+    }
+    *len = (size_t)(t - text);
+    return diff == 1;
+}
+
 static int has_spec(const hit_t *h, int n, int spec)
 {
     for (int i = 0; i < n; i++)
@@ -331,6 +348,35 @@ static int find_labels(const spec_t *sp, seg_t *seg, int ns, hit_t *hit, int max
                         seg[s].starts_label = 1;
                     hit[n++] = (hit_t){s, k, at, len};
                 }
+    /* A label misread by one character (性别 read 住别) where a segment starts: taken when it
+     * fits exactly one label not found elsewhere (住别 is one off 住址 too, but 住址 is printed
+     * below, read right). */
+    for (int s = 0; s < ns && n < max; s++) {
+        int start_hit = 0;
+        for (int i = 0; i < n; i++)
+            start_hit |= hit[i].seg == s && hit[i].at == 0;
+        if (start_hit)
+            continue;
+        int cand = -1, cands = 0;
+        size_t clen = 0;
+        for (int k = 0; sp[k].key; k++) {
+            if (has_spec(hit, n, k))
+                continue;
+            for (int v = 0; v < 6 && sp[k].labels[v]; v++) {
+                size_t len;
+                if (u8count(sp[k].labels[v]) >= 2 && one_off_prefix(seg[s].t, sp[k].labels[v], &len)) {
+                    if (cand != k)
+                        cands++;
+                    cand = k, clen = len;
+                    break;
+                }
+            }
+        }
+        if (cands == 1) {
+            hit[n++] = (hit_t){s, cand, 0, clen};
+            seg[s].starts_label = 1;
+        }
+    }
     qsort(hit, (size_t)n, sizeof *hit, cmp_hit);
     int m = 0, boundary_seg = -1;
     for (int i = 0; i < n; i++) {
