@@ -360,8 +360,12 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     json_object_set_new(q, "dpi", json_real(round(dpi * 10) / 10));
     double t;
     if (by_text) {
-        if (tq.cut > 0)
-            bn_flag_add(flags, "border_incomplete", tq.cut, 0, -1);
+        /* A licence's edge often carries a web page's header or footer, or the next sheet: one
+         * line cut there says little (4 acceptable real licences had one or two, none of the
+         * cut ones only one). */
+        double min_cut = w_mm > 150 ? CFG("text.min_cut_lines_large", 2) : CFG("text.min_cut_lines", 1);
+        if (tq.cut >= min_cut)
+            bn_flag_add(flags, "border_incomplete", tq.cut, min_cut, -1);
         /* and a card found whole under ~100 dpi (~340 px wide) is too coarse for the
          * prepared image even when its largest print still reads */
         double min_dpi = w_mm > 150 ? CFG("text.min_dpi_large", 40) : CFG("text.min_dpi", 100);
