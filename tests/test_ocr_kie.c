@@ -179,7 +179,7 @@ static void test_license(void)
     CHECK(!strcmp(val(&k, "legal_representative"), "王五"), "representative '%s'", val(&k, "legal_representative"));
     CHECK(!strcmp(val(&k, "business_term"), "2015年03月25日至长期"), "term '%s'", val(&k, "business_term"));
     CHECK(!strcmp(val(&k, "address"), "测试省测试市测试区科技路8号101室"), "address '%s'", val(&k, "address"));
-    CHECK(!strcmp(val(&k, "issue_date"), "2019年05月07日"), "issue date '%s'", val(&k, "issue_date"));
+    CHECK(!strcmp(val(&k, "issue_date"), "2019年5月7日"), "issue date '%s'", val(&k, "issue_date"));
     CHECK(!bn_kie_get(&k, "business_scope"), "the scope is a boundary, not a field");
 }
 
@@ -211,6 +211,21 @@ static void test_license_spaced(void)
     CHECK(!strcmp(val(&k, "name"), "测试一号有限公司"), "name without 名 '%s'", val(&k, "name"));
     CHECK(!strcmp(val(&k, "type"), "有限责任公司"), "type '%s'", val(&k, "type"));
     CHECK(!bn_kie_get(&k, "address"), "所 inside the scope is no label");
+
+    /* the issue date's digits printed above the 年 月 日 line, through the seal, a footer below */
+    bn_line_t x[] = {
+        L(1295, 1107, 209, 39, "登记机关", 1.0),
+        L(1480, 1190, 80, 36, "2020", 1.0),
+        L(1610, 1185, 40, 36, "11", 0.98),
+        L(1700, 1192, 40, 36, "3", 0.97),
+        L(1560, 1240, 30, 30, "年", 1.0),
+        L(1660, 1240, 30, 30, "月", 1.0),
+        L(1750, 1240, 30, 30, "日", 1.0),
+        L(700, 1390, 800, 40, "市场主体应当于每年1月1日至6月30日报送年度报告", 0.98),
+    };
+    bn_lines_t lx = {x, 8, 0, 1920, 1440, 36};
+    CHECK(bn_kie_extract("business-license", "front", &lx, &k) == 0);
+    CHECK(!strcmp(val(&k, "issue_date"), "2020年11月3日"), "issue date in parts '%s'", val(&k, "issue_date"));
 }
 
 static void test_edges(void)

@@ -640,14 +640,89 @@ static void by_form_number(seg_t *seg, int ns, bn_kie_t *out, const char *key, i
     }
 }
 
-static void by_form(const char *type, const char *side, seg_t *seg, int ns, bn_kie_t *out)
+typedef struct {
+    float x;
+    int v, digits;
+    int seg;
+} num_t;
+
+static int cmp_num_x(const void *a, const void *b)
+{
+    const num_t *p = a, *q = b;
+    return p->x < q->x ? -1 : p->x > q->x;
+}
+
+/* A licence's issue date printed in pieces: the digits are often misregistered above or below
+ * the 年 月 日 line, or through the seal, so the detector returns the year, the month and the
+ * day as separate lines. Under 登记机关 (or, without it, in the lower right of the page) the
+ * numbers are read left to right: a year, then a month and a day. The value is written as
+ * "YYYY年M月D日". Returns 1 when found. */
+static int issue_date_by_parts(seg_t *seg, int ns, const hit_t *hit, int nh, int anchor, const bn_lines_t *L,
+                               bn_kie_t *out)
+{
+    num_t nums[32];
+    int nn = 0;
+    float x0, y0, y1;
+    if (anchor >= 0) {
+        const seg_t *a = &seg[anchor];
+        x0 = a->x - 2 * a->h, y0 = a->y - 0.5f * a->h, y1 = a->y + 7 * a->h;
+    } else {
+        x0 = 0.45f * (float)L->width, y0 = 0.6f * (float)L->height, y1 = (float)L->height;
+    }
+    int first = -1;
+    for (int s = 0; s < ns && nn < 32; s++) {
+        const seg_t *c = &seg[s];
+        if (c->used || c->x < x0 || c->y < y0 || c->y > y1 || u8count(c->t) > 14 || first_hit_in(hit, nh, s))
+            continue;
+        for (const char *p = c->t; *p && nn < 32;) {
+            if (*p < '0' || *p > '9') {
+                p += u8len((unsigned char)*p);
+                continue;
+            }
+            const char *q = p;
+            int v = 0;
+            while (*q >= '0' && *q <= '9' && q - p < 5)
+                v = v * 10 + (*q++ - '0');
+            nums[nn++] = (num_t){x_at(c, (size_t)(p - c->t)), v, (int)(q - p), s};
+            p = q;
+        }
+        if (first < 0)
+            first = s;
+    }
+    qsort(nums, (size_t)nn, sizeof *nums, cmp_num_x);
+    for (int i = 0; i + 2 < nn; i++) {
+        const num_t *y = &nums[i], *m = &nums[i + 1], *d = &nums[i + 2];
+        if (y->digits != 4 || y->v < 1950 || y->v > 2100 || m->digits > 2 || d->digits > 2 || m->v < 1 || m->v > 12 ||
+            d->v < 1 || d->v > 31)
+            continue;
+        bn_kie_field_t *f = field_for(out, "issue_date");
+        if (!f)
+            return 0;
+        char v[32];
+        int n = snprintf(v, sizeof v, "%d年%d月%d日", y->v, m->v, d->v);
+        append(f, v, (size_t)n, &seg[y->seg], 1);
+        set_box(f, &seg[m->seg]), set_box(f, &seg[d->seg]);
+        seg[y->seg].used = seg[m->seg].used = seg[d->seg].used = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void by_form(const char *type, const char *side, seg_t *seg, int ns, const hit_t *hit, int nh,
+                    const spec_t *sp, const bn_lines_t *L, bn_kie_t *out)
 {
     int lic = !strcmp(type, "business-license"), back = side && !strcmp(side, "back");
     char buf[64];
     if (lic) {
         if (!bn_kie_get(out, "registration_number"))
             by_form_number(seg, ns, out, "credit_code", 1);
-        /* the issue date: the lowest date on the page that is no field's value */
+        int anchor = -1;
+        for (int i = 0; i < nh; i++)
+            if (!strcmp(sp[hit[i].spec].key, "authority"))
+                anchor = hit[i].seg;
+        if (!bn_kie_get(out, "issue_date"))
+            issue_date_by_parts(seg, ns, hit, nh, anchor, L, out);
+        /* else the lowest date on the page that is no field's value */
         if (!bn_kie_get(out, "issue_date"))
             for (int s = ns - 1; s >= 0; s--) {
                 /* a date alone on its row (not a sentence of the footer that holds one) */
@@ -725,7 +800,7 @@ int bn_kie_extract(const char *doc_type, const char *side, const bn_lines_t *lin
     /* mark label-only segments so that no value takes them */
     for (int i = 0; i < nh; i++)
         value_of(sp, seg, ns, hit, nh, i, out, id_front);
-    by_form(doc_type, side, seg, ns, out);
+    by_form(doc_type, side, seg, ns, hit, nh, sp, lines, out);
     /* fields whose label was found but no value: drop them */
     int m = 0;
     for (int i = 0; i < out->n; i++)
