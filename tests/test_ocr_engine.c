@@ -33,6 +33,9 @@ static void test_norm(void)
     CHECK(!strcmp(bn_norm_field("id-card", "sex", "男", o, sizeof o), "男"), "sex: %s", o);
     CHECK(!strcmp(bn_norm_field("passport", "sex", "女/F", o, sizeof o), "F"), "passport sex: %s", o);
     CHECK(!strcmp(bn_norm_field("id-card", "name", "张 三", o, sizeof o), "张三"), "name spaces: %s", o);
+    /* a bug: the decimal point of a capital was dropped (100.5万 read as 1005万) */
+    CHECK(!strcmp(bn_norm_field("business-license", "registered_capital", "人民币 100.5 万元", o, sizeof o),
+                  "人民币100.5万元"), "capital: %s", o);
     CHECK(!strcmp(bn_norm_field("business-license", "type", "有限责任公司 (自然人独资)", o, sizeof o),
                   "有限责任公司（自然人独资）"), "brackets: %s", o);
     CHECK(!strcmp(bn_norm_field("hk-macao-permit", "name_latin", "LI ,JIAGANG", o, sizeof o), "LI, JIAGANG"),

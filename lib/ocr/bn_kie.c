@@ -40,7 +40,8 @@ static const spec_t s_license[] = {
     {"credit_code", {"统一社会信用代码", "社会信用代码", "信用代码"}, V_BELOW, 1},
     {"registration_number", {"注册号"}, V_BELOW, 1},
     {"name", {"名称", "企业名称", "称"}, V_INLINE, 2},
-    {"type", {"类型", "主体类型", "组成形式", "型"}, V_INLINE, 2},
+    {"type", {"类型", "主体类型", "型"}, V_INLINE, 2},
+    {"composition", {"组成形式"}, V_INLINE, 1}, /* an individual business's 个人经营 / 家庭经营 */
     {"legal_representative", {"法定代表人"}, V_INLINE, 1},
     {"person_in_charge", {"负责人"}, V_INLINE, 1},
     {"operator", {"经营者"}, V_INLINE, 1},

@@ -64,7 +64,7 @@ static int is_cjk(uint32_t cp)
     return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF);
 }
 
-enum { KEEP_CJK = 1, KEEP_DIGIT = 2, KEEP_UPPER = 4, KEEP_PUNCT = 8, KEEP_SPACE = 16, KEEP_DOT = 32 };
+enum { KEEP_CJK = 1, KEEP_DIGIT = 2, KEEP_UPPER = 4, KEEP_PUNCT = 8, KEEP_SPACE = 16, KEEP_DOT = 32, KEEP_POINT = 64 };
 
 static char *filter(const char *raw, unsigned keep, char *out, size_t size)
 {
@@ -78,7 +78,7 @@ static char *filter(const char *raw, unsigned keep, char *out, size_t size)
             cp -= 32;
         int ok = ((keep & KEEP_CJK) && is_cjk(cp)) || ((keep & KEEP_DIGIT) && cp >= '0' && cp <= '9') ||
                  ((keep & KEEP_UPPER) && cp >= 'A' && cp <= 'Z') ||
-                 ((keep & KEEP_DOT) && cp == 0xB7) ||
+                 ((keep & KEEP_DOT) && cp == 0xB7) || ((keep & KEEP_POINT) && cp == '.') ||
                  ((keep & KEEP_PUNCT) && (cp == '(' || cp == ')' || cp == 0xFF08 || cp == 0xFF09 || cp == '-' ||
                                           cp == ',' || cp == '#' || cp == 0x3001));
         if ((keep & KEEP_SPACE) && (cp == ' ' || cp == '\n' || cp == '\t')) {
@@ -420,5 +420,7 @@ char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char
     }
     if (!strcmp(key, "name"))
         return filter(raw, KEEP_CJK | KEEP_DOT, out, size);
+    if (!strcmp(key, "registered_capital")) /* 100.5万元人民币: the decimal point is the amount */
+        return filter(raw, KEEP_CJK | KEEP_DIGIT | KEEP_POINT, out, size);
     return filter(raw, KEEP_CJK | KEEP_DIGIT | KEEP_UPPER, out, size);
 }
