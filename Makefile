@@ -29,6 +29,7 @@ test-asan: setup
 	@cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 1
 
 bench: build
+	@scripts/bench-deps.sh $(BUILD)
 	@scripts/bench.sh $(BUILD)
 
 clean:
