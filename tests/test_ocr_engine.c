@@ -38,6 +38,8 @@ static void test_norm(void)
                   "人民币100.5万元"), "capital: %s", o);
     CHECK(!strcmp(bn_norm_field("business-license", "type", "有限责任公司 (自然人独资)", o, sizeof o),
                   "有限责任公司（自然人独资）"), "brackets: %s", o);
+    CHECK(!strcmp(bn_norm_field("business-license", "type", "有限责任公司(自然人独资)测试科技有限公司", o, sizeof o),
+                  "有限责任公司（自然人独资）"), "type ends at its bracket: %s", o);
     CHECK(!strcmp(bn_norm_field("hk-macao-permit", "name_latin", "LI ,JIAGANG", o, sizeof o), "LI, JIAGANG"),
           "latin name: %s", o);
     CHECK(!strcmp(bn_norm_field("hk-macao-permit", "document_number", "H1234S67B", o, sizeof o), "H12345678"),

@@ -215,6 +215,7 @@ static void test_license_spaced(void)
     /* the issue date's digits printed above the 年 月 日 line, through the seal, a footer below */
     bn_line_t x[] = {
         L(1295, 1107, 209, 39, "登记机关", 1.0),
+        L(1595, 1131, 153, 40, "12345678901", 0.93), /* a number printed beside: no date part */
         L(1480, 1190, 80, 36, "2020", 1.0),
         L(1610, 1185, 40, 36, "11", 0.98),
         L(1700, 1192, 40, 36, "3", 0.97),
@@ -223,7 +224,7 @@ static void test_license_spaced(void)
         L(1750, 1240, 30, 30, "日", 1.0),
         L(700, 1390, 800, 40, "市场主体应当于每年1月1日至6月30日报送年度报告", 0.98),
     };
-    bn_lines_t lx = {x, 8, 0, 1920, 1440, 36};
+    bn_lines_t lx = {x, 9, 0, 1920, 1440, 36};
     CHECK(bn_kie_extract("business-license", "front", &lx, &k) == 0);
     CHECK(!strcmp(val(&k, "issue_date"), "2020年11月3日"), "issue date in parts '%s'", val(&k, "issue_date"));
 }

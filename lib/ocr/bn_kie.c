@@ -682,9 +682,11 @@ static int issue_date_by_parts(seg_t *seg, int ns, const hit_t *hit, int nh, int
             }
             const char *q = p;
             int v = 0;
-            while (*q >= '0' && *q <= '9' && q - p < 5)
-                v = v * 10 + (*q++ - '0');
-            nums[nn++] = (num_t){x_at(c, (size_t)(p - c->t)), v, (int)(q - p), s};
+            for (; *q >= '0' && *q <= '9'; q++)
+                if (q - p < 4)
+                    v = v * 10 + (*q - '0');
+            if (q - p <= 4) /* a registration number nearby is no part of a date */
+                nums[nn++] = (num_t){x_at(c, (size_t)(p - c->t)), v, (int)(q - p), s};
             p = q;
         }
         if (first < 0)

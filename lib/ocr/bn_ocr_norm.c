@@ -416,6 +416,11 @@ char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char
         out[k] = 0;
         if (!strcmp(key, "address"))
             fix_address_prefix(out, size);
+        /* an entity type ends at its bracket: what follows on the row is a watermark or the
+         * next column (有限责任公司（自然人独资）测试公司) */
+        char *close = !strcmp(key, "type") ? strstr(out, "）") : NULL;
+        if (close)
+            close[strlen("）")] = 0;
         return out;
     }
     if (!strcmp(key, "name"))
