@@ -213,8 +213,14 @@ static void check_id_number(ctx_t *c, const char *type)
     }
     c->birth = id.birth;
     c->have_birth = 1;
-    if (!id.region_known)
-        flag(c, "region_code_unknown", NAN, NAN, -1, "id_number");
+    if (!id.region_known) {
+        /* Numbers keep their county code for life and half of all codes since 1980 are
+         * abolished (the table is the current list): in a known province that is expected, so
+         * info; an unknown province is worth a look (review). */
+        char prov[8];
+        snprintf(prov, sizeof prov, "%.2s0000", id.region);
+        flag(c, "region_code_unknown", NAN, NAN, bn_region_name(prov) ? BN_SEV_INFO : -1, "id_number");
+    }
     /* An HMT number on an ID card, or a mainland one on a residence permit. */
     int want_hmt = strcmp(type, "residence-permit") == 0;
     if (id.hmt != want_hmt) {
