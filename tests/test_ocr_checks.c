@@ -181,6 +181,20 @@ static void test_id_front(void)
     CHECK(json_array_size(json_object_get(fu, "fields")) == 2);
     result_free(&r);
 
+    /* read right at low confidence: a number whose check digit validates and the birth date it
+     * confirms are not unreadable (real cards: valid_from read exactly at 0.2 was a reshoot) */
+    f = id_front("11010519491231002X", "女", "1949-12-31");
+    json_object_set_new(json_object_get(f, "id_number"), "confidence", json_real(0.2));
+    json_object_set_new(json_object_get(f, "birth_date"), "confidence", json_real(0.1));
+    r = run("id-card", "front", f, NULL);
+    CHECK(!find(&r, "field_unreadable"), "validated fields are read");
+    result_free(&r);
+    f = id_front("11010519491231002X", "女", "1949-12-30"); /* the number says the 31st */
+    json_object_set_new(json_object_get(f, "birth_date"), "confidence", json_real(0.1));
+    r = run("id-card", "front", f, NULL);
+    CHECK(find(&r, "field_unreadable"), "an unconfirmed low-confidence date stays unreadable");
+    result_free(&r);
+
     /* form mismatches: reject when the OCR is confident, review when not */
     r = run("id-card", "front", id_front("11010519491231002X", "女", "1949-12-31"),
             json_pack("{s:s, s:s, s:s}", "name", "李四", "id_number", "11010219781027232X", "address", "上海市黄浦区某某路1号"));

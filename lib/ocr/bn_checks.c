@@ -117,6 +117,31 @@ static void set_date(json_t *o, const char *key, const bn_date_t *d)
 
 /* ---- the checks ----------------------------------------------------------------------- */
 
+/* A value that passes its own check was read right, whatever the recogniser's confidence: a
+ * number whose check digit validates, a birth date the number confirms, a date that parses. */
+static int validates(ctx_t *c, const char *key)
+{
+    const char *v = fval(c, key);
+    bn_id_info_t id;
+    bn_uscc_info_t u;
+    bn_date_t d;
+    char buf[16];
+    if (!v)
+        return 0;
+    if (!strcmp(key, "id_number"))
+        return bn_id_validate(v, NULL, &id) == BN_ID_VALID;
+    if (!strcmp(key, "credit_code"))
+        return bn_uscc_validate(v, &u) && u.org_check_ok;
+    if (!strcmp(key, "birth_date")) {
+        const char *n = fval(c, "id_number");
+        return n && bn_id_validate(n, NULL, &id) == BN_ID_VALID && id.birth.y &&
+               !strcmp(bn_date_format(&id.birth, buf, sizeof buf), v);
+    }
+    if (!strcmp(key, "valid_from") || !strcmp(key, "valid_until") || !strcmp(key, "expiry_date"))
+        return is_long_term(v) || parse_date_field(v, &d);
+    return 0;
+}
+
 /* The first of the alternatives in spec ("a|b|c") that was read, or NULL; *first gets "a". */
 static const char *alt_read(ctx_t *c, const char *spec, char *first, size_t cap)
 {
@@ -142,7 +167,7 @@ static void check_required(ctx_t *c, const char *type, const char *side)
             continue;
         }
         snprintf(key, sizeof key, "%.*s", (int)strcspn(hit, "|"), hit);
-        if (fconf(c, key) < c->min_field_conf) {
+        if (fconf(c, key) < c->min_field_conf && !validates(c, key)) {
             json_array_append_new(low, json_string(key));
             mark_unreadable(c, key, 0);
         }
