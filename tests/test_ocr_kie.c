@@ -39,7 +39,7 @@ static void test_id_front(void)
         L(138, 600, 220, 34, "公民身份号码", 1.0),
         L(414, 602, 530, 38, "110101199001020010", 1.0),
     };
-    bn_lines_t ls = {v, (int)(sizeof v / sizeof v[0]), 0, 1100, 700, 36};
+    bn_lines_t ls = {.v = v, .n = (int)(sizeof v / sizeof v[0]), .width = 1100, .height = 700, .line_h = 36};
     bn_kie_t k;
     CHECK(bn_kie_extract("id-card", "front", &ls, &k) == 0);
     CHECK(!strcmp(val(&k, "name"), "张三丰"), "name '%s'", val(&k, "name"));
@@ -59,7 +59,7 @@ static void test_id_front(void)
         L(400, 600, 520, 38, "110101199001020010", 0.99),
         L(100, 300, 420, 38, "11010119900102001", 0.99), /* 17 digits: no valid window */
     };
-    bn_lines_t lw = {w, 3, 0, 1100, 700, 38};
+    bn_lines_t lw = {.v = w, .n = 3, .width = 1100, .height = 700, .line_h = 38};
     CHECK(bn_kie_extract("id-card", "front", &lw, &k) == 0);
     CHECK(!strcmp(val(&k, "id_number"), "110101199001020010"), "number by form '%s'", val(&k, "id_number"));
     const bn_kie_field_t *n = bn_kie_get(&k, "id_number");
@@ -78,7 +78,7 @@ static void test_id_front_columns(void)
         L(116, 168, 200, 30, "1990年1月2日", 1.0),
         L(131, 225, 240, 30, "北京市东城区测试路", 0.99),
     };
-    bn_lines_t ls = {v, 6, 0, 600, 400, 30};
+    bn_lines_t ls = {.v = v, .n = 6, .width = 600, .height = 400, .line_h = 30};
     bn_kie_t k;
     CHECK(bn_kie_extract("id-card", "front", &ls, &k) == 0);
     CHECK(!strcmp(val(&k, "name"), "张三"), "name '%s'", val(&k, "name"));
@@ -91,7 +91,7 @@ static void test_id_front_columns(void)
         L(131, 231, 171, 20, "测试县测试镇测试村", 0.99), /* top below the label's middle */
         L(75, 304, 110, 21, "公民身份号码", 1.0),
     };
-    bn_lines_t lw = {w, 3, 0, 600, 400, 18};
+    bn_lines_t lw = {.v = w, .n = 3, .width = 600, .height = 400, .line_h = 18};
     CHECK(bn_kie_extract("id-card", "front", &lw, &k) == 0);
     CHECK(!strcmp(val(&k, "address"), "测试县测试镇测试村"), "lower address '%s'", val(&k, "address"));
 
@@ -101,7 +101,7 @@ static void test_id_front_columns(void)
         L(115, 145, 153, 21, "住别男民族汉", 0.84),
         L(115, 214, 223, 18, "住址测试县测试镇", 0.99),
     };
-    bn_lines_t lx = {x, 3, 0, 600, 400, 20};
+    bn_lines_t lx = {.v = x, .n = 3, .width = 600, .height = 400, .line_h = 20};
     CHECK(bn_kie_extract("id-card", "front", &lx, &k) == 0);
     CHECK(!strcmp(val(&k, "sex"), "男") && !strcmp(val(&k, "ethnicity"), "汉"), "misread label: sex '%s' ethnicity '%s'",
           val(&k, "sex"), val(&k, "ethnicity"));
@@ -116,7 +116,7 @@ static void test_id_back(void)
         L(770, 2280, 900, 90, "签发机关测试市公安局", 0.99),
         L(770, 2460, 1300, 95, "有效期限2017.11.24-2037.11.24", 0.98),
     };
-    bn_lines_t ls = {v, 4, 0, 3024, 4032, 95};
+    bn_lines_t ls = {.v = v, .n = 4, .width = 3024, .height = 4032, .line_h = 95};
     bn_kie_t k;
     CHECK(bn_kie_extract("id-card", "back", &ls, &k) == 0);
     CHECK(!strcmp(val(&k, "issuing_authority"), "测试市公安局"), "authority '%s'", val(&k, "issuing_authority"));
@@ -129,7 +129,7 @@ static void test_id_back(void)
         L(300, 770, 200, 40, "有效期限", 0.99),
         L(560, 770, 300, 40, "2024.10.18-长期", 0.99),
     };
-    bn_lines_t lw = {w, 4, 0, 1100, 700, 40};
+    bn_lines_t lw = {.v = w, .n = 4, .width = 1100, .height = 700, .line_h = 40};
     CHECK(bn_kie_extract("id-card", "back", &lw, &k) == 0);
     CHECK(!strcmp(val(&k, "issuing_authority"), "测试市公安局测试分局"), "authority '%s'", val(&k, "issuing_authority"));
     CHECK(!strcmp(val(&k, "validity"), "2024.10.18-长期"), "validity '%s'", val(&k, "validity"));
@@ -168,7 +168,7 @@ static void test_license(void)
         L(1486, 1236, 74, 38, "2019", 1.0),
         L(1595, 1220, 213, 49, "年05月07日", 0.97),
     };
-    bn_lines_t ls = {v, (int)(sizeof v / sizeof v[0]), 0, 1920, 1440, 36};
+    bn_lines_t ls = {.v = v, .n = (int)(sizeof v / sizeof v[0]), .width = 1920, .height = 1440, .line_h = 36};
     bn_kie_t k;
     CHECK(bn_kie_extract("business-license", "front", &ls, &k) == 0);
     CHECK(!strcmp(val(&k, "credit_code"), "91350100M000100Y43"), "code '%s'", val(&k, "credit_code"));
@@ -193,7 +193,7 @@ static void test_license_spaced(void)
         L(1098, 1460, 756, 168, "型有限责任公司", 0.9),
         L(1101, 1637, 900, 170, "所测试市测试路1号", 0.98),
     };
-    bn_lines_t ls = {v, 4, 0, 4160, 3120, 180};
+    bn_lines_t ls = {.v = v, .n = 4, .width = 4160, .height = 3120, .line_h = 180};
     bn_kie_t k;
     CHECK(bn_kie_extract("business-license", "front", &ls, &k) == 0);
     CHECK(!strcmp(val(&k, "name"), "测试科技有限公司"), "name '%s'", val(&k, "name"));
@@ -206,7 +206,7 @@ static void test_license_spaced(void)
         L(301, 545, 304, 30, "型有限责任公司", 0.99),
         L(300, 700, 500, 30, "经营范围型材销售;所有许可项目", 0.99), /* words in the scope */
     };
-    bn_lines_t lw = {w, 4, 0, 1440, 1080, 31};
+    bn_lines_t lw = {.v = w, .n = 4, .width = 1440, .height = 1080, .line_h = 31};
     CHECK(bn_kie_extract("business-license", "front", &lw, &k) == 0);
     CHECK(!strcmp(val(&k, "name"), "测试一号有限公司"), "name without 名 '%s'", val(&k, "name"));
     CHECK(!strcmp(val(&k, "type"), "有限责任公司"), "type '%s'", val(&k, "type"));
@@ -224,7 +224,7 @@ static void test_license_spaced(void)
         L(1750, 1240, 30, 30, "日", 1.0),
         L(700, 1390, 800, 40, "市场主体应当于每年1月1日至6月30日报送年度报告", 0.98),
     };
-    bn_lines_t lx = {x, 9, 0, 1920, 1440, 36};
+    bn_lines_t lx = {.v = x, .n = 9, .width = 1920, .height = 1440, .line_h = 36};
     CHECK(bn_kie_extract("business-license", "front", &lx, &k) == 0);
     CHECK(!strcmp(val(&k, "issue_date"), "2020年11月3日"), "issue date in parts '%s'", val(&k, "issue_date"));
 }
@@ -232,7 +232,7 @@ static void test_license_spaced(void)
 static void test_edges(void)
 {
     bn_kie_t k;
-    bn_lines_t none = {NULL, 0, 0, 0, 0, 0};
+    bn_lines_t none = {.v = NULL, .n = 0, .width = 0, .height = 0, .line_h = 0};
     CHECK(bn_kie_extract("id-card", "front", &none, &k) == 0 && k.n == 0, "no lines, no fields");
     CHECK(bn_kie_extract("passport", "front", &none, &k) == -1, "no table for passports");
     CHECK(!bn_kie_supports("passport", "front") && bn_kie_supports("business-license", NULL));

@@ -366,9 +366,9 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         double min_cut = w_mm > 150 ? CFG("text.min_cut_lines_large", 2) : CFG("text.min_cut_lines", 1);
         if (tq.cut >= min_cut)
             bn_flag_add(flags, "border_incomplete", tq.cut, min_cut, -1);
-        /* and a card found whole under ~100 dpi (~340 px wide) is too coarse for the
+        /* and a card found whole under ~75 dpi (~250 px wide) is too coarse for the
          * prepared image even when its largest print still reads */
-        double min_dpi = w_mm > 150 ? CFG("text.min_dpi_large", 40) : CFG("text.min_dpi", 100);
+        double min_dpi = w_mm > 150 ? CFG("text.min_dpi_large", 40) : CFG("text.min_dpi", 75);
         if (tq.text_h < (t = CFG("text.min_height", 12)))
             bn_flag_add(flags, "resolution_too_low", tq.text_h, t, -1);
         else if (g.found && dpi < min_dpi)

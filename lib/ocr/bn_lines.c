@@ -85,6 +85,34 @@ static int orient(bn_ppocr_t *pp, const bn_image_t *img, const bn_textbox_t *b, 
     return bn_lines_orientation(tall, wide, m, 1 - m);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The slant of the page's text: the median angle (degrees, clockwise positive) of the lines
+ * long enough to have one; 0 below 1 degree. */
+static double skew_of(const bn_textbox_t *b, int n)
+{
+    double ang[MAX_BOXES];
+    int na = 0;
+    for (int i = 0; i < n && i < MAX_BOXES; i++) {
+        double len, thick;
+        int t;
+        quad_sides(b[i].pts, &len, &thick, &t);
+        if (t || len < 2.5 * thick)
+            continue;
+        const float *q = b[i].pts; /* the long top edge: TL -> TR */
+        ang[na++] = atan2(q[3] - q[1], q[2] - q[0]) * 180 / M_PI;
+    }
+    if (!na)
+        return 0;
+    qsort(ang, (size_t)na, sizeof *ang, cmp_double);
+    double m = ang[na / 2];
+    return fabs(m) < 1 ? 0 : m;
+}
+
 static int cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
@@ -148,13 +176,16 @@ int bn_lines_read(bn_textdet_t *det, bn_ppocr_t *pp, const bn_image_t *img, cons
     }
     out->rotation = rot;
     out->width = page->width, out->height = page->height;
+    out->skew = skew_of(b, n);
+    double a = -out->skew * M_PI / 180, ca = cos(a), sa = sin(a), cx = page->width / 2.0, cy = page->height / 2.0;
     for (int i = 0; i < n; i++) {
         bn_line_t *l = &out->v[out->n];
         memcpy(l->q, b[i].pts, sizeof l->q);
-        float x0 = l->q[0], x1 = l->q[0], y0 = l->q[1], y1 = l->q[1];
-        for (int k = 1; k < 4; k++) {
-            x0 = fminf(x0, l->q[2 * k]), x1 = fmaxf(x1, l->q[2 * k]);
-            y0 = fminf(y0, l->q[2 * k + 1]), y1 = fmaxf(y1, l->q[2 * k + 1]);
+        float x0 = 1e9f, x1 = -1e9f, y0 = 1e9f, y1 = -1e9f;
+        for (int k = 0; k < 4; k++) { /* the corners turned by -skew about the page's centre */
+            double dx = l->q[2 * k] - cx, dy = l->q[2 * k + 1] - cy;
+            float px = (float)(cx + dx * ca - dy * sa), py = (float)(cy + dx * sa + dy * ca);
+            x0 = fminf(x0, px), x1 = fmaxf(x1, px), y0 = fminf(y0, py), y1 = fmaxf(y1, py);
         }
         l->x = x0, l->y = y0, l->w = x1 - x0, l->h = y1 - y0;
         l->score = b[i].score;

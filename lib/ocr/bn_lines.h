@@ -14,7 +14,8 @@
 
 typedef struct {
     float q[8];        /* corners TL, TR, BR, BL in pixels of the upright page */
-    float x, y, w, h;  /* their axis-aligned box */
+    float x, y, w, h;  /* their box on the page straightened by skew (rows of a slanted card
+                          stay rows); on a straight page the quad's axis-aligned box */
     float score;       /* detector's mean probability */
     char text[BN_LINE_TEXT_MAX]; /* as recognised, UTF-8 (personal data: never logged) */
     double conf;       /* recogniser's mean character probability, 0..1 */
@@ -26,6 +27,7 @@ typedef struct {
     int rotation;      /* 0, 90, 180, 270: clockwise turn applied to the input to make it upright */
     int width, height; /* of the upright page */
     double line_h;     /* median height of the lines, pixels */
+    double skew;       /* degrees the lines slant (median of the long lines), straightened in x..h */
 } bn_lines_t;
 
 typedef struct {

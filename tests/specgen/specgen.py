@@ -576,7 +576,7 @@ def sample(a, i, kind, slot, layout, values, flat, src, fname, g, derived=None):
     img = to_u8(sc.img)
     if kind == "low_resolution":
         H, W = img.shape[:2]
-        long_ = int(g.integers(300, 401))
+        long_ = int(g.integers(280, 351))  # <= ~75 dpi: a real 79-dpi card photo was legible
         s = long_ / max(W, H)
         img = cv2.resize(img, (max(1, int(round(W * s))), max(1, int(round(H * s)))), interpolation=cv2.INTER_AREA)
         sc.corners = sc.corners * (img.shape[1] / W)
