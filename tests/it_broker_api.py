@@ -53,7 +53,7 @@ try:
     # --- flags decide the verdict
     s, ack = c.submit([("passport", "front", b"FLAG this")])
     s, res = c.result(ack["job"])
-    check(res["verdict"] == "reshoot" and res["flags"][0]["code"] == "blurry" and res["flags"][0]["document"] == 0,
+    check(res["verdict"] == "reshoot" and res["flags"][0]["code"] == "border_incomplete" and res["flags"][0]["document"] == 0,
           "a reshoot flag makes the verdict reshoot and is tagged with its document")
     check(res["flags"][0]["message_zh"] and res["flags"][0]["message_en"], "flags carry zh and en messages")
 

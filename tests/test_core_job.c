@@ -20,13 +20,14 @@ static int valid(const char *text, size_t nblobs)
     return rc == 0;
 }
 
-/* Fake stages for bn_check: quality flags "FLAG" images, ocr reads nothing, face fails. */
+/* Fake stages for bn_check: quality flags "FLAG" images (a cut border: blur or glare on a
+ * document whose fields all read would be info, bn_evidence), ocr reads a name, face fails. */
 static int fake_quality(const bn_task_t *t, bn_stage_result_t *out)
 {
     out->json = json_pack("{s:[], s:{s:I}}", "flags", "quality", "bytes", (json_int_t)t->image_size);
     bn_stage_result_add_blob(out, "prepared", "image/jpeg", strdup("jpg"), 3);
     if (t->image_size >= 4 && memcmp(t->image, "FLAG", 4) == 0)
-        bn_flag_add(json_object_get(out->json, "flags"), "glare", 0.2, 0.05, -1);
+        bn_flag_add(json_object_get(out->json, "flags"), "border_incomplete", 3, 4, -1);
     return 0;
 }
 static int fake_ocr(const bn_task_t *t, bn_stage_result_t *out)
@@ -84,7 +85,7 @@ int main(void)
     json_t *res = bn_check_run(spec, blobs, 4, stages, NULL, NULL, NULL);
     CHECK(res && !strcmp(json_string_value(json_object_get(res, "status")), "done"), "check runs");
     json_t *d0 = json_array_get(json_object_get(res, "documents"), 0);
-    CHECK(!strcmp(json_string_value(json_object_get(d0, "verdict")), "reshoot"), "glare makes document 0 reshoot");
+    CHECK(!strcmp(json_string_value(json_object_get(d0, "verdict")), "reshoot"), "a cut border makes document 0 reshoot");
     CHECK(json_is_true(json_object_get(json_array_get(json_object_get(res, "documents"), 1), "saw_hint")),
           "ocr received the quality result as a hint");
     json_t *named = json_object_get(json_array_get(json_object_get(res, "documents"), 1), "blobs");

@@ -40,6 +40,11 @@ static void s_bad_input(bn_config_t *cfg)
     CHECK(s_has_flag(r.json, "format_unsupported"));
     CHECK(strcmp(json_string_value(json_object_get(json_object_get(r.json, "quality"), "decode_error")),
                  "image_corrupt") == 0);
+    /* the flag itself says what the decoder found, so a user reads why (not just "not a JPEG") */
+    json_t *fu = json_array_get(json_object_get(r.json, "flags"), 0);
+    const char *detail = json_string_value(json_object_get(fu, "detail"));
+    CHECK(detail && strlen(detail) > 0 && !strcmp(json_string_value(json_object_get(fu, "error")), "image_corrupt"),
+          "decoder's reason on the flag");
     bn_stage_result_clear(&r);
     /* Editing software named only in a JPEG comment (GIMP's habit). */
     {

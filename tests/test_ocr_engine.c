@@ -97,6 +97,18 @@ int main(void)
     json_t *g = run("id-card", "front", "not an image at all", 19, NULL);
     CHECK(g && has_flag(g, "format_unsupported"), "garbage bytes");
     json_decref(g);
+    /* after the quality stage (hints), which has said so with the decoder's reason: once only */
+    {
+        json_t *opts = json_pack("{s:s}", "now", "2026-11-28"), *hints = json_pack("{s:{}}", "quality");
+        bn_task_t t = {.stage = "ocr", .doc_type = "id-card", .doc_side = "front",
+                       .image = (const uint8_t *)"not an image at all", .image_size = 19, .options = opts,
+                       .hints = hints};
+        bn_stage_result_t r;
+        CHECK(bn_ocr_run(&t, &r) == 0 && !has_flag(r.json, "format_unsupported"), "reported once, by quality");
+        bn_stage_result_clear(&r);
+        json_decref(opts);
+        json_decref(hints);
+    }
 
     const char *dir = getenv("BEIAN_SPECIMENS");
     DIR *d = dir && *dir ? opendir(dir) : NULL;

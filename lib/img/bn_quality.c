@@ -137,7 +137,13 @@ static int s_undecodable(const bn_task_t *task, bn_stage_result_t *out, json_t *
             bn_flag_add(flags, "resolution_too_high", json_number_value(json_object_get(q, "pixels")),
                         CFG("decode.max_pixels", 100e6), BN_SEV_REJECT);
     } else {
-        bn_flag_add(flags, "format_unsupported", NAN, NAN, BN_SEV_REJECT);
+        /* the decoder's own words say what is wrong with the file ("Premature end of input
+         * file": a truncated upload), which the code alone does not */
+        json_t *f = bn_flag_add(flags, "format_unsupported", NAN, NAN, BN_SEV_REJECT);
+        if (f) {
+            json_object_set_new(f, "error", json_string(code));
+            json_object_set_new(f, "detail", json_string(bn_error_msg()));
+        }
     }
     json_object_set_new(q, "decode_error", json_string(code));
     json_object_set_new(q, "decode_message", json_string(bn_error_msg()));

@@ -810,8 +810,10 @@ int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
     lim.shrink_to = (int)bn_config_num(task->config, "ocr.decode_long_side", 2400);
     img = bn_image_decode(task->image, task->image_size, &lim, &di);
     if (!img) {
+        /* the quality stage, when it ran first, has already said so (with the decoder's reason) */
         const char *code = bn_error_code();
-        bn_flag_add(flags, !strcmp(code, "image_too_large") ? "resolution_too_high" : "format_unsupported", NAN, NAN, -1);
+        if (!json_object_get(task->hints, "quality"))
+            bn_flag_add(flags, !strcmp(code, "image_too_large") ? "resolution_too_high" : "format_unsupported", NAN, NAN, -1);
         goto finish;
     }
     double t_dec = dbg_now();
