@@ -23,6 +23,10 @@ static void test_norm(void)
     CHECK(!strcmp(bn_norm_date("-2031.12.13", o, sizeof o), "2031-12-13"), "leading dash: %s", o);
     CHECK(!strcmp(bn_norm_date("07 JUN 1985", o, sizeof o), "1985-06-07"), "passport: %s", o);
     CHECK(!strcmp(bn_norm_date("长期", o, sizeof o), "long-term"), "long-term: %s", o);
+    /* pre-2015 licences print dates in Chinese numerals */
+    CHECK(!strcmp(bn_norm_date("二〇一〇年三月十五日", o, sizeof o), "2010-03-15"), "cn numerals: %s", o);
+    CHECK(!strcmp(bn_norm_date("二零零九年十二月三十一日", o, sizeof o), "2009-12-31"), "cn numerals: %s", o);
+    CHECK(!strcmp(bn_norm_date("二〇二一年十月二十日", o, sizeof o), "2021-10-20"), "cn numerals: %s", o);
     CHECK(!strcmp(bn_norm_date("2021.02.30", o, sizeof o), ""), "Feb 30 must not be a date: %s", o);
     CHECK(!strcmp(bn_norm_date("hello", o, sizeof o), ""), "not a date: %s", o);
     CHECK(!strcmp(bn_norm_field("id-card", "id_number", " 11010519491231002x ", o, sizeof o), "11010519491231002X"),

@@ -212,6 +212,17 @@ static void test_license_spaced(void)
     CHECK(!strcmp(val(&k, "type"), "有限责任公司"), "type '%s'", val(&k, "type"));
     CHECK(!bn_kie_get(&k, "address"), "所 inside the scope is no label");
 
+    /* a pre-2015 licence: dates in Chinese numerals */
+    bn_line_t y[] = {
+        L(160, 700, 180, 36, "成立日期", 1.0),
+        L(400, 700, 330, 36, "二〇一〇年三月十五日", 0.98),
+        L(1300, 1300, 330, 36, "二〇一五年一月二十日", 0.97),
+    };
+    bn_lines_t ly = {.v = y, .n = 3, .width = 1920, .height = 1440, .line_h = 36};
+    CHECK(bn_kie_extract("business-license", "front", &ly, &k) == 0);
+    CHECK(!strcmp(val(&k, "established_date"), "二〇一〇年三月十五日"), "cn date '%s'", val(&k, "established_date"));
+    CHECK(!strcmp(val(&k, "issue_date"), "二〇一五年一月二十日"), "cn issue date '%s'", val(&k, "issue_date"));
+
     /* the issue date's digits printed above the 年 月 日 line, through the seal, a footer below */
     bn_line_t x[] = {
         L(1295, 1107, 209, 39, "登记机关", 1.0),

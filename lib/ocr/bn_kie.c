@@ -479,8 +479,11 @@ static int plausible_value(const char *key, const char *t, size_t n)
 {
     if (!strcmp(key, "credit_code") || !strcmp(key, "registration_number") || !strcmp(key, "id_number"))
         return alnum_count(t, n) >= 13;
-    if (strstr(key, "date"))
-        return alnum_count(t, n) >= 4;
+    if (strstr(key, "date")) { /* digits, or Chinese numerals with 年 (二〇一〇年三月十五日) */
+        char buf[BN_KIE_VALUE_MAX], d[32];
+        snprintf(buf, sizeof buf, "%.*s", (int)n, t);
+        return alnum_count(t, n) >= 4 || bn_norm_date(buf, d, sizeof d)[0];
+    }
     return n > 0;
 }
 
@@ -729,7 +732,8 @@ static void by_form(const char *type, const char *side, seg_t *seg, int ns, cons
         if (!bn_kie_get(out, "issue_date"))
             for (int s = ns - 1; s >= 0; s--) {
                 /* a date alone on its row (not a sentence of the footer that holds one) */
-                if (seg[s].used || !strstr(seg[s].t, "年") || u8count(seg[s].t) > 14 || !(seg[s].t[0] >= '0' && seg[s].t[0] <= '9') ||
+                if (seg[s].used || !strstr(seg[s].t, "年") || u8count(seg[s].t) > 14 ||
+                    !(seg[s].t[0] >= '0' && seg[s].t[0] <= '9' ? 1 : !strncmp(seg[s].t, "二", 3)) ||
                     !bn_norm_date(seg[s].t, buf, sizeof buf)[0])
                     continue;
                 bn_kie_field_t *f = field_for(out, "issue_date");
