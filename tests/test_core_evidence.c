@@ -61,7 +61,9 @@ int main(void)
     /* switched off */
     json_t *docs2 = json_array();
     json_array_append_new(docs2, doc_with(legible, 1));
-    bn_config_t *cfg = bn_config_from_json(json_pack("{s:{s:b}}", "job", "legibility_evidence", 0));
+    json_t *root = json_pack("{s:{s:b}}", "job", "legibility_evidence", 0);
+    bn_config_t *cfg = bn_config_from_json(root); /* takes its own reference */
+    json_decref(root);
     CHECK(cfg != NULL);
     CHECK(bn_evidence_apply(docs2, cfg) == 0, "switched off: nothing changes");
     CHECK(!strcmp(sev(json_array_get(docs2, 0), "blurry"), "reshoot"));
