@@ -332,8 +332,21 @@ static void test_repair(void)
     CHECK(bn_validity_parse(NULL, &from, &until, &lt) == -1);
 }
 
+/* Numbers found inside a line read with neighbours' characters (bn_number_windows). */
+static void test_windows(void)
+{
+    char w[19];
+    CHECK(bn_number_windows("公民身份号码 11010519491231002X", 0, w) == 1 && !strcmp(w, "11010519491231002X"));
+    CHECK(bn_number_windows("x11010519491231002x1", 0, w) == 1 && !strcmp(w, "11010519491231002X"), "%s", w);
+    CHECK(bn_number_windows("1101051949123100", 0, w) == 0, "too short");
+    CHECK(bn_number_windows("11010519491231002Y", 0, NULL) == 0, "bad check digit");
+    CHECK(bn_number_windows("代码91350100M000100Y43(1/1)", 1, w) == 1 && !strcmp(w, "91350100M000100Y43"), "%s", w);
+    CHECK(bn_number_windows(NULL, 1, w) == 0);
+}
+
 int main(void)
 {
+    test_windows();
     test_repair();
     test_icao();
     test_id();

@@ -763,3 +763,25 @@ int bn_is_adult(const bn_date_t *birth, const bn_date_t *today)
 {
     return bn_age_years(birth, today) >= 18;
 }
+
+int bn_number_windows(const char *s, int uscc, char out[19])
+{
+    char a[512];
+    size_t n = 0;
+    for (; s && *s && n + 1 < sizeof a; s++)
+        if ((*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z'))
+            a[n++] = (char)((*s >= 'a' && *s <= 'z') ? *s - 32 : *s);
+    int count = 0;
+    for (size_t i = 0; i + 18 <= n; i++) {
+        char w[19];
+        memcpy(w, a + i, 18);
+        w[18] = 0;
+        bn_id_info_t ii;
+        bn_uscc_info_t ui;
+        if (uscc ? (bn_uscc_validate(w, &ui) && ui.org_check_ok) : bn_id_validate(w, NULL, &ii) == BN_ID_VALID) {
+            if (!count++ && out)
+                memcpy(out, w, 19);
+        }
+    }
+    return count;
+}

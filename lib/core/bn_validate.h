@@ -117,6 +117,13 @@ typedef struct {
  * out->org_check_ok); 0 otherwise. Real pre-2016 codes may fail: treat 0 as review, not reject. */
 int bn_uscc_validate(const char *s, bn_uscc_info_t *out);
 
+/* The 18-character windows of s (its letters and digits only, upper-cased; anything else is
+ * skipped) that validate as an ID number (uscc 0: GB 11643) or a credit code (uscc 1: GB 32100
+ * and the embedded organisation code): returns how many, the first copied to out. A number read
+ * with a neighbour's characters at either end, or found anywhere in a line, is checked this
+ * way; no character is ever added or changed. */
+int bn_number_windows(const char *s, int uscc, char out[19]);
+
 /* Syntax-only repair of an OCR'd credit code: blanks dropped, full-width folded, upper-cased;
  * letters the alphabet excludes become their look-alike digits (O→0, I→1, Z→2, S→5) and the
  * region code (characters 3-8) must be digits (also Q D→0, L→1, B→8, G→6). Returns the number

@@ -599,37 +599,14 @@ static void value_of(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int
 
 /* ---- values by their form --------------------------------------------------------------- */
 
-/* An 18-character window of s (digits and letters only) that validates, copied to out. */
-static int valid_window(const char *s, int uscc, char *out)
-{
-    char a[SEG_TEXT];
-    size_t n = 0;
-    for (; *s && n + 1 < sizeof a; s++)
-        if ((*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z'))
-            a[n++] = (char)((*s >= 'a' && *s <= 'z') ? *s - 32 : *s);
-    a[n] = 0;
-    for (size_t i = 0; i + 18 <= n; i++) {
-        char w[19];
-        memcpy(w, a + i, 18);
-        w[18] = 0;
-        bn_id_info_t ii;
-        bn_uscc_info_t ui;
-        if (uscc ? (bn_uscc_validate(w, &ui) && ui.org_check_ok) : bn_id_validate(w, NULL, &ii) == BN_ID_VALID) {
-            memcpy(out, w, 19);
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static void by_form_number(seg_t *seg, int ns, bn_kie_t *out, const char *key, int uscc)
 {
     const bn_kie_field_t *have = bn_kie_get(out, key);
     char w[19];
-    if (have && valid_window(have->value, uscc, w))
+    if (have && bn_number_windows(have->value, uscc, w))
         return;
     for (int s = 0; s < ns; s++) {
-        if (!valid_window(seg[s].t, uscc, w))
+        if (!bn_number_windows(seg[s].t, uscc, w))
             continue;
         bn_kie_field_t *f = field_for(out, key);
         if (!f)

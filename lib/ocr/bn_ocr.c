@@ -89,22 +89,9 @@ static void pick_window(const char *key, char *v)
 {
     int id = !strcmp(key, "id_number"), uscc = !strcmp(key, "credit_code");
     size_t n = strlen(v);
-    if ((!id && !uscc) || n <= 18 || n > 24)
-        return;
-    int found = -1, count = 0;
-    for (size_t i = 0; i + 18 <= n; i++) {
-        char w[19];
-        memcpy(w, v + i, 18);
-        w[18] = 0;
-        bn_id_info_t ii;
-        bn_uscc_info_t ui;
-        if (id ? bn_id_validate(w, NULL, &ii) == BN_ID_VALID : (bn_uscc_validate(w, &ui) && ui.org_check_ok))
-            found = (int)i, count++;
-    }
-    if (count == 1) {
-        memmove(v, v + found, 18);
-        v[18] = 0;
-    }
+    char w[19];
+    if ((id || uscc) && n > 18 && n <= 24 && bn_number_windows(v, uscc, w) == 1)
+        memcpy(v, w, 19);
 }
 
 /* The 56 ethnic groups as printed on ID cards (GB/T 3304, without the 族 suffix). */

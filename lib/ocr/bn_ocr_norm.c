@@ -1,4 +1,5 @@
 #include "ocr/bn_ocr_norm.h"
+#include "ocr/bn_normalize.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -96,71 +97,23 @@ static char *filter(const char *raw, unsigned keep, char *out, size_t size)
     return out;
 }
 
-/* The value of a Chinese numeral character (〇/零 0, 一..九 1..9, 十 10), or -1. */
-static int cn_digit(uint32_t cp)
-{
-    static const uint32_t d[] = {0x3007, 0x4E00, 0x4E8C, 0x4E09, 0x56DB, 0x4E94, 0x516D, 0x4E03, 0x516B, 0x4E5D};
-    if (cp == 0x96F6)
-        return 0;
-    if (cp == 0x5341)
-        return 10;
-    for (int i = 0; i < 10; i++)
-        if (cp == d[i])
-            return i;
-    return -1;
-}
-
-/* A date printed in Chinese numerals, as pre-2015 licences do (二〇一〇年三月十五日), in digits
- * (2010年3月15日): the year digit by digit, month and day as numbers (十一, 二十, 三十一).
- * Returns 1 when anything was converted. */
-static int cn_numerals(const char *raw, char *out, size_t size)
-{
-    size_t k = 0;
-    int conv = 0;
-    for (const char *p = raw; *p && k + 8 < size;) {
-        uint32_t cp;
-        int n = utf8_next(p, &cp);
-        if (cn_digit(cp) < 0) {
-            memcpy(out + k, p, (size_t)n);
-            k += (size_t)n, p += n;
-            continue;
-        }
-        int digits[8], nd = 0;
-        while (*p && nd < 8) { /* the run of numerals */
-            uint32_t c;
-            int m = utf8_next(p, &c);
-            if (cn_digit(c) < 0)
-                break;
-            digits[nd++] = cn_digit(c);
-            p += m;
-        }
-        uint32_t next = 0;
-        if (*p)
-            utf8_next(p, &next);
-        int v = 0;
-        if (next == 0x5E74) { /* 年: digit by digit */
-            for (int i = 0; i < nd; i++)
-                v = v * 10 + (digits[i] % 10);
-        } else { /* 十一 = 11, 二十 = 20, 二十一 = 21, 十 = 10 */
-            for (int i = 0; i < nd; i++)
-                v = digits[i] == 10 ? (v ? v : 1) * 10 : v + digits[i];
-        }
-        k += (size_t)snprintf(out + k, size - k, "%d", v);
-        conv = 1;
-    }
-    out[k] = 0;
-    return conv;
-}
-
 char *bn_norm_date(const char *raw, char *out, size_t size)
 {
     static const char *mon[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
     out[0] = 0;
     if (!raw)
         return out;
-    char cn[256];
-    if (strstr(raw, "年") && cn_numerals(raw, cn, sizeof cn))
-        return bn_norm_date(cn, out, size);
+    /* a date in Chinese numerals, as pre-2015 licences print it (二〇一〇年三月十五日): the
+     * address normaliser's numerals → digits (2010年3月15日) */
+    static const char *const cn = "〇零一二三四五六七八九十";
+    char digits[256];
+    int has_cn = 0;
+    for (const char *p = raw; *p && !has_cn; p++)
+        if ((unsigned char)*p >= 0xE3)
+            for (const char *c = cn; *c && !has_cn; c += 3)
+                has_cn = !strncmp(p, c, 3);
+    if (has_cn && strstr(raw, "年") && bn_norm(raw, BN_NORM_ADDRESS, digits, sizeof digits) > 0)
+        return bn_norm_date(digits, out, size);
     if (strstr(raw, "长期") || strstr(raw, "长") || strstr(raw, "期")) {
         snprintf(out, size, "long-term");
         return out;
