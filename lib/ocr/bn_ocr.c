@@ -758,6 +758,7 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double sh
         bn_kie_t other;
         if (bn_kie_extract(doc_type, !strcmp(side, "back") ? "front" : "back", &L, &other) == 0 && other.labels_seen >= 1)
             bn_flag_add(flags, "wrong_side", NAN, NAN, -1);
+        memset(&other, 0, sizeof other); /* personal data */
     }
     *rotation = L.rotation;
     bn_lines_clear(&L);
