@@ -37,6 +37,7 @@ ppocr_rec_160.onnx   2150bd857048b01b3d58a246c8ae639ffc2497a9c73cfa93d21fb984bf6
 ppocr_rec_320.onnx   7c6855b0840a2ac04b13f59ce11ce90eb2405486f7aa75bbb3ea135965225a92
 ppocr_rec_480.onnx   672d7e9c5c381c6787ab34f5396fc8ceff1cbd8dce0db2f6e4dbfcfc7b4ede18
 ppocr_rec_640.onnx   eaa51ab4fda088bc625a221af43aee9b9e9dca63c61577e199569855e3f4ff93
+ppocr_rec_800.onnx   49c37a5418f2d61ee53b4844c8ab306de33662ba4e679e6b5ef912feb55a6132
 ppocr_rec_960.onnx   d6ae1841d38b789f76a90958f978fcabf8c767d385af8584ba80f78055cbb5f1
 ppocr_det.onnx       58de16c6944c0ed6714dd1013313000ef4f6e5cac0c048828cb2d0fbdf7c5630
 ppocr_cls.onnx       0f79115ad39575ecb01cca10d7cb2fd87ded441e1df5ac5a6f9e1886480cf93d
@@ -110,7 +111,7 @@ fetch_ppocr() {
   fi
   mkdir -p "$tmp/out"
   cp "$a/$PPOCR_KEYS" "$tmp/out/"
-  /usr/bin/python3 "$here/fix-ppocr.py" "$a/$PPOCR_REC" "$tmp/out" 160 320 480 640 960
+  /usr/bin/python3 "$here/fix-ppocr.py" "$a/$PPOCR_REC" "$tmp/out" 160 320 480 640 800 960
   /usr/bin/python3 "$here/fix-ppocr.py" --det "$a/$PPOCR_DET" "$tmp/out/ppocr_det.onnx"
   /usr/bin/python3 "$here/fix-ppocr.py" --cls "$a/$PPOCR_CLS" "$tmp/out/ppocr_cls.onnx"
   install_checked "$tmp/out" "$PPOCR_MODELS"

@@ -31,7 +31,10 @@ const int kH = 48;  // PP-OCRv4 recognition input height
 // Widths fetch-models.sh has scripts/fix-ppocr.py produce. Time is linear in the width
 // (~0.12 ms per column on one core), so a line goes to the narrowest that holds it: 160 a sex
 // or an ethnicity, 320 a name or a date, 480 an ID-card address line, 640-960 licence lines.
-const int kWidths[] = {160, 320, 480, 640, 960};
+const int kWidths[] = {160, 320, 480, 640, 800, 960};
+// A line up to this much wider than a network is squeezed into it rather than padded into the
+// next one (a 656-px ID number went to the 960 network: 46 % of its columns padding).
+const double kSqueeze = 1.08;
 
 bool file_exists(const std::string &p)
 {
@@ -153,7 +156,7 @@ static int recognise(bn_ppocr *p, const cv::Mat &bgr, char *utf8, size_t cap, do
     int w = bgr.cols, h = bgr.rows;
     int need = (int)std::ceil((double)kH * w / h);
     size_t k = 0;
-    while (k + 1 < p->widths.size() && p->widths[k] < need)
+    while (k + 1 < p->widths.size() && p->widths[k] * kSqueeze < need)
         k++;
     int W = p->widths[k], rw = std::max(1, std::min(W, need));
     cv::Mat rs, f;
