@@ -169,9 +169,9 @@ static float x_at(const seg_t *s, size_t at)
 
 static float cy(const seg_t *s) { return s->y + s->h / 2; }
 
-static int same_row(const seg_t *a, float bx, float by, float bh)
+/* Is a box of top by and height bh on segment a's row (centres within half the lower height)? */
+static int same_row(const seg_t *a, float by, float bh)
 {
-    (void)bx;
     float h = fminf(a->h, bh);
     return fabsf(cy(a) - (by + bh / 2)) < 0.5f * h;
 }
@@ -240,7 +240,7 @@ static int build_segments(const bn_lines_t *in, seg_t *seg, int max)
         int join = -1;
         for (int k = 0; k < n; k++) {
             seg_t *s = &seg[k];
-            if (!same_row(s, l->x, l->y, l->h))
+            if (!same_row(s, l->y, l->h))
                 continue;
             float gap = l->x - (s->x + s->w), h = fmaxf(s->h, l->h);
             /* a lone character of a label printed with wide spacing (名  称, 住  所) joins its
@@ -489,8 +489,8 @@ static int plausible_value(const char *key, const char *t, size_t n)
 
 /* Lines below a value that continue it: they start about where the value starts, follow at
  * about a line's pitch and hold no label. */
-static void continuation(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int nh, bn_kie_field_t *f,
-                         float vx, int last, int max_lines, int id_front)
+static void continuation(seg_t *seg, int ns, const hit_t *hit, int nh, bn_kie_field_t *f, float vx, int last,
+                         int max_lines, int id_front)
 {
     for (int lines = 1; lines < max_lines; lines++) {
         const seg_t *prev = &seg[last];
@@ -514,7 +514,7 @@ static void continuation(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit,
         /* a line on the row of another label is that label's value (有效期限 under 签发机关) */
         for (int i = 0; best >= 0 && i < nh; i++) {
             const seg_t *o = &seg[hit[i].seg];
-            if (hit[i].seg != best && same_row(o, seg[best].x, seg[best].y, seg[best].h))
+            if (hit[i].seg != best && same_row(o, seg[best].y, seg[best].h))
                 return;
         }
         if (best < 0)
@@ -524,7 +524,6 @@ static void continuation(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit,
         seg[best].used = 1;
         last = best;
     }
-    (void)sp;
 }
 
 /* The value of label hit i: after it in its segment, else the segment to its right on the same
@@ -554,7 +553,7 @@ static void value_of(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int
         float best = 1e9f;
         for (int k = 0; k < ns; k++) {
             seg_t *c = &seg[k];
-            if (k == h->seg || c->used || !same_row(c, s->x, s->y, s->h) || c->x < s->x + s->w - 0.5f * s->h ||
+            if (k == h->seg || c->used || !same_row(c, s->y, s->h) || c->x < s->x + s->w - 0.5f * s->h ||
                 c->x > s->x + s->w + 6 * s->h)
                 continue;
             size_t n = text_before_label(seg, hit, nh, k);
@@ -594,7 +593,7 @@ static void value_of(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int
     }
     f->by_label = 1;
     if (fs->max_lines > 1)
-        continuation(sp, seg, ns, hit, nh, f, vx, src, fs->max_lines, id_front);
+        continuation(seg, ns, hit, nh, f, vx, src, fs->max_lines, id_front);
 }
 
 /* ---- values by their form --------------------------------------------------------------- */
