@@ -20,6 +20,7 @@
  * Usage: bench_broker [--quick] (build dir is taken from argv[0]). Not a test: prints numbers.
  *        bench_broker --only raw|intake|memory|dintake|durable SIZE COUNT  runs one configuration
  *        (both passes; for profiling it, e.g. under perf record -a). */
+#include "bn_bench.h"
 #include "core/bn_msg.h"
 
 #include <dirent.h>
@@ -197,23 +198,6 @@ static pid_t spawn(char *const argv[])
     return p;
 }
 
-/* CPU seconds (user + system) a process has used so far: shows where a configuration's
- * time goes on a machine with fewer cores than processes. */
-static double cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return 0;
-    return (ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
 
 static long rss_kb(pid_t pid)
 {
@@ -283,7 +267,7 @@ static void stack_start(bstack_t *st, int durable, int workers)
 
 static double stack_workers_cpu(const bstack_t *st)
 {
-    return (st->workers[0] ? cpu_s(st->workers[0]) : 0) + (st->workers[1] ? cpu_s(st->workers[1]) : 0);
+    return (st->workers[0] ? bn_bench_proc_cpu(st->workers[0]) : 0) + (st->workers[1] ? bn_bench_proc_cpu(st->workers[1]) : 0);
 }
 
 /* run_client against a started stack, with the CPU the broker and workers spent meanwhile.
@@ -291,11 +275,11 @@ static double stack_workers_cpu(const bstack_t *st)
  * rising) so their cost per job is complete. */
 static result_t run_stack(bstack_t *st, size_t size, int count, int window, int base)
 {
-    double b0 = cpu_s(st->broker), w0 = stack_workers_cpu(st);
+    double b0 = bn_bench_proc_cpu(st->broker), w0 = stack_workers_cpu(st);
     result_t r = run_client(st->ep, size, count, window, 1, base);
     for (double last = -1, w; st->workers[0] && (w = stack_workers_cpu(st)) != last; last = w)
         usleep(300000);
-    r.broker_us = (cpu_s(st->broker) - b0) / count * 1e6;
+    r.broker_us = (bn_bench_proc_cpu(st->broker) - b0) / count * 1e6;
     r.workers_us = (stack_workers_cpu(st) - w0) / count * 1e6;
     return r;
 }

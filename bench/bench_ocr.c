@@ -31,6 +31,7 @@
 #include <beian/client.h>
 #include <beian/proto.h>
 
+#include "bn_bench.h"
 #include "core/bn_file.h"
 #include "core/bn_msg.h"
 
@@ -211,22 +212,6 @@ static int load_specimens(const char *dir, photo_t *ph, json_t **truths, int lim
 
 /* ---- processes ---- */
 
-/* CPU seconds (user + system, every thread) a process has used so far. */
-static double proc_cpu(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return 0;
-    return (ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
 
 /* A line of /proc/PID/status in kB (VmHWM: peak RSS). */
 static long proc_kb(pid_t pid, const char *field)
@@ -288,9 +273,9 @@ typedef struct {
 
 static double stack_cpu(const stack_t_ *s, double *parts)
 {
-    parts[0] = proc_cpu(s->broker);
-    parts[1] = proc_cpu(s->quality);
-    parts[2] = proc_cpu(s->ocr);
+    parts[0] = bn_bench_proc_cpu(s->broker);
+    parts[1] = bn_bench_proc_cpu(s->quality);
+    parts[2] = bn_bench_proc_cpu(s->ocr);
     return parts[0] + parts[1] + parts[2];
 }
 

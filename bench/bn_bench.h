@@ -1,0 +1,28 @@
+/* bn_bench — what the benchmarks share (header-only: each bench is one file). */
+#ifndef BN_BENCH_H
+#define BN_BENCH_H
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* CPU seconds (user + system, every thread) process pid has used so far, from /proc/PID/stat;
+ * 0 when it cannot be read. Shows where a configuration's time goes on a machine with fewer
+ * cores than processes. */
+static inline double bn_bench_proc_cpu(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    return (ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+#endif
