@@ -419,10 +419,24 @@ char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char
         char a[BN_NORM_MAX];
         filter(raw, KEEP_CJK | KEEP_DIGIT | KEEP_UPPER | KEEP_PUNCT, a, sizeof a);
         size_t k = 0;
+        char last = 0; /* the last bracket written, to drop a doubled one ("（（" read twice) */
         for (const char *p = a; *p; p++) {
-            if (*p == '(' || *p == ')' || *p == '[' || *p == ']')
-                k = utf8_put(out, k, size, (*p == '(' || *p == '[') ? 0xFF08 : 0xFF09);
-            else if (k + 2 < size)
+            if (*p == '(' || *p == ')' || *p == '[' || *p == ']') {
+                char b = (*p == '(' || *p == '[') ? '(' : ')';
+                if (b != last)
+                    k = utf8_put(out, k, size, b == '(' ? 0xFF08 : 0xFF09);
+                last = b;
+                continue;
+            }
+            last = 0;
+            /* a dash between numbers read as 一 (1001—1003号 → 1001一1003号) */
+            if (!strncmp(p, "一", 3) && k > 0 && out[k - 1] >= '0' && out[k - 1] <= '9' && p[3] >= '0' && p[3] <= '9') {
+                if (k + 2 < size)
+                    out[k++] = '-';
+                p += 2;
+                continue;
+            }
+            if (k + 2 < size)
                 out[k++] = *p;
         }
         out[k] = 0;
