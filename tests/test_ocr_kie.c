@@ -212,6 +212,17 @@ static void test_license_spaced(void)
     CHECK(!strcmp(val(&k, "type"), "有限责任公司"), "type '%s'", val(&k, "type"));
     CHECK(!bn_kie_get(&k, "address"), "所 inside the scope is no label");
 
+    /* the address's second line sits in the value column, right of where the first line's
+     * value starts after a long label (经营场所) */
+    bn_line_t z[] = {
+        L(984, 623, 520, 26, "经营场所测试市测试区华强路测试社区华强大厦", 1.0),
+        L(1150, 649, 366, 19, "1001、1002、1003号华强北路9号", 0.99),
+    };
+    bn_lines_t lz = {.v = z, .n = 2, .width = 1628, .height = 1221, .line_h = 26};
+    CHECK(bn_kie_extract("business-license", "front", &lz, &k) == 0);
+    CHECK(!strcmp(val(&k, "address"), "测试市测试区华强路测试社区华强大厦1001、1002、1003号华强北路9号"), "address '%s'",
+          val(&k, "address"));
+
     /* a pre-2015 licence: dates in Chinese numerals */
     bn_line_t y[] = {
         L(160, 700, 180, 36, "成立日期", 1.0),

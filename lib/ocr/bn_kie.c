@@ -502,7 +502,7 @@ static void continuation(seg_t *seg, int ns, const hit_t *hit, int nh, bn_kie_fi
                 continue;
             if (c->y - (prev->y + prev->h) > 0.9f * h)
                 break; /* segments are sorted by height: nothing further is closer */
-            if (c->x < vx - 1.2f * h || c->x > vx + 2.5f * h)
+            if (c->x < vx - 1.2f * h || c->x > vx + 4.0f * h) /* the value column may sit right of where the label's row reads on */
                 continue;
             if (first_hit_in(hit, nh, s) && text_before_label(seg, hit, nh, s) == 0)
                 continue;
