@@ -490,7 +490,7 @@ static int plausible_value(const char *key, const char *t, size_t n)
 /* Lines below a value that continue it: they start about where the value starts, follow at
  * about a line's pitch and hold no label. */
 static void continuation(seg_t *seg, int ns, const hit_t *hit, int nh, bn_kie_field_t *f, float vx, int last,
-                         int max_lines, int id_front)
+                         int max_lines, int id_front, float reach)
 {
     for (int lines = 1; lines < max_lines; lines++) {
         const seg_t *prev = &seg[last];
@@ -502,7 +502,7 @@ static void continuation(seg_t *seg, int ns, const hit_t *hit, int nh, bn_kie_fi
                 continue;
             if (c->y - (prev->y + prev->h) > 0.9f * h)
                 break; /* segments are sorted by height: nothing further is closer */
-            if (c->x < vx - 1.2f * h || c->x > vx + 4.0f * h) /* the value column may sit right of where the label's row reads on */
+            if (c->x < vx - 1.2f * h || c->x > vx + reach * h)
                 continue;
             if (first_hit_in(hit, nh, s) && text_before_label(seg, hit, nh, s) == 0)
                 continue;
@@ -593,7 +593,9 @@ static void value_of(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int
     }
     f->by_label = 1;
     if (fs->max_lines > 1)
-        continuation(seg, ns, hit, nh, f, vx, src, fs->max_lines, id_front);
+        /* an address's next lines may sit in the value column, right of where the first line's
+         * value starts after a long label (经营场所); a wrapped name or type starts under it */
+        continuation(seg, ns, hit, nh, f, vx, src, fs->max_lines, id_front, !strcmp(fs->key, "address") ? 4.0f : 2.5f);
 }
 
 /* ---- values by their form --------------------------------------------------------------- */
