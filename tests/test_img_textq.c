@@ -7,6 +7,8 @@
 #include <leptonica/allheaders.h>
 
 #include "img/bn_image.h"
+#include "img/bn_metrics.h"
+#include "img/bn_textdet.h"
 #include "img/bn_textq.h"
 
 static void test_inside(void)
@@ -49,9 +51,19 @@ static bn_image_t *page(int *line_px)
     return img;
 }
 
+/* The turn from the lines' shape and the classifier's vote (the rule alone). */
+static void test_orientation_rule(void)
+{
+    CHECK(bn_textdet_orientation_rule(2, 9, 0.1) == 0, "lying, upright");
+    CHECK(bn_textdet_orientation_rule(2, 9, 0.9) == 180, "lying, upside down");
+    CHECK(bn_textdet_orientation_rule(9, 2, 0.1) == 270, "standing, upright once turned counter-clockwise");
+    CHECK(bn_textdet_orientation_rule(9, 2, 0.9) == 90, "standing, the other way");
+}
+
 int main(void)
 {
     test_inside();
+    test_orientation_rule();
     int px = 0;
     bn_image_t *img = page(&px);
     CHECK(img != NULL, "page drawn");
@@ -69,6 +81,13 @@ int main(void)
         CHECK(json_array_size(b0) == 8 && json_integer_value(json_array_get(b0, 2)) > 900,
               "upload pixels: x %lld", (long long)json_integer_value(json_array_get(b0, 2)));
         json_decref(boxes);
+        CHECK(tq.rotation == 0, "an upright page: %d", tq.rotation);
+        /* the same page upside down: the quality stage turns its prepared image by this */
+        bn_image_t *turned = bn_image_rotate90(img, 180);
+        bn_textq_t t2;
+        CHECK(turned && bn_textq_measure(NULL, turned, 1.0, "id-card", &t2, NULL) == 0 && t2.rotation == 180,
+              "upside down: %d", t2.rotation);
+        bn_image_destroy(&turned);
     } else {
         printf("detector not installed: measuring part skipped\n");
     }

@@ -317,9 +317,21 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     int by_text = bn_textq_measure(task->config, img, di.shrink, dts, &tq, &text_boxes) == 0 &&
                   tq.lines >= (int)CFG("text.min_lines", 3);
     if (by_text) {
+        json_object_set_new(q, "text_rotation", json_integer(tq.rotation));
         json_object_set_new(q, "text_lines", json_integer(tq.lines));
         json_object_set_new(q, "text_height", json_real(round(tq.text_h * 10) / 10));
         json_object_set_new(q, "text_cut", json_integer(tq.cut));
+    }
+    /* Which way up: the text says it better than the outline's layout correlation (which took
+     * upright licences for upside-down ones). Only the half turn is corrected here: a quarter
+     * turn also changes which side is the long one. */
+    if (by_text && g.found && (tq.rotation == 0 || tq.rotation == 180) && (g.rotation == 0 || g.rotation == 180) &&
+        tq.rotation != g.rotation) {
+        bn_point_t c[4];
+        memcpy(c, g.corners, sizeof c);
+        for (int k = 0; k < 4; k++)
+            g.corners[k] = c[(k + 2) % 4];
+        g.rotation = tq.rotation;
     }
     if (by_text && g.found) {
         double quad[8];

@@ -10,6 +10,8 @@ extern "C" {
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "img/bn_cutline.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -34,6 +36,8 @@ struct bn_textdet {
     // holds its activations (~100 MB at 640, ~190 MB at 960), so only one is kept.
     std::vector<uchar> onnx;
     int side = 0;
+    cv::dnn::Net cls;  // the text-line direction classifier, 1x3x48x192; empty when missing
+    bool has_cls = false;
 };
 
 namespace {
@@ -60,6 +64,13 @@ extern "C" bn_textdet_t *bn_textdet_new(const char *dir)
         p->onnx.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
         p->net = cv::dnn::readNetFromONNX(p->onnx);  // a bad file fails here, at load
         p->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+        // the direction classifier is optional: without it pages are turned by the lines' shape only
+        std::string c = std::string(dir ? dir : "") + "/ppocr_cls.onnx";
+        if (stat(c.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+            p->cls = cv::dnn::readNetFromONNX(c);
+            p->cls.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+            p->has_cls = true;
+        }
     } catch (const cv::Exception &e) {
         bn_error_set("ocr_model_error", "cannot load %s: %s", f.c_str(), e.what());
         delete p;
@@ -234,4 +245,78 @@ extern "C" int bn_textdet_side(const bn_config_t *cfg, const char *doc_type)
 {
     bool lic = doc_type && !std::strncmp(doc_type, "business-license", 16);
     return (int)bn_config_num(cfg, lic ? "ocr.det_side_license" : "ocr.det_side", lic ? 960 : 640);
+}
+
+// ---- page orientation ---------------------------------------------------------------------
+
+// Probability that the line pts reads upside down once cut upright (a standing line is turned
+// counter-clockwise first); 0 without the classifier. Caller holds the lock.
+static double upside_down(bn_textdet *p, const uint8_t *data, int w, int h, int stride, int bands, const float pts[8])
+{
+    if (!p->has_cls)
+        return 0;
+    cv::Mat line = bn_cut_line(data, w, h, stride, bands, pts);
+    if (line.empty())
+        return 0;
+    const int CH = 48, CW = 192;
+    int rw = std::min(CW, std::max(1, (int)std::ceil((double)CH * line.cols / line.rows)));
+    cv::Mat rs, f;
+    cv::resize(line, rs, cv::Size(rw, CH));
+    rs.convertTo(f, CV_32FC3, 1.0 / 127.5, -1.0);  // (x/255 - 0.5) / 0.5
+    cv::Mat canvas(CH, CW, CV_32FC3, cv::Scalar::all(0));
+    f.copyTo(canvas(cv::Rect(0, 0, rw, CH)));
+    cv::Mat blob = cv::dnn::blobFromImage(canvas);
+    p->cls.setInput(blob);
+    cv::Mat o = p->cls.forward();  // [p(0), p(180)]
+    double up = o.ptr<float>()[1];
+    wipe(line), wipe(rs), wipe(f), wipe(canvas), wipe(blob);
+    return up;
+}
+
+extern "C" int bn_textdet_orientation_rule(int tall, int wide, double p180)
+{
+    if (tall > wide)  // a standing line was turned counter-clockwise: upright there = 270
+        return p180 < 0.5 ? 270 : 90;
+    return p180 > 0.5 ? 180 : 0;
+}
+
+extern "C" int bn_textdet_orientation(bn_textdet_t *p, const uint8_t *data, int w, int h, int stride, int bands,
+                                      const bn_textbox_t *b, int n)
+{
+    if (!p || !data || w < 2 || h < 2 || (bands != 1 && bands != 3) || stride < w * bands || (!b && n > 0))
+        return bn_error_set("invalid_argument", "bn_textdet_orientation: bad arguments");
+    // Lines of fewer than ~3 characters vote on nothing: a lone character is as tall as wide.
+    std::vector<std::pair<double, int>> lines;
+    int tall = 0, wide = 0;
+    for (int i = 0; i < n; i++) {
+        const float *q = b[i].pts;
+        double wd = std::max(std::hypot(q[2] - q[0], q[3] - q[1]), std::hypot(q[4] - q[6], q[5] - q[7]));
+        double ht = std::max(std::hypot(q[6] - q[0], q[7] - q[1]), std::hypot(q[4] - q[2], q[5] - q[3]));
+        if (std::max(wd, ht) < 2.5 * std::min(wd, ht))
+            continue;
+        ht > wd ? tall++ : wide++;
+        lines.emplace_back(std::max(wd, ht), (ht > wd ? 1 : 0) | (i << 1));
+    }
+    if (lines.empty())
+        return 0;
+    // the classifier on the 7 longest lines lying the majority's way (~3 ms each)
+    std::sort(lines.begin(), lines.end(), [](const std::pair<double, int> &x, const std::pair<double, int> &y) {
+        return x.first > y.first;
+    });
+    int want_tall = tall > wide, votes = 0;
+    double sum = 0;
+    std::lock_guard<std::mutex> hold(p->lock);
+    try {
+        for (const auto &l : lines) {
+            if (votes >= 7)
+                break;
+            if ((l.second & 1) != want_tall)
+                continue;
+            sum += upside_down(p, data, w, h, stride, bands, b[l.second >> 1].pts);
+            votes++;
+        }
+    } catch (const cv::Exception &e) {
+        return bn_error_set("ocr_model_error", "direction classifier failed: %s", e.what());
+    }
+    return bn_textdet_orientation_rule(tall, wide, votes ? sum / votes : 0);
 }

@@ -1,6 +1,6 @@
 /* bn_textdet — PaddleOCR's PP-OCRv4 text detector (DB) behind OpenCV DNN, seen from C.
  *
- * Where the printed text lines of a photo are, whatever the document's edges do: the quality
+ * Where the printed text lines of a photo are, and which way up the page is, whatever the document's edges do: the quality
  * stage judges resolution, blur, glare and completeness on them, the ocr stage recognises them
  * (ocr/bn_lines). The model is models/ppocr_det.onnx (scripts/fetch-models.sh, models/README.md);
  * without it bn_textdet_shared() returns NULL and both stages fall back to their older paths.
@@ -42,6 +42,15 @@ void bn_textdet_shutdown(void);
  * exceed max_out), or -1 with bn_error. */
 int bn_textdet_run(bn_textdet_t *self, const uint8_t *data, int w, int h, int stride, int bands, int max_side,
                    double min_score, bn_textbox_t *out, int max_out);
+
+/* The page's turn from its detected lines (b, n, in the image's pixels): 0, 90, 180 or 270, the
+ * clockwise rotation that makes it upright; -1 with bn_error on bad arguments. Most long lines
+ * standing means 90 or 270, lying 0 or 180; the direction classifier (models/ppocr_cls.onnx,
+ * optional: without it 0 or 270) votes on the 7 longest lines of the majority. The rule alone
+ * (tall and wide counts, mean upside-down probability) is bn_textdet_orientation_rule. */
+int bn_textdet_orientation(bn_textdet_t *self, const uint8_t *data, int w, int h, int stride, int bands,
+                           const bn_textbox_t *b, int n);
+int bn_textdet_orientation_rule(int tall, int wide, double p180);
 
 /* The detector's canvas side for a document type: "ocr.det_side" (640) for cards,
  * "ocr.det_side_license" (960) for licences, whose print is small on a large page. The quality

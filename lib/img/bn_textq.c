@@ -72,6 +72,8 @@ int bn_textq_measure(const bn_config_t *cfg, const bn_image_t *img, double shrin
         if (x0 <= m || y0 <= m || x1 >= img->width - 1 - m || y1 >= img->height - 1 - m)
             out->cut++;
     }
+    int rot = bn_textdet_orientation(det, img->data, img->width, img->height, img->width * img->bands, img->bands, b, n);
+    out->rotation = rot > 0 ? rot : 0;
     if (out->lines) {
         qsort(hs, (size_t)out->lines, sizeof *hs, cmp_float);
         out->text_h = hs[out->lines / 2] * shrink;

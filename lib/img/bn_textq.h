@@ -14,6 +14,7 @@ typedef struct {
     int lines;     /* text lines found */
     double text_h; /* median line height, pixels of the upload (decoded pixels times shrink) */
     int cut;       /* lines that run into the frame's edge */
+    int rotation;  /* 0/90/180/270: clockwise turn that makes the text upright (bn_textdet_orientation) */
     int ncentres;  /* the first BN_TEXTQ_CENTRES lines' centres, decoded pixels */
     float centres[BN_TEXTQ_CENTRES][2];
 } bn_textq_t;

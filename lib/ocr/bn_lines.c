@@ -13,9 +13,6 @@
 #include "img/bn_metrics.h"
 
 #define MAX_BOXES 400
-/* orientation votes come from this many of the longest lines (each costs one classifier run,
- * ~3 ms) */
-#define VOTERS 7
 
 static double dist(const float *a, const float *b)
 {
@@ -30,59 +27,6 @@ static void quad_sides(const float *q, double *len, double *thick, int *tall)
     *tall = ht > wd;
     *len = fmax(wd, ht);
     *thick = fmin(wd, ht);
-}
-
-int bn_lines_orientation(int tall, int wide, double up180, double ccw_upright)
-{
-    if (tall > wide)
-        return ccw_upright >= 0.5 ? 270 : 90;
-    return up180 > 0.5 ? 180 : 0;
-}
-
-static int cmp_len_desc(const void *a, const void *b)
-{
-    double la = ((const double *)a)[0], lb = ((const double *)b)[0];
-    return la < lb ? 1 : la > lb ? -1 : 0;
-}
-
-/* Decide the page's turn from one detection: which way most long lines lie, then the direction
- * classifier on the longest of them. Lines of fewer than ~3 characters vote on nothing: a
- * lone character is as tall as it is wide. */
-static int orient(bn_ppocr_t *pp, const bn_image_t *img, const bn_textbox_t *b, int n)
-{
-    int tall = 0, wide = 0;
-    double cand[MAX_BOXES][2];
-    int nc = 0;
-    for (int i = 0; i < n && i < MAX_BOXES; i++) {
-        double len, thick;
-        int t;
-        quad_sides(b[i].pts, &len, &thick, &t);
-        if (len < 2.5 * thick)
-            continue;
-        t ? tall++ : wide++;
-        cand[nc][0] = len, cand[nc][1] = i, nc++;
-    }
-    if (nc == 0)
-        return 0;
-    qsort(cand, (size_t)nc, sizeof cand[0], cmp_len_desc);
-    int want_tall = tall > wide;
-    double sum = 0;
-    int votes = 0;
-    for (int k = 0; k < nc && votes < VOTERS; k++) {
-        const bn_textbox_t *bx = &b[(int)cand[k][1]];
-        double len, thick, p180 = 0;
-        int t;
-        quad_sides(bx->pts, &len, &thick, &t);
-        if (t != want_tall)
-            continue;
-        if (bn_ppocr_read_quad(pp, img->data, img->width, img->height, img->width * img->bands, img->bands,
-                               bx->pts, 1, 0, NULL, 0, NULL, &p180) < 0)
-            return -1;
-        sum += p180, votes++;
-    }
-    double m = votes ? sum / votes : 0;
-    /* a tall crop is turned counter-clockwise before classification: "upright" is p180 < 0.5 */
-    return bn_lines_orientation(tall, wide, m, 1 - m);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -146,7 +90,10 @@ int bn_lines_read(bn_textdet_t *det, bn_ppocr_t *pp, const bn_image_t *img, cons
         if (n < 0)
             goto fail;
     }
-    int rot = orient(pp, img, b, n < MAX_BOXES ? n : MAX_BOXES);
+    int rot = opts && opts->rotation_given ? opts->rotation
+                                           : bn_textdet_orientation(det, img->data, img->width, img->height,
+                                                                    img->width * img->bands, img->bands, b,
+                                                                    n < MAX_BOXES ? n : MAX_BOXES);
     if (rot < 0)
         goto fail;
     if (rot) {
@@ -190,7 +137,7 @@ int bn_lines_read(bn_textdet_t *det, bn_ppocr_t *pp, const bn_image_t *img, cons
         l->x = x0, l->y = y0, l->w = x1 - x0, l->h = y1 - y0;
         l->score = b[i].score;
         if (bn_ppocr_read_quad(pp, page->data, page->width, page->height, page->width * page->bands, page->bands,
-                               l->q, 0, 0, l->text, sizeof l->text, &l->conf, NULL) < 0) {
+                               l->q, l->text, sizeof l->text, &l->conf) < 0) {
             free(hs);
             goto fail;
         }

@@ -36,6 +36,7 @@ typedef struct {
     const bn_textbox_t *boxes; /* lines already detected on img at det_side (the quality stage's),
                                   or NULL to detect here */
     int nboxes;
+    int rotation_given, rotation; /* the page's turn already decided (the quality stage's) */
 } bn_lines_opts_t;
 
 /* Detect, orient and recognise. img is the decoded upload (RGB or grey). On success out holds
@@ -44,12 +45,6 @@ typedef struct {
  * (ocr_models_missing when the detector is not installed). */
 int bn_lines_read(bn_textdet_t *det, bn_ppocr_t *pp, const bn_image_t *img, const bn_lines_opts_t *opts, bn_lines_t *out,
                   bn_image_t **upright);
-
-/* Page orientation from detected boxes and the direction classifier's votes (pure; exposed for
- * tests): tall is the number of long boxes standing upright, wide the number lying flat, up180
- * the mean probability that wide lines are upside down, left90 the mean probability that tall
- * lines read upright after a 90-degree counter-clockwise turn. Returns 0, 90, 180 or 270. */
-int bn_lines_orientation(int tall, int wide, double up180, double ccw_upright);
 
 void bn_lines_clear(bn_lines_t *self);
 

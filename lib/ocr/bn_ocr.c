@@ -727,6 +727,10 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double sh
         }
         o.boxes = given;
     }
+    /* and its verdict on which way up the page is, when it had enough lines to judge */
+    json_t *tr = json_object_get(json_object_get(json_object_get(task->hints, "quality"), "quality"), "text_rotation");
+    if (given && json_is_integer(tr))
+        o.rotation_given = 1, o.rotation = (int)json_integer_value(tr);
     bn_lines_t L;
     int rc = bn_lines_read(det, pp, img, &o, &L, NULL);
     free(given);

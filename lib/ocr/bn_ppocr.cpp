@@ -1,4 +1,4 @@
-// bn_ppocr — thin C++ over OpenCV DNN for PP-OCR direction and recognition; see bn_ppocr.h. Only model plumbing and pixel geometry live here: which line is which field, and
+// bn_ppocr — thin C++ over OpenCV DNN for PP-OCR recognition; see bn_ppocr.h. Only model plumbing and pixel geometry live here: which line is which field, and
 // which reading wins, is decided in C (bn_lines.c, bn_kie.c, bn_ocr.c).
 #include "ocr/bn_ppocr.h"
 
@@ -10,6 +10,8 @@ extern "C" {
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "img/bn_cutline.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -57,8 +59,6 @@ struct bn_ppocr {
     std::vector<std::string> chars;  // class i: chars[i]; 0 = CTC blank (""), last = " "
     std::vector<int> widths;
     std::vector<cv::dnn::Net> nets;
-    cv::dnn::Net cls;                // empty when the file is missing
-    bool has_cls = false;
 };
 
 extern "C" bn_ppocr_t *bn_ppocr_new(const char *dir)
@@ -91,14 +91,6 @@ extern "C" bn_ppocr_t *bn_ppocr_new(const char *dir)
             net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
             p->widths.push_back(w);
             p->nets.push_back(net);
-        }
-        // Direction classifier: optional (an older models/ lacks it; pages are then taken as
-        // upright or turned by the lines' shape only).
-        std::string cls = d + "/ppocr_cls.onnx";
-        if (file_exists(cls)) {
-            p->cls = cv::dnn::readNetFromONNX(cls);
-            p->cls.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
-            p->has_cls = true;
         }
     } catch (const cv::Exception &e) {
         bn_error_set("ocr_model_error", "cannot load PP-OCR models from %s: %s", d.c_str(), e.what());
@@ -238,71 +230,18 @@ extern "C" int bn_ppocr_read(bn_ppocr_t *p, const uint8_t *data, int w, int h, i
 // ---- one detected line: crop, direction, recognition ---------------------------------------
 
 extern "C" int bn_ppocr_read_quad(bn_ppocr_t *p, const uint8_t *data, int w, int h, int stride, int bands,
-                                  const float pts[8], int classify, double pad, char *utf8, size_t cap,
-                                  double *conf, double *p180)
+                                  const float pts[8], char *utf8, size_t cap, double *conf)
 {
     if (conf)
         *conf = 0;
-    if (p180)
-        *p180 = 0;
     if (utf8 && cap)
         utf8[0] = 0;
-    if (!p || bad_image(data, w, h, stride, bands) || !pts || ((!utf8 || cap < 1) && !classify))
+    if (!p || bad_image(data, w, h, stride, bands) || !pts || !utf8 || cap < 1)
         return bn_error_set("invalid_argument", "bn_ppocr_read_quad: bad arguments");
     std::lock_guard<std::mutex> hold(p->lock);
     try {
-        cv::Point2f q[4];
-        for (int i = 0; i < 4; i++)
-            q[i] = cv::Point2f(pts[2 * i], pts[2 * i + 1]);
-        float cw = (float)std::max(cv::norm(q[0] - q[1]), cv::norm(q[2] - q[3]));
-        float ch = (float)std::max(cv::norm(q[0] - q[3]), cv::norm(q[1] - q[2]));
-        if (cw < 2 || ch < 2)
-            return 0;
-        if (pad > 0) {  // widen along the line's own direction
-            bool tall = ch >= 1.5f * cw;
-            cv::Point2f dir = tall ? (q[3] - q[0]) : (q[1] - q[0]);
-            float len = (float)cv::norm(dir), lh = tall ? cw : ch;
-            dir *= (float)(pad * lh / std::max(len, 1.0f));
-            if (tall)
-                q[0] -= dir, q[1] -= dir, q[2] += dir, q[3] += dir;
-            else
-                q[0] -= dir, q[3] -= dir, q[1] += dir, q[2] += dir;
-            cw = (float)std::max(cv::norm(q[0] - q[1]), cv::norm(q[2] - q[3]));
-            ch = (float)std::max(cv::norm(q[0] - q[3]), cv::norm(q[1] - q[2]));
-        }
-        // Only the quad's bounding box is converted, not the whole image.
-        cv::Rect bb = cv::boundingRect(std::vector<cv::Point2f>(q, q + 4)) & cv::Rect(0, 0, w, h);
-        if (bb.width < 2 || bb.height < 2)
-            return 0;
-        cv::Mat bgr = as_bgr(data + (size_t)bb.y * stride + (size_t)bb.x * bands, bb.width, bb.height, stride, bands);
-        cv::Point2f src[4], dst[4] = {{0, 0}, {cw, 0}, {cw, ch}, {0, ch}};
-        for (int i = 0; i < 4; i++)
-            src[i] = q[i] - cv::Point2f((float)bb.x, (float)bb.y);
-        cv::Mat line;
-        cv::warpPerspective(bgr, line, cv::getPerspectiveTransform(src, dst), cv::Size((int)cw, (int)ch),
-                            cv::INTER_CUBIC, cv::BORDER_REPLICATE);
-        wipe(bgr);
-        if (line.rows >= 1.5 * line.cols)
-            cv::rotate(line, line, cv::ROTATE_90_COUNTERCLOCKWISE);
-        if (classify && p->has_cls) {
-            const int CH = 48, CW = 192;
-            int rw = std::min(CW, std::max(1, (int)std::ceil((double)CH * line.cols / line.rows)));
-            cv::Mat rs, f;
-            cv::resize(line, rs, cv::Size(rw, CH));
-            rs.convertTo(f, CV_32FC3, 1.0 / 127.5, -1.0);
-            cv::Mat canvas(CH, CW, CV_32FC3, cv::Scalar::all(0));
-            f.copyTo(canvas(cv::Rect(0, 0, rw, CH)));
-            cv::Mat blob = cv::dnn::blobFromImage(canvas);
-            p->cls.setInput(blob);
-            cv::Mat o = p->cls.forward();  // [p(0), p(180)]
-            double up = o.ptr<float>()[1];
-            wipe(rs), wipe(f), wipe(canvas), wipe(blob);
-            if (p180)
-                *p180 = up;
-            if (up > 0.9)
-                cv::rotate(line, line, cv::ROTATE_180);
-        }
-        int n = utf8 && cap ? recognise(p, line, utf8, cap, conf) : 0;
+        cv::Mat line = bn_cut_line(data, w, h, stride, bands, pts);
+        int n = line.empty() ? 0 : recognise(p, line, utf8, cap, conf);
         wipe(line);
         return n;
     } catch (const cv::Exception &e) {

@@ -1,12 +1,12 @@
-/* bn_ppocr — PaddleOCR's PP-OCR networks behind OpenCV DNN, seen from C: the text-line
- * direction classifier and the Chinese text-line recogniser (the detector is img/bn_textdet,
- * which the quality stage uses too).
+/* bn_ppocr — PaddleOCR's PP-OCRv4 Chinese text-line recogniser behind OpenCV DNN, seen from C
+ * (the detector and the direction classifier are img/bn_textdet, which the quality stage uses
+ * too).
  *
  * The only C++ in the ocr stage (bn_ppocr.cpp): model plumbing and pixel geometry only; which
  * line is which field is decided in C (bn_lines, bn_kie). The model files are installed
  * by scripts/fetch-models.sh (models/README.md): ppocr_rec_<W>.onnx, the recognition network
  * fixed to a 1x3x48xW input for each width W (OpenCV 4.6 cannot run it with a dynamic width),
- * and ppocr_keys_v1.txt, its character list; ppocr_cls.onnx (1x3x48x192), optional. A line is resized to 48 px high keeping its
+ * and ppocr_keys_v1.txt, its character list. A line is resized to 48 px high keeping its
  * aspect ratio and fed to the narrowest network it fits (wider lines are squeezed into the
  * widest); CTC greedy decoding.
  *
@@ -44,16 +44,10 @@ void bn_ppocr_shutdown(void);
 int bn_ppocr_read(bn_ppocr_t *self, const uint8_t *data, int w, int h, int stride, int bands,
                   char *utf8, size_t cap, double *conf);
 
-/* Cut the quadrilateral pts out of the image as an upright line (perspective warp; a crop more
- * than 1.5 times taller than wide is turned 90 degrees counter-clockwise, as PaddleOCR does),
- * then: when classify is set, the direction classifier's probability that the line is upside
- * down goes to *p180 (may be NULL) and a line it is sure of (> 0.9) is turned 180 degrees; then
- * recognise it as bn_ppocr_read does. pad widens the quad by that many line heights left and
- * right (0 = as detected). utf8 may be NULL (cap 0) with classify set: direction only.
- * Returns the number of characters or -1 with bn_error. */
+/* Cut the quadrilateral pts out of the image as an upright line (img/bn_cutline.hpp) and
+ * recognise it as bn_ppocr_read does. Returns the number of characters or -1 with bn_error. */
 int bn_ppocr_read_quad(bn_ppocr_t *self, const uint8_t *data, int w, int h, int stride, int bands,
-                       const float pts[8], int classify, double pad, char *utf8, size_t cap,
-                       double *conf, double *p180);
+                       const float pts[8], char *utf8, size_t cap, double *conf);
 
 #ifdef __cplusplus
 }
