@@ -3,7 +3,7 @@
  * 2 broker unreachable or timed out, 3 the job failed. */
 #include "cli.h"
 #include "core/bn_log.h"
-#include "core/bn_real_eval.h"
+#include "ocr/bn_real_eval.h"
 #include "img/bn_textdet.h"
 #include "face/bn_face.h"
 #include "img/bn_quality.h"

@@ -1,5 +1,6 @@
 /* bn_real_eval — `beian eval real DIR...` (see bn_real_eval.h). */
-#include "core/bn_real_eval.h"
+#include "ocr/bn_real_eval.h"
+#include "ocr/bn_normalize.h"
 #include "core/bn_config.h"
 #include "core/bn_error.h"
 #include "core/bn_file.h"
@@ -147,63 +148,6 @@ char *bn_real_mask_file(const char *path, char *out, size_t size)
 
 /* ---- dates ------------------------------------------------------------------------------ */
 
-static int s_cn_digit(uint32_t cp)
-{
-    switch (cp) {
-    case 0x3007: case 0x96F6: return 0; /* 〇 零 */
-    case 0x4E00: return 1;              /* 一 */
-    case 0x4E8C: return 2;              /* 二 */
-    case 0x4E09: return 3;              /* 三 */
-    case 0x56DB: return 4;              /* 四 */
-    case 0x4E94: return 5;              /* 五 */
-    case 0x516D: return 6;              /* 六 */
-    case 0x4E03: return 7;              /* 七 */
-    case 0x516B: return 8;              /* 八 */
-    case 0x4E5D: return 9;              /* 九 */
-    case 0x5341: return 10;             /* 十 */
-    default: return -1;
-    }
-}
-
-/* Chinese numerals → digits: 二〇一五 → 2015, 十二 → 12, 三十一 → 31, 二十 → 20, 十 → 10. */
-static void s_cn_numerals(const char *in, char *out, size_t size)
-{
-    size_t k = 0;
-    out[0] = '\0';
-    for (const unsigned char *p = (const unsigned char *)in; *p;) {
-        int v[16], nv = 0, n, ten = -1;
-        const unsigned char *q = p;
-        for (;;) {
-            uint32_t cp = s_utf8(q, &n);
-            int d = *q ? s_cn_digit(cp) : -1;
-            if (d < 0 || nv == 16)
-                break;
-            if (d == 10)
-                ten = ten < 0 ? nv : -2; /* two 十: not a number we read */
-            v[nv++] = d;
-            q += n;
-        }
-        if (!nv) {
-            uint32_t cp = s_utf8(p, &n);
-            p += n;
-            s_put(out, size, &k, cp);
-            continue;
-        }
-        p = q;
-        if (ten >= 0 && nv <= 3) {
-            int tens = ten > 0 ? v[ten - 1] : 1, ones = ten + 1 < nv ? v[ten + 1] : 0;
-            if (ten <= 1 && tens < 10 && ones < 10) {
-                s_put(out, size, &k, (uint32_t)('0' + tens));
-                s_put(out, size, &k, (uint32_t)('0' + ones));
-                continue;
-            }
-        }
-        for (int i = 0; i < nv; i++)
-            if (v[i] < 10)
-                s_put(out, size, &k, (uint32_t)('0' + v[i]));
-    }
-}
-
 /* 长期 (and 永久, "permanent", which some licences print) */
 static int s_long_term(const char *s)
 {
@@ -218,8 +162,10 @@ int bn_real_term_end(const char *term, bn_date_t *until, int *long_term)
     *long_term = 0;
     if (!term)
         return -1;
+    /* Chinese numerals → digits (二〇一五年三月十二日 → 2015年3月12日) as addresses are compared */
     bn_real_norm(term, 0, a, sizeof a);
-    s_cn_numerals(a, b, sizeof b);
+    if (bn_norm(a, BN_NORM_ADDRESS, b, sizeof b) < 0)
+        return -1;
     if (s_long_term(b)) {
         *long_term = 1;
         return 0;

@@ -1,8 +1,8 @@
-/* test_core_realeval — `beian eval real` scoring without images: normalisation, masking, the
+/* test_ocr_realeval — `beian eval real` scoring without images: normalisation, masking, the
  * business-term parser, one ground-truth entry scored against a hand-made result document, and
  * the summary's counts. All values are synthetic. */
 #include "bn_test.h"
-#include "core/bn_real_eval.h"
+#include "ocr/bn_real_eval.h"
 
 #include <string.h>
 
@@ -249,5 +249,5 @@ int main(void)
     test_mask();
     test_term();
     test_score();
-    return bn_test_end("test_core_realeval");
+    return bn_test_end("test_ocr_realeval");
 }

@@ -9,7 +9,8 @@
  *
  * The photos show real people's documents: nothing here prints or stores a field value, only
  * ok/miss and values masked by bn_real_mask (file names by bn_real_mask_file). The stages are
- * passed in (like bn_check_run), so this file stays in core. */
+ * passed in (like bn_check_run); it lives beside the ocr stage to read the ground truth's dates
+ * with bn_normalize (Chinese numerals). */
 #ifndef BN_REAL_EVAL_H
 #define BN_REAL_EVAL_H
 #include <jansson.h>
