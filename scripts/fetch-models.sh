@@ -33,14 +33,16 @@ PPOCR_CLS_SHA=491843a3c65de46295864c6815e41127eaa812c4dac1e19c6850ec49da9d3640
 # installed files and their sha256: fix-ppocr.py is deterministic, so its outputs are pinned too
 PPOCR_MODELS="
 ppocr_keys_v1.txt    28b2362ad4ab2dc38769aa72feb535e3a9ddb3fd2a7585a05920e6393b1dc7f7
-ppocr_rec_160.onnx   2150bd857048b01b3d58a246c8ae639ffc2497a9c73cfa93d21fb984bf63c7f8
-ppocr_rec_320.onnx   7c6855b0840a2ac04b13f59ce11ce90eb2405486f7aa75bbb3ea135965225a92
-ppocr_rec_480.onnx   672d7e9c5c381c6787ab34f5396fc8ceff1cbd8dce0db2f6e4dbfcfc7b4ede18
-ppocr_rec_640.onnx   eaa51ab4fda088bc625a221af43aee9b9e9dca63c61577e199569855e3f4ff93
-ppocr_rec_800.onnx   49c37a5418f2d61ee53b4844c8ab306de33662ba4e679e6b5ef912feb55a6132
-ppocr_rec_960.onnx   d6ae1841d38b789f76a90958f978fcabf8c767d385af8584ba80f78055cbb5f1
+ppocr_rec_160.onnx   75dc63d28b8a6eb13446a2450e147c430ca6dd72391e05fec68ea0ecff5b07a8
+ppocr_rec_240.onnx   f4f509c3fb359c880cadae4328e695f090f5d20a1c7bc52fe58de7df5d3367f0
+ppocr_rec_320.onnx   4eadcbdc570bd3415c60d17e4b4c0334b29ef60a0257d20d03ef7fd3fd16c26e
+ppocr_rec_400.onnx   a5bc8d17612e38dcdf0ee9757cfc75c254f3614e20b9dc6a6140ce5fdbf3d087
+ppocr_rec_480.onnx   db36126a0fab383610012df7fd490ee10dc78fee3f13f3c2bc3bb2bc60c9d78a
+ppocr_rec_640.onnx   e53ff4b9ae4d2782002982bbf2513364a911d4dfce3f14bf3e585dd32ac3a2b9
+ppocr_rec_800.onnx   be405e95e18adcef441578ce7233c783c5b58874e4f12889f4dd69cb093dd50a
+ppocr_rec_960.onnx   435a0bb5996b0a9fdd0f190929a3a186b1ca4416da17e358fe778182b8b8e50b
 ppocr_det.onnx       58de16c6944c0ed6714dd1013313000ef4f6e5cac0c048828cb2d0fbdf7c5630
-ppocr_cls.onnx       0f79115ad39575ecb01cca10d7cb2fd87ded441e1df5ac5a6f9e1886480cf93d
+ppocr_cls.onnx       3c47a1adc8bbe9e368333bfac5564bcf83a43532d0c7874d2f7d42f6b261d9c4
 "
 
 tmpdirs=()
@@ -111,7 +113,7 @@ fetch_ppocr() {
   fi
   mkdir -p "$tmp/out"
   cp "$a/$PPOCR_KEYS" "$tmp/out/"
-  /usr/bin/python3 "$here/fix-ppocr.py" "$a/$PPOCR_REC" "$tmp/out" 160 320 480 640 800 960
+  /usr/bin/python3 "$here/fix-ppocr.py" "$a/$PPOCR_REC" "$tmp/out" 160 240 320 400 480 640 800 960
   /usr/bin/python3 "$here/fix-ppocr.py" --det "$a/$PPOCR_DET" "$tmp/out/ppocr_det.onnx"
   /usr/bin/python3 "$here/fix-ppocr.py" --cls "$a/$PPOCR_CLS" "$tmp/out/ppocr_cls.onnx"
   install_checked "$tmp/out" "$PPOCR_MODELS"

@@ -216,7 +216,23 @@ static int explode_columns(const bn_lines_t *L, bn_line_t *out, int cap)
     return n;
 }
 
-static int build_segments(const bn_lines_t *in, seg_t *seg, int max)
+/* Is a (one character) the first half of a label of sp whose second character starts b? A
+ * label printed with wide letter spacing (名  称) comes as two lines; a value beside the next
+ * label (男 … 民族汉) is not joined to it. */
+static int label_halves(const spec_t *sp, const char *a, const char *b)
+{
+    size_t la = strlen(a);
+    for (; sp && sp->key; sp++)
+        for (int i = 0; i < 6 && sp->labels[i]; i++) {
+            const char *l = sp->labels[i];
+            size_t lb = u8len((unsigned char)l[la]);
+            if (!strncmp(l, a, la) && l[la] && !strncmp(l + la, b, lb))
+                return 1;
+        }
+    return 0;
+}
+
+static int build_segments(const bn_lines_t *in, const spec_t *sp, seg_t *seg, int max)
 {
     bn_lines_t L = *in;
     L.v = malloc((size_t)(MAX_SEGS + 1) * sizeof *L.v);
@@ -245,7 +261,7 @@ static int build_segments(const bn_lines_t *in, seg_t *seg, int max)
             float gap = l->x - (s->x + s->w), h = fmaxf(s->h, l->h);
             /* a lone character of a label printed with wide spacing (名  称, 住  所) joins its
              * other half further away than two parts of one value would be apart */
-            int spaced = u8count(s->t) == 1 && is_cjk_char(s->t);
+            int spaced = u8count(s->t) == 1 && is_cjk_char(s->t) && label_halves(sp, s->t, t);
             if (gap > -0.5f * h && gap < (spaced ? 4.5f : 1.0f) * h) {
                 join = k;
                 break;
@@ -628,6 +644,15 @@ typedef struct {
     int seg;
 } num_t;
 
+/* does one of the lines joined into s start at byte at? */
+static int part_starts(const seg_t *s, size_t at)
+{
+    for (int k = 1; k < s->nparts; k++)
+        if (s->part_at[k] == at)
+            return 1;
+    return 0;
+}
+
 static int cmp_num_x(const void *a, const void *b)
 {
     const num_t *p = a, *q = b;
@@ -663,7 +688,9 @@ static int issue_date_by_parts(seg_t *seg, int ns, const hit_t *hit, int nh, int
             }
             const char *q = p;
             int v = 0;
-            for (; *q >= '0' && *q <= '9'; q++)
+            /* a number ends where a joined line ends: the month's and the day's digits printed
+             * above the line touch, but they are two reads */
+            for (; *q >= '0' && *q <= '9' && (q == p || !part_starts(c, (size_t)(q - c->t))); q++)
                 if (q - p < 4)
                     v = v * 10 + (*q - '0');
             if (q - p <= 4) /* a registration number nearby is no part of a date */
@@ -771,7 +798,7 @@ int bn_kie_extract(const char *doc_type, const char *side, const bn_lines_t *lin
         free(seg), free(hit);
         return bn_error_set("out_of_memory", "bn_kie_extract");
     }
-    int ns = build_segments(lines, seg, MAX_SEGS);
+    int ns = build_segments(lines, sp, seg, MAX_SEGS);
     if (ns < 0) {
         free(seg), free(hit);
         return bn_error_set("out_of_memory", "bn_kie_extract");

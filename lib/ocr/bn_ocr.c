@@ -23,6 +23,7 @@
 #include "img/bn_quality.h"
 #include "img/bn_textdet.h"
 #include "ocr/bn_checks.h"
+#include "ocr/bn_datefix.h"
 #include "ocr/bn_kie.h"
 #include "ocr/bn_lines.h"
 #include "ocr/bn_mrz.h"
@@ -732,12 +733,22 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double sh
     if (given && json_is_integer(tr))
         o.rotation_given = 1, o.rotation = (int)json_integer_value(tr);
     bn_lines_t L;
-    int rc = bn_lines_read(det, pp, img, &o, &L, NULL);
+    bn_image_t *up = NULL;
+    int rc = bn_lines_read(det, pp, img, &o, &L, &up);
     free(given);
     if (rc != 0)
         return -1;
+    if (getenv("BEIAN_OCR_DEBUG")) /* the lines as read: debugging only (personal data) */
+        for (int i = 0; i < L.n; i++)
+            fprintf(stderr, "line %2d x%5.0f y%5.0f w%5.0f h%4.0f c%.2f %s\n", i, L.v[i].x, L.v[i].y, L.v[i].w, L.v[i].h,
+                    L.v[i].conf, L.v[i].text);
     bn_kie_t k;
-    if (bn_kie_extract(doc_type, side, &L, &k) != 0) {
+    int kr = bn_kie_extract(doc_type, side, &L, &k);
+    /* a licence without its issue date: its digits, read again between 年 月 日 */
+    if (kr == 0 && lic && !bn_kie_get(&k, "issue_date") && bn_datefix_run(pp, up ? up : img, &L) > 0)
+        kr = bn_kie_extract(doc_type, side, &L, &k);
+    bn_image_destroy(&up);
+    if (kr != 0) {
         bn_lines_clear(&L);
         return -1;
     }

@@ -390,3 +390,45 @@ NOTES = {
                      "3.本证遗失或损毁，应及时报告并申请补发。4.本证有效期满，持证人应及时申请换发。"
                      "This permit is a travel document for Taiwan residents.",
 }
+
+
+# ---- live selfie ----------------------------------------------------------------------------
+
+def selfie(path, g):
+    """A phone-selfie-like picture of the face in `path` (BGR uint8) and how it was made: a 3:4
+    crop framed differently from the card's portrait (tighter or looser, off-centre), turned by a
+    few degrees, scaled to a phone's front-camera size, with a white-balance/exposure shift,
+    gentle vignette and sensor noise. `g` is a numpy Generator (all draws from it)."""
+    src = cv2.imread(path, cv2.IMREAD_COLOR).astype(np.float32)
+    sh, sw = src.shape[:2]
+    # the largest 3:4 crop, scaled by s and moved off-centre (faces sit in the upper middle)
+    ch_max = min(sh, sw * 4.0 / 3.0)
+    s = g.uniform(0.70, 1.0)
+    ch = ch_max * s
+    cw = ch * 0.75
+    cx = sw / 2.0 + g.uniform(-1.0, 1.0) * min(0.08 * sw, (sw - cw) / 2.0)
+    cy = ch / 2.0 + (sh - ch) * g.uniform(0.15, 0.6)
+    angle = g.uniform(-4.0, 4.0)
+    W = int(g.integers(900, 1081))
+    H = W * 4 // 3
+    k = W / cw
+    # affine: crop centre -> frame centre, rotate by angle, scale k
+    M = cv2.getRotationMatrix2D((float(cx), float(cy)), float(angle), float(k))
+    M[0, 2] += W / 2.0 - cx
+    M[1, 2] += H / 2.0 - cy
+    img = cv2.warpAffine(src, M, (W, H), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
+    gain = np.array(g.uniform(0.93, 1.07, 3), np.float32)
+    gamma = g.uniform(0.85, 1.15)
+    expo = g.uniform(0.92, 1.08)
+    img = 255.0 * np.power(np.clip(img / 255.0, 0, 1), gamma) * gain * expo
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    r2 = ((xx - W / 2) / (W / 2)) ** 2 + ((yy - H / 2) / (H / 2)) ** 2
+    img *= (1.0 - g.uniform(0.05, 0.15) * r2)[..., None]
+    img += g.standard_normal((H, W, 1), dtype=np.float32) * float(g.uniform(1.0, 2.5))
+    out = np.clip(img + 0.5, 0, 255).astype(np.uint8)
+    info = {"crop": [round(float(cx - cw / 2), 1), round(float(cy - ch / 2), 1), round(float(cw), 1),
+                     round(float(ch), 1)],
+            "rotation_deg": round(float(angle), 2), "scale": round(float(k), 3),
+            "gain_bgr": [round(float(v), 3) for v in gain], "gamma": round(float(gamma), 3),
+            "exposure": round(float(expo), 3)}
+    return out, info

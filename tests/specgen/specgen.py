@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Deterministic synthetic specimen generator for beian's stage tests and evaluations.
 
-    specgen.py --out DIR --seed N [--set quality|ocr|face|all] [--count X] [--types t1,t2]
-               [--portraits DIR] [--today YYYY-MM-DD]
+    specgen.py --out DIR --seed N [--set quality|ocr|face|all|application] [--count X]
+               [--types t1,t2] [--portraits DIR] [--today YYYY-MM-DD]
 
 Renders flat 300-dpi documents from data/layouts.json with random valid fields, composes them
 into phone-photo or flat-scan scenes and derives degraded samples, each with a ground-truth JSON
@@ -448,7 +448,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--set", default="all", choices=["quality", "ocr", "face", "all"])
+    ap.add_argument("--set", default="all", choices=["quality", "ocr", "face", "all", "application"])
     ap.add_argument("--count", type=float, default=1.0, help="scale factor for the number of samples (default 1)")
     ap.add_argument("--types", default=",".join(TYPES))
     ap.add_argument("--portraits", default=None, help="face photo, or directory of them, to paste as portraits")
@@ -459,6 +459,8 @@ def main():
     for t in types:
         if t not in TYPES:
             ap.error("unknown type %s" % t)
+    if a.set == "application" and "id-card" not in types:
+        ap.error("--set application makes id-card applications: --types must include id-card")
     portraits = None
     if a.portraits:
         if os.path.isfile(a.portraits):
@@ -475,6 +477,10 @@ def main():
     for f in sorted(os.listdir(a.out)):
         if f == "index.json" or re.match(r"^\d{4}-[a-z-]+\.(jpg|png|json|flat\.png)$", f):
             os.remove(os.path.join(a.out, f))
+        elif re.match(r"^app-\d{4}$", f) and os.path.isdir(os.path.join(a.out, f)):
+            remove_application(os.path.join(a.out, f))
+    if a.set == "application":
+        return applications(a, layouts, today, portraits)
     items = plan(a.set, a.count, types)
 
     # Every undegraded sample (clean, scan, mild, face) and every expired/expiring one shows its
@@ -609,6 +615,108 @@ def sample(a, i, kind, slot, layout, values, flat, src, fname, g, derived=None):
     with open(os.path.join(a.out, name + ".json"), "w", encoding="utf-8") as f:
         json.dump(truth, f, ensure_ascii=False, indent=1)
     return {k: truth[k] for k in ("name", "image", "type", "side", "degradations", "expected_flags", "clean", "mild")}
+
+
+# ---- applications ---------------------------------------------------------------------------
+
+APP_FILES = ("front.jpg", "back.jpg", "selfie.jpg", "form.json", "truth.json")
+
+
+def remove_application(d):
+    """Remove what applications() writes into one app-NNNN directory (nothing else)."""
+    for f in APP_FILES:
+        p = os.path.join(d, f)
+        if os.path.isfile(p):
+            os.remove(p)
+    if not os.listdir(d):
+        os.rmdir(d)
+
+
+def photo(flat, slot, layout, g, mild, values, src):
+    """A clean or mild phone photo of one flat document -> (JPEG bytes, truth of that side),
+    drawn as sample() draws a 'clean'/'mild' sample."""
+    t, side = slot.split(":")
+    q = int(g.integers(85, 96))
+    exif = None
+    if g.random() < 0.5:
+        ph = PHONES[int(g.integers(0, len(PHONES)))]
+        exif = [(0x010F, ph[0]), (0x0110, ph[1])] + ([(0x0131, ph[2])] if ph[2] else [])
+    if mild:
+        sc = compose(flat, slot, g, jitter=g.uniform(0.03, 0.06), skew=g.uniform(-2, 2),
+                     light=(g.uniform(0.6, 0.7), g.uniform(0.9, 0.97)), optics=g.uniform(0.8, 1.1))
+    else:
+        sc = compose(flat, slot, g)
+    img = to_u8(sc.img)
+    data = encode(img, ".jpg", q)
+    if exif:
+        data = with_exif(data, exif)
+    truth = {
+        "image": side + ".jpg", "type": t, "side": side, "fields": truth_fields(values), "mrz": None,
+        "corners": [[round(float(x), 2), round(float(y), 2)] for x, y in sc.corners],
+        "rotation": 0, "skew_deg": round(float(sc.skew), 3), "area_fraction": round(float(sc.frac), 5),
+        "image_size": [int(img.shape[1]), int(img.shape[0])], "degradations": [], "degradation_detail": None,
+        "expected_flags": [], "clean": not mild, "mild": mild,
+        "portrait_source": src if layout.get("portrait") else None, "flat": None, "derived_from": None,
+        "jpeg_quality": q, "exif_software": next((s for tag, s in (exif or []) if tag == 0x0131), None),
+    }
+    return data, truth
+
+
+def applications(a, layouts, today, portraits):
+    """--set application: OUT/app-NNNN/ with front.jpg and back.jpg of ONE resident ID card (clean
+    or mild photos), selfie.jpg of the card portrait's face (when --portraits is given), form.json
+    (the applicant form of `beian check --form`: name and ID number as on the card) and truth.json.
+    Every application is good: it should pass."""
+    n = max(1, int(round(20 * a.count)))
+    by_name = {os.path.basename(p): p for p in (portraits or [])}
+    if not portraits:
+        print("specgen: no --portraits: the cards carry a synthetic silhouette and no selfie.jpg is "
+              "written (the face check is skipped)", file=sys.stderr)
+    index = []
+    for i in range(n):
+        name = "app-%04d" % i
+        d = os.path.join(a.out, name)
+        os.makedirs(d, exist_ok=True)
+        brng = random.Random("%d/application/%d" % (a.seed, i))
+        front, back, extra = F.make_id_card(brng, today, "ok")
+        flat_f, src = R.render("id-card:front", layouts["id-card:front"], front, extra, brng, portraits)
+        flat_b, _ = R.render("id-card:back", layouts["id-card:back"], back, extra, brng, None)
+        g = np.random.default_rng([a.seed, i, 11])
+        mild_f, mild_b = bool(g.random() < 0.35), bool(g.random() < 0.35)
+        gf = np.random.default_rng([a.seed, i, 12])
+        gb = np.random.default_rng([a.seed, i, 13])
+        data_f, truth_f = photo(flat_f, "id-card:front", layouts["id-card:front"], gf, mild_f, front, src)
+        data_b, truth_b = photo(flat_b, "id-card:back", layouts["id-card:back"], gb, mild_b, back, None)
+        open(os.path.join(d, "front.jpg"), "wb").write(data_f)
+        open(os.path.join(d, "back.jpg"), "wb").write(data_b)
+        selfie = None
+        if src is not None:
+            gs = np.random.default_rng([a.seed, i, 14])
+            img, info = R.selfie(by_name[src], gs)
+            qs = int(gs.integers(88, 96))
+            data = encode(img, ".jpg", qs)
+            if gs.random() < 0.5:
+                ph = PHONES[int(gs.integers(0, len(PHONES)))]
+                data = with_exif(data, [(0x010F, ph[0]), (0x0110, ph[1])] + ([(0x0131, ph[2])] if ph[2] else []))
+            open(os.path.join(d, "selfie.jpg"), "wb").write(data)
+            selfie = dict({"image": "selfie.jpg", "source": src, "image_size": [int(img.shape[1]), int(img.shape[0])],
+                           "jpeg_quality": qs}, **info)
+        form = {"name": front["name"], "id_number": front["id_number"]}
+        with open(os.path.join(d, "form.json"), "w", encoding="utf-8") as f:
+            json.dump(form, f, ensure_ascii=False, indent=1)
+        truth = {"name": name, "type": "id-card", "today": a.today, "expected_verdict": "pass",
+                 "fields": dict(truth_fields(front), **truth_fields(back)),
+                 "front": truth_f, "back": truth_b, "selfie": selfie, "form": form}
+        with open(os.path.join(d, "truth.json"), "w", encoding="utf-8") as f:
+            json.dump(truth, f, ensure_ascii=False, indent=1)
+        index.append({"name": name, "front": name + "/front.jpg", "back": name + "/back.jpg",
+                      "selfie": name + "/selfie.jpg" if selfie else None, "form": name + "/form.json",
+                      "truth": name + "/truth.json", "front_mild": mild_f, "back_mild": mild_b})
+    summary = {"seed": a.seed, "set": a.set, "count": a.count, "today": a.today, "types": ["id-card"],
+               "samples": [], "applications": index}
+    with open(os.path.join(a.out, "index.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, ensure_ascii=False, indent=1)
+    print("specgen: %d applications -> %s" % (n, a.out), file=sys.stderr)
 
 
 if __name__ == "__main__":
