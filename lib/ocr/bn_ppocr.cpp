@@ -147,13 +147,13 @@ extern "C" void bn_ppocr_shutdown(void)
 }
 
 // Recognise one upright BGR line. Caller holds the lock.
-static int recognise(bn_ppocr *p, const cv::Mat &bgr, char *utf8, size_t cap, double *conf)
+static int recognise(bn_ppocr *p, const cv::Mat &bgr, char *utf8, size_t cap, double *conf, double squeeze)
 {
     int w = bgr.cols, h = bgr.rows;
     // Squeezed to 3/4 of its width: PP-OCR's recogniser was trained on lines squeezed into a
     // fixed width and reads them as well (real set: fields 376 exact of 481 at 0.75, 370 at 1,
     // 373 at 0.6), and a quarter of the columns is a quarter of the time.
-    int need = (int)std::ceil((double)kH * w / h * p->squeeze);
+    int need = (int)std::ceil((double)kH * w / h * squeeze);
     size_t k = 0;
     while (k + 1 < p->widths.size() && p->widths[k] * kSqueeze < need)
         k++;
@@ -226,7 +226,7 @@ extern "C" int bn_ppocr_read(bn_ppocr_t *p, const uint8_t *data, int w, int h, i
     std::lock_guard<std::mutex> hold(p->lock);
     try {
         cv::Mat bgr = as_bgr(data, w, h, stride, bands);
-        int n = recognise(p, bgr, utf8, cap, conf);
+        int n = recognise(p, bgr, utf8, cap, conf, p->squeeze);
         wipe(bgr);
         return n;
     } catch (const cv::Exception &e) {
@@ -236,8 +236,8 @@ extern "C" int bn_ppocr_read(bn_ppocr_t *p, const uint8_t *data, int w, int h, i
 
 // ---- one detected line: crop, direction, recognition ---------------------------------------
 
-extern "C" int bn_ppocr_read_quad(bn_ppocr_t *p, const uint8_t *data, int w, int h, int stride, int bands,
-                                  const float pts[8], char *utf8, size_t cap, double *conf)
+static int read_quad(bn_ppocr_t *p, const uint8_t *data, int w, int h, int stride, int bands, const float pts[8],
+                     char *utf8, size_t cap, double *conf, bool wide)
 {
     if (conf)
         *conf = 0;
@@ -248,10 +248,22 @@ extern "C" int bn_ppocr_read_quad(bn_ppocr_t *p, const uint8_t *data, int w, int
     std::lock_guard<std::mutex> hold(p->lock);
     try {
         cv::Mat line = bn_cut_line(data, w, h, stride, bands, pts);
-        int n = line.empty() ? 0 : recognise(p, line, utf8, cap, conf);
+        int n = line.empty() ? 0 : recognise(p, line, utf8, cap, conf, wide ? 1.0 : p->squeeze);
         wipe(line);
         return n;
     } catch (const cv::Exception &e) {
         return bn_error_set("ocr_model_error", "PP-OCR line failed: %s", e.what());
     }
+}
+
+extern "C" int bn_ppocr_read_quad(bn_ppocr_t *p, const uint8_t *data, int w, int h, int stride, int bands,
+                                  const float pts[8], char *utf8, size_t cap, double *conf)
+{
+    return read_quad(p, data, w, h, stride, bands, pts, utf8, cap, conf, false);
+}
+
+extern "C" int bn_ppocr_read_quad_wide(bn_ppocr_t *p, const uint8_t *data, int w, int h, int stride, int bands,
+                                       const float pts[8], char *utf8, size_t cap, double *conf)
+{
+    return read_quad(p, data, w, h, stride, bands, pts, utf8, cap, conf, true);
 }

@@ -49,6 +49,12 @@ int bn_ppocr_read(bn_ppocr_t *self, const uint8_t *data, int w, int h, int strid
 int bn_ppocr_read_quad(bn_ppocr_t *self, const uint8_t *data, int w, int h, int stride, int bands,
                        const float pts[8], char *utf8, size_t cap, double *conf);
 
+/* The same at the line's full width: lines are squeezed to ocr.rec_squeeze (3/4) of their width
+ * before recognition, which costs a little on long runs of digits; a number that fails its
+ * check is read again this way. */
+int bn_ppocr_read_quad_wide(bn_ppocr_t *self, const uint8_t *data, int w, int h, int stride, int bands,
+                            const float pts[8], char *utf8, size_t cap, double *conf);
+
 #ifdef __cplusplus
 }
 #endif
