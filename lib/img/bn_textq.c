@@ -49,14 +49,32 @@ int bn_textq_measure(const bn_config_t *cfg, const bn_image_t *img, double shrin
                 json_array_append_new(a, json_integer(lround(b[i].pts[k] * shrink)));
             json_array_append_new(*boxes, a);
         }
+    /* per line: its thickness, which way it lies, and whether it runs out of the frame */
+    char *cut = calloc((size_t)(n ? n : 1), 2);
+    if (!cut) {
+        free(b), free(hs);
+        return bn_error_set("out_of_memory", "bn_textq_measure");
+    }
+    char *tall = cut + n;
+    float *th = malloc((size_t)(n ? n : 1) * sizeof *th);
+    if (!th) {
+        free(b), free(hs), free(cut);
+        return bn_error_set("out_of_memory", "bn_textq_measure");
+    }
+    int ntall = 0, nwide = 0;
     for (int i = 0; i < n; i++) {
         const float *q = b[i].pts;
         double wd = fmax(hypot(q[2] - q[0], q[3] - q[1]), hypot(q[4] - q[6], q[5] - q[7]));
         double ht = fmax(hypot(q[6] - q[0], q[7] - q[1]), hypot(q[4] - q[2], q[5] - q[3]));
+        th[i] = (float)fmin(wd, ht);
         /* a line of one or two characters says little about height (a seal, a speck) */
-        if (fmax(wd, ht) < 2.0 * fmin(wd, ht))
+        if (fmax(wd, ht) < 2.0 * fmin(wd, ht)) {
+            th[i] = 0;
             continue;
-        hs[out->lines++] = (float)fmin(wd, ht);
+        }
+        tall[i] = ht > wd;
+        tall[i] ? ntall++ : nwide++;
+        hs[out->lines++] = th[i];
         if (out->ncentres < BN_TEXTQ_CENTRES) {
             out->centres[out->ncentres][0] = (q[0] + q[2] + q[4] + q[6]) / 4;
             out->centres[out->ncentres++][1] = (q[1] + q[3] + q[5] + q[7]) / 4;
@@ -68,16 +86,24 @@ int bn_textq_measure(const bn_config_t *cfg, const bn_image_t *img, double shrin
             x0 = fminf(x0, q[2 * k]), x1 = fmaxf(x1, q[2 * k]);
             y0 = fminf(y0, q[2 * k + 1]), y1 = fmaxf(y1, q[2 * k + 1]);
         }
-        float m = 0.2f * (float)fmin(wd, ht) + 0.5f;
-        if (x0 <= m || y0 <= m || x1 >= img->width - 1 - m || y1 >= img->height - 1 - m)
-            out->cut++;
+        float m = 0.2f * th[i] + 0.5f;
+        cut[i] = x0 <= m || y0 <= m || x1 >= img->width - 1 - m || y1 >= img->height - 1 - m;
     }
-    int rot = bn_textdet_orientation(det, img->data, img->width, img->height, img->width * img->bands, img->bands, b, n);
-    out->rotation = rot > 0 ? rot : 0;
     if (out->lines) {
         qsort(hs, (size_t)out->lines, sizeof *hs, cmp_float);
         out->text_h = hs[out->lines / 2] * shrink;
     }
+    /* A cut line counts against the document when it is one of the document's lines: lying the
+     * way most lines lie and of about their height. Print behind the document (a folder's
+     * title standing at the frame's edge, a poster) is neither, and was held against a card
+     * photographed whole. */
+    double med = out->lines ? hs[out->lines / 2] : 0;
+    for (int i = 0; i < n; i++)
+        if (cut[i] && tall[i] == (ntall > nwide) && th[i] >= 0.5 * med && th[i] <= 2.0 * med)
+            out->cut++;
+    free(cut), free(th);
+    int rot = bn_textdet_orientation(det, img->data, img->width, img->height, img->width * img->bands, img->bands, b, n);
+    out->rotation = rot > 0 ? rot : 0;
     free(b);
     free(hs);
     return 0;
