@@ -32,6 +32,14 @@ static void test_norm(void)
     CHECK(!strcmp(bn_norm_field("id-card", "id_number", " 11010519491231002x ", o, sizeof o), "11010519491231002X"),
           "id x: %s", o);
     CHECK(!strcmp(bn_norm_field("id-card", "id_number", "１１０１０５", o, sizeof o), "110105"), "full width: %s", o);
+    /* a bug: a speck read as a digit before the number kept the number from validating (the
+     * by-lines route had no window pick); the one valid 18-character window is the reading */
+    CHECK(!strcmp(bn_norm_field("id-card", "id_number", "211010519491231002X", o, sizeof o), "11010519491231002X"),
+          "speck before the number: %s", o);
+    CHECK(!strcmp(bn_norm_field("id-card", "id_number", "1101011990010200107", o, sizeof o), "110101199001020010"),
+          "speck after the number: %s", o);
+    CHECK(!strcmp(bn_norm_field("id-card", "id_number", "1101051949123100221", o, sizeof o), "1101051949123100221"),
+          "no valid window: kept as read (%s)", o);
     CHECK(!strcmp(bn_norm_field("business-license", "credit_code", "91350100MOOO100Y43", o, sizeof o),
                   "91350100M000100Y43"), "uscc O->0: %s", o);
     CHECK(!strcmp(bn_norm_field("id-card", "sex", "男", o, sizeof o), "男"), "sex: %s", o);

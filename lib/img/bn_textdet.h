@@ -52,7 +52,7 @@ int bn_textdet_orientation(bn_textdet_t *self, const uint8_t *data, int w, int h
                            const bn_textbox_t *b, int n);
 int bn_textdet_orientation_rule(int tall, int wide, double p180);
 
-/* The detector's canvas side for a document type: "ocr.det_side" (640) for cards,
+/* The detector's canvas side for a document type: "ocr.det_side" (480) for cards,
  * "ocr.det_side_license" (960) for licences, whose print is small on a large page. The quality
  * and ocr stages use the same side, so the ocr stage can take the quality stage's boxes. */
 int bn_textdet_side(const bn_config_t *cfg, const char *doc_type);

@@ -83,18 +83,6 @@ typedef struct {
 
 static int read_prepared(PIX *prep, const bn_zone_t *z, const read_spec_t *spp, field_read_t *fr);
 
-/* A number read with extra characters (a mark or a neighbour's character at either end): when
- * exactly one 18-character window validates, that window is the reading. Never adds or changes
- * a character. */
-static void pick_window(const char *key, char *v)
-{
-    int id = !strcmp(key, "id_number"), uscc = !strcmp(key, "credit_code");
-    size_t n = strlen(v);
-    char w[19];
-    if ((id || uscc) && n > 18 && n <= 24 && bn_number_windows(v, uscc, w) == 1)
-        memcpy(v, w, 19);
-}
-
 /* The 56 ethnic groups as printed on ID cards (GB/T 3304, without the 族 suffix). */
 static int ethnicity_valid(const char *v)
 {
@@ -416,7 +404,6 @@ static int ppocr_try(bn_ppocr_t *pp, PIX *page, const bn_zone_t *zz, double ppmm
     if (r <= 0)
         return 0;
     bn_norm_field(doc_type, z->key, one.raw, one.value, sizeof one.value);
-    pick_window(z->key, one.value);
     memcpy(one.box, fr->box, sizeof one.box);
     one.read = 1;
     int checked = !strcmp(z->key, "id_number") || !strcmp(z->key, "credit_code") || !strcmp(z->key, "sex") ||
@@ -483,8 +470,7 @@ static int read_zone(PIX *page, double ppmm, const char *doc_type, const bn_zone
         }
         pixDestroy(&prep);
         bn_norm_field(doc_type, z->key, one.raw, one.value, sizeof one.value);
-        pick_window(z->key, one.value);
-        memcpy(one.box, fr->box, sizeof one.box);
+            memcpy(one.box, fr->box, sizeof one.box);
         reads[nreads++] = one;
         int ok = plausible(doc_type, z->key, one.value, one.conf);
         if (!fr->read || (!vote && ok) || (one.value[0] && (!fr->value[0] || one.conf > fr->conf))) {
@@ -823,7 +809,6 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double sh
             set_period(fields, doc_type, f);
         } else {
             bn_norm_field(doc_type, f->key, f->value, v, sizeof v);
-            pick_window(f->key, v);
             set_field(fields, f->key, v, f->conf, f->box);
         }
         if (getenv("BEIAN_OCR_DEBUG") && json_object_get(fields, f->key)) /* raw text: debugging only */

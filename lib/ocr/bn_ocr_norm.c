@@ -308,6 +308,17 @@ static void fix_address_prefix(char *addr, size_t size)
     addr[k] = 0;
 }
 
+/* A number read with extra characters (a speck or a neighbour's character at either end):
+ * when exactly one 18-character window validates, that window is the reading. Never adds or
+ * changes a character. */
+static void pick_window(char *v, int uscc)
+{
+    size_t n = strlen(v);
+    char w[19];
+    if (n > 18 && n <= 24 && bn_number_windows(v, uscc, w) == 1)
+        memcpy(v, w, 19);
+}
+
 char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char *out, size_t size)
 {
     out[0] = 0;
@@ -329,12 +340,16 @@ char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char
                 memmove(out + i, out + i + 1, k - i);
                 k--, i--;
             }
+        if (size >= 19)
+            pick_window(out, 0);
         return out;
     }
     if (!strcmp(key, "credit_code")) {
         filter(raw, KEEP_DIGIT | KEEP_UPPER, out, size);
         for (char *p = out; *p; p++) /* letters GB 32100 excludes */
             *p = *p == 'O' ? '0' : *p == 'I' ? '1' : *p == 'S' ? '5' : *p == 'Z' ? '2' : *p == 'V' ? 'U' : *p;
+        if (size >= 19)
+            pick_window(out, 1);
         return out;
     }
     if (!strcmp(key, "document_number")) {

@@ -166,7 +166,7 @@ static int recognise(bn_ppocr *p, const cv::Mat &bgr, char *utf8, size_t cap, do
     f.copyTo(canvas(cv::Rect(0, 0, rw, kH)));
     cv::Mat blob = cv::dnn::blobFromImage(canvas);
     p->nets[k].setInput(blob);
-    cv::Mat out = p->nets[k].forward();  // 1 x T x C softmax
+    cv::Mat out = p->nets[k].forward();  // 1 x T x C logits (fix-ppocr.py drops the Softmax)
     wipe(rs), wipe(f), wipe(canvas), wipe(blob);
     int T = out.size[1], C = out.size[2];
     const float *v = out.ptr<float>();
@@ -179,7 +179,10 @@ static int recognise(bn_ppocr *p, const cv::Mat &bgr, char *utf8, size_t cap, do
         // CTC greedy: collapse repeats, drop blanks.
         if (best != 0 && best != prev && best < (int)p->chars.size()) {
             text += p->chars[best];
-            sum += row[best];
+            double z = 0;  // softmax of the winner: 1 / sum(exp(l - l_best))
+            for (int c = 0; c < C; c++)
+                z += std::exp((double)(row[c] - row[best]));
+            sum += 1.0 / z;
             n++;
         }
         prev = best;
