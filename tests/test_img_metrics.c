@@ -131,8 +131,20 @@ static void test_glare_brightness_colour(void)
     /* Bright but coloured is not glare (a yellow area). */
     s_rect(im, 50, 50, 100, 100, 255, 255, 120);
     CHECK(bn_metric_glare(im, NULL, boxes, &nb) == 0);
+    /* Colour that is not a seal's: a copy on white paper has only its stamped red seal. */
+    s_fill(im, 250, 250, 250);
+    s_rect(im, 100, 100, 100, 50, 40, 40, 40);    /* black print */
+    s_rect(im, 250, 150, 60, 60, 220, 40, 50);    /* a red seal: 3 % of the page */
+    s_rect(im, 20, 20, 40, 40, 200, 40, 90);      /* crimson, hue 341 (red's other side) */
+    CHECK(bn_metric_colour_nonred(im) == 0, "red and magenta only: %.4f", bn_metric_colour_nonred(im));
+    s_rect(im, 0, 290, 400, 10, 150, 110, 60);    /* a brown border line: 3.3 % */
+    double nr = bn_metric_colour_nonred(im);
+    CHECK(fabs(nr - 4000.0 / 120000) < 1e-9, "brown border: %.4f", nr);
+    s_rect(im, 0, 280, 400, 10, 120, 160, 200);   /* a blue band */
+    CHECK(bn_metric_colour_nonred(im) > nr);
     /* Grey has no colour; dark is dark. */
     s_fill(im, 40, 40, 40);
+    CHECK(bn_metric_colour_nonred(im) == 0);
     CHECK(bn_metric_colourfulness(im, NULL) < 0.01);
     bn_metric_brightness(im, &mean, &p5, &p95, &clip);
     CHECK(mean < 41 && p95 <= 40);

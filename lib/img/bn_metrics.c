@@ -187,6 +187,24 @@ double bn_metric_colourfulness(const bn_image_t *img, double *chroma_mean)
     return sqrt((vrg > 0 ? vrg : 0) + (vyb > 0 ? vyb : 0)) + 0.3 * sqrt(mrg * mrg + myb * myb);
 }
 
+double bn_metric_colour_nonred(const bn_image_t *img)
+{
+    size_t n = (size_t)img->width * img->height, k = 0;
+    if (img->bands != 3 || n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = img->data + i * 3;
+        int mx = p[0] > p[1] ? p[0] : p[1], mn = p[0] < p[1] ? p[0] : p[1];
+        mx = mx > p[2] ? mx : p[2];
+        mn = mn < p[2] ? mn : p[2];
+        int c = mx - mn, gb = p[1] - p[2];
+        /* hue within 30 degrees of red: red is the largest and |G - B| < c / 2 */
+        if (c >= 20 && !(mx == p[0] && 2 * (gb < 0 ? -gb : gb) < c))
+            k++;
+    }
+    return (double)k / n;
+}
+
 /* A photocopy is two-tone: paper and toner, few mid-tones. Measured relative to the paper level
  * (p90 of luma) so a dim photo of a copy still reads as a copy. */
 static void s_tones(const size_t hist[256], size_t n, double *midtone_fraction, double *paper_white)
@@ -230,7 +248,13 @@ void bn_metrics_compute(const bn_image_t *img, const bn_glare_params_t *gp, bn_m
     s_luma_hist(img, hist);
     s_brightness(hist, n, &m->brightness_mean, &m->brightness_p5, &m->brightness_p95, &m->clipped_fraction);
     s_tones(hist, n, &m->midtone_fraction, &m->paper_white);
+    for (size_t acc = 0, v = 0; v < 256; v++)
+        if ((acc += hist[v]) >= n / 2) {
+            m->brightness_p50 = (double)v;
+            break;
+        }
     m->colourfulness = bn_metric_colourfulness(img, &m->chroma_mean);
+    m->colour_nonred = bn_metric_colour_nonred(img);
     m->glare_fraction = bn_metric_glare(img, gp, m->glare, &m->nglare);
 }
 

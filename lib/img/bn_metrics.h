@@ -18,7 +18,7 @@ typedef struct {
     double sharpness;         /* 1 - Crete et al. re-blur ratio, 0 (flat/blurred) .. 1 (crisp) */
     double laplacian_var;     /* variance of the 3x3 Laplacian of luma (classic, scale-dependent) */
     double brightness_mean;   /* luma 0..255 */
-    double brightness_p5, brightness_p95;
+    double brightness_p5, brightness_p50, brightness_p95;
     double clipped_fraction;  /* luma >= 250 */
     double glare_fraction;    /* area of bright, colourless blobs / area */
     int nglare;
@@ -27,6 +27,8 @@ typedef struct {
     double chroma_mean;       /* mean |a|+|b|-like chroma (max-min of RGB), 0..255 */
     double midtone_fraction;  /* luma in (paper-100, paper-40): few in a photocopy */
     double paper_white;       /* luma p90: the paper / card background level */
+    double colour_nonred;     /* fraction of chromatic pixels (max-min >= 20) not red or magenta:
+                                 a card's or licence's print; a copy has only its stamped seals */
     double moire;             /* spectral peak prominence of periodic patterns (screens) */
 } bn_metrics_t;
 
@@ -41,6 +43,9 @@ double bn_metric_sharpness(const bn_image_t *img);
 double bn_metric_laplacian_var(const bn_image_t *img);
 void bn_metric_brightness(const bn_image_t *img, double *mean, double *p5, double *p95, double *clipped);
 double bn_metric_colourfulness(const bn_image_t *img, double *chroma_mean);
+/* Fraction of pixels with chroma (max - min of RGB) >= 20 whose hue is not red/magenta
+ * (330..30 degrees, the colour of seals stamped on a copy); 0 for grey images. */
+double bn_metric_colour_nonred(const bn_image_t *img);
 /* Fraction of the area in glare blobs; up to BN_MAX_GLARE boxes (largest first). */
 double bn_metric_glare(const bn_image_t *img, const bn_glare_params_t *p, bn_rect_t *boxes, int *nboxes);
 void bn_metric_tones(const bn_image_t *img, double *midtone_fraction, double *paper_white);
