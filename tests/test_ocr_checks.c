@@ -109,7 +109,8 @@ static void test_id_front(void)
     CHECK(json_is_true(json_object_get(json_object_get(json_object_get(r.checks, "form"), "name"), "match")));
     result_free(&r);
 
-    /* check character wrong: reject; with a low OCR confidence only a review */
+    /* check character wrong: reject; with a low OCR confidence a reshoot (most likely misread:
+     * a clearer photo of the number, the field named) */
     r = run("id-card", "front", id_front("110105194912310021", "女", "1949-12-31"), NULL);
     CHECK(strcmp(sev(&r, "number_checksum_invalid"), "reject") == 0);
     CHECK(strcmp(json_string_value(json_object_get(find(&r, "number_checksum_invalid"), "field")), "id_number") == 0);
@@ -117,7 +118,7 @@ static void test_id_front(void)
     json_t *f = id_front("110105194912310021", "女", "1949-12-31");
     json_object_set_new(json_object_get(f, "id_number"), "confidence", json_real(0.6));
     r = run("id-card", "front", f, NULL);
-    CHECK(strcmp(sev(&r, "number_checksum_invalid"), "review") == 0);
+    CHECK(strcmp(sev(&r, "number_checksum_invalid"), "reshoot") == 0);
     result_free(&r);
     /* the vendor-doc and crate-doc numbers that regex-only validators accept */
     r = run("id-card", "front", id_front("511324199612163557", "男", "1996-12-16"), NULL);
@@ -468,6 +469,12 @@ static void test_licence(void)
         CHECK(strcmp(sev(&r, "number_checksum_invalid"), "review") == 0);
         result_free(&r);
     }
+    /* ...and a failing code read with low confidence is asked for again */
+    json_t *lf = licence("91350100M000100Y44", "长期");
+    json_object_set_new(json_object_get(lf, "credit_code"), "confidence", json_real(0.5));
+    r = run("business-license", "front", lf, NULL);
+    CHECK(strcmp(sev(&r, "number_checksum_invalid"), "reshoot") == 0);
+    result_free(&r);
 
     /* term ending soon, printed as a range */
     r = run("business-license", "front", licence("91350100M000100Y43", "2015年03月15日至2026年12月01日"), NULL);

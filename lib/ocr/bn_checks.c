@@ -83,6 +83,10 @@ static const char *form_str(const ctx_t *c, const char *key)
 /* Default severity, or review when the OCR confidence of the field is too low to reject on. */
 static int sev_for(const ctx_t *c, double conf) { return conf < c->min_conf_reject ? BN_SEV_REVIEW : -1; }
 
+/* A number that fails its check, read with low confidence, was most likely read wrong: the
+ * applicant is asked for a clearer photo of it (reshoot, the field named), not a clerk. */
+static int sev_number(const ctx_t *c, double conf) { return conf < c->min_conf_reject ? BN_SEV_RESHOOT : -1; }
+
 static json_t *flag(ctx_t *c, const char *code, double metric, double threshold, int sev, const char *field)
 {
     json_t *f = bn_flag_add(c->flags, code, metric, threshold, sev);
@@ -221,7 +225,7 @@ static void check_id_number(ctx_t *c, const char *type)
     json_object_set_new(o, "status", json_string(bn_id_status_name(st)));
     json_object_set_new(c->checks, "id_number", o);
     if (st == BN_ID_BAD_FORMAT) {
-        flag(c, "number_checksum_invalid", NAN, NAN, sev_for(c, conf), "id_number");
+        flag(c, "number_checksum_invalid", NAN, NAN, sev_number(c, conf), "id_number");
         return;
     }
     json_object_set_new(o, "legacy_15", json_boolean(id.legacy15));
@@ -233,7 +237,7 @@ static void check_id_number(ctx_t *c, const char *type)
     if (id.birth.y)
         json_object_set_new(o, "birth_date", json_string(bn_date_format(&id.birth, buf, sizeof buf)));
     if (st != BN_ID_VALID) {
-        flag(c, "number_checksum_invalid", NAN, NAN, sev_for(c, conf), "id_number");
+        flag(c, "number_checksum_invalid", NAN, NAN, sev_number(c, conf), "id_number");
         return; /* a number that does not validate says nothing reliable about birth or sex */
     }
     c->birth = id.birth;
@@ -294,9 +298,11 @@ static void check_credit_code(ctx_t *c)
         json_object_set_new(o, "region_known", json_boolean(u.region_known));
     }
     json_object_set_new(c->checks, "credit_code", o);
-    /* Real pre-2016 codes can fail (documents.md §1.3): never reject on this alone. */
+    /* Real pre-2016 codes can fail (documents.md §1.3): never reject on this alone; a code
+     * read with low confidence is asked for again (reshoot). */
     if (!ok || !u.org_check_ok)
-        flag(c, "number_checksum_invalid", NAN, NAN, BN_SEV_REVIEW, "credit_code");
+        flag(c, "number_checksum_invalid", NAN, NAN,
+             fconf(c, "credit_code") < c->min_conf_reject ? BN_SEV_RESHOOT : BN_SEV_REVIEW, "credit_code");
 }
 
 static void check_permit_number(ctx_t *c, const char *type, const bn_mrz_t *mrz)
@@ -313,7 +319,7 @@ static void check_permit_number(ctx_t *c, const char *type, const bn_mrz_t *mrz)
     int ok = bn_permit_number_valid(kind, num);
     json_object_set_new(c->checks, "document_number", json_pack("{s:b}", "valid_format", ok));
     if (!ok)
-        flag(c, "number_checksum_invalid", NAN, NAN, sev_for(c, conf), "document_number");
+        flag(c, "number_checksum_invalid", NAN, NAN, sev_number(c, conf), "document_number");
 }
 
 /* The MRZ text of the fields: a string, or an array of lines. */
