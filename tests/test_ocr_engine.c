@@ -42,6 +42,10 @@ static void test_norm(void)
           "no valid window: kept as read (%s)", o);
     CHECK(!strcmp(bn_norm_field("business-license", "credit_code", "91350100MOOO100Y43", o, sizeof o),
                   "91350100M000100Y43"), "uscc O->0: %s", o);
+    CHECK(!strcmp(bn_norm_field("business-license", "type", "个体工商户维库网专用", o, sizeof o), "个体工商户"),
+          "a bare type ends with its name: %s", o);
+    CHECK(!strcmp(bn_norm_field("business-license", "type", "普通合伙企业（特殊）", o, sizeof o), "普通合伙企业（特殊）"),
+          "a bare type's bracket stays: %s", o);
     CHECK(!strcmp(bn_norm_field("id-card", "sex", "男", o, sizeof o), "男"), "sex: %s", o);
     CHECK(!strcmp(bn_norm_field("passport", "sex", "女/F", o, sizeof o), "F"), "passport sex: %s", o);
     CHECK(!strcmp(bn_norm_field("id-card", "name", "张 三", o, sizeof o), "张三"), "name spaces: %s", o);

@@ -246,6 +246,34 @@ static void test_license_spaced(void)
     CHECK(!strcmp(val(&k, "established_date"), "二〇一〇年三月十五日"), "cn date '%s'", val(&k, "established_date"));
     CHECK(!strcmp(val(&k, "issue_date"), "二〇一五年一月二十日"), "cn issue date '%s'", val(&k, "issue_date"));
 
+    /* a type wraps only inside its bracket: the line under a closed type (an address whose
+     * label was missed) is not the type's */
+    bn_line_t t[] = {
+        L(160, 500, 100, 36, "类型", 1.0),
+        L(400, 500, 300, 36, "个人独资企业", 1.0),
+        L(400, 545, 520, 36, "测试市测试区测试路1号", 0.99),
+        L(160, 600, 100, 36, "类型", 1.0),
+        L(400, 600, 420, 36, "有限责任公司（自然人投资", 1.0),
+        L(400, 645, 160, 36, "或控股）", 0.99),
+    };
+    bn_lines_t lt = {.v = t, .n = 3, .width = 1920, .height = 1440, .line_h = 36};
+    CHECK(bn_kie_extract("business-license", "front", &lt, &k) == 0);
+    CHECK(!strcmp(val(&k, "type"), "个人独资企业"), "closed type '%s'", val(&k, "type"));
+    lt.v = t + 3;
+    CHECK(bn_kie_extract("business-license", "front", &lt, &k) == 0);
+    CHECK(!strcmp(val(&k, "type"), "有限责任公司(自然人投资或控股)"), "wrapped type '%s'", val(&k, "type"));
+
+    /* an address left inside a bracket continues on a line holding a label's words */
+    bn_line_t a[] = {
+        L(160, 700, 180, 36, "经营场所", 1.0),
+        L(400, 700, 600, 36, "测试市测试区测试路1号（临", 1.0),
+        L(400, 745, 600, 36, "经营场所有效期至2017年4月8日）", 0.99),
+    };
+    bn_lines_t la = {.v = a, .n = 3, .width = 1920, .height = 1440, .line_h = 36};
+    CHECK(bn_kie_extract("business-license", "front", &la, &k) == 0);
+    CHECK(!strcmp(val(&k, "address"), "测试市测试区测试路1号(临经营场所有效期至2017年4月8日)"), "bracketed address '%s'",
+          val(&k, "address"));
+
     /* the issue date's digits printed above the 年 月 日 line, through the seal, a footer below */
     bn_line_t x[] = {
         L(1295, 1107, 209, 39, "登记机关", 1.0),

@@ -505,9 +505,22 @@ static int plausible_value(const char *key, const char *t, size_t n)
 
 /* Lines below a value that continue it: they start about where the value starts, follow at
  * about a line's pitch and hold no label. */
+/* Does s hold more opening brackets than closing ones? */
+static int open_bracket(const char *s)
+{
+    int n = 0;
+    for (const char *p = s; *p; p++)
+        n += *p == '(' ? 1 : *p == ')' ? -1 : !strncmp(p, "（", 3) ? 1 : !strncmp(p, "）", 3) ? -1 : 0;
+    return n > 0;
+}
+
 static void continuation(seg_t *seg, int ns, const hit_t *hit, int nh, bn_kie_field_t *f, float vx, int last,
                          int max_lines, int id_front, float reach)
 {
+    /* a company type wraps only inside its parenthesis (有限责任公司（自然人投资 / 或控股）): a
+     * line under a closed type is the next field's (an address whose label was missed) */
+    if (!strcmp(f->key, "type") && !open_bracket(f->value))
+        return;
     for (int lines = 1; lines < max_lines; lines++) {
         const seg_t *prev = &seg[last];
         int best = -1;
@@ -520,7 +533,10 @@ static void continuation(seg_t *seg, int ns, const hit_t *hit, int nh, bn_kie_fi
                 break; /* segments are sorted by height: nothing further is closer */
             if (c->x < vx - 1.2f * h || c->x > vx + reach * h)
                 continue;
-            if (first_hit_in(hit, nh, s) && text_before_label(seg, hit, nh, s) == 0)
+            /* a line holding a label's words continues a value left inside a bracket when it
+             * closes it (住所…（临时 / 经营场所有效期至…）) */
+            int closes = open_bracket(f->value) && (strchr(c->t, ')') || strstr(c->t, "）"));
+            if (!closes && first_hit_in(hit, nh, s) && text_before_label(seg, hit, nh, s) == 0)
                 continue;
             if (id_front && looks_like_number(c->t))
                 continue;
@@ -535,7 +551,7 @@ static void continuation(seg_t *seg, int ns, const hit_t *hit, int nh, bn_kie_fi
         }
         if (best < 0)
             return;
-        size_t len = text_before_label(seg, hit, nh, best);
+        size_t len = open_bracket(f->value) ? strlen(seg[best].t) : text_before_label(seg, hit, nh, best);
         append(f, seg[best].t, len, &seg[best], 0);
         seg[best].used = 1;
         last = best;

@@ -462,6 +462,12 @@ char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char
         char *close = !strcmp(key, "type") ? strstr(out, "）") : NULL;
         if (close)
             close[strlen("）")] = 0;
+        /* ...and a type that has no bracket ends with its name (个体工商户维库网专用: a web
+         * site's watermark on the row) */
+        static const char *const bare[] = {"个体工商户", "个人独资企业", "普通合伙企业", "有限合伙企业", "农民专业合作社", NULL};
+        for (int i = 0; !close && !strcmp(key, "type") && bare[i]; i++)
+            if (!strncmp(out, bare[i], strlen(bare[i])) && strncmp(out + strlen(bare[i]), "（", 3))
+                out[strlen(bare[i])] = 0;
         return out;
     }
     if (!strcmp(key, "name"))
