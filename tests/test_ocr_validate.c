@@ -325,6 +325,11 @@ static void test_repair(void)
     CHECK(bn_validity_parse("2016.03.15\xE2\x80\x94\xE9\x95\xBF\xE6\x9C\x9F", &from, &until, &lt) == 0 && lt == 1 &&
           until.y == 0);
     CHECK(bn_validity_parse("20160315\xE8\x87\xB3" "20360315", &from, &until, &lt) == 0 && until.y == 2036);
+    /* a bug: the dash lost between two lines read apart left an expired card's validity unread */
+    CHECK(bn_validity_parse("2006.11.2120261121", &from, &until, &lt) == 0 && from.y == 2006 && from.d == 21 &&
+          until.y == 2026 && until.m == 11 && until.d == 21 && lt == 0);
+    CHECK(bn_validity_parse("2016.03.15\xE9\x95\xBF\xE6\x9C\x9F", &from, &until, &lt) == 0 && lt == 1);
+    CHECK(bn_validity_parse("2016.03.1512", &from, &until, &lt) == -1, "no second date");
     CHECK(bn_validity_parse("2016.03.15 - long-term", &from, &until, &lt) == 0 && lt == 1);
     CHECK(bn_validity_parse("2016.03.15", &from, &until, &lt) == -1);
     CHECK(bn_validity_parse("2016.03.15-2036.13.15", &from, &until, &lt) == -1);

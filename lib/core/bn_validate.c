@@ -720,6 +720,27 @@ int bn_validity_parse(const char *s, bn_date_t *from, bn_date_t *until, int *lon
             }
         }
     }
+    /* no separator at all (the dash lost between two lines read apart, 2006.11.2120261121): the
+     * one split where a date is followed by a year (19xx, 20xx) that begins a date or by 长期 */
+    size_t n = strlen(s);
+    for (size_t i = 8; i + 2 <= n && i < sizeof left; i++) {
+        const char *right = s + i;
+        if (!long_term_word(right) && !(right[0] == '1' && right[1] == '9') && !(right[0] == '2' && right[1] == '0'))
+            continue;
+        memcpy(left, s, i);
+        left[i] = '\0';
+        if (bn_date_parse(left, from) != 0)
+            continue;
+        if (long_term_word(right)) {
+            *until = (bn_date_t){0, 0, 0};
+            *long_term = 1;
+            return 0;
+        }
+        if (bn_date_parse(right, until) == 0) {
+            *long_term = 0;
+            return 0;
+        }
+    }
     return -1;
 }
 

@@ -685,8 +685,6 @@ static void set_period(json_t *fields, const char *doc_type, const bn_kie_field_
     set_field(fields, "valid_until", b, f->conf, f->box);
 }
 
-/* The fields of an ID card or a licence from its text lines. Returns 0, 1 when the detector is
- * not installed (the caller reads by zones), -1 with bn_error. */
 /* The ID number of a card's front or a licence's credit code, when it is missing or fails its
  * check digit: every line holding a long run of letters and digits is read again at its full
  * width (lines are squeezed to 3/4 before recognition, which costs a little on digits: real set,
@@ -744,6 +742,8 @@ static int reread_number(bn_ppocr_t *pp, const bn_image_t *page, bn_lines_t *L, 
     return changed;
 }
 
+/* The fields of an ID card or a licence from its text lines. Returns 0, 1 when the detector is
+ * not installed (the caller reads by zones), -1 with bn_error. */
 static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double shrink, const char *doc_type,
                          const char *side, json_t *fields, json_t *flags, int *rotation)
 {
