@@ -107,6 +107,18 @@ static void test_id_front_columns(void)
           val(&k, "sex"), val(&k, "ethnicity"));
     CHECK(!strcmp(val(&k, "address"), "测试县测试镇"), "address '%s'", val(&k, "address"));
 
+    /* a bilingual card: the birth date in pieces, its 月 lost into a standing box, no 出生 read */
+    bn_line_t b[] = {
+        L(114, 182, 41, 22, "1990", 0.99),
+        L(171, 182, 20, 21, "年", 1.0),
+        L(203, 184, 14, 18, "5", 1.0),
+        L(260, 188, 17, 17, "7", 1.0),
+        L(284, 185, 19, 21, "日", 0.98),
+    };
+    bn_lines_t lb = {.v = b, .n = 5, .width = 600, .height = 400, .line_h = 20};
+    CHECK(bn_kie_extract("id-card", "front", &lb, &k) == 0);
+    CHECK(!strcmp(val(&k, "birth_date"), "1990年5月7日"), "birth date in pieces '%s'", val(&k, "birth_date"));
+
     /* the sex a line of its own, well apart from 民族汉: not joined to it as a spaced label's
      * half would be (the sex went missing on 2 of 20 specimen applications) */
     bn_line_t y[] = {

@@ -675,24 +675,16 @@ static int cmp_num_x(const void *a, const void *b)
     return p->x < q->x ? -1 : p->x > q->x;
 }
 
-/* A licence's issue date printed in pieces: the digits are often misregistered above or below
- * the 年 月 日 line, or through the seal, so the detector returns the year, the month and the
- * day as separate lines. Under 登记机关 (or, without it, in the lower right of the page) the
- * numbers are read left to right: a year, then a month and a day. The value is written as
+/* A date printed in pieces: the detector returns the year, the month and the day as lines of
+ * their own when the digits are misregistered above or below the 年 月 日 line, or through a
+ * seal. The numbers of the segments in the box (x >= x0, y0 <= y <= y1, no label's) are read
+ * left to right: a year (1900-2100), then a month and a day. The value is written to key as
  * "YYYY年M月D日". Returns 1 when found. */
-static int issue_date_by_parts(seg_t *seg, int ns, const hit_t *hit, int nh, int anchor, const bn_lines_t *L,
-                               bn_kie_t *out)
+static int date_by_parts(seg_t *seg, int ns, const hit_t *hit, int nh, float x0, float y0, float y1, const char *key,
+                         bn_kie_t *out)
 {
     num_t nums[32];
     int nn = 0;
-    float x0, y0, y1;
-    if (anchor >= 0) {
-        const seg_t *a = &seg[anchor];
-        x0 = a->x - 2 * a->h, y0 = a->y - 0.5f * a->h, y1 = a->y + 7 * a->h;
-    } else {
-        x0 = 0.45f * (float)L->width, y0 = 0.6f * (float)L->height, y1 = (float)L->height;
-    }
-    int first = -1;
     for (int s = 0; s < ns && nn < 32; s++) {
         const seg_t *c = &seg[s];
         if (c->used || c->x < x0 || c->y < y0 || c->y > y1 || u8count(c->t) > 14 || first_hit_in(hit, nh, s))
@@ -713,16 +705,14 @@ static int issue_date_by_parts(seg_t *seg, int ns, const hit_t *hit, int nh, int
                 nums[nn++] = (num_t){x_at(c, (size_t)(p - c->t)), v, (int)(q - p), s};
             p = q;
         }
-        if (first < 0)
-            first = s;
     }
     qsort(nums, (size_t)nn, sizeof *nums, cmp_num_x);
     for (int i = 0; i + 2 < nn; i++) {
         const num_t *y = &nums[i], *m = &nums[i + 1], *d = &nums[i + 2];
-        if (y->digits != 4 || y->v < 1950 || y->v > 2100 || m->digits > 2 || d->digits > 2 || m->v < 1 || m->v > 12 ||
+        if (y->digits != 4 || y->v < 1900 || y->v > 2100 || m->digits > 2 || d->digits > 2 || m->v < 1 || m->v > 12 ||
             d->v < 1 || d->v > 31)
             continue;
-        bn_kie_field_t *f = field_for(out, "issue_date");
+        bn_kie_field_t *f = field_for(out, key);
         if (!f)
             return 0;
         char v[32];
@@ -733,6 +723,19 @@ static int issue_date_by_parts(seg_t *seg, int ns, const hit_t *hit, int nh, int
         return 1;
     }
     return 0;
+}
+
+/* A licence's issue date in pieces: under 登记机关 (or, without it, in the lower right of the
+ * page). */
+static int issue_date_by_parts(seg_t *seg, int ns, const hit_t *hit, int nh, int anchor, const bn_lines_t *L,
+                               bn_kie_t *out)
+{
+    if (anchor >= 0) {
+        const seg_t *a = &seg[anchor];
+        return date_by_parts(seg, ns, hit, nh, a->x - 2 * a->h, a->y - 0.5f * a->h, a->y + 7 * a->h, "issue_date", out);
+    }
+    return date_by_parts(seg, ns, hit, nh, 0.45f * (float)L->width, 0.6f * (float)L->height, (float)L->height,
+                         "issue_date", out);
 }
 
 static void by_form(const char *type, const char *side, seg_t *seg, int ns, const hit_t *hit, int nh,
@@ -775,6 +778,11 @@ static void by_form(const char *type, const char *side, seg_t *seg, int ns, cons
                         append(f, seg[s].t, strlen(seg[s].t), &seg[s], 1), seg[s].used = 1;
                     break;
                 }
+        /* ...or in pieces on the row of its 年 (a bilingual card's 月 read into a standing box) */
+        for (int s = 0; s < ns && !bn_kie_get(out, "birth_date"); s++)
+            if (!seg[s].used && strstr(seg[s].t, "年"))
+                date_by_parts(seg, ns, hit, nh, 0, seg[s].y - 0.6f * seg[s].h, seg[s].y + 0.6f * seg[s].h, "birth_date",
+                              out);
         return;
     }
     if (!bn_kie_get(out, "validity"))
