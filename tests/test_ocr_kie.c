@@ -258,6 +258,18 @@ static void test_license_spaced(void)
     CHECK(!strcmp(val(&k, "established_date"), "二〇一〇年三月十五日"), "cn date '%s'", val(&k, "established_date"));
     CHECK(!strcmp(val(&k, "issue_date"), "二〇一五年一月二十日"), "cn issue date '%s'", val(&k, "issue_date"));
 
+    /* a four-character label printed one character per line, a character's width apart */
+    bn_line_t c4[] = {
+        L(411, 2136, 62, 54, "成", 1.0),
+        L(528, 2136, 61, 54, "立", 1.0),
+        L(643, 2138, 55, 51, "日", 1.0),
+        L(754, 2136, 70, 55, "期", 1.0),
+        L(887, 2137, 411, 56, "2004年10月25日", 1.0),
+    };
+    bn_lines_t l4 = {.v = c4, .n = 5, .width = 2480, .height = 3508, .line_h = 54};
+    CHECK(bn_kie_extract("business-license", "front", &l4, &k) == 0);
+    CHECK(!strcmp(val(&k, "established_date"), "2004年10月25日"), "spaced label '%s'", val(&k, "established_date"));
+
     /* a type wraps only inside its bracket: the line under a closed type (an address whose
      * label was missed) is not the type's */
     bn_line_t t[] = {

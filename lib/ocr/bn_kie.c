@@ -216,9 +216,9 @@ static int explode_columns(const bn_lines_t *L, bn_line_t *out, int cap)
     return n;
 }
 
-/* Is a (one character) the first half of a label of sp whose second character starts b? A
- * label printed with wide letter spacing (名  称) comes as two lines; a value beside the next
- * label (男 … 民族汉) is not joined to it. */
+/* Is a the beginning of a label of sp whose next character starts b? A label printed with wide
+ * letter spacing (名  称, 成  立  日  期) comes as a line per character; a value beside the
+ * next label (男 … 民族汉) is not joined to it. */
 static int label_halves(const spec_t *sp, const char *a, const char *b)
 {
     size_t la = strlen(a);
@@ -261,7 +261,7 @@ static int build_segments(const bn_lines_t *in, const spec_t *sp, seg_t *seg, in
             float gap = l->x - (s->x + s->w), h = fmaxf(s->h, l->h);
             /* a lone character of a label printed with wide spacing (名  称, 住  所) joins its
              * other half further away than two parts of one value would be apart */
-            int spaced = u8count(s->t) == 1 && is_cjk_char(s->t) && label_halves(sp, s->t, t);
+            int spaced = label_halves(sp, s->t, t);
             if (gap > -0.5f * h && gap < (spaced ? 4.5f : 1.0f) * h) {
                 join = k;
                 break;
