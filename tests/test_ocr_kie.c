@@ -258,6 +258,19 @@ static void test_license_spaced(void)
     CHECK(!strcmp(val(&k, "established_date"), "二〇一〇年三月十五日"), "cn date '%s'", val(&k, "established_date"));
     CHECK(!strcmp(val(&k, "issue_date"), "二〇一五年一月二十日"), "cn issue date '%s'", val(&k, "issue_date"));
 
+    /* a term whose label was lost is found by its form; the footer's yearless range is not one */
+    bn_line_t tm[] = {
+        L(700, 900, 800, 40, "每年1月1日至6月30日报送年度报告", 0.98),
+        L(607, 1352, 1007, 44, "自二〇一〇年三月十五日至二〇二〇年三月十四日", 0.92),
+    };
+    bn_lines_t ltm = {.v = tm, .n = 2, .width = 3500, .height = 2480, .line_h = 44};
+    CHECK(bn_kie_extract("business-license", "front", &ltm, &k) == 0);
+    CHECK(!strcmp(val(&k, "business_term"), "自二〇一〇年三月十五日至二〇二〇年三月十四日"), "term by form '%s'",
+          val(&k, "business_term"));
+    ltm.n = 1;
+    CHECK(bn_kie_extract("business-license", "front", &ltm, &k) == 0);
+    CHECK(!bn_kie_get(&k, "business_term"), "a yearless range is no term '%s'", val(&k, "business_term"));
+
     /* a four-character label printed one character per line, a character's width apart */
     bn_line_t c4[] = {
         L(411, 2136, 62, 54, "成", 1.0),

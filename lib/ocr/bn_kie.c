@@ -750,6 +750,25 @@ static void by_form(const char *type, const char *side, seg_t *seg, int ns, cons
         for (int i = 0; i < nh; i++)
             if (!strcmp(sp[hit[i].spec].key, "authority"))
                 anchor = hit[i].seg;
+        /* a term "自…至…" whose label was lost: two whole dates around 至 (the footer's
+         * "每年1月1日至6月30日" has no year) */
+        if (!bn_kie_get(out, "business_term"))
+            for (int s = 0; s < ns; s++) {
+                const char *to = strstr(seg[s].t, "至");
+                char a[32], b2[32];
+                if (seg[s].used || !to || u8count(seg[s].t) > 30)
+                    continue;
+                snprintf(buf, sizeof buf, "%.*s", (int)(to - seg[s].t), seg[s].t);
+                if (!bn_norm_date(buf, a, sizeof a)[0])
+                    continue;
+                snprintf(buf, sizeof buf, "%s", to + strlen("至"));
+                if (!bn_norm_date(buf, b2, sizeof b2)[0] && !strstr(buf, "长期") && !strstr(buf, "永久"))
+                    continue;
+                bn_kie_field_t *f = field_for(out, "business_term");
+                if (f)
+                    append(f, seg[s].t, strlen(seg[s].t), &seg[s], 1), seg[s].used = 1;
+                break;
+            }
         if (!bn_kie_get(out, "issue_date"))
             issue_date_by_parts(seg, ns, hit, nh, anchor, L, out);
         /* else the lowest date on the page that is no field's value */
