@@ -126,6 +126,8 @@ static int read_groups(bn_ppocr_t *pp, uint8_t *g, int w, int h, double ch, cons
         if (gx1 - gx0 + 1 < minw)
             continue;
         int cx0 = gx0 - m < 0 ? 0 : gx0 - m, cx1 = gx1 + 1 + m > w ? w : gx1 + 1 + m;
+        if (cx1 - cx0 < 4 || cy1 - cy0 < 4)
+            continue;
         char txt[64], digits[16];
         double conf = 0;
         if (bn_ppocr_read(pp, g + (size_t)cy0 * w + cx0, cx1 - cx0, cy1 - cy0, w, 1, txt, sizeof txt, &conf) < 0)
@@ -175,6 +177,8 @@ int bn_datefix_run(bn_ppocr_t *pp, const bn_image_t *page, bn_lines_t *L)
     if (!c[YEAR] || (!c[MONTH] && !c[DAY]))
         return 0;
     double ch = c[YEAR]->h, row = c[YEAR]->y + c[YEAR]->h / 2;
+    if (ch < 8)
+        return 0; /* digits a few pixels high: nothing to read */
     for (int k = MONTH; k <= DAY; k++) /* all on the year's row */
         if (c[k] && (fabs(c[k]->y + c[k]->h / 2 - row) > 0.6 * ch || c[k]->x <= c[YEAR]->x))
             c[k] = NULL;
