@@ -1069,6 +1069,65 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Flags the ocr stage raises, of those a specimen's truth may expect (its other expected
+ * flags are the quality stage's). */
+static int ocr_code(const char *c)
+{
+    static const char *const k[] = {"expired", "expires_within_90_days", "under_18", "number_checksum_invalid",
+                                    "number_birth_mismatch", "number_sex_mismatch", "mrz_checksum_invalid", NULL};
+    for (int i = 0; c && k[i]; i++)
+        if (!strcmp(c, k[i]))
+            return 1;
+    return 0;
+}
+
+/* Verdicts and flags, not only values: a specimen whose truth expects no flag should pass the
+ * stage (every flag of review or worse on one is counted by code); a flag the truth expects from
+ * this stage should be raised. */
+static void score_verdict(const json_t *r, const json_t *expected, int *nclean, int verdicts[5], stats_t *expf,
+                          stats_t *unexp)
+{
+    const json_t *flags = json_object_get(r, "flags");
+    size_t i;
+    json_t *f;
+    int any = 0;
+    json_array_foreach(expected, i, f) {
+        const char *c = json_string_value(f);
+        any = 1;
+        if (!ocr_code(c))
+            continue;
+        int raised = 0;
+        size_t j;
+        json_t *g;
+        json_array_foreach(flags, j, g) raised |= !strcmp(json_string_value(json_object_get(g, "code")) ?
+                                                          json_string_value(json_object_get(g, "code")) : "", c);
+        stat_add(expf, c, raised);
+    }
+    if (any)
+        return;
+    (*nclean)++;
+    const char *v = json_string_value(json_object_get(r, "verdict"));
+    static const char *const names[] = {"pass", "review", "reshoot", "reject"};
+    int k = 4;
+    for (int n = 0; n < 4; n++)
+        if (v && !strcmp(v, names[n]))
+            k = n;
+    verdicts[k]++;
+    json_array_foreach(flags, i, f) if (bn_severity_parse(json_string_value(json_object_get(f, "severity"))) >=
+                                        BN_SEV_REVIEW)
+        stat_add(unexp, json_string_value(json_object_get(f, "code")), 1);
+}
+
+static void print_verdicts(int nclean, const int verdicts[5], const stats_t *expf, const stats_t *unexp)
+{
+    printf("verdicts of the ocr stage on %d documents whose truth expects no flag: pass %d, review %d, reshoot %d, "
+           "reject %d, other %d\n", nclean, verdicts[0], verdicts[1], verdicts[2], verdicts[3], verdicts[4]);
+    for (int i = 0; i < unexp->ns; i++)
+        printf("  flagged on them: %-32s %d\n", unexp->s[i].key, unexp->s[i].n);
+    for (int i = 0; i < expf->ns; i++)
+        printf("expected flag %-32s raised %d/%d\n", expf->s[i].key, expf->s[i].ok, expf->s[i].n);
+}
+
 static int eval_generated(const char *dir, const char *subset, int limit, const char *today, int verbose,
                           int standalone)
 {
@@ -1095,8 +1154,8 @@ static int eval_generated(const char *dir, const char *subset, int limit, const 
     closedir(d);
     if (nn)
         qsort(names, nn, sizeof *names, cmp_names);
-    stats_t per = {0}, grp = {0};
-    int docs = 0, fails = 0;
+    stats_t per = {0}, grp = {0}, expf = {0}, unexp = {0};
+    int docs = 0, fails = 0, nclean = 0, verdicts[5] = {0}; /* pass review reshoot reject other */
     double t_total = 0;
     json_t *opts = json_pack("{s:s}", "now", today ? today : "");
     bn_config_t *cfg = bn_config_load(NULL);
@@ -1171,6 +1230,8 @@ static int eval_generated(const char *dir, const char *subset, int limit, const 
                        json_string_value(json_object_get(json_object_get(of, k), "raw")) ? json_string_value(json_object_get(json_object_get(of, k), "raw")) : "");
         }
         if (rc == 0)
+            score_verdict(res.json, json_object_get(truth, "expected_flags"), &nclean, verdicts, &expf, &unexp);
+        if (rc == 0)
             bn_stage_result_clear(&res);
         free(bytes);
         json_decref(truth);
@@ -1180,6 +1241,7 @@ static int eval_generated(const char *dir, const char *subset, int limit, const 
     free(names);
     json_decref(opts);
     bn_config_destroy(&cfg);
+    print_verdicts(nclean, verdicts, &expf, &unexp);
     printf("ocr eval over %s (%s%s): %d documents, %d stage errors, %.3f s/document (ocr stage)\n", dir, subset,
            standalone ? ", standalone" : ", after the quality stage", docs, fails, docs ? t_total / docs : 0);
     printf("%-44s %6s %6s %8s\n", "field", "n", "exact", "rate");
