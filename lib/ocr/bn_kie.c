@@ -225,8 +225,9 @@ static int label_halves(const spec_t *sp, const char *a, const char *b)
     for (; sp && sp->key; sp++)
         for (int i = 0; i < 6 && sp->labels[i]; i++) {
             const char *l = sp->labels[i];
-            size_t lb = u8len((unsigned char)l[la]);
-            if (!strncmp(l, a, la) && l[la] && !strncmp(l + la, b, lb))
+            if (strlen(l) <= la || strncmp(l, a, la))
+                continue;
+            if (!strncmp(l + la, b, (size_t)u8len((unsigned char)l[la])))
                 return 1;
         }
     return 0;
