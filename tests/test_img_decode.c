@@ -95,6 +95,9 @@ int main(void)
     img = bn_image_decode(buf, len / 2, NULL, &info);
     CHECK(img == NULL);
     CHECK(strcmp(bn_error_code(), "image_corrupt") == 0);
+    /* the decoder's reason, one line (vips' trailing newline ended up in results) */
+    CHECK(strstr(bn_error_msg(), "could not be decoded: ") && !strchr(bn_error_msg(), '\n'), "message '%s'",
+          bn_error_msg());
     /* Corrupt: valid magic, garbage after. */
     {
         uint8_t junk[2000];

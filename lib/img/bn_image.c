@@ -296,8 +296,12 @@ bn_image_t *bn_image_decode(const uint8_t *data, size_t size, const bn_decode_li
     vips_error_clear();
     return self;
 
-corrupt:
-    bn_error_set("image_corrupt", "%s image could not be decoded: %.120s", fmt, vips_error_buffer());
+corrupt: {
+    /* the decoder's first line, without vips' trailing newline */
+    const char *ve = vips_error_buffer();
+    int n = (int)strcspn(ve, "\n");
+    bn_error_set("image_corrupt", "%s image could not be decoded: %.*s", fmt, n < 120 ? n : 120, ve);
+}
 err:
     if (hdr)
         g_object_unref(hdr);
