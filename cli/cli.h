@@ -18,11 +18,15 @@ typedef struct {
     json_t *spec;             /* job spec */
     bn_bytes_t blobs[24];     /* frame i+1 of the submission */
     int nblobs;
+    const char *root;         /* when set (a real path, no trailing '/'), every file must resolve
+                                 inside it: beian batch confines a manifest to its folder */
 } cli_app_t;
 
 void cli_app_init(cli_app_t *app);
 void cli_app_clear(cli_app_t *app);
-/* "TYPE[:SIDE]=FILE" → a document; base: directory relative paths are resolved in (or NULL). */
+/* "TYPE[:SIDE]=FILE" → a document; base: directory relative paths are resolved in (or NULL).
+ * With app->root set, a file that resolves (symbolic links and '..' followed) outside root is
+ * refused: -1 with bn_error path_outside_manifest, nothing read. */
 int cli_app_add_doc(cli_app_t *app, const char *arg, const char *base);
 int cli_app_set_selfie(cli_app_t *app, const char *path, const char *base);
 int cli_app_set_form(cli_app_t *app, const char *path, const char *base);

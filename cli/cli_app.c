@@ -7,6 +7,8 @@
 
 #include <beian/proto.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,15 +47,70 @@ static const char *s_path(const char *path, const char *base, char *buf, size_t 
     return buf;
 }
 
+/* Is real (a resolved path) root itself or below it? */
+static int s_inside(const char *real, const char *root)
+{
+    size_t n = strlen(root);
+    if (n == 1 && root[0] == '/')
+        return 1;
+    return strncmp(real, root, n) == 0 && (real[n] == '/' || real[n] == '\0');
+}
+
+/* Read a file named by the application (a manifest entry, or the command line when no root).
+ * Confined: the path must resolve inside app->root, and so must the file actually opened — a
+ * link swapped in between the check and the open is caught by asking the kernel what was
+ * opened (/proc/self/fd). Nothing outside is opened at all, so not even a FIFO or a device
+ * outside the folder is touched. */
+static void *s_read(const cli_app_t *app, const char *path, const char *base, size_t *size)
+{
+    char buf[4096];
+    const char *full = s_path(path, base, buf, sizeof buf);
+    if (!app->root)
+        return cli_read_file(full, size);
+    char real[PATH_MAX], opened[PATH_MAX], link[64];
+    if (!realpath(full, real)) {
+        bn_error_set("file_unreadable", "%s: %s", full, strerror(errno));
+        fprintf(stderr, "beian: %s\n", bn_error_msg());
+        return NULL;
+    }
+    int fd = -1;
+    void *data = NULL;
+    if (!s_inside(real, app->root))
+        goto outside;
+    fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        bn_error_set("file_unreadable", "%s: %s", full, strerror(errno));
+        fprintf(stderr, "beian: %s\n", bn_error_msg());
+        return NULL;
+    }
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, opened, sizeof opened - 1);
+    if (n >= 0) { /* without /proc the realpath check above stands alone */
+        opened[n] = '\0';
+        if (!s_inside(opened, app->root))
+            goto outside;
+    }
+    data = bn_file_read_fd(fd, full, MAX_FILE, size);
+    if (!data)
+        fprintf(stderr, "beian: %s\n", bn_error_msg());
+    close(fd);
+    return data;
+outside:
+    if (fd >= 0)
+        close(fd);
+    bn_error_set("path_outside_manifest", "'%s' resolves outside the manifest's folder %s", path, app->root);
+    fprintf(stderr, "beian: path_outside_manifest: %s (beian batch --allow-outside permits it)\n", bn_error_msg());
+    return NULL;
+}
+
 static int s_add_blob(cli_app_t *app, const char *path, const char *base)
 {
     if (app->nblobs == (int)(sizeof app->blobs / sizeof app->blobs[0])) {
         fprintf(stderr, "beian: too many images in one application\n");
         return -1;
     }
-    char buf[4096];
     size_t size;
-    void *data = cli_read_file(s_path(path, base, buf, sizeof buf), &size);
+    void *data = s_read(app, path, base, &size);
     if (!data)
         return -1;
     app->blobs[app->nblobs].data = data;
@@ -104,9 +161,13 @@ int cli_app_set_selfie(cli_app_t *app, const char *path, const char *base)
 
 int cli_app_set_form(cli_app_t *app, const char *path, const char *base)
 {
-    char buf[4096];
     json_error_t err;
-    json_t *form = json_load_file(s_path(path, base, buf, sizeof buf), 0, &err);
+    size_t size;
+    char *text = s_read(app, path, base, &size);
+    if (!text)
+        return -1;
+    json_t *form = json_loadb(text, size, 0, &err);
+    free(text);
     if (!json_is_object(form)) {
         fprintf(stderr, "beian: form %s: %s\n", path, form ? "not a JSON object" : err.text);
         json_decref(form);

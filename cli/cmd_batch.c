@@ -3,15 +3,21 @@
  * Manifest: CSV with a header naming at least `id` and `documents` (TYPE:SIDE=FILE entries
  * separated by ';'), optionally `selfie` and `form` (a JSON file); or JSON lines
  * {"id":..., "documents":["id-card:front=a.jpg",...], "selfie":"s.jpg", "form":{...}|"f.json"}.
- * Paths are relative to the manifest. Each application's id is its idempotency key, and its
+ * Paths are relative to the manifest and must stay inside its folder (after '..' and symbolic
+ * links): a manifest is often written by someone else (an agency), and `=/etc/shadow` would
+ * otherwise be read and uploaded with the operator's rights. --allow-outside lifts that for a
+ * manifest the operator trusts. Each application's id is its idempotency key, and its
  * result lands in OUT/<id>.json (written atomically), so a rerun skips what is finished and a
  * crash or a lost acknowledgement never submits an application twice. */
 #include "cli.h"
+#include "core/bn_error.h"
 #include "core/bn_msg.h"
 
 #include <beian/proto.h>
+#include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,9 +153,11 @@ err:
     return -1;
 }
 
-static int s_build(cli_app_t *app, const entry_t *e, const char *base, const char *tenant, const char *priority)
+static int s_build(cli_app_t *app, const entry_t *e, const char *base, const char *root, const char *tenant,
+                   const char *priority)
 {
     cli_app_init(app);
+    app->root = root;
     size_t i;
     json_t *d;
     json_array_foreach(json_object_get(e->line, "documents"), i, d)
@@ -194,9 +202,10 @@ static void s_progress(int tty, int done, int total, double start)
 int cmd_batch(int argc, char **argv, const cli_conn_t *conn)
 {
     const char *out = NULL, *tenant = NULL, *priority = "batch";
-    int window = 8;
+    int window = 8, allow_outside = 0;
     static struct option lo[] = {{"out", 1, 0, 'o'}, {"window", 1, 0, 'w'}, {"tenant", 1, 0, 'T'},
-                                 {"priority", 1, 0, 'p'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                 {"priority", 1, 0, 'p'}, {"allow-outside", 0, 0, 'A'}, {"help", 0, 0, 'h'},
+                                 {0, 0, 0, 0}};
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "o:w:h", lo, NULL)) != -1) {
@@ -204,8 +213,15 @@ int cmd_batch(int argc, char **argv, const cli_conn_t *conn)
         else if (ch == 'w') window = atoi(optarg);
         else if (ch == 'T') tenant = optarg;
         else if (ch == 'p') priority = optarg;
+        else if (ch == 'A') allow_outside = 1;
         else if (ch == 'h') {
-            printf("usage: beian batch MANIFEST --out DIR [--window N] [--tenant T] [--priority batch|interactive]\n");
+            printf("usage: beian batch MANIFEST --out DIR [--window N] [--tenant T] [--priority batch|interactive]\n"
+                   "                   [--allow-outside]\n"
+                   "Submits every application of a CSV or JSON-lines manifest; resumable (OUT/<id>.json).\n"
+                   "File paths are relative to the manifest and must resolve inside its folder: an entry\n"
+                   "naming a file elsewhere (absolute, '..', a symbolic link out) is skipped with\n"
+                   "path_outside_manifest and the batch goes on. --allow-outside permits such paths\n"
+                   "(only for a manifest you trust).\n");
             return 0;
         } else return EXIT_BAD_INPUT;
     }
@@ -215,6 +231,14 @@ int cmd_batch(int argc, char **argv, const cli_conn_t *conn)
     }
     char *mpath = strdup(argv[optind]);
     char *base = dirname(mpath);
+    /* The folder every path must resolve into, itself resolved so a manifest reached through a
+     * symbolic link confines to where it really lives. */
+    char root[PATH_MAX];
+    if (!realpath(base, root)) {
+        fprintf(stderr, "beian batch: %s: %s\n", base, strerror(errno));
+        free(mpath);
+        return EXIT_BAD_INPUT;
+    }
     entry_t *entries = NULL;
     int n = s_load(argv[optind], &entries);
     if (n < 0) {
@@ -231,7 +255,7 @@ int cmd_batch(int argc, char **argv, const cli_conn_t *conn)
         else
             todo[ntodo++] = i;
     }
-    int tty = isatty(2), next = 0, done = 0, failed = 0, bad = 0;
+    int tty = isatty(2), next = 0, done = 0, failed = 0, bad = 0, outside = 0;
     int verdicts[5] = {0}; /* pass review reshoot reject other */
     static const char *vnames[] = {"pass", "review", "reshoot", "reject", "-"};
     slot_t slots[MAX_WINDOW];
@@ -251,9 +275,14 @@ int cmd_batch(int argc, char **argv, const cli_conn_t *conn)
                 continue;
             cli_app_t app;
             const entry_t *e = &entries[todo[next]];
-            if (s_build(&app, e, base, tenant, priority) < 0) {
-                fprintf(stderr, "%sbatch: %s: bad application, skipped\n", tty ? "\n" : "", e->id);
+            bn_error_clear();
+            if (s_build(&app, e, base, allow_outside ? NULL : root, tenant, priority) < 0) {
+                /* The code, when there is one, says what to fix (path_outside_manifest, ...). */
+                int out_of_folder = !strcmp(bn_error_code(), "path_outside_manifest");
+                fprintf(stderr, "%sbatch: %s: bad application%s%s%s, skipped\n", tty ? "\n" : "", e->id,
+                        *bn_error_code() ? " (" : "", bn_error_code(), *bn_error_code() ? ")" : "");
                 cli_app_clear(&app);
+                outside += out_of_folder;
                 bad++;
                 done++;
                 next++;
@@ -341,6 +370,9 @@ stop:
         if (verdicts[k])
             fprintf(stderr, "    %-10s  %6d\n", vnames[k], verdicts[k]);
     fprintf(stderr, "  failed jobs   %6d\n  bad input     %6d\n", failed, bad);
+    if (outside)
+        fprintf(stderr, "    of which    %6d  path_outside_manifest (files outside %s; --allow-outside)\n",
+                outside, root);
     for (int i = 0; i < window; i++)
         bn_client_destroy(&slots[i].client);
     for (int i = 0; i < n; i++)

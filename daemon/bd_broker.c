@@ -419,9 +419,10 @@ static bn_msg_t *s_task_body(bd_broker_t *self, task_t *t, int refs)
     json_t *doc = json_array_get(json_object_get(job->spec, "documents"), (size_t)pt->doc);
     if (!job->ctx_text) {
         /* Expiry and age are judged on the day of submission, not the day a (retried) task
-         * happens to run: stamp options.now unless the submitter set it. */
+         * happens to run: stamp options.now unless the submission set it (which only an
+         * operator's configuration allows, bn_job_options_check). */
         json_t *opts = json_deep_copy(json_object_get(job->spec, "options"));
-        if (!json_object_get(opts, "now")) {
+        if (!json_object_get(opts, "now") && !json_object_get(opts, "today")) {
             char day[16];
             time_t secs = (time_t)(job->created / 1000);
             struct tm tm;
@@ -657,10 +658,13 @@ static void s_worker_reply(bd_broker_t *self, worker_t *w, bn_msg_t *m, const bn
             json_object_set_new(reply, "inline", json_stringn(bn_msg_size(m) ? bn_msg_data(m, 0) : "", bn_msg_size(m) ? bn_msg_len(m, 0) : 0));
     } else {
         reply = bn_msg_size(m) ? json_loadb(bn_msg_data(m, 0), bn_msg_len(m, 0), 0, NULL) : NULL;
-        if (!json_is_object(reply) || !json_is_boolean(json_object_get(reply, "ok"))) {
-            json_decref(reply);
-            reply = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", "bad_reply",
-                              "message", "worker reply is not a beian reply object");
+        /* A worker's reply is untrusted input to the result: one that is not a well-formed
+         * stage result becomes the error stage_reply_invalid (a stage_failed flag, review), is
+         * never a hint for the next stage, and its images are not kept. Not retried: a worker
+         * that answers nonsense will answer it again. */
+        if (bn_job_reply_check(reply, 0) < 0) {
+            bn_warn("job %s task %d: invalid reply from a %s worker: %s", job->id, t->seq, w->svc->name, bn_error_msg());
+            reply = bn_job_reply_accept(reply);
         } else if (w->refs && !strcmp(s_error_code(reply), "blob_unreachable")) {
             /* It could not read the files it was pointed at (another host or user after
              * all): send it bytes from now on; this attempt does not count. */
@@ -1070,7 +1074,8 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
             s_reply_error(self, sock, client, service, BN_ST_BAD, "bad_request", msg);
             return;
         }
-        if (bn_job_spec_validate(spec, bn_msg_size(m) - blob0) < 0) {
+        if (bn_job_spec_validate(spec, bn_msg_size(m) - blob0) < 0
+            || bn_job_options_check(spec, self->o.config) < 0) {
             s_reply_error(self, sock, client, service, BN_ST_BAD, bn_error_code(), bn_error_msg());
             json_decref(spec);
             return;

@@ -89,6 +89,8 @@ int main(int argc, char **argv)
         return 1;
     }
     o.config = cfg;
+    if (bn_config_bool(cfg, "job.allow_client_clock", 0))
+        bn_warn("job.allow_client_clock is on: submitters may set options.now, the date age and expiry are judged by");
     /* Command-line options win over the configuration file. */
     if (!o.heartbeat_ms) o.heartbeat_ms = (int)bn_config_num(cfg, "broker.heartbeat_ms", 0);
     if (!o.lease_ms) o.lease_ms = (int)bn_config_num(cfg, "broker.lease_ms", 0);

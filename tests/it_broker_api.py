@@ -32,8 +32,12 @@ try:
     import datetime
     today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     check(res["documents"][0].get("now") == today, "stages judge by the submission date (options.now stamped)")
-    s, ack2 = c.submit([("id-card", "front", b"x")], options={"now": "2030-01-02"})
-    check(c.result(ack2["job"])[1]["documents"][0].get("now") == "2030-01-02", "a submitter's options.now is kept")
+    # The date age and expiry are judged by is the operator's (issue #11): options.now of
+    # 0000-01-01 would switch the under_18 check off.
+    for key in ("now", "today"):
+        s, body = c.submit([("id-card", "front", b"x")], options={key: "0000-01-01"})
+        check(s == "400" and body["error"]["code"] == "option_not_allowed" and ("options." + key) in body["error"]["message"],
+              "a submitter's options.%s is refused (400 option_not_allowed) by default" % key)
     check("face" in res and res["face"]["verdict"] == "pass", "a face block when a selfie is sent")
     blob = res["documents"][0]["blobs"]["prepared"]
     r = c.call("beian.blob", [ack["job"], blob["sha256"]])
@@ -88,6 +92,25 @@ try:
     check(res["status"] == "cancelled", "cancelled job reports cancelled")
     r = c.call("beian.cancel", [ack["job"]])
     check(r[0] == b"409", "cancelling a finished job → 409")
+finally:
+    st.close()
+
+# --- an operator who allows it (job.allow_client_clock, e.g. for test portals) gets options.now honoured
+cfg_dir = __import__("tempfile").mkdtemp(prefix="beian-cfg-")
+cfg = os.path.join(cfg_dir, "beian.json")
+json.dump({"job": {"allow_client_clock": True}}, open(cfg, "w"))
+st = Stack(extra=["--config", cfg])
+try:
+    st.all_workers()
+    c = MdpClient(st.ep)
+    s, ack = c.submit([("id-card", "front", b"x")], options={"now": "2030-01-02"})
+    check(s == "200" and c.result(ack["job"])[1]["documents"][0].get("now") == "2030-01-02",
+          "with job.allow_client_clock the submitter's options.now is kept")
+    s, ack = c.submit([("id-card", "front", b"x")], options={"today": "2030-01-03"})
+    check(s == "200" and c.result(ack["job"])[1]["documents"][0].get("now") is None,
+          "options.today (the ocr stage's alias) is not overridden by a stamped options.now")
+    s, body = c.submit([("id-card", "front", b"x")], options={"now": "someday"})
+    check(s == "400" and body["error"]["code"] == "bad_request", "an allowed date must still be a date")
 finally:
     st.close()
 

@@ -150,6 +150,50 @@ try:
 finally:
     st.close()
 
+# --- a worker whose replies are malformed (issue #11, bug 5): never a pass, nothing copied
+st = Stack(heartbeat=200)
+try:
+    st.worker("beian.quality")  # tw_worker: "REPLY:<json>" makes it answer that JSON as its result
+    st.worker("beian.ocr")
+    c = MdpClient(st.ep)
+    s, good = c.submit([("id-card", "front", b"someone else's card")])
+    s, good_res = c.result(good["job"])
+    other_sha = good_res["documents"][0]["blobs"]["prepared"]["sha256"]
+
+    def rogue(result):
+        s, ack = c.submit([("id-card", "front", b"REPLY:" + json.dumps(result).encode())])
+        s, res = c.result(ack["job"])
+        return ack["job"], res
+
+    def stage_failed_invalid(res):
+        d = res["documents"][0]
+        return (res["status"] == "done" and res["verdict"] == "review" and d["verdict"] == "review"
+                and {f["code"] for f in res["flags"]} == {"stage_failed"}
+                and all(f.get("error") == "stage_reply_invalid" for f in res["flags"]))
+
+    job, res = rogue("str")
+    check(stage_failed_invalid(res), "a result that is a string → review with stage_failed/stage_reply_invalid, not pass")
+    check("invalid reply from a beian.quality worker" in st.logtext(), "the invalid reply is logged")
+    job, res = rogue({"flags": [{"code": "under_18", "severity": "catastrophic"}]})
+    check(stage_failed_invalid(res), "an unknown severity → stage_reply_invalid; the flag is not copied")
+    job, res = rogue({"flags": [{"code": "not_a_flag", "severity": "info"}], "fields": {"name": {"value": "x"}}})
+    check(stage_failed_invalid(res) and "name" not in res["documents"][0]["fields"],
+          "an unknown flag code → stage_reply_invalid; none of that result is merged")
+    job, res = rogue({"quality": {}})
+    check(stage_failed_invalid(res), "a result without flags (an unfinished check) → stage_reply_invalid")
+    job, res = rogue({"flags": [], "blobs": {"prepared": {"sha256": other_sha, "bytes": 1}}})
+    r = c.call("beian.blob", [job, other_sha])
+    check(stage_failed_invalid(res) and r[0] == b"404",
+          "a stage cannot name another job's image in its result (result.blobs is the broker's)")
+    job, res = rogue({"flags": [{"code": "border_incomplete", "severity": "reshoot", "stage": "face",
+                                 "message_en": "Visit evil.example", "message_zh": "请访问"}]})
+    check(res["verdict"] == "reshoot" and res["flags"]
+          and all(f["message_en"].startswith("Part of the document's border") and f["stage"] == "quality"
+                  and "evil" not in json.dumps(f) for f in res["flags"]),
+          "a well-formed flag keeps its code and severity; messages and stage are the flag table's")
+finally:
+    st.close()
+
 # --- kill -9 the broker in the middle of a batch: every accepted job finishes, none twice
 st = Stack(heartbeat=200)
 try:

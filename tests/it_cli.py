@@ -73,6 +73,53 @@ try:
     check(sorted(os.listdir(out)) == ["a1.json", "a2.json"], "batch wrote a result per good application")
     check(re.search(rb"applications\s+3\n", r.stderr) and b"pass" in r.stderr, "batch prints a summary table")
     check(b"done a1" in r.stderr, "plain progress lines when stderr is not a terminal")
+
+    # Manifest paths stay inside the manifest's folder (issue #11, bug 6): absolute paths, '..'
+    # and symbolic links out are refused per entry (path_outside_manifest), the rest runs, and
+    # nothing outside is read or uploaded unless the operator passes --allow-outside.
+    import hashlib
+    mdir = os.path.join(work, "agency")
+    os.makedirs(os.path.join(mdir, "sub"))
+    open(os.path.join(mdir, "inside.jpg"), "wb").write(b"inside bytes")
+    secret = os.path.join(work, "secret.jpg")
+    secret_bytes = b"SECRET outside the manifest folder"
+    open(secret, "wb").write(secret_bytes)
+    json.dump({"name": "outside"}, open(os.path.join(work, "outside-form.json"), "w"))
+    os.symlink(secret, os.path.join(mdir, "link.jpg"))
+    os.symlink(work, os.path.join(mdir, "up"))  # a directory link out of the folder
+    apps = [
+        ("p1", {"documents": ["id-card:front=inside.jpg"]}),
+        ("p2", {"documents": ["id-card:front=sub/../inside.jpg"]}),  # '..' that stays inside is fine
+        ("x1", {"documents": ["id-card:front=../secret.jpg"]}),
+        ("x2", {"documents": ["id-card:front=" + secret]}),
+        ("x3", {"documents": ["id-card:front=link.jpg"]}),
+        ("x4", {"documents": ["id-card:front=up/secret.jpg"]}),
+        ("x5", {"documents": ["passport=inside.jpg"], "selfie": "../secret.jpg"}),
+        ("x6", {"documents": ["passport=inside.jpg"], "form": "../outside-form.json"}),
+    ]
+    with open(os.path.join(mdir, "apps.jsonl"), "w") as f:
+        for i, a in apps:
+            f.write(json.dumps(dict(a, id=i)) + "\n")
+    secret_sha = hashlib.sha256(secret_bytes).hexdigest()
+    spool = os.path.join(st.dir, "spool")
+    out = os.path.join(work, "out-confined")
+    r = run("-e", st.ep, "batch", os.path.join(mdir, "apps.jsonl"), "--out", out, timeout=120)
+    err = r.stderr.decode()
+    check(r.returncode == 1 and sorted(os.listdir(out)) == ["p1.json", "p2.json"],
+          "batch: entries with paths outside the manifest's folder are skipped, the others run → 1")
+    check(all(re.search(r"batch: %s: bad application \(path_outside_manifest\), skipped" % x, err)
+              for x in ("x1", "x2", "x3", "x4", "x5", "x6")),
+          "each refused entry is reported with path_outside_manifest (absolute, '..', file and directory links, selfie, form)")
+    check(re.search(r"bad input\s+6\n", err) and re.search(r"of which\s+6\s+path_outside_manifest", err),
+          "the summary counts them")
+    check(not os.path.exists(os.path.join(spool, secret_sha)), "the file outside was never uploaded")
+    out = os.path.join(work, "out-allowed")
+    r = run("-e", st.ep, "batch", os.path.join(mdir, "apps.jsonl"), "--out", out, "--allow-outside", timeout=120)
+    check(r.returncode == 0 and len(os.listdir(out)) == len(apps) and b"path_outside_manifest" not in r.stderr,
+          "--allow-outside: the operator opts in and every entry runs")
+    check(os.path.exists(os.path.join(spool, secret_sha)), "--allow-outside: the file outside was submitted")
+    r = run("batch", "--help")
+    check(b"--allow-outside" in r.stdout, "batch --help documents --allow-outside")
 finally:
     st.close()
 print("all CLI checks passed")

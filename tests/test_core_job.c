@@ -46,8 +46,191 @@ static int fake_face(const bn_task_t *t, bn_stage_result_t *out)
     return bn_error_set("model_missing", "no model for %s", t->stage);
 }
 
+/* A rogue quality stage: its result is a string, not an object (issue #11, bug 5). */
+static int rogue_quality(const bn_task_t *t, bn_stage_result_t *out)
+{
+    (void)t;
+    out->json = json_string("str");
+    return 0;
+}
+
+/* bn_job_reply_check on a reply given as JSON text; 1 when accepted. A refusal must carry the
+ * stable code and must not echo the reply's values (they may be personal data). */
+static int reply_ok(const char *text, int named_blobs)
+{
+    json_t *r = json_loads(text, JSON_DECODE_ANY, NULL);
+    bn_error_clear();
+    int rc = bn_job_reply_check(r, named_blobs);
+    json_decref(r);
+    if (rc < 0 && (strcmp(bn_error_code(), "stage_reply_invalid") != 0 || strstr(bn_error_msg(), "11010519491231002X")))
+        return -1; /* neither accepted nor refused properly */
+    return rc == 0;
+}
+
+/* The one job-level flag of a result and its document's verdict. */
+static int result_is_stage_failed(json_t *res, const char *error)
+{
+    json_t *f = json_array_get(json_object_get(res, "flags"), 0);
+    json_t *d0 = json_array_get(json_object_get(res, "documents"), 0);
+    return res && !strcmp(json_string_value(json_object_get(res, "verdict")), "review")
+        && !strcmp(json_string_value(json_object_get(d0, "verdict")), "review")
+        && !strcmp(json_string_value(json_object_get(f, "code")), "stage_failed")
+        && !strcmp(json_string_value(json_object_get(f, "error")), error);
+}
+
+static void test_stage_replies(void)
+{
+    /* Well-formed replies. */
+    CHECK(reply_ok("{\"ok\":true,\"result\":{\"flags\":[]}}", 0) == 1, "minimal result");
+    CHECK(reply_ok("{\"ok\":true,\"result\":{\"flags\":[{\"code\":\"blurry\",\"severity\":\"reshoot\",\"metric\":3,"
+                   "\"threshold\":60,\"message_en\":\"x\"}],\"quality\":{},\"verdict\":\"reshoot\"},\"blobs\":[\"prepared\",\"ocr-debug\"]}", 0) == 1,
+          "a flag with metric and threshold, named images");
+    CHECK(reply_ok("{\"ok\":false,\"error\":{\"code\":\"model_missing\",\"message\":\"no model\"}}", 0) == 1, "an error reply");
+    CHECK(reply_ok("{\"ok\":true,\"result\":{\"flags\":[],\"blobs\":{\"prepared\":{\"sha256\":\""
+                   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\",\"bytes\":3}}}}", 1) == 1,
+          "blobs named by the broker, checked again at aggregation");
+    /* Malformed: each refused with stage_reply_invalid. */
+    static const char *bad[] = {
+        "{\"ok\":true,\"result\":\"str\"}",                                  /* the reported case */
+        "{\"ok\":true}",
+        "{\"ok\":true,\"result\":{}}",                                          /* no flags: an unfinished check */
+        "{\"ok\":true,\"result\":{\"flags\":{}}}",
+        "{\"ok\":true,\"result\":{\"flags\":[\"blurry\"]}}",
+        "{\"ok\":true,\"result\":{\"flags\":[{\"code\":\"11010519491231002X\",\"severity\":\"info\"}]}}",
+        "{\"ok\":true,\"result\":{\"flags\":[{\"code\":\"stage_failed\",\"severity\":\"info\"}]}}",
+        "{\"ok\":true,\"result\":{\"flags\":[{\"code\":\"expired\",\"severity\":\"catastrophic\"}]}}",
+        "{\"ok\":true,\"result\":{\"flags\":[{\"code\":\"expired\",\"severity\":\"Reject\"}]}}",
+        "{\"ok\":true,\"result\":{\"flags\":[{\"code\":\"expired\"}]}}",
+        "{\"ok\":true,\"result\":{\"flags\":[{\"code\":\"blurry\",\"severity\":\"info\",\"metric\":\"3\"}]}}",
+        "{\"ok\":true,\"result\":{\"flags\":[{\"code\":\"blurry\",\"severity\":\"info\",\"document\":3}]}}",
+        "{\"ok\":true,\"result\":{\"flags\":[],\"type\":\"passport\"}}",     /* would relabel the document */
+        "{\"ok\":true,\"result\":{\"flags\":[],\"fields\":[]}}",
+        "{\"ok\":true,\"result\":{\"flags\":[],\"blobs\":{\"prepared\":{\"sha256\":\"ab\",\"bytes\":1}}}}",
+        "{\"ok\":true,\"result\":{\"flags\":[]},\"blobs\":[\"../../x\"]}",
+        "{\"ok\":true,\"result\":{\"flags\":[]},\"blobs\":\"prepared\"}",
+        "{\"ok\":false}",
+        "{\"ok\":false,\"error\":{\"code\":\"Not Implemented!\"}}",
+        "{\"ok\":false,\"error\":{\"code\":\"x\",\"message\":7}}",
+        "{\"ok\":\"yes\",\"result\":{\"flags\":[]}}",
+        "[1]",
+        "\"str\"",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(reply_ok(bad[i], 0) == 0, "malformed reply %zu refused with stage_reply_invalid: %s", i, bad[i]);
+    CHECK(bn_job_reply_check(NULL, 0) < 0, "no reply at all");
+    CHECK(reply_ok("{\"ok\":true,\"result\":{\"flags\":[],\"blobs\":{}}}", 0) == 0,
+          "a stage may not fill result.blobs itself (it could name another job's images)");
+    /* Bounds: strings, flag strings, nesting. */
+    char *big = malloc(BN_REPLY_MAX_STRING + 64);
+    memset(big, 'a', BN_REPLY_MAX_STRING + 1);
+    big[BN_REPLY_MAX_STRING + 1] = '\0';
+    json_t *r = json_pack("{s:b, s:{s:[], s:{s:s}}}", "ok", 1, "result", "flags", "fields", "x", big);
+    CHECK(bn_job_reply_check(r, 0) < 0, "a string over the bound");
+    json_decref(r);
+    big[BN_REPLY_MAX_FLAG_STRING + 1] = '\0';
+    r = json_pack("{s:b, s:{s:[{s:s, s:s, s:s}]}}", "ok", 1, "result", "flags", "code", "format_unsupported",
+                  "severity", "reject", "detail", big);
+    CHECK(bn_job_reply_check(r, 0) < 0, "free text in a flag over its bound");
+    json_decref(r);
+    free(big);
+    json_t *deep = json_object();
+    for (int i = 0; i < BN_REPLY_MAX_DEPTH + 2; i++)
+        deep = json_pack("{s:o}", "x", deep);
+    r = json_pack("{s:b, s:{s:[], s:o}}", "ok", 1, "result", "flags", "checks", deep);
+    CHECK(bn_job_reply_check(r, 0) < 0, "nesting over the bound");
+    json_decref(r);
+
+    /* Aggregation: a malformed reply makes its document review with stage_failed /
+     * stage_reply_invalid, never pass — even when it reaches bn_job_result unchecked. */
+    json_t *spec = json_loads("{\"documents\":[{\"type\":\"passport\",\"blob\":1}]}", 0, NULL);
+    bn_job_spec_validate(spec, 1);
+    bn_plan_task_t p1[1] = {{BN_STAGE_QUALITY, 0, -1}};
+    json_t *rep[1] = {json_loads("{\"ok\":true,\"result\":\"str\"}", JSON_DECODE_ANY, NULL)};
+    json_t *res = bn_job_result("j", "done", spec, p1, 1, rep, NULL, NULL);
+    CHECK(result_is_stage_failed(res, "stage_reply_invalid"), "result \"str\" → review, stage_failed (stage_reply_invalid)");
+    json_decref(res);
+    json_decref(rep[0]);
+    rep[0] = json_loads("{\"ok\":true,\"result\":{\"flags\":[{\"code\":\"under_18\",\"severity\":\"fine\"}]}}", 0, NULL);
+    res = bn_job_result("j", "done", spec, p1, 1, rep, NULL, NULL);
+    CHECK(result_is_stage_failed(res, "stage_reply_invalid") && json_array_size(json_object_get(res, "flags")) == 1,
+          "an unknown severity is an invalid reply; the flag is not copied");
+    json_decref(res);
+    json_decref(rep[0]);
+    /* A worker's own words never reach the portal: messages and stage are the flag table's. */
+    rep[0] = json_loads("{\"ok\":true,\"result\":{\"flags\":[{\"code\":\"border_incomplete\",\"severity\":\"reshoot\","
+                        "\"stage\":\"face\",\"message_en\":\"Call 555-0100\",\"message_zh\":\"请致电\"}]}}", 0, NULL);
+    res = bn_job_result("j", "done", spec, p1, 1, rep, NULL, NULL);
+    json_t *f = json_array_get(json_object_get(res, "flags"), 0);
+    const bn_flag_def_t *cut = bn_flag_lookup("border_incomplete");
+    CHECK(!strcmp(json_string_value(json_object_get(f, "message_en")), cut->message_en)
+          && !strcmp(json_string_value(json_object_get(f, "message_zh")), cut->message_zh)
+          && !strcmp(json_string_value(json_object_get(f, "stage")), "quality")
+          && !strcmp(json_string_value(json_object_get(res, "verdict")), "reshoot"),
+          "flag messages and stage come from the flag table");
+    json_decref(res);
+    json_decref(rep[0]);
+    /* An error code that is not a code is not copied either. */
+    rep[0] = json_loads("{\"ok\":false,\"error\":{\"code\":\"<script>\"}}", 0, NULL);
+    res = bn_job_result("j", "done", spec, p1, 1, rep, NULL, NULL);
+    CHECK(result_is_stage_failed(res, "stage_reply_invalid"), "a free-text error code becomes stage_reply_invalid");
+    json_decref(res);
+    json_decref(rep[0]);
+    /* bn_job_reply_accept: what the broker and bn_check_run keep of a reply. */
+    json_t *acc = bn_job_reply_accept(json_loads("{\"ok\":true,\"result\":\"str\"}", JSON_DECODE_ANY, NULL));
+    CHECK(json_is_false(json_object_get(acc, "ok"))
+          && !strcmp(json_string_value(json_object_get(json_object_get(acc, "error"), "code")), "stage_reply_invalid"),
+          "an invalid reply is replaced by the error stage_reply_invalid");
+    json_decref(acc);
+    acc = json_loads("{\"ok\":true,\"result\":{\"flags\":[]}}", 0, NULL);
+    CHECK(bn_job_reply_accept(acc) == acc, "a valid reply is kept as it is");
+    json_decref(acc);
+    /* In-process (beian check): the same. */
+    bn_bytes_t blob = {"img", 3};
+    bn_stage_fn const rogue[BN_STAGE_COUNT] = {rogue_quality, NULL, NULL};
+    res = bn_check_run(spec, &blob, 1, rogue, NULL, NULL, NULL);
+    json_t *codes = json_object_get(res, "flags");
+    CHECK(res && !strcmp(json_string_value(json_object_get(res, "verdict")), "review")
+          && !strcmp(json_string_value(json_object_get(json_array_get(codes, 0), "error")), "stage_reply_invalid"),
+          "beian check: a stage returning a string is review (stage_reply_invalid), not pass");
+    json_decref(res);
+    json_decref(spec);
+}
+
+/* options.now / options.today: the operator's, not the submitter's (issue #11). */
+static void test_client_clock(void)
+{
+    json_t *spec = json_loads("{\"documents\":[{\"type\":\"id-card\",\"blob\":1}],\"options\":{\"now\":\"0000-01-01\"}}", 0, NULL);
+    json_t *spec2 = json_loads("{\"documents\":[{\"type\":\"id-card\",\"blob\":1}],\"options\":{\"today\":\"0000-01-01\"}}", 0, NULL);
+    json_t *plain = json_loads("{\"documents\":[{\"type\":\"id-card\",\"blob\":1}]}", 0, NULL);
+    CHECK(bn_job_spec_validate(spec, 1) == 0 && bn_job_spec_validate(spec2, 1) == 0 && bn_job_spec_validate(plain, 1) == 0,
+          "well-formed dates");
+    bn_error_clear();
+    CHECK(bn_job_options_check(spec, NULL) < 0 && !strcmp(bn_error_code(), "option_not_allowed")
+          && strstr(bn_error_msg(), "options.now"), "a submitter's options.now is refused by default");
+    CHECK(bn_job_options_check(spec2, NULL) < 0 && !strcmp(bn_error_code(), "option_not_allowed")
+          && strstr(bn_error_msg(), "options.today"), "and its alias options.today");
+    CHECK(bn_job_options_check(plain, NULL) == 0, "a spec without a date is fine");
+    json_t *j_off = json_pack("{s:{s:b}}", "job", "allow_client_clock", 0);
+    json_t *j_on = json_pack("{s:{s:b}}", "job", "allow_client_clock", 1);
+    bn_config_t *off = bn_config_from_json(j_off), *on = bn_config_from_json(j_on);
+    json_decref(j_off);
+    json_decref(j_on);
+    CHECK(bn_job_options_check(spec, off) < 0, "refused when the operator said no");
+    CHECK(bn_job_options_check(spec, on) == 0 && bn_job_options_check(spec2, on) == 0,
+          "allowed when the operator's configuration says so");
+    bn_config_destroy(&off);
+    bn_config_destroy(&on);
+    json_decref(spec);
+    json_decref(spec2);
+    json_decref(plain);
+    CHECK(!valid("{\"documents\":[{\"type\":\"passport\",\"blob\":1}],\"options\":{\"today\":\"1.1.2020\"}}", 1),
+          "options.today must be a date too");
+}
+
 int main(void)
 {
+    test_stage_replies();
+    test_client_clock();
     CHECK(valid("{\"documents\":[{\"type\":\"id-card\",\"side\":\"back\",\"blob\":1}]}", 1), "minimal spec");
     CHECK(!valid("{\"documents\":[]}", 0), "no documents");
     CHECK(!valid("{\"documents\":[{\"type\":\"visa\",\"blob\":1}]}", 1), "unknown type");

@@ -2,6 +2,7 @@
  * (--service) and behaves by the first bytes of the document it receives:
  *   "CRASH"      abort() — every attempt crashes its worker
  *   "SLOW:<ms>"  sleep that long, then answer like echo
+ *   "REPLY:<json>" a rogue stage: the JSON value (any, e.g. "str") is its result as is
  *   anything     echo: a result with the image size, its FNV-1a hash and no flags
  * With TW_NOOP set in the environment it returns no blob (benchmarks).
  * so one broker run can mix healthy, slow and poisonous tasks. */
@@ -26,6 +27,10 @@ static int s_stage(const bn_task_t *task, bn_stage_result_t *out)
     }
     if (task->image_size >= 4 && memcmp(task->image, "FAIL", 4) == 0)
         return bn_error_set("not_implemented", "test worker refuses this task");
+    if (task->image_size >= 6 && memcmp(task->image, "REPLY:", 6) == 0) {
+        out->json = json_loadb((const char *)task->image + 6, task->image_size - 6, JSON_DECODE_ANY, NULL);
+        return 0;
+    }
     out->json = json_pack("{s:s, s:{s:I}, s:[]}", "stage", task->stage, "quality", "bytes",
                           (json_int_t)task->image_size, "flags");
     if (!getenv("TW_NOOP")) {

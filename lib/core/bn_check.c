@@ -49,7 +49,9 @@ json_t *bn_check_run(json_t *spec, const bn_bytes_t *blobs, int nblobs,
         bn_error_clear();
         int rc = stages[plan[i].stage] ? stages[plan[i].stage](&task, &r)
                                        : bn_error_set("not_implemented", "stage %s not available", task.stage);
-        replies[i] = bn_stage_reply(rc, &r);
+        /* Checked as the broker checks a worker's reply: a stage that answers nonsense is a
+         * stage_failed flag here too, not a pass (and its images are not named). */
+        replies[i] = bn_job_reply_accept(bn_stage_reply(rc, &r));
         /* Name the blobs the way the broker does: {"blobs": {name: {sha256, bytes}}}. */
         json_t *res = json_object_get(replies[i], "result");
         if (rc == 0 && json_is_object(res) && r.nblobs) {

@@ -3,6 +3,7 @@
 #include "core/bn_crosscheck.h"
 #include "core/bn_evidence.h"
 #include "core/bn_flags.h"
+#include "core/bn_stage.h"
 
 #include <math.h>
 #include <string.h>
@@ -100,18 +101,195 @@ int bn_job_spec_validate(json_t *spec, size_t nblobs)
     const char *tenant = json_string_value(json_object_get(opt, "tenant"));
     if (!*tenant || strlen(tenant) > 64)
         return bn_error_set("bad_request", "options.tenant must be 1..64 characters");
-    json_t *now = json_object_get(opt, "now");
-    if (now) {
+    /* "today" is the OCR stage's older name for "now": both are dates, both the operator's
+     * (bn_job_options_check). */
+    static const char *clock_keys[] = {"now", "today"};
+    for (int k = 0; k < 2; k++) {
+        json_t *now = json_object_get(opt, clock_keys[k]);
+        if (!now)
+            continue;
         const char *day = json_string_value(now);
         int y, m, dd;
         char tail;
         if (!day || strlen(day) != 10 || sscanf(day, "%4d-%2d-%2d%c", &y, &m, &dd, &tail) != 3 || m < 1 || m > 12 || dd < 1 || dd > 31)
-            return bn_error_set("bad_request", "options.now must be a date YYYY-MM-DD");
+            return bn_error_set("bad_request", "options.%s must be a date YYYY-MM-DD", clock_keys[k]);
     }
     json_t *key = json_object_get(opt, "key");
     if (key && !(json_is_string(key) && strlen(json_string_value(key)) <= 128))
         return bn_error_set("bad_request", "options.key must be a string of at most 128 characters");
     return 0;
+}
+
+int bn_job_options_check(const json_t *spec, const bn_config_t *config)
+{
+    if (bn_config_bool(config, "job.allow_client_clock", 0))
+        return 0;
+    json_t *opt = json_object_get(spec, "options");
+    static const char *clock_keys[] = {"now", "today"};
+    for (int k = 0; k < 2; k++)
+        if (json_object_get(opt, clock_keys[k]))
+            return bn_error_set("option_not_allowed", "options.%s is set by the operator, not the submitter "
+                                "(job.allow_client_clock is off): leave it out and the submission date is used",
+                                clock_keys[k]);
+    return 0;
+}
+
+/* ---- stage replies ---------------------------------------------------------------------- */
+
+#define INVALID "stage_reply_invalid"
+
+/* Every string and key in v at most max bytes, v nested at most BN_REPLY_MAX_DEPTH deep. */
+static int s_bounded(const json_t *v, size_t max, int depth)
+{
+    if (depth > BN_REPLY_MAX_DEPTH)
+        return 0;
+    if (json_is_string(v))
+        return json_string_length(v) <= max;
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, x)
+            if (!s_bounded(x, max, depth + 1))
+                return 0;
+    } else if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, k, x)
+            if (strlen(k) > max || !s_bounded(x, max, depth + 1))
+                return 0;
+    }
+    return 1;
+}
+
+/* lower_snake_case, as bn_error codes are (they fit its 48-byte buffer). */
+static int s_code_ok(const char *c)
+{
+    if (!c || *c < 'a' || *c > 'z')
+        return 0;
+    size_t n = 0;
+    for (; c[n]; n++)
+        if (!((c[n] >= 'a' && c[n] <= 'z') || (c[n] >= '0' && c[n] <= '9') || c[n] == '_'))
+            return 0;
+    return n < 48;
+}
+
+/* A blob name becomes a key of the document's "blobs" and part of a file name (`--out`). */
+static int s_blob_name_ok(const char *c)
+{
+    size_t n = 0;
+    for (; c && c[n]; n++)
+        if (!((c[n] >= 'a' && c[n] <= 'z') || (c[n] >= '0' && c[n] <= '9') || c[n] == '_' || c[n] == '-'))
+            return 0;
+    return n >= 1 && n < sizeof ((bn_blob_t *)0)->name;
+}
+
+static int s_flag_check(const json_t *f, size_t i)
+{
+    if (!json_is_object(f))
+        return bn_error_set(INVALID, "result.flags[%zu] is not an object", i);
+    const bn_flag_def_t *d = bn_flag_lookup(json_string_value(json_object_get(f, "code")));
+    if (!d)
+        return bn_error_set(INVALID, "result.flags[%zu].code is not a code of the flag table", i);
+    if (strcmp(d->stage, "job") == 0)
+        return bn_error_set(INVALID, "result.flags[%zu]: %s is the job's flag; a stage that failed answers ok:false",
+                            i, d->code);
+    /* An unknown severity is not quietly read as review: the stage said something we do not
+     * understand, so its whole answer is not trusted. */
+    const char *sev = json_string_value(json_object_get(f, "severity"));
+    if (!sev || strcmp(bn_severity_name(bn_severity_parse(sev)), sev) != 0)
+        return bn_error_set(INVALID, "result.flags[%zu].severity is not info, review, reshoot or reject", i);
+    static const char *numbers[] = {"metric", "threshold"};
+    for (int k = 0; k < 2; k++) {
+        json_t *v = json_object_get(f, numbers[k]);
+        if (v && !json_is_number(v))
+            return bn_error_set(INVALID, "result.flags[%zu].%s is not a number", i, numbers[k]);
+    }
+    /* Which documents a flag is about is the aggregation's to say (bn_job_result, bn_crosscheck). */
+    if (json_object_get(f, "document") || json_object_get(f, "related_document"))
+        return bn_error_set(INVALID, "result.flags[%zu] names a document; only the job does", i);
+    if (!s_bounded(f, BN_REPLY_MAX_FLAG_STRING, 0))
+        return bn_error_set(INVALID, "result.flags[%zu] holds a string over %d bytes or nests too deep", i,
+                            BN_REPLY_MAX_FLAG_STRING);
+    return 0;
+}
+
+/* result.blobs as the broker and bn_check_run write it: {name: {"sha256": id, "bytes": n}}, the
+ * id 64 hex digits (the memory store's are "mem-<n>"). */
+static int s_named_blobs_ok(const json_t *blobs)
+{
+    if (!json_is_object(blobs))
+        return 0;
+    const char *k;
+    json_t *b;
+    json_object_foreach((json_t *)blobs, k, b) {
+        const char *sha = json_string_value(json_object_get(b, "sha256"));
+        json_t *bytes = json_object_get(b, "bytes");
+        if (!s_blob_name_ok(k) || !sha || !*sha || strlen(sha) > 64 || strspn(sha, "0123456789abcdefm-") != strlen(sha)
+            || !json_is_integer(bytes) || json_integer_value(bytes) < 0)
+            return 0;
+    }
+    return 1;
+}
+
+int bn_job_reply_check(const json_t *reply, int named_blobs)
+{
+    if (!json_is_object(reply) || !json_is_boolean(json_object_get(reply, "ok")))
+        return bn_error_set(INVALID, "the reply is not an object with a boolean \"ok\"");
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        json_t *err = json_object_get(reply, "error");
+        json_t *msg = json_object_get(err, "message");
+        if (!json_is_object(err) || !s_code_ok(json_string_value(json_object_get(err, "code"))))
+            return bn_error_set(INVALID, "an error reply needs error.code in lower_snake_case, at most 47 characters");
+        if ((msg && !json_is_string(msg)) || !s_bounded(err, BN_REPLY_MAX_STRING, 0))
+            return bn_error_set(INVALID, "error.message is not a string of at most %d bytes", BN_REPLY_MAX_STRING);
+        return 0;
+    }
+    json_t *names = json_object_get(reply, "blobs");
+    if (names) {
+        size_t i;
+        json_t *nm;
+        if (!json_is_array(names) || json_array_size(names) > BN_MAX_BLOBS)
+            return bn_error_set(INVALID, "blobs is not an array of at most %d names", BN_MAX_BLOBS);
+        json_array_foreach(names, i, nm)
+            if (!s_blob_name_ok(json_string_value(nm)))
+                return bn_error_set(INVALID, "blobs[%zu] is not a name of 1..31 characters a-z 0-9 _ -", i);
+    }
+    json_t *res = json_object_get(reply, "result");
+    if (!json_is_object(res))
+        return bn_error_set(INVALID, "result is not an object");
+    /* Keys the result document owns: a stage's result is merged into its document. */
+    static const char *owned[] = {"index", "type", "side"};
+    for (int k = 0; k < 3; k++)
+        if (json_object_get(res, owned[k]))
+            return bn_error_set(INVALID, "result sets \"%s\", which the job owns", owned[k]);
+    json_t *blobs = json_object_get(res, "blobs");
+    if (blobs && !(named_blobs && s_named_blobs_ok(blobs)))
+        return bn_error_set(INVALID, "result.blobs is the broker's to fill (a stage names its images in reply.blobs)");
+    static const char *objects[] = {"quality", "geometry", "fields", "checks"};
+    for (int k = 0; k < 4; k++) {
+        json_t *v = json_object_get(res, objects[k]);
+        if (v && !json_is_object(v))
+            return bn_error_set(INVALID, "result.%s is not an object", objects[k]);
+    }
+    json_t *flags = json_object_get(res, "flags");
+    if (!json_is_array(flags) || json_array_size(flags) > BN_REPLY_MAX_FLAGS)
+        return bn_error_set(INVALID, "result.flags is not an array of at most %d flags", BN_REPLY_MAX_FLAGS);
+    size_t i;
+    json_t *f;
+    json_array_foreach(flags, i, f)
+        if (s_flag_check(f, i) < 0)
+            return -1;
+    if (!s_bounded(res, BN_REPLY_MAX_STRING, 0))
+        return bn_error_set(INVALID, "result holds a string or key over %d bytes or nests deeper than %d",
+                            BN_REPLY_MAX_STRING, BN_REPLY_MAX_DEPTH);
+    return 0;
+}
+
+json_t *bn_job_reply_accept(json_t *reply)
+{
+    if (bn_job_reply_check(reply, 0) == 0)
+        return reply;
+    json_decref(reply);
+    return json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", INVALID, "message", bn_error_msg());
 }
 
 int bn_job_plan(const json_t *spec, bn_plan_task_t *tasks, int max)
@@ -150,6 +328,15 @@ static void s_collect_flags(json_t *src, int doc, json_t *doc_flags, json_t *job
     json_t *f;
     json_array_foreach(src, i, f) {
         json_t *c = json_deep_copy(f);
+        /* The words a portal shows are the flag table's, never a worker's own text; a job-level
+         * flag keeps the stage that failed (s_error_flags). */
+        const bn_flag_def_t *d = bn_flag_lookup(json_string_value(json_object_get(c, "code")));
+        if (d) {
+            json_object_set_new(c, "message_en", json_string(d->message_en));
+            json_object_set_new(c, "message_zh", json_string(d->message_zh));
+            if (strcmp(d->stage, "job") != 0)
+                json_object_set_new(c, "stage", json_string(d->stage));
+        }
         if (doc >= 0)
             json_object_set_new(c, "document", json_integer(doc));
         if (doc_flags)
@@ -195,9 +382,14 @@ json_t *bn_job_result(const char *job_id, const char *status, const json_t *spec
         if (!r)
             continue;
         json_t *doc = json_array_get(docs_out, (size_t)tasks[t].doc);
-        json_t *res = json_object_get(r, "result");
-        json_t *flags = json_is_true(json_object_get(r, "ok")) ? json_incref(json_object_get(res, "flags"))
-                                                               : s_error_flags(tasks[t].stage, json_object_get(r, "error"));
+        /* Checked again here, not only where a reply arrives: a stored reply, or one from a
+         * code path that forgot, must not make an unchecked document a pass. */
+        json_t *invalid = bn_job_reply_check(r, 1) < 0 ? json_pack("{s:s}", "code", INVALID) : NULL;
+        int ok = !invalid && json_is_true(json_object_get(r, "ok"));
+        json_t *res = ok ? json_object_get(r, "result") : NULL;
+        json_t *flags = ok ? json_incref(json_object_get(res, "flags"))
+                           : s_error_flags(tasks[t].stage, invalid ? invalid : json_object_get(r, "error"));
+        json_decref(invalid);
         if (tasks[t].stage == BN_STAGE_FACE) {
             face = json_is_object(res) ? json_deep_copy(res) : json_object();
             json_object_set_new(face, "flags", json_array());

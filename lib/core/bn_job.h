@@ -38,8 +38,38 @@ typedef struct {
  * count (<= max). */
 int bn_job_plan(const json_t *spec, bn_plan_task_t *tasks, int max);
 
+/* Options only the operator may set. options.now (and its alias options.today, which the OCR
+ * stage reads when now is absent) is the date expiry and age are judged by: a submitter who
+ * could move it could switch the under_18 and expired checks off. The broker refuses a
+ * submission carrying either unless the configuration sets job.allow_client_clock (default
+ * false). `beian check` (bn_check_run) is the operator's own tool and does not ask.
+ * Returns 0, or -1 with bn_error option_not_allowed naming the option. */
+int bn_job_options_check(const json_t *spec, const bn_config_t *config);
+
+/* Bounds on a stage reply (bn_job_reply_check). */
+#define BN_REPLY_MAX_DEPTH 32         /* nesting of the result */
+#define BN_REPLY_MAX_STRING 16384     /* bytes of any string or key in a result */
+#define BN_REPLY_MAX_FLAG_STRING 512  /* bytes of any string in a flag (detail, field, ...) */
+#define BN_REPLY_MAX_FLAGS 256
+
+/* Is a stage reply well formed? A worker's reply is untrusted input to the result document:
+ * {"ok":true,"result":{...,"flags":[...]}[,"blobs":[names]]} where result is an object that
+ * does not set the document's own keys (index, type, side; blobs unless named_blobs), flags is
+ * an array of objects with a code from the flag table (not a job-level one: a stage that failed
+ * answers ok:false) and a severity info|review|reshoot|reject, strings and nesting are bounded;
+ * or {"ok":false,"error":{"code":"lower_snake_case",...}}. named_blobs: the result may carry
+ * "blobs" as the broker and bn_check_run name them ({name: {sha256, bytes}}), i.e. the reply
+ * was already accepted once. Returns 0, or -1 with bn_error stage_reply_invalid and a message
+ * that names the problem but never a value (values may be personal data). */
+int bn_job_reply_check(const json_t *reply, int named_blobs);
+/* Take a stage reply (owned) and return it when well formed; otherwise free it and return
+ * {"ok":false,"error":{"code":"stage_reply_invalid","message":...}} (bn_error still says why),
+ * which bn_job_result turns into a stage_failed flag: a malformed check is never a pass. */
+json_t *bn_job_reply_accept(json_t *reply);
+
 /* Aggregate. results[i] is task i's reply object ({"ok":true,"result":{...}} or
- * {"ok":false,"error":{"code","message"}}) or NULL when not run. status is the job status;
+ * {"ok":false,"error":{"code","message"}}) or NULL when not run; a reply that fails
+ * bn_job_reply_check (named_blobs) counts as the error stage_reply_invalid. status is the job status;
  * error (may be NULL) the job-level error. A finished job's documents are also checked against
  * each other (bn_crosscheck; config may be NULL). Returns a new result document. */
 json_t *bn_job_result(const char *job_id, const char *status, const json_t *spec,
