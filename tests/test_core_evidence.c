@@ -44,6 +44,10 @@ int main(void)
     json_array_append_new(docs, doc_with(misread, 1));
     json_array_append_new(docs, doc_with(clean_bad, 1));
     json_array_append_new(docs, doc_with(no_ocr, 0));
+    /* a reading with nothing in it is no evidence (an empty "fields" let a blurry capture pass) */
+    json_t *empty = doc_with(no_ocr, 0);
+    json_object_set_new(empty, "fields", json_object());
+    json_array_append_new(docs, empty);
 
     int n = bn_evidence_apply(docs, NULL);
     CHECK(n == 3, "changed %d", n);
@@ -57,6 +61,7 @@ int main(void)
     CHECK(!strcmp(json_string_value(json_object_get(f, "cause")) ?: "", "glare"), "cause named");
     CHECK(!strcmp(sev(json_array_get(docs, 3), "number_checksum_invalid"), "reject"), "clean capture: reject");
     CHECK(!strcmp(sev(json_array_get(docs, 4), "blurry"), "reshoot"), "no ocr evidence: unchanged");
+    CHECK(!strcmp(sev(json_array_get(docs, 5), "blurry"), "reshoot"), "nothing read: unchanged");
 
     /* switched off */
     json_t *docs2 = json_array();

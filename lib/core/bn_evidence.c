@@ -39,7 +39,9 @@ int bn_evidence_apply(json_t *docs, const bn_config_t *config)
     json_t *d, *f;
     json_array_foreach(docs, i, d) {
         json_t *flags = json_object_get(d, "flags");
-        if (!json_is_object(json_object_get(d, "fields")) || !json_is_array(flags))
+        /* evidence is what was read: no field read, no evidence (a stage answering with an
+         * empty reading must not turn a blurry capture into a pass) */
+        if (json_object_size(json_object_get(d, "fields")) == 0 || !json_is_array(flags))
             continue;
         int unread = 0;
         const char *cause = NULL;
