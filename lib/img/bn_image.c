@@ -16,6 +16,8 @@
 #define DEFAULT_MAX_BYTES (30u * 1024 * 1024)
 #define DEFAULT_MAX_PIXELS (100ull * 1000 * 1000)
 #define DEFAULT_MAX_SIDE 20000
+#define DEFAULT_MAX_SCANS 100
+#define DEFAULT_MAX_FRAME_BYTES (256ull * 1024 * 1024)
 
 static pthread_once_t s_vips_once = PTHREAD_ONCE_INIT;
 static int s_vips_ok;
@@ -146,6 +148,62 @@ static int s_largest_pow2_shrink(int long_side, int short_side, int target)
     return s;
 }
 
+/* What a decoder must hold whole: a JPEG's scans are counted by walking its markers (the
+ * entropy-coded data of a scan runs to the next marker; 0xFF00 and RST markers are part of it),
+ * and a progressive JPEG keeps every coefficient of the frame (2 bytes per sample, three
+ * samples per pixel at most) until its last scan; an interlaced PNG keeps every pixel at its
+ * stored depth. Cheap (one pass over the bytes, no allocation) and before libvips sees a byte.
+ * Returns 0, or -1 with bn_error. */
+static int s_structure_check(const uint8_t *d, size_t n, const char *fmt, const bn_decode_limits_t *lim)
+{
+    if (!strcmp(fmt, "png") && n >= 29 && !memcmp(d + 12, "IHDR", 4)) { /* the first chunk: width, height,
+                                                                           depth, colour, ..., interlace */
+        uint64_t w = (uint64_t)d[16] << 24 | d[17] << 16 | d[18] << 8 | d[19];
+        uint64_t h = (uint64_t)d[20] << 24 | d[21] << 16 | d[22] << 8 | d[23];
+        int depth = d[24], colour = d[25], interlace = d[28];
+        int ch = colour == 2 ? 3 : colour == 4 ? 2 : colour == 6 ? 4 : 1;
+        uint64_t bytes = w * h * (uint64_t)ch * (uint64_t)(depth > 8 ? depth / 8 : 1);
+        if (interlace && bytes > lim->max_frame_bytes)
+            return bn_error_set("image_too_large", "interlaced PNG of %llu x %llu would need %llu MB whole (limit %llu MB)",
+                                (unsigned long long)w, (unsigned long long)h, (unsigned long long)(bytes >> 20),
+                                (unsigned long long)(lim->max_frame_bytes >> 20));
+        return 0;
+    }
+    if (strcmp(fmt, "jpeg"))
+        return 0;
+    int scans = 0, progressive = 0;
+    uint64_t w = 0, h = 0;
+    size_t i = 2;
+    while (i + 4 <= n) {
+        if (d[i] != 0xFF) { /* inside a scan's data: on to the next real marker */
+            i++;
+            continue;
+        }
+        uint8_t m = d[i + 1];
+        if (m == 0x00 || m == 0xFF || (m >= 0xD0 && m <= 0xD7)) {
+            i++;
+            continue;
+        }
+        if (m == 0xD9) /* EOI */
+            break;
+        size_t len = (size_t)d[i + 2] << 8 | d[i + 3];
+        if ((m == 0xC0 || m == 0xC1 || m == 0xC2) && i + 9 <= n) {
+            progressive |= m == 0xC2;
+            h = (uint64_t)d[i + 5] << 8 | d[i + 6];
+            w = (uint64_t)d[i + 7] << 8 | d[i + 8];
+        }
+        if (m == 0xDA && ++scans > lim->max_scans)
+            return bn_error_set("image_too_complex", "JPEG with more than %d scans (a progressive photo has ~10)",
+                                lim->max_scans);
+        i += 2 + len;
+    }
+    if (progressive && w * h * 6 > lim->max_frame_bytes)
+        return bn_error_set("image_too_large", "progressive JPEG of %llu x %llu would need %llu MB whole (limit %llu MB)",
+                            (unsigned long long)w, (unsigned long long)h, (unsigned long long)(w * h * 6 >> 20),
+                            (unsigned long long)(lim->max_frame_bytes >> 20));
+    return 0;
+}
+
 bn_image_t *bn_image_decode(const uint8_t *data, size_t size, const bn_decode_limits_t *limits,
                             bn_decode_info_t *info)
 {
@@ -156,6 +214,10 @@ bn_image_t *bn_image_decode(const uint8_t *data, size_t size, const bn_decode_li
         lim.max_pixels = DEFAULT_MAX_PIXELS;
     if (!lim.max_side)
         lim.max_side = DEFAULT_MAX_SIDE;
+    if (!lim.max_scans)
+        lim.max_scans = DEFAULT_MAX_SCANS;
+    if (!lim.max_frame_bytes)
+        lim.max_frame_bytes = DEFAULT_MAX_FRAME_BYTES;
     bn_decode_info_t dummy;
     if (!info)
         info = &dummy;
@@ -175,6 +237,8 @@ bn_image_t *bn_image_decode(const uint8_t *data, size_t size, const bn_decode_li
         bn_error_set("image_too_large", "file of %zu bytes exceeds the %zu byte limit", size, lim.max_bytes);
         return NULL;
     }
+    if (s_structure_check(data, size, fmt, &lim) != 0)
+        return NULL;
     if (bn_vips_init() != 0)
         return NULL;
 

@@ -23,6 +23,11 @@ typedef struct {
     int max_side;         /* default 20000 */
     int shrink_to;        /* if > 0, shrink-on-load so that the long side is >= shrink_to but
                              no larger than needed (JPEG DCT scaling); 0 = full size */
+    int max_scans;        /* default 100: JPEG scans (a progressive file has ~10; each scan is a
+                             pass over the whole image, 2,646 of them took 65 s) */
+    uint64_t max_frame_bytes; /* default 256 MB: what a progressive JPEG or an interlaced PNG
+                             must hold whole before the first row comes out (they cannot
+                             stream, nor shrink on load) */
 } bn_decode_limits_t;
 
 typedef struct {
@@ -42,7 +47,8 @@ const char *bn_image_sniff(const uint8_t *data, size_t size);
 
 /* Decode untrusted bytes to RGB (bands = 3), EXIF orientation applied. On failure returns NULL
  * with bn_error set to one of: format_unsupported, image_too_large (bytes or pixels over the
- * limits), image_corrupt (truncated or undecodable). */
+ * limits, or a progressive/interlaced frame over max_frame_bytes), image_too_complex (more JPEG
+ * scans than max_scans), image_corrupt (truncated or undecodable). */
 bn_image_t *bn_image_decode(const uint8_t *data, size_t size, const bn_decode_limits_t *limits,
                             bn_decode_info_t *info);
 

@@ -245,6 +245,8 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         .max_pixels = (uint64_t)CFG("decode.max_pixels", 100e6),
         .max_side = (int)CFG("decode.max_side", 20000),
         .shrink_to = (int)CFG("decode.work_long_side", 2000),
+        .max_scans = (int)CFG("decode.max_scans", 100),
+        .max_frame_bytes = (uint64_t)CFG("decode.max_frame_bytes", 256.0 * 1024 * 1024),
     };
     bn_decode_info_t di;
     json_object_set_new(q, "file_bytes", json_integer((json_int_t)task->image_size));
