@@ -132,6 +132,11 @@ static int read_groups(bn_ppocr_t *pp, uint8_t *g, int w, int h, double ch, cons
         double conf = 0;
         if (bn_ppocr_read(pp, g + (size_t)cy0 * w + cx0, cx1 - cx0, cy1 - cy0, w, 1, txt, sizeof txt, &conf) < 0)
             return -1;
+        /* 一 in Chinese numerals is one stroke, which the recogniser may read as a dash */
+        if (strstr(txt, "二") || strstr(txt, "〇") || strstr(txt, "十") || strstr(txt, "O"))
+            for (char *p = txt; *p; p++)
+                if (*p == '-')
+                    *p = '|'; /* digits_of maps it to 1 */
         char norm[128];
         bn_norm(txt, BN_NORM_ADDRESS, norm, sizeof norm); /* 二〇一五 六 二十九: the digits */
         int nd = digits_of(norm, digits, 6);
