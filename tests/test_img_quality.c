@@ -3,6 +3,7 @@
  * contract on one clean image (prepared and review blobs, geometry, profile limits) and on bad
  * input (a verdict, not an error). Skips (77) when the specimens are absent. */
 #include "bn_test.h"
+#include <math.h>
 #include "core/bn_error.h"
 #include "core/bn_flags.h"
 #include "img/bn_image.h"
@@ -143,10 +144,75 @@ static void s_clean_contract(const char *dir, bn_config_t *cfg)
     free(bytes);
 }
 
+/* A licence page on white paper at clipping (a flatbed scan): black print, a red seal, and a
+ * blue border band or none; ink: the print's grey level (washed out when light). */
+static uint8_t *s_white_page(int border, int ink, size_t *len)
+{
+    int w = 1400, h = 990;
+    uint8_t *px = malloc((size_t)w * h * 3);
+    memset(px, 255, (size_t)w * h * 3);
+    unsigned seed = 7;
+    int gap[64];
+    for (int k = 0; k < 64; k++) /* word lengths that vary, as print does (no grid for moire) */
+        gap[k] = 8 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 23;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = px + ((size_t)y * w + x) * 3;
+            int row = y / 40, inword = (x + gap[row % 64] * 7) % (gap[(row + x / 97) % 64] + 9) > 4;
+            if (row % 2 == 0 && y > 100 && y < 800 && x > 150 && x < 1250 && inword && (y % 40) > 12 && (y % 40) < 30)
+                p[0] = p[1] = p[2] = (uint8_t)ink;
+            if (border && y > 60 && y < 95 && x > 300 && x < 1100) /* a light blue band in the page */
+                p[0] = 150, p[1] = 190, p[2] = 235;
+            if (hypot(x - 1100, y - 820) < 110 && hypot(x - 1100, y - 820) > 90)
+                p[0] = 220, p[1] = 40, p[2] = 45;
+            if (border && (x < 40 || x >= w - 40 || y < 40 || y >= h - 40))
+                p[0] = 60, p[1] = 110, p[2] = 190;
+        }
+    VipsImage *im = vips_image_new_from_memory_copy(px, (size_t)w * h * 3, w, h, 3, VIPS_FORMAT_UCHAR);
+    free(px);
+    void *jpg = NULL;
+    if (!im || vips_jpegsave_buffer(im, &jpg, len, "Q", 92, NULL) != 0)
+        jpg = NULL;
+    if (im)
+        g_object_unref(im);
+    return jpg;
+}
+
+/* White paper at clipping is neither glare nor overexposure while its print is dark; a white
+ * page whose only colour is a red seal is a copy; washed-out print is overexposure (real set:
+ * four acceptable licence scans were sent back for glare/overexposure, copies passed). */
+static void s_white_paper(bn_config_t *cfg)
+{
+    CHECK(bn_vips_init() == 0);
+    bn_task_t t = {.stage = "quality", .doc_type = "business-license", .doc_side = "front", .config = cfg};
+    bn_stage_result_t r;
+    size_t len = 0;
+    uint8_t *page = s_white_page(1, 20, &len);
+    t.image = page, t.image_size = len;
+    CHECK(page && bn_quality_run(&t, &r) == 0);
+    CHECK(!s_has_flag(r.json, "glare") && !s_has_flag(r.json, "overexposed") && !s_has_flag(r.json, "photocopy"),
+          "a scan of an original: no glare, overexposure or copy");
+    bn_stage_result_clear(&r);
+    g_free(page);
+    page = s_white_page(0, 20, &len);
+    t.image = page, t.image_size = len;
+    CHECK(page && bn_quality_run(&t, &r) == 0);
+    CHECK(s_has_flag(r.json, "photocopy"), "black print and a red seal only: a copy");
+    bn_stage_result_clear(&r);
+    g_free(page);
+    page = s_white_page(1, 238, &len);
+    t.image = page, t.image_size = len;
+    CHECK(page && bn_quality_run(&t, &r) == 0);
+    CHECK(s_has_flag(r.json, "overexposed"), "washed-out print is overexposed");
+    bn_stage_result_clear(&r);
+    g_free(page);
+}
+
 int main(void)
 {
     bn_config_t *cfg = bn_config_from_json(NULL);
     s_bad_input(cfg);
+    s_white_paper(cfg);
     const char *dir = getenv("BEIAN_SPECIMENS");
     struct stat st;
     if (!dir || !*dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {

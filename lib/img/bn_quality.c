@@ -465,10 +465,12 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
 
     json_object_set_new(q, "colour_nonred", json_real(m.colour_nonred));
     /* A licence's white paper at the sensor's clipping point (a flatbed scan, flat light: half
-     * the page at luma >= 245): its clipped, colourless pixels are the paper itself, so neither glare nor overexposure is
+     * the page at luma >= 245) whose print is still dark (p5 < 200; real scans 117-160, a
+     * washed-out photo 245): its clipped, colourless pixels are the paper itself, so neither glare nor overexposure is
      * judged by them (real set: 4 acceptable licence scans were flagged). Cards and passports
      * have a tinted ground: clipped there is too much light. */
-    int white_paper = !strncmp(dts, "business-license", 16) && m.brightness_p50 >= CFG("exposure.white_paper", 245);
+    int white_paper = !strncmp(dts, "business-license", 16) && m.brightness_p50 >= CFG("exposure.white_paper", 245) &&
+                      m.brightness_p5 < CFG("exposure.white_paper_max_p5", 200); /* its print still dark */
     if (m.sharpness < (t = CFG("blur.min_sharpness", 0.58)))
         bn_flag_add(flags, "blurry", m.sharpness, t, -1);
     if (!white_paper && m.glare_fraction > (t = CFG("glare.max_fraction", 0.01)))

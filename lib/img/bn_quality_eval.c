@@ -82,6 +82,9 @@ int bn_quality_eval_dir(const char *dir, const bn_config_t *cfg, int verbose, in
     closedir(d);
     qsort(names, nn, sizeof *names, s_cmp);
     int samples = 0, rot_total = 0, rot_ok = 0, errors = 0;
+    /* verdicts, not only flags: clean samples should pass the stage; a sample whose truth
+     * expects a reshoot or reject flag should be sent back (by any flag) */
+    int clean_n = 0, clean_pass = 0, bad_n = 0, bad_sent = 0;
     for (size_t k = 0; k < nn; k++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[k]);
@@ -144,6 +147,22 @@ int bn_quality_eval_dir(const char *dir, const bn_config_t *cfg, int verbose, in
                     printf("  false %-20s %s\n", rows[i].code, image);
             }
         }
+        const char *verdict = json_string_value(json_object_get(r.json, "verdict"));
+        int sent = verdict && (!strcmp(verdict, "reshoot") || !strcmp(verdict, "reject"));
+        if (clean)
+            clean_n++, clean_pass += verdict && !strcmp(verdict, "pass");
+        size_t ei;
+        json_t *ef;
+        int bad = 0;
+        json_array_foreach(exp, ei, ef) {
+            const bn_flag_def_t *def = bn_flag_lookup(json_string_value(ef));
+            bad |= def && def->severity >= BN_SEV_RESHOOT;
+        }
+        if (bad) {
+            bad_n++, bad_sent += sent;
+            if (!sent && verbose)
+                printf("  kept  %-20s %s (verdict %s)\n", "", image, verdict ? verdict : "-");
+        }
         json_t *geo = json_object_get(r.json, "geometry");
         if (json_is_true(json_object_get(geo, "found")) && json_object_get(truth, "corners") &&
             !json_is_null(json_object_get(truth, "corners"))) {
@@ -177,6 +196,8 @@ int bn_quality_eval_dir(const char *dir, const bn_config_t *cfg, int verbose, in
     }
     printf("samples %d, errors %d, rotation correct %d/%d (%.1f%%)\n", samples, errors, rot_ok, rot_total,
            rot_total ? 100.0 * rot_ok / rot_total : 0);
+    printf("verdicts: clean samples passed %d/%d; samples expecting a reshoot or reject sent back %d/%d\n",
+           clean_pass, clean_n, bad_sent, bad_n);
     if (out_rows && out_nrows) {
         memcpy(out_rows, rows, (size_t)nrows * sizeof *rows);
         *out_nrows = nrows;
