@@ -36,7 +36,9 @@ static void s_usage(void)
            "  -e, --endpoint EP    broker (default $BEIAN_ENDPOINT or ipc://var/beiand.sock)\n"
            "      --server-key K   broker public key (Z85), for tcp:// endpoints\n"
            "      --cert FILE      this client's secret certificate, for tcp:// endpoints\n"
-           "  -t, --timeout S      seconds to wait for the broker (default 30; --wait: 600)\n\n"
+           "  -t, --timeout S      seconds to wait for the broker (default 30; --wait: 600)\n"
+           "  -C, --config FILE    configuration JSON (default $BEIAN_CONFIG): broker.max_upload, the\n"
+           "                       largest image (default 30 MiB), is checked before anything is sent\n\n"
            "Exit codes: 0 result, 1 bad input, 2 broker unreachable/timeout, 3 job failed.\n");
 }
 
@@ -196,6 +198,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--server-key") && i + 1 < argc) conn.server_key = argv[++i];
         else if (!strcmp(a, "--cert") && i + 1 < argc) conn.cert = argv[++i];
         else if ((!strcmp(a, "-t") || !strcmp(a, "--timeout")) && i + 1 < argc) conn.timeout_ms = atoi(argv[++i]) * 1000;
+        else if ((!strcmp(a, "-C") || !strcmp(a, "--config")) && i + 1 < argc) cli_set_config(argv[++i]);
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { s_usage(); return 0; }
         else { fprintf(stderr, "beian: unknown option %s\n", a); return EXIT_BAD_INPUT; }
     }

@@ -30,8 +30,11 @@ void cli_app_clear(cli_app_t *app);
 int cli_app_add_doc(cli_app_t *app, const char *arg, const char *base);
 int cli_app_set_selfie(cli_app_t *app, const char *path, const char *base);
 int cli_app_set_form(cli_app_t *app, const char *path, const char *base);
-/* Read a whole file (capped at 64 MiB). */
-void *cli_read_file(const char *path, size_t *size);
+/* The configuration file the client reads (beian --config; NULL: $BEIAN_CONFIG). */
+void cli_set_config(const char *path);
+/* Bytes per image a submission may carry: broker.max_upload from that file, default
+ * BN_DEFAULT_MAX_UPLOAD (docs/CONFIG.md). -1 (reported on stderr) when the file is invalid. */
+int cli_upload_limit(size_t *limit);
 /* Write result blobs and the result JSON to a directory. */
 int cli_write_file(const char *dir, const char *name, const void *data, size_t size);
 

@@ -1,5 +1,6 @@
 /* Building applications and talking to the broker, shared by the client subcommands. */
 #include "cli.h"
+#include "core/bn_config.h"
 #include "core/bn_error.h"
 #include "core/bn_file.h"
 #include "core/bn_log.h"
@@ -15,7 +16,33 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_FILE (64u << 20)
+static const char *s_config_path; /* beian --config; NULL: $BEIAN_CONFIG */
+static size_t s_upload_limit;      /* 0: not read yet */
+
+void cli_set_config(const char *path) { s_config_path = path; s_upload_limit = 0; }
+
+int cli_upload_limit(size_t *limit)
+{
+    if (!s_upload_limit) {
+        /* The broker's own key from the same file: the two must agree, and a larger image
+         * would only be refused by the broker after it was sent. */
+        bn_config_t *cfg = bn_config_load(s_config_path);
+        if (!cfg) {
+            fprintf(stderr, "beian: %s: %s\n", bn_error_code(), bn_error_msg());
+            return -1;
+        }
+        double v = bn_config_num(cfg, "broker.max_upload", BN_DEFAULT_MAX_UPLOAD);
+        bn_config_destroy(&cfg);
+        if (!(v >= 1)) {
+            bn_error_set("config_invalid", "broker.max_upload must be a positive number of bytes");
+            fprintf(stderr, "beian: config_invalid: %s\n", bn_error_msg());
+            return -1;
+        }
+        s_upload_limit = (size_t)v;
+    }
+    *limit = s_upload_limit;
+    return 0;
+}
 
 void cli_app_init(cli_app_t *app)
 {
@@ -31,12 +58,19 @@ void cli_app_clear(cli_app_t *app)
     memset(app, 0, sizeof *app);
 }
 
-void *cli_read_file(const char *path, size_t *size)
+/* Report a failed read. An image over the limit gets its own code and the limit, so the
+ * user learns before anything is sent what the broker would have refused. */
+static void s_read_failed(const char *name, int upload, size_t limit)
 {
-    void *data = bn_file_read(path, MAX_FILE, size);
-    if (!data)
-        fprintf(stderr, "beian: %s\n", bn_error_msg());
-    return data;
+    if (upload && strcmp(bn_error_code(), "file_too_large") == 0) {
+        struct stat st;
+        long long bytes = stat(name, &st) == 0 ? (long long)st.st_size : -1;
+        bn_error_set("upload_too_large", "%s: %lld bytes; the limit is %zu bytes per image (broker.max_upload, "
+                     "docs/CONFIG.md)", name, bytes, limit);
+        fprintf(stderr, "beian: upload_too_large: %s\n", bn_error_msg());
+        return;
+    }
+    fprintf(stderr, "beian: %s\n", bn_error_msg());
 }
 
 static const char *s_path(const char *path, const char *base, char *buf, size_t size)
@@ -61,12 +95,19 @@ static int s_inside(const char *real, const char *root)
  * link swapped in between the check and the open is caught by asking the kernel what was
  * opened (/proc/self/fd). Nothing outside is opened at all, so not even a FIFO or a device
  * outside the folder is touched. */
-static void *s_read(const cli_app_t *app, const char *path, const char *base, size_t *size)
+static void *s_read(const cli_app_t *app, const char *path, const char *base, int upload, size_t *size)
 {
     char buf[4096];
     const char *full = s_path(path, base, buf, sizeof buf);
-    if (!app->root)
-        return cli_read_file(full, size);
+    size_t limit;
+    if (cli_upload_limit(&limit) < 0)
+        return NULL;
+    if (!app->root) {
+        void *data = bn_file_read(full, limit, size);
+        if (!data)
+            s_read_failed(full, upload, limit);
+        return data;
+    }
     char real[PATH_MAX], opened[PATH_MAX], link[64];
     if (!realpath(full, real)) {
         bn_error_set("file_unreadable", "%s: %s", full, strerror(errno));
@@ -90,9 +131,9 @@ static void *s_read(const cli_app_t *app, const char *path, const char *base, si
         if (!s_inside(opened, app->root))
             goto outside;
     }
-    data = bn_file_read_fd(fd, full, MAX_FILE, size);
+    data = bn_file_read_fd(fd, full, limit, size);
     if (!data)
-        fprintf(stderr, "beian: %s\n", bn_error_msg());
+        s_read_failed(full, upload, limit);
     close(fd);
     return data;
 outside:
@@ -110,7 +151,7 @@ static int s_add_blob(cli_app_t *app, const char *path, const char *base)
         return -1;
     }
     size_t size;
-    void *data = s_read(app, path, base, &size);
+    void *data = s_read(app, path, base, 1, &size);
     if (!data)
         return -1;
     app->blobs[app->nblobs].data = data;
@@ -163,7 +204,7 @@ int cli_app_set_form(cli_app_t *app, const char *path, const char *base)
 {
     json_error_t err;
     size_t size;
-    char *text = s_read(app, path, base, &size);
+    char *text = s_read(app, path, base, 0, &size);
     if (!text)
         return -1;
     json_t *form = json_loadb(text, size, 0, &err);

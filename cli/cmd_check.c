@@ -30,6 +30,13 @@ int cmd_check(int argc, char **argv)
         {"doc", 1, 0, 'd'}, {"selfie", 1, 0, 's'}, {"form", 1, 0, 'f'}, {"profile", 1, 0, 'P'},
         {"watermark", 0, 0, 'W'}, {"out", 1, 0, 'o'}, {"json", 0, 0, 'j'}, {"config", 1, 0, 'C'},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    /* The upload limit (broker.max_upload) comes from the configuration, and --doc reads its
+     * file as the options are parsed: find --config first. */
+    for (int i = 1; i < argc; i++)
+        if ((!strcmp(argv[i], "--config") || !strcmp(argv[i], "-C")) && i + 1 < argc)
+            cli_set_config(argv[i + 1]);
+        else if (!strncmp(argv[i], "--config=", 9))
+            cli_set_config(argv[i] + 9);
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "d:s:f:o:C:h", lo, NULL)) != -1) {

@@ -369,11 +369,15 @@ static const char *s_blob_ref(bd_broker_t *self, job_t *job, int frame)
         for (int k = 0; k < n; k++)
             if (strpbrk(paths[k], "\"\\") || strlen(paths[k]) > 1000)
                 n = 0;
-        char text[2200] = "";
+        /* A spool file is named by its sha256 and the worker checks what it read against it
+         * (store_corrupt, below); the memory store's file has no content address. */
+        const char *name = s_blob_name(job, i);
+        int sha = name && strlen(name) == 64 && strspn(name, "0123456789abcdef") == 64;
+        char text[2400] = "";
         if (n)
-            snprintf(text, sizeof text, "{\"bytes\":%lld,\"offset\":%llu,\"paths\":[\"%.1000s\"%s%.1000s%s]}",
-                     (long long)bytes, (unsigned long long)offset, paths[0], n > 1 ? ",\"" : "", n > 1 ? paths[1] : "",
-                     n > 1 ? "\"" : "");
+            snprintf(text, sizeof text, "{\"bytes\":%lld,\"offset\":%llu,%s%.64s%s\"paths\":[\"%.1000s\"%s%.1000s%s]}",
+                     (long long)bytes, (unsigned long long)offset, sha ? "\"sha256\":\"" : "", sha ? name : "",
+                     sha ? "\"," : "", paths[0], n > 1 ? ",\"" : "", n > 1 ? paths[1] : "", n > 1 ? "\"" : "");
         job->ref_text[i] = strdup(text);
     }
     return job->ref_text[i][0] ? job->ref_text[i] : NULL;
@@ -452,7 +456,7 @@ static bn_msg_t *s_task_body(bd_broker_t *self, task_t *t, int refs)
     const char *ref[2] = {NULL, NULL};
     for (int k = 0; refs && k < nframes; k++)
         ref[k] = s_blob_ref(self, job, frames[k]);
-    char frame_refs[4500] = "";
+    char frame_refs[5000] = "";
     if (ref[0] || ref[1])
         snprintf(frame_refs, sizeof frame_refs, ",\"frame_refs\":[%s%s%s]", ref[0] ? ref[0] : "null",
                  nframes > 1 ? "," : "", nframes > 1 ? (ref[1] ? ref[1] : "null") : "");
@@ -539,11 +543,16 @@ static void s_dispatch(bd_broker_t *self, service_t *svc)
             break;
         worker_t *w = zlistx_detach(svc->idle, NULL);
         w->idle_handle = NULL;
+        bn_error_clear();
         bn_msg_t *body = s_task_body(self, t, w->refs);
         if (!body) {
-            /* The payload is gone (spool damaged): fail loudly rather than loop. */
+            /* The payload is gone or damaged (spool file missing, or not matching its content
+             * address): fail loudly with the store's code rather than loop, or hand a stage
+             * bytes that are not the applicant's. */
             w->idle_handle = zlistx_add_end(svc->idle, w);
-            if (t->job)
+            if (t->job && !strcmp(bn_error_code(), "store_corrupt"))
+                s_job_fail(self, t->job, "store_corrupt", "a submitted image in the store does not match its content address");
+            else if (t->job)
                 s_job_fail(self, t->job, "blob_missing", "a submitted image is missing from the spool");
             else
                 s_task_free(self, t);
@@ -605,6 +614,21 @@ static const char *s_error_code(json_t *reply)
 {
     const char *c = json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
     return c ? c : "";
+}
+
+/* Check the spool files of a task's payloads (the document, and the selfie for the face
+ * stage) against their content addresses: 0 intact, -1 with bn_error store_corrupt (the
+ * damaged file is moved aside, bd_store_blob_map) or blob_missing. */
+static int s_task_blobs_check(bd_broker_t *self, job_t *job, int seq)
+{
+    const bn_plan_task_t *pt = &job->plan[seq];
+    json_t *doc = json_array_get(json_object_get(job->spec, "documents"), (size_t)pt->doc);
+    int frames[2] = {(int)json_integer_value(json_object_get(doc, "blob")),
+                     pt->stage == BN_STAGE_FACE ? (int)json_integer_value(json_object_get(job->spec, "selfie")) : 0};
+    for (int k = 0; k < 2; k++)
+        if (frames[k] >= 1 && frames[k] <= job->nblobs && bd_store_blob_check(self->store, s_blob_name(job, frames[k] - 1)) < 0)
+            return -1;
+    return 0;
 }
 
 static void s_worker_reply(bd_broker_t *self, worker_t *w, bn_msg_t *m, const bn_mdp_t *p)
@@ -670,6 +694,26 @@ static void s_worker_reply(bd_broker_t *self, worker_t *w, bn_msg_t *m, const bn
              * all): send it bytes from now on; this attempt does not count. */
             bn_warn("a %s worker cannot read payload files; sending it bytes", w->svc->name);
             json_decref(reply);
+            w->refs = 0;
+            t->attempt--;
+            s_enqueue(self, t);
+            return;
+        } else if (w->refs && !strcmp(s_error_code(reply), "store_corrupt")) {
+            /* It read a payload file that does not match its content address. A worker's
+             * word does not fail a job: the broker checks the files itself (this costs a hash
+             * only here, not on every dispatch). Damaged: the job ends store_corrupt, never a
+             * verdict on bytes that are not the applicant's. Intact: the worker read something
+             * else; it gets bytes from now on and this attempt does not count. */
+            json_decref(reply);
+            if (s_task_blobs_check(self, job, t->seq) < 0) {
+                int gone = !strcmp(bn_error_code(), "blob_missing");
+                bn_error("job %s task %d: %s", job->id, t->seq, bn_error_msg());
+                s_job_fail(self, job, gone ? "blob_missing" : "store_corrupt",
+                           gone ? "a submitted image is missing from the spool"
+                                : "a submitted image in the store does not match its content address");
+                return;
+            }
+            bn_warn("a %s worker reported a damaged payload file that is intact; sending it bytes", w->svc->name);
             w->refs = 0;
             t->attempt--;
             s_enqueue(self, t);
@@ -1040,6 +1084,21 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
     size_t bytes = 0;
     for (size_t i = first; i < bn_msg_size(m); i++)
         bytes += bn_msg_len(m, i);
+    /* An image over the upload limit is refused first, with the limit: it will never be
+     * accepted, so "busy" would only make the client send it again. (One over max_frame never
+     * gets here: libzmq drops it, which is why that cap lies above this one, beiand.c.) */
+    if (!titanic || bn_msg_streq(m, first, BN_SVC_SUBMIT)) {
+        size_t b0 = first + (titanic ? 2 : 1);
+        for (size_t i = b0; i < bn_msg_size(m); i++)
+            if (bn_msg_len(m, i) > self->o.max_upload) {
+                char msg[200];
+                snprintf(msg, sizeof msg, "image %zu is %zu bytes; the limit is %zu bytes per image (broker.max_upload)",
+                         i - b0 + 1, bn_msg_len(m, i), self->o.max_upload);
+                bn_info("refused a submission: %s", msg);
+                s_reply_error(self, sock, client, service, BN_ST_BAD, "upload_too_large", msg);
+                return;
+            }
+    }
     if ((int)zhashx_size(self->jobs) >= self->o.max_jobs || self->bytes + bytes > self->o.max_bytes) {
         s_reply_json(self, sock, client, service, BN_ST_BUSY,
                      json_pack("{s:{s:s, s:s}, s:i}", "error", "code", "busy", "message",
@@ -1235,11 +1294,15 @@ static void s_job_api(bd_broker_t *self, int sock, zmq_msg_t *client, const char
         void *data;
         size_t size;
         /* Only blobs this job's result names: knowing a job id does not open the whole spool. */
-        if (!job && result && sha && strlen(sha) == 64 && strstr(result, sha)
-            && bd_store_blob_map(self->store, sha, &data, &size) == 0) {
+        int named = !job && result && sha && strlen(sha) == 64 && strstr(result, sha);
+        if (named && bd_store_blob_map(self->store, sha, &data, &size) == 0) {
             bn_msg_t *r = bn_msg_new();
             bn_msg_addzc(r, data, size, s_unmap_cb, (void *)(uintptr_t)size);
             s_reply(self, sock, client, service, BN_ST_OK, r);
+        } else if (named && !strcmp(bn_error_code(), "store_corrupt")) {
+            /* Damaged bytes are never sent as the image the result names. */
+            s_reply_error(self, sock, client, service, BN_ST_INTERNAL, "store_corrupt",
+                          "the stored image does not match its content address");
         } else {
             s_reply_error(self, sock, client, service, BN_ST_UNKNOWN, "unknown_blob", "no such blob in this job's result");
         }
@@ -1284,8 +1347,15 @@ static void s_titanic(bd_broker_t *self, int sock, zmq_msg_t *client, const char
             json_array_foreach(frames, i, f) {
                 void *data;
                 size_t size;
-                if (bd_store_blob_map(self->store, json_string_value(f), &data, &size) == 0)
-                    bn_msg_addzc(r, data, size, s_unmap_cb, (void *)(uintptr_t)size);
+                if (bd_store_blob_map(self->store, json_string_value(f), &data, &size) < 0) {
+                    /* A reply with a frame missing or damaged is not the reply: say so. */
+                    json_decref(res);
+                    bn_msg_destroy(&r);
+                    s_reply_error(self, sock, client, service, BN_ST_INTERNAL, bn_error_code(),
+                                  "a stored reply frame is missing or does not match its content address");
+                    goto out;
+                }
+                bn_msg_addzc(r, data, size, s_unmap_cb, (void *)(uintptr_t)size);
             }
         } else if (kind == KIND_TITANIC && json_is_string(json_object_get(json_object_get(res, "reply"), "inline"))) {
             bn_msg_addstr(r, json_string_value(json_object_get(json_object_get(res, "reply"), "inline")));
@@ -1295,6 +1365,7 @@ static void s_titanic(bd_broker_t *self, int sock, zmq_msg_t *client, const char
         json_decref(res);
         s_reply(self, sock, client, service, BN_ST_OK, r);
     }
+out:
     free(id);
     free(status);
     free(result);
@@ -1408,6 +1479,7 @@ bd_broker_t *bd_broker_new(const bd_options_t *opts)
     if (o->retry_backoff_ms <= 0) o->retry_backoff_ms = 500;
     if (o->max_jobs <= 0) o->max_jobs = 10000;
     if (o->max_bytes == 0) o->max_bytes = (size_t)2 << 30;
+    if (o->max_upload == 0) o->max_upload = BN_DEFAULT_MAX_UPLOAD;
     if (o->max_frames <= 0) o->max_frames = BN_DEFAULT_MAX_FRAMES;
     if (o->max_waiters <= 0) o->max_waiters = 16;
     if (o->batch <= 0) o->batch = 256;

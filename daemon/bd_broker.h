@@ -28,6 +28,8 @@ typedef struct {
     int retry_backoff_ms;      /* first retry delay, doubled per attempt, default 500 */
     int max_jobs;              /* unfinished jobs held; beyond → busy, default 10000 */
     size_t max_bytes;          /* payload bytes of unfinished jobs; beyond → busy, default 2 GiB */
+    size_t max_upload;         /* bytes per submitted image; beyond → 400 upload_too_large,
+                                  default BN_DEFAULT_MAX_UPLOAD (30 MiB) */
     int max_frames;            /* frames per message, default 64 */
     int max_waiters;           /* result long-polls per job, default 16 */
     int batch;                 /* messages per turn before a commit, default 256 */

@@ -3,6 +3,7 @@
 #include "bd_memjobs.h"
 #include "core/bn_error.h"
 #include "core/bn_log.h"
+#include "core/bn_sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -389,6 +390,20 @@ void bd_store_trim(bd_store_t *self)
 
 uint64_t bd_store_shm_bytes(const bd_store_t *self) { return self->arena ? bd_arena_size(self->arena) : 0; }
 
+/* A spool file that does not match its name is moved aside as <sha>.corrupt: an upload of the
+ * same image writes a good copy again (content addressing would otherwise reuse the damaged
+ * one forever), the damage stays visible to the operator, and the file still goes with its
+ * last reference (bd_store_commit). Logged with the name's prefix and the size only. */
+static void s_quarantine(bd_store_t *self, const char *sha_hex, size_t size)
+{
+    char path[4096], aside[4200];
+    snprintf(path, sizeof path, "%s/%s", self->spool, sha_hex);
+    snprintf(aside, sizeof aside, "%s.corrupt", path);
+    int moved = rename(path, aside) == 0;
+    bn_error("spool file %.12s… (%zu bytes) does not match its content address: store_corrupt%s", sha_hex, size,
+             moved ? "; moved aside as <sha>.corrupt" : "");
+}
+
 int bd_store_blob_map(bd_store_t *self, const char *sha_hex, void **data, size_t *size)
 {
     uint64_t off;
@@ -402,8 +417,14 @@ int bd_store_blob_map(bd_store_t *self, const char *sha_hex, void **data, size_t
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", self->spool, sha_hex);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return bn_error_set("blob_missing", "blob %.12s…: %s", sha_hex, strerror(errno));
+    if (fd < 0) {
+        int e = errno;
+        char aside[4200];
+        snprintf(aside, sizeof aside, "%s.corrupt", path);
+        if (e == ENOENT && access(aside, F_OK) == 0) /* found corrupt earlier (below) */
+            return bn_error_set("store_corrupt", "blob %.12s… does not match its content address", sha_hex);
+        return bn_error_set("blob_missing", "blob %.12s…: %s", sha_hex, strerror(e));
+    }
     struct stat st;
     fstat(fd, &st);
     *size = (size_t)st.st_size;
@@ -413,6 +434,25 @@ int bd_store_blob_map(bd_store_t *self, const char *sha_hex, void **data, size_t
     close(fd);
     if (*data == MAP_FAILED)
         return bn_error_set("blob_missing", "mmap: %s", strerror(errno));
+    /* The name is the promise: a truncated, bit-flipped or swapped file must never be handed
+     * on as the applicant's upload (a stage would judge the damage and blame the applicant). */
+    if (!bn_sha256_matches(*data, *size, sha_hex)) {
+        bd_store_blob_unmap(*data, *size);
+        s_quarantine(self, sha_hex, *size);
+        return bn_error_set("store_corrupt", "blob %.12s… does not match its content address", sha_hex);
+    }
+    return 0;
+}
+
+int bd_store_blob_check(bd_store_t *self, const char *name)
+{
+    void *data;
+    size_t size;
+    if (!self->durable || !name || strlen(name) != 64)
+        return 0; /* the memory store's payloads have no content address */
+    if (bd_store_blob_map(self, name, &data, &size) < 0)
+        return -1;
+    bd_store_blob_unmap(data, size);
     return 0;
 }
 
@@ -668,9 +708,11 @@ void bd_store_commit(bd_store_t *self)
         int referenced = sqlite3_step(self->st_has_ref) == SQLITE_ROW;
         sqlite3_reset(self->st_has_ref);
         if (!referenced) {
-            char path[4096];
+            char path[4200];
             snprintf(path, sizeof path, "%s/%s", self->spool, self->orphans[i]);
             unlink(path);
+            snprintf(path, sizeof path, "%s/%s.corrupt", self->spool, self->orphans[i]);
+            unlink(path); /* a copy bd_store_blob_map moved aside goes with its last reference too */
         }
         free(self->orphans[i]);
     }

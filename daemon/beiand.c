@@ -5,6 +5,8 @@
 #include "core/bn_log.h"
 #include "core/bn_zsock.h"
 
+#include <beian/proto.h>
+
 #include <getopt.h>
 #ifdef BEIAN_MIMALLOC
 #include <mimalloc.h>
@@ -36,7 +38,10 @@ static void s_usage(void)
            "      --lease MS         time one task attempt may take (default 120000)\n"
            "      --max-attempts N   attempts per task before the job fails (default 3)\n"
            "      --max-jobs N       unfinished jobs before submit answers busy (default 10000)\n"
-           "      --max-frame BYTES  largest frame accepted (default 32 MiB)\n"
+           "      --max-upload BYTES largest image a submission may carry (default 30 MiB);\n"
+           "                         a larger one is refused with upload_too_large\n"
+           "      --max-frame BYTES  largest frame libzmq receives (default 64 MiB); must exceed\n"
+           "                         --max-upload: a larger frame is dropped without an answer\n"
            "      --retention-hours H  delete finished jobs and their images after H hours\n"
            "                         (default 720; 0 keeps them). Selfies go when the job ends.\n"
            "  -v, --verbose\n"
@@ -48,12 +53,13 @@ int main(int argc, char **argv)
     bd_options_t o = {.dir = "var", .durable = 1};
     const char *config_path = NULL, *pub = NULL;
     int verbose = 0;
-    long max_frame = 0;
+    long max_frame = 0, max_upload = 0;
     int retention_set = 0;
     static struct option lo[] = {
         {"dir", 1, 0, 'd'}, {"bind", 1, 0, 'b'}, {"pub", 1, 0, 'p'}, {"store", 1, 0, 'S'},
         {"curve-cert", 1, 0, 'K'}, {"allow", 1, 0, 'A'}, {"config", 1, 0, 'C'}, {"heartbeat", 1, 0, 'H'},
-        {"lease", 1, 0, 'L'}, {"max-attempts", 1, 0, 'M'}, {"max-jobs", 1, 0, 'J'}, {"max-frame", 1, 0, 'F'}, {"retention-hours", 1, 0, 'R'},
+        {"lease", 1, 0, 'L'}, {"max-attempts", 1, 0, 'M'}, {"max-jobs", 1, 0, 'J'}, {"max-frame", 1, 0, 'F'}, {"max-upload", 1, 0, 'U'},
+        {"retention-hours", 1, 0, 'R'},
         {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "d:b:p:C:vh", lo, NULL)) != -1) {
@@ -76,6 +82,7 @@ int main(int argc, char **argv)
         case 'M': o.max_attempts = atoi(optarg); break;
         case 'J': o.max_jobs = atoi(optarg); break;
         case 'F': max_frame = atol(optarg); break;
+        case 'U': max_upload = atol(optarg); break;
         case 'R': o.retention_hours = atof(optarg); retention_set = 1; break;
         case 'v': verbose = 1; break;
         case 'h': s_usage(); return 0;
@@ -99,9 +106,20 @@ int main(int argc, char **argv)
     o.max_bytes = (size_t)bn_config_num(cfg, "broker.max_bytes", 0);
     if (!retention_set)
         o.retention_hours = bn_config_num(cfg, "broker.retention_hours", 720);
-    if (!max_frame) max_frame = (long)bn_config_num(cfg, "broker.max_frame", 0);
-    if (max_frame > 0)
-        bn_zsock_set_max_frame((size_t)max_frame);
+    if (!max_frame) max_frame = (long)bn_config_num(cfg, "broker.max_frame", BN_DEFAULT_MAX_FRAME);
+    if (!max_upload) max_upload = (long)bn_config_num(cfg, "broker.max_upload", BN_DEFAULT_MAX_UPLOAD);
+    /* The upload limit is the one that is answered: an image over it is received and refused
+     * with upload_too_large. A frame over max_frame never reaches the broker (libzmq drops the
+     * connection) and its sender waits for a timeout, so the frame cap must lie above the
+     * upload limit, or the limit could never be told. */
+    if (max_upload <= 0 || max_frame <= max_upload) {
+        bn_error("config_invalid: broker.max_frame (%ld) must be larger than broker.max_upload (%ld), "
+                 "or an over-size upload is dropped unanswered (docs/CONFIG.md)", max_frame, max_upload);
+        bn_config_destroy(&cfg);
+        return 1;
+    }
+    bn_zsock_set_max_frame((size_t)max_frame);
+    o.max_upload = (size_t)max_upload;
 
     mkdir(o.dir, 0700); /* 0700: the ipc sockets inside are the local access control */
     char local[4200], events[4200];

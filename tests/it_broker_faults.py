@@ -18,7 +18,7 @@ require_binaries("beiand", "tw_worker", "beian")
 ctx = zmq.Context.instance()
 
 # --- malformed traffic leaves the broker serving
-st = Stack(extra=["--max-frame", "1000000"])
+st = Stack(extra=["--max-frame", "1000000", "--max-upload", "500000"])  # the frame cap must exceed the upload limit
 try:
     st.worker("beian.quality")
     st.worker("beian.ocr")

@@ -2,6 +2,7 @@
  * malformed one a bad_task error (never a crash); replies encode results, blobs and errors. */
 #include "bn_test.h"
 #include "core/bn_error.h"
+#include "core/bn_sha256.h"
 #include "core/bn_worker.h"
 
 #include <stdio.h>
@@ -84,6 +85,51 @@ int main(void)
                       "a referenced payload is mapped from the first path that opens, at its offset");
             else
                 CHECK(rc == -1 && !strcmp(bn_error_code(), want[k]), want[k]);
+            if (rc == 0)
+                bn_worker_unmap_refs(&maps);
+            CHECK(maps.addr[0] == NULL, "nothing stays mapped");
+            json_decref(h);
+            bn_msg_destroy(&m);
+        }
+        unlink(path);
+    }
+    {
+        /* A spool file's reference carries its content address: the worker checks what it read
+         * (issue #11, bug 4) and never runs a stage on a damaged file. */
+        char path[64], sha[65], other[65];
+        snprintf(path, sizeof path, "/tmp/test_core_worker.spool.%d", (int)getpid());
+        FILE *f = fopen(path, "wb");
+        fputs("SPOOLED", f);
+        fclose(f);
+        bn_sha256_hex("SPOOLED", 7, sha);
+        bn_sha256_hex("SPOOLEE", 7, other);
+        struct { const char *sha; int bytes; const char *want; const char *what; } cases[] = {
+            {sha, 7, NULL, "a spool file that matches its sha256 is mapped"},
+            {other, 7, "store_corrupt", "one whose bytes do not hash to the name is store_corrupt"},
+            {sha, 6, "store_corrupt", "one longer than the blob (a spool file holds exactly it) is store_corrupt"},
+            {sha, 8, "store_corrupt", "one shorter (truncated) is store_corrupt"},
+        };
+        for (int k = 0; k < 5; k++) {
+            char hdr[512];
+            snprintf(hdr, sizeof hdr, "{\"stage\":\"quality\",\"document\":{\"type\":\"passport\",\"side\":\"front\"},"
+                     "\"frame_refs\":[{\"bytes\":%d,\"offset\":0,\"sha256\":\"%s\",\"paths\":[\"%s\"]}]}",
+                     k < 4 ? cases[k].bytes : 7, sha, k < 4 ? path : "/nonexistent");
+            if (k < 4)
+                memcpy(strstr(hdr, sha), cases[k].sha, 64);
+            bn_msg_t *m = bn_msg_new();
+            bn_msg_addstr(m, hdr);
+            bn_msg_addmem(m, "", 0);
+            bn_task_t t;
+            json_t *h;
+            bn_worker_maps_t maps = {0};
+            bn_error_clear();
+            int rc = bn_worker_decode_task(m, NULL, &t, &h) == 0 ? bn_worker_map_refs(h, &t, &maps) : -2;
+            if (k == 0)
+                CHECK(rc == 0 && t.image_size == 7 && !memcmp(t.image, "SPOOLED", 7), "%s", cases[k].what);
+            else if (k < 4)
+                CHECK(rc == -1 && !strcmp(bn_error_code(), cases[k].want), "%s (got %s)", cases[k].what, bn_error_code());
+            else
+                CHECK(rc == -1 && !strcmp(bn_error_code(), "blob_unreachable"), "a file that cannot be opened stays blob_unreachable");
             if (rc == 0)
                 bn_worker_unmap_refs(&maps);
             CHECK(maps.addr[0] == NULL, "nothing stays mapped");

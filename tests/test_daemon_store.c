@@ -4,6 +4,7 @@
 #include "bd_arena.h"
 #include "bd_memjobs.h"
 #include "bd_store.h"
+#include "core/bn_error.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -137,6 +138,67 @@ int main(void)
     bd_store_job_delete(st, "22222222222222222222222222222222");
     bd_store_commit(st);
     CHECK(access(path, F_OK) != 0, "deleting the last job deletes the shared blob");
+    bd_store_close(&st);
+
+    /* Issue #11, bug 4: a spool file is checked against its content address when it is read
+     * back. A bit-flipped, truncated or swapped file is store_corrupt, never bytes handed on
+     * as the applicant's upload; it is moved aside so that the same image uploaded again is
+     * stored afresh, and goes with its last reference. */
+    st = bd_store_open(dir, 1, 0);
+    char c1[65], c2[65], c3[65], p1[400], p2[400], p3[400], aside[420];
+    const char *body1 = "the applicant's front side", *body2 = "the applicant's back side",
+               *body3 = "a third upload, to be cut short";
+    bd_store_blob_put(st, body1, strlen(body1), c1);
+    bd_store_blob_put(st, body2, strlen(body2), c2);
+    bd_store_blob_put(st, body3, strlen(body3), c3);
+    bd_store_job_insert(st, "33333333333333333333333333333333", "t", NULL, 0, 0, "{}", 2, "[]", 1);
+    bd_store_blob_ref(st, "33333333333333333333333333333333", c1);
+    bd_store_blob_ref(st, "33333333333333333333333333333333", c2);
+    bd_store_blob_ref(st, "33333333333333333333333333333333", c3);
+    bd_store_commit(st);
+    snprintf(p1, sizeof p1, "%s/spool/%s", dir, c1);
+    snprintf(p2, sizeof p2, "%s/spool/%s", dir, c2);
+    snprintf(p3, sizeof p3, "%s/spool/%s", dir, c3);
+    CHECK(bd_store_blob_check(st, c1) == 0 && bd_store_blob_check(st, c2) == 0, "intact spool files pass the check");
+    FILE *fp = fopen(p1, "r+b"); /* flip one bit of the first */
+    if (fp) {
+        int ch0 = fgetc(fp);
+        fseek(fp, 0, SEEK_SET);
+        fputc(ch0 ^ 1, fp);
+        fclose(fp);
+    }
+    bn_error_clear();
+    CHECK(bd_store_blob_map(st, c1, &data, &size) < 0 && !strcmp(bn_error_code(), "store_corrupt"),
+          "a bit-flipped spool file is store_corrupt, not mapped (got '%s')", bn_error_code());
+    snprintf(aside, sizeof aside, "%s.corrupt", p1);
+    CHECK(access(p1, F_OK) != 0 && access(aside, F_OK) == 0, "it is moved aside as <sha>.corrupt");
+    bn_error_clear();
+    CHECK(bd_store_blob_check(st, c1) < 0 && !strcmp(bn_error_code(), "store_corrupt"),
+          "and stays store_corrupt (not blob_missing) for later readers");
+    CHECK(truncate(p3, 5) == 0, "truncate the third");
+    bn_error_clear();
+    CHECK(bd_store_blob_check(st, c3) < 0 && !strcmp(bn_error_code(), "store_corrupt"), "a truncated spool file is store_corrupt");
+    /* Swap: the second's name now holds the third's bytes (which are the right length for
+     * nothing) — a file that is whole but not the one its name promises. */
+    snprintf(aside, sizeof aside, "%s/spool/%s.corrupt", dir, c3);
+    CHECK(rename(aside, p2) == 0, "swap another file in under the second's name");
+    bn_error_clear();
+    CHECK(bd_store_blob_map(st, c2, &data, &size) < 0 && !strcmp(bn_error_code(), "store_corrupt"),
+          "a swapped spool file is store_corrupt");
+    bn_error_clear();
+    CHECK(bd_store_blob_check(st, "0000000000000000000000000000000000000000000000000000000000000000") < 0
+          && !strcmp(bn_error_code(), "blob_missing"), "a file that is simply gone stays blob_missing");
+    CHECK(bd_store_blob_put(st, body1, strlen(body1), sha) == 0 && !strcmp(sha, c1), "the same image uploaded again");
+    bd_store_commit(st);
+    CHECK(bd_store_blob_map(st, c1, &data, &size) == 0 && size == strlen(body1) && !memcmp(data, body1, size),
+          "is stored afresh, not deduplicated against the damaged copy");
+    bd_store_blob_unmap(data, size);
+    bd_store_job_delete(st, "33333333333333333333333333333333");
+    bd_store_commit(st);
+    snprintf(aside, sizeof aside, "%s.corrupt", p1);
+    CHECK(access(p1, F_OK) != 0 && access(aside, F_OK) != 0, "a damaged copy goes with its last reference");
+    snprintf(aside, sizeof aside, "%s.corrupt", p2);
+    CHECK(access(p2, F_OK) != 0 && access(aside, F_OK) != 0, "(the swapped one too)");
     bd_store_close(&st);
 
     /* Memory mode keeps jobs, not blobs. */

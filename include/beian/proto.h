@@ -61,7 +61,15 @@
 #define BN_READY_REFS "beian:refs"
 
 /* Defaults (all configurable; docs/CONFIG.md) */
-#define BN_DEFAULT_MAX_FRAME (32u << 20)   /* bytes per frame: ZMQ_MAXMSGSIZE */
+/* Bytes per uploaded image (broker.max_upload): the one size limit of an upload. The broker
+ * refuses a larger image with 400 upload_too_large, the CLI before sending it. Equal to the
+ * quality stage's decode cap (quality.decode.max_bytes, 30 MiB): a larger file could only be
+ * refused there, after a queue and a worker, with a verdict that blames the applicant. */
+#define BN_DEFAULT_MAX_UPLOAD (30u << 20)
+/* Bytes per frame: ZMQ_MAXMSGSIZE. Above it libzmq drops the connection and the sender hears
+ * nothing (a client waits for its timeout), so it stays well above the upload limit: an
+ * over-size upload up to this size is received and answered upload_too_large. */
+#define BN_DEFAULT_MAX_FRAME (64u << 20)
 #define BN_DEFAULT_MAX_FRAMES 64           /* frames per message */
 #define BN_DEFAULT_HEARTBEAT_MS 2500
 #define BN_DEFAULT_HEARTBEAT_LIVENESS 3

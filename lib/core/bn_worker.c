@@ -3,6 +3,7 @@
 #include "core/bn_log.h"
 #include "core/bn_mdp.h"
 #include "core/bn_msg.h"
+#include "core/bn_sha256.h"
 #include "core/bn_zsock.h"
 
 #include <beian/proto.h>
@@ -73,17 +74,29 @@ int bn_worker_decode_task(bn_msg_t *body, const bn_config_t *config, bn_task_t *
 }
 
 /* Open the first of a ref's paths that exists (a durable blob moves from spool/tmp to spool
- * when the broker commits, so the list is tried twice) and map it. */
+ * when the broker commits, so the list is tried twice) and map it. A spool file comes with its
+ * content address ("sha256"): what was read is checked against it, so a truncated, bit-flipped
+ * or swapped file is reported (store_corrupt) instead of judged as the applicant's upload. */
 #define BN_WORKER_MAP_MIN (1u << 20) /* smaller referenced payloads are read, not mapped */
+
+static void s_unmap_one(void *p, size_t size)
+{
+    if (size < BN_WORKER_MAP_MIN)
+        free(p);
+    else
+        munmap(p, size);
+}
 
 static int s_map_ref(json_t *ref, void **addr, size_t *size)
 {
     json_t *paths = json_object_get(ref, "paths");
     json_int_t bytes = json_integer_value(json_object_get(ref, "bytes"));
     json_int_t offset = json_integer_value(json_object_get(ref, "offset")); /* page-aligned */
+    const char *sha = json_string_value(json_object_get(ref, "sha256"));
     size_t n = json_array_size(paths);
-    if (!n || bytes <= 0 || offset < 0 || offset % 4096)
+    if (!n || bytes <= 0 || offset < 0 || offset % 4096 || (sha && strlen(sha) != 64))
         return bn_error_set("bad_task", "frame_refs entry needs paths, bytes and an aligned offset");
+    int corrupt = 0;
     for (size_t k = 0; k < 2 * n; k++) {
         const char *path = json_string_value(json_array_get(paths, k % n));
         int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
@@ -91,7 +104,9 @@ static int s_map_ref(json_t *ref, void **addr, size_t *size)
             continue;
         struct stat st;
         void *p = MAP_FAILED;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= offset + bytes) {
+        if (sha && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size != offset + bytes) {
+            corrupt = 1; /* a spool file holds exactly its blob: truncated or grown */
+        } else if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= offset + bytes) {
             /* A small payload is read: mapping and unmapping it costs more than the copy (an
              * munmap in a threaded process interrupts every core to flush its TLB). */
             if (bytes < BN_WORKER_MAP_MIN) {
@@ -105,12 +120,19 @@ static int s_map_ref(json_t *ref, void **addr, size_t *size)
             }
         }
         close(fd);
+        if (p && p != MAP_FAILED && sha && !bn_sha256_matches(p, (size_t)bytes, sha)) {
+            s_unmap_one(p, (size_t)bytes);
+            corrupt = 1;
+            continue;
+        }
         if (p && p != MAP_FAILED) {
             *addr = p;
             *size = (size_t)bytes;
             return 0;
         }
     }
+    if (corrupt) /* the broker checks the file itself before it believes this */
+        return bn_error_set("store_corrupt", "the payload file does not match its content address");
     return bn_error_set("blob_unreachable", "cannot read the payload file the broker named");
 }
 
@@ -137,10 +159,8 @@ int bn_worker_map_refs(json_t *header, bn_task_t *task, bn_worker_maps_t *maps)
 void bn_worker_unmap_refs(bn_worker_maps_t *maps)
 {
     for (int k = 0; k < 2; k++)
-        if (maps->addr[k] && maps->size[k] < BN_WORKER_MAP_MIN)
-            free(maps->addr[k]);
-        else if (maps->addr[k])
-            munmap(maps->addr[k], maps->size[k]);
+        if (maps->addr[k])
+            s_unmap_one(maps->addr[k], maps->size[k]);
     memset(maps, 0, sizeof *maps);
 }
 
@@ -459,6 +479,11 @@ int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn 
         return 1;
     }
     o.config = cfg;
+    /* The broker's frame cap from the same file: a task carries an image of up to
+     * broker.max_upload bytes, which the broker accepted below its own cap. */
+    double max_frame = bn_config_num(cfg, "broker.max_frame", 0);
+    if (max_frame > 0)
+        bn_zsock_set_max_frame((size_t)max_frame);
     if (o.task_timeout_ms == 0)
         o.task_timeout_ms = (int)bn_config_num(cfg, "worker.task_timeout_ms", 120000);
 
