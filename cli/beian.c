@@ -31,7 +31,7 @@ static void s_usage(void)
            "  eval quality|ocr|face DIR     accuracy over a directory with ground truth\n"
            "  eval real DIR...              whole-pipeline accuracy over real photos (GROUND_TRUTH.json)\n\n"
            "Document types: id-card passport hk-macao-permit taiwan-permit residence-permit\n"
-           "business-license; sides: front (default) back.\n\n"
+           "business-license; sides: front (default) back (not for passport or business-license).\n\n"
            "Global options:\n"
            "  -e, --endpoint EP    broker (default $BEIAN_ENDPOINT or ipc://var/beiand.sock)\n"
            "      --server-key K   broker public key (Z85), for tcp:// endpoints\n"

@@ -178,6 +178,10 @@ int cli_app_add_doc(cli_app_t *app, const char *arg, const char *base)
         memcpy(side, colon + 1, (size_t)(eq - colon - 1));
         side[eq - colon - 1] = '\0';
     }
+    if (!strcmp(side, "back") && bn_doc_type_valid(type) && !bn_doc_has_back(type)) {
+        fprintf(stderr, "beian: --doc '%s:%s': %s has no back side (sides: front)\n", type, side, type);
+        return -1;
+    }
     if (!bn_doc_side_valid(type, side)) {
         fprintf(stderr, "beian: unknown document '%s:%s' (types: id-card passport hk-macao-permit "
                         "taiwan-permit residence-permit business-license; sides: front back)\n", type, side);

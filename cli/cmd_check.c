@@ -70,7 +70,7 @@ int cmd_check(int argc, char **argv)
     bn_stage_fn const stages[BN_STAGE_COUNT] = {bn_quality_run, bn_ocr_run, bn_face_run};
     json_t *result = bn_check_run(app.spec, app.blobs, app.nblobs, stages, cfg, out ? s_save_blob : NULL, (void *)out);
     if (!result) {
-        fprintf(stderr, "beian check: %s\n", bn_error_msg());
+        fprintf(stderr, "beian check: %s: %s\n", bn_error_code(), bn_error_msg());
     } else {
         cli_print_result(result, json_only);
         if (out) {

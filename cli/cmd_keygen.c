@@ -4,11 +4,34 @@
  * NAME.key_secret holds both keys (keep it on the client or worker, mode 0600). For a worker,
  * --services lists the services it may register for: the broker refuses any other. */
 #include "cli.h"
+#include "core/bn_job.h"
 
 #include <czmq.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Every name in the comma-separated list a stage service (beian.quality ...): the broker
+ * matches them exactly, so a misspelt one (beian.qualty) would make a certificate whose worker
+ * is refused at every READY, found only when jobs stall. Returns 0, or -1 after naming it. */
+static int s_services_ok(const char *services)
+{
+    const char *p = services;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        int ok = 0;
+        for (int s = 0; s < BN_STAGE_COUNT && !ok; s++)
+            ok = strlen(bn_stage_service((bn_stage_id_t)s)) == n && !strncmp(p, bn_stage_service((bn_stage_id_t)s), n);
+        if (!ok) {
+            fprintf(stderr, "beian keygen: unknown service '%.*s' in --services (valid: beian.quality, "
+                            "beian.ocr, beian.face; comma-separated, no spaces)\n", (int)n, p);
+            return -1;
+        }
+        if (!p[n])
+            return 0;
+        p += n + 1;
+    }
+}
 
 int cmd_keygen(int argc, char **argv)
 {
@@ -30,6 +53,8 @@ int cmd_keygen(int argc, char **argv)
         fprintf(stderr, "beian keygen: a NAME (no '/') is required\n");
         return EXIT_BAD_INPUT;
     }
+    if (services && s_services_ok(services) < 0)
+        return EXIT_BAD_INPUT;
     zsys_dir_create("%s", dir);
     zcert_t *cert = zcert_new();
     zcert_set_meta(cert, "name", "%s", name);

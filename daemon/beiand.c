@@ -96,6 +96,7 @@ int main(int argc, char **argv)
         return 1;
     }
     o.config = cfg;
+    bn_config_warn_unknown(cfg);
     if (bn_config_bool(cfg, "job.allow_client_clock", 0))
         bn_warn("job.allow_client_clock is on: submitters may set options.now, the date age and expiry are judged by");
     /* Command-line options win over the configuration file. */

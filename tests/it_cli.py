@@ -34,6 +34,22 @@ r = run("submit", "--doc", "id-card:top=" + img)
 check(r.returncode == 1, "unknown side → 1")
 r = run("submit")
 check(r.returncode == 1 and b"--doc" in r.stderr, "no documents → 1")
+# Issue #11: a side the document does not have, a misspelt service: an error, not a default.
+for doc in ("passport:back", "business-license:back"):
+    r = run("submit", "--doc", doc + "=" + img)
+    check(r.returncode == 1 and (doc.split(":")[0] + " has no back side").encode() in r.stderr,
+          "%s → 1, 'has no back side'" % doc)
+r = run("check", "--doc", "passport:back=" + img)
+check(r.returncode == 1 and b"passport has no back side" in r.stderr, "check: passport:back → 1")
+keys = os.path.join(work, "keys")
+r = run("keygen", "w1", "--dir", keys, "--services", "beian.qualty")
+check(r.returncode == 1 and b"beian.qualty" in r.stderr and b"beian.quality, beian.ocr, beian.face" in r.stderr
+      and not os.path.exists(os.path.join(keys, "w1.key")),
+      "keygen --services beian.qualty → 1, naming it and the valid services, no key written")
+r = run("keygen", "w2", "--dir", keys, "--services", "beian.quality,")
+check(r.returncode == 1, "keygen: an empty service name → 1")
+r = run("keygen", "w3", "--dir", keys, "--services", "beian.quality,beian.ocr,beian.face")
+check(r.returncode == 0 and os.path.exists(os.path.join(keys, "w3.key")), "keygen with valid services → 0")
 r = run("-e", "ipc://%s/nobody.sock" % work, "-t", "1", "submit", "--doc", "id-card=" + img)
 check(r.returncode == 2 and r.stdout == b"", "unreachable broker → 2, nothing on stdout")
 r = run("status", "not-an-id")
@@ -59,6 +75,18 @@ try:
     check(r.returncode == 3 and res["status"] == "failed", "a failed job → 3, with its result on stdout")
     r = run("-e", st.ep, "cancel", ack["job"])
     check(r.returncode == 3, "cancelling a finished job → 3")
+    # Issue #11: an unknown profile or priority is refused by the broker; a misspelt form key
+    # comes back as a warning in the result.
+    r = run("-e", st.ep, "submit", "--doc", "id-card=" + img, "--profile", "acme", "--json")
+    check(r.returncode == 1 and b"unknown_profile" in r.stderr, "submit --profile acme → 1, unknown_profile")
+    r = run("-e", st.ep, "submit", "--doc", "id-card=" + img, "--priority", "5", "--json")
+    check(r.returncode == 1 and b"options.priority" in r.stderr, "submit --priority 5 → 1, naming options.priority")
+    nmae = os.path.join(work, "nmae.json")
+    json.dump({"nmae": "张三", "id_number": "11010519491231002X"}, open(nmae, "w"))
+    r = run("-e", st.ep, "submit", "--doc", "id-card=" + img, "--form", nmae, "--wait", "--json", timeout=120)
+    res = json.loads(r.stdout)
+    check(r.returncode == 0 and [(w["code"], w["field"]) for w in res.get("warnings", [])]
+          == [("unknown_form_key", "form.nmae")], "form key nmae → warnings: unknown_form_key form.nmae")
 
     # JSON-lines manifest with a form and a selfie; a bad line is reported, the rest runs.
     form = os.path.join(work, "form.json")

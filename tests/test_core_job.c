@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -18,6 +19,14 @@ static int valid(const char *text, size_t nblobs)
     int rc = bn_job_spec_validate(spec, nblobs);
     json_decref(spec);
     return rc == 0;
+}
+
+/* A config from a new JSON value (bn_config_from_json takes its own reference). */
+static bn_config_t *s_config(json_t *root)
+{
+    bn_config_t *c = bn_config_from_json(root);
+    json_decref(root);
+    return c;
 }
 
 /* Fake stages for bn_check: quality flags "FLAG" images (a cut border: blur or glare on a
@@ -251,6 +260,106 @@ int main(void)
     bn_error_set("x", "y");
     CHECK(!valid("{\"documents\":[{\"type\":\"visa\",\"blob\":1}]}", 1) && !strcmp(bn_error_code(), "bad_request")
           && strstr(bn_error_msg(), "visa"), "the error names the bad value");
+
+    /* Issue #11: no silent defaults. A present option of the wrong type is refused, not
+     * replaced by the default. */
+#define PASSPORT "{\"documents\":[{\"type\":\"passport\",\"blob\":1}],\"options\":"
+    CHECK(!valid(PASSPORT "{\"priority\":5}}", 1) && !strcmp(bn_error_code(), "bad_request")
+          && strstr(bn_error_msg(), "options.priority"), "priority 5 → bad_request naming options.priority");
+    CHECK(!valid(PASSPORT "{\"tenant\":7}}", 1) && strstr(bn_error_msg(), "options.tenant"), "tenant 7 refused");
+    CHECK(!valid(PASSPORT "{\"profile\":true}}", 1) && strstr(bn_error_msg(), "options.profile"), "profile true refused");
+    CHECK(!valid("{\"documents\":[{\"type\":\"id-card\",\"side\":1,\"blob\":1}]}", 1)
+          && strstr(bn_error_msg(), "documents[0].side"), "side 1 refused");
+    CHECK(valid(PASSPORT "{\"priority\":null,\"profile\":null}}", 1), "null is absent: defaulted");
+    CHECK(!valid(PASSPORT "{\"profile\":\"../../etc/passwd\"}}", 1) && !strcmp(bn_error_code(), "bad_request")
+          && strstr(bn_error_msg(), "options.profile"), "a path as profile → bad_request");
+    CHECK(!valid(PASSPORT "{\"profile\":\"aliyun.default\"}}", 1), "a dotted profile refused");
+    CHECK(!valid(PASSPORT "{\"profile\":\"\"}}", 1), "an empty profile refused");
+    CHECK(!valid(PASSPORT "{\"profile\":\"abcdefghijklmnopqrstuvwxyz0123456\"}}", 1), "33 characters refused");
+    CHECK(valid(PASSPORT "{\"profile\":\"abcdefghijklmnopqrstuvwxyz012345\"}}", 1), "32 characters pass the pattern");
+    /* Sides that do not exist. */
+    CHECK(!valid("{\"documents\":[{\"type\":\"passport\",\"side\":\"back\",\"blob\":1}]}", 1)
+          && !strcmp(bn_error_code(), "bad_request") && strstr(bn_error_msg(), "passport has no back side"),
+          "passport:back → bad_request 'passport has no back side'");
+    CHECK(!valid("{\"documents\":[{\"type\":\"business-license\",\"side\":\"back\",\"blob\":1}]}", 1)
+          && strstr(bn_error_msg(), "business-license has no back side"), "business-license:back refused");
+    CHECK(valid("{\"documents\":[{\"type\":\"hk-macao-permit\",\"side\":\"back\",\"blob\":1}]}", 1)
+          && valid("{\"documents\":[{\"type\":\"residence-permit\",\"side\":\"back\",\"blob\":1}]}", 1)
+          && valid("{\"documents\":[{\"type\":\"taiwan-permit\",\"side\":\"back\",\"blob\":1}]}", 1),
+          "permits and the residence permit have backs");
+    /* Known profiles: compiled-in or configured; anything else unknown_profile. */
+    {
+        json_t *p = json_loads(PASSPORT "{\"profile\":\"tencent\"}}", 0, NULL);
+        json_t *q = json_loads(PASSPORT "{\"profile\":\"acme\"}}", 0, NULL);
+        json_t *d = json_loads("{\"documents\":[{\"type\":\"passport\",\"blob\":1}]}", 0, NULL);
+        CHECK(bn_job_spec_validate(p, 1) == 0 && bn_job_spec_validate(q, 1) == 0 && bn_job_spec_validate(d, 1) == 0,
+              "profile specs valid");
+        bn_config_t *acme = s_config(json_pack("{s:{s:{s:i}}}", "profiles", "acme", "max_bytes", 100000));
+        bn_config_t *flat = s_config(json_pack("{s:{s:i}}", "profiles", "acme", 1));
+        CHECK(bn_job_profile_check(p, NULL) == 0 && bn_job_profile_check(d, NULL) == 0, "compiled-in and default known");
+        CHECK(bn_job_profile_check(q, NULL) < 0 && !strcmp(bn_error_code(), "unknown_profile")
+              && strstr(bn_error_msg(), "'acme'"), "unknown profile → unknown_profile naming it");
+        CHECK(bn_job_profile_check(q, acme) == 0, "a profile defined in the configuration is known");
+        CHECK(bn_job_profile_check(q, flat) < 0, "profiles.acme that is not an object is not a profile");
+        bn_config_destroy(&acme);
+        bn_config_destroy(&flat);
+        json_decref(p);
+        json_decref(q);
+        json_decref(d);
+    }
+    /* bn_check_run refuses an unknown profile too (beian check). */
+    {
+        json_t *q = json_loads(PASSPORT "{\"profile\":\"acme\"}}", 0, NULL);
+        bn_bytes_t one = {"x", 1};
+        bn_stage_fn const none[BN_STAGE_COUNT] = {NULL, NULL, NULL};
+        json_t *r = bn_check_run(q, &one, 1, none, NULL, NULL, NULL);
+        CHECK(!r && !strcmp(bn_error_code(), "unknown_profile"), "bn_check_run: unknown_profile");
+        json_decref(r);
+        json_decref(q);
+    }
+    /* Unknown form keys are warned about in the result, known ones are not. */
+    {
+        json_t *sp = json_loads("{\"documents\":[{\"type\":\"id-card\",\"blob\":1}],"
+                                "\"form\":{\"nmae\":\"x\",\"name\":\"y\",\"id_number\":\"z\"}}", 0, NULL);
+        CHECK(bn_job_spec_validate(sp, 1) == 0, "form spec valid");
+        bn_plan_task_t pl[4];
+        int np = bn_job_plan(sp, pl, 4);
+        json_t *res = bn_job_result("j", "done", sp, pl, np, NULL, NULL, NULL);
+        json_t *w = json_object_get(res, "warnings");
+        CHECK(json_array_size(w) == 1
+              && !strcmp(json_string_value(json_object_get(json_array_get(w, 0), "code")), "unknown_form_key")
+              && !strcmp(json_string_value(json_object_get(json_array_get(w, 0), "field")), "form.nmae"),
+              "form key nmae → one unknown_form_key warning naming form.nmae");
+        json_decref(res);
+        json_object_del(json_object_get(sp, "form"), "nmae");
+        res = bn_job_result("j", "done", sp, pl, np, NULL, NULL, NULL);
+        CHECK(!json_object_get(res, "warnings"), "known form keys: no warnings key");
+        json_decref(res);
+        json_decref(sp);
+        const char *const *fk = bn_job_form_keys();
+        int n = 0;
+        while (fk[n])
+            n++;
+        CHECK(n == 6, "six form keys (lib/ocr/bn_checks.c)");
+    }
+    /* Config keys nothing reads are named: a misspelling is not a silent default. */
+    {
+        bn_config_t *c = s_config(json_loads(
+            "{\"broker\":{\"max_jbos\":5,\"max_jobs\":5},\"job\":{\"allow_client_clock\":false},"
+            "\"qualty\":{},\"worker\":3,\"quality\":{\"anything\":{}},\"profiles\":{\"x\":{}},"
+            "\"ocr\":{},\"face\":{}}", 0, NULL));
+        json_t *u = bn_config_unknown_keys(c);
+        char *text = json_dumps(u, JSON_COMPACT);
+        CHECK(text && !strcmp(text, "[\"broker.max_jbos\",\"qualty\",\"worker\"]"), text ? text : "unknown keys");
+        free(text);
+        json_decref(u);
+        CHECK(bn_config_warn_unknown(c) == 3, "three warnings logged");
+        bn_config_destroy(&c);
+        u = bn_config_unknown_keys(NULL);
+        CHECK(json_array_size(u) == 0, "no config: nothing unknown");
+        json_decref(u);
+    }
+#undef PASSPORT
 
     /* Plan: business licence (no portrait) then ID front: face depends on the ID front's quality. */
     spec = json_loads("{\"documents\":[{\"type\":\"business-license\",\"blob\":1},{\"type\":\"id-card\",\"blob\":2},"

@@ -128,8 +128,10 @@ int main(void)
         CHECK(bn_image_decode(bomb, k, NULL, &info) == NULL && !strcmp(bn_error_code(), "image_too_complex"),
               "150 scans: %s", bn_error_code());
         bn_decode_limits_t more = {.max_scans = 200};
-        bn_image_decode(bomb, k, &more, &info);
+        bn_error_clear();
+        bn_image_t *lenient = bn_image_decode(bomb, k, &more, &info); /* libjpeg may make pixels of it */
         CHECK(strcmp(bn_error_code(), "image_too_complex") != 0, "200 allowed: %s %s", bn_error_code(), bn_error_msg());
+        bn_image_destroy(&lenient);
         /* progressive, 10000 x 10000: 600 MB of coefficients */
         uint8_t big[] = {0xFF, 0xD8, 0xFF, 0xC2, 0, 11, 8, 0x27, 0x10, 0x27, 0x10, 1, 1, 0x11, 0, 0xFF, 0xD9};
         CHECK(bn_image_decode(big, sizeof big, NULL, &info) == NULL && !strcmp(bn_error_code(), "image_too_large"),

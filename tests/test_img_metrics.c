@@ -3,6 +3,7 @@
 #include "bn_test.h"
 #include "core/bn_config.h"
 #include "core/bn_error.h"
+#include "core/bn_job.h"
 #include "img/bn_docfind.h"
 #include "img/bn_image.h"
 #include "img/bn_metrics.h"
@@ -257,6 +258,12 @@ static void test_profiles_and_prepare(void)
     CHECK(p.min_bytes == 55 * 1024 && p.max_bytes == 3 * 1024 * 1024 && p.min_long_side == 1000);
     CHECK(bn_profile_get(NULL, "cnnic", &p) == 0 && p.max_bytes == 500 * 1024);
     CHECK(bn_profile_get(NULL, "no-such-provider", &p) == -1 && strcmp(p.name, "default") == 0);
+    /* The submit check's copy of the names (lib/core cannot link this library) is the same list. */
+    const char *const *img_names = bn_profile_names(), *const *core_names = bn_job_profile_names();
+    int same = 1, k = 0;
+    for (; img_names[k] && core_names[k]; k++)
+        same &= strcmp(img_names[k], core_names[k]) == 0;
+    CHECK(same && !img_names[k] && !core_names[k], "bn_job_profile_names() == bn_profile_names()");
     json_t *root = json_pack("{s:{s:{s:i}}}", "profiles", "cnnic", "max_bytes", 200000);
     bn_config_t *cfg = bn_config_from_json(root);
     CHECK(bn_profile_get(cfg, "cnnic", &p) == 0 && p.max_bytes == 200000 && p.min_bytes == 50 * 1024);

@@ -16,7 +16,8 @@ typedef void (bn_check_blob_fn)(void *arg, int doc, const char *name, const void
 
 /* spec: a job spec (validated here); blobs[i] is the spec's frame i+1. stages[s] may be NULL
  * (that stage answers not_implemented). Returns the result document, or NULL with bn_error
- * (bad_request) when the spec is invalid. */
+ * when the spec is invalid: bad_request, or unknown_profile (bn_job_profile_check against
+ * config). */
 json_t *bn_check_run(json_t *spec, const bn_bytes_t *blobs, int nblobs,
                      bn_stage_fn const stages[BN_STAGE_COUNT], const bn_config_t *config,
                      bn_check_blob_fn *on_blob, void *arg);

@@ -1,6 +1,8 @@
 #include "core/bn_config.h"
 #include "core/bn_error.h"
+#include "core/bn_log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,4 +79,72 @@ int bn_config_bool(const bn_config_t *self, const char *path, int dflt)
 {
     json_t *v = bn_config_get(self, path);
     return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+/* The keys this program reads outside the stage sections (docs/CONFIG.md): broker.*, job.*,
+ * worker.*. The stage sections quality.*, profiles.*, ocr.* and face.* are accepted whole:
+ * their keys are read in many places with computed paths (profiles.<name>.*, per-check
+ * thresholds) and documented in docs/QUALITY.md, docs/OCR.md and docs/FACE.md, so a list here
+ * would drift from the code that reads them; only the section name is checked. */
+static const char *const s_known_keys[] = {
+    "broker.heartbeat_ms", "broker.lease_ms", "broker.max_attempts", "broker.max_jobs", "broker.max_bytes",
+    "broker.max_upload", "broker.max_frame", "broker.retention_hours",
+    "job.allow_client_clock", "job.legibility_evidence",
+    "worker.task_timeout_ms", "worker.nice", "worker.cv_threads", "worker.max_memory_mb",
+    NULL};
+static const char *const s_stage_sections[] = {"quality", "profiles", "ocr", "face", NULL};
+
+static int s_in(const char *const *list, const char *s)
+{
+    for (int i = 0; list[i]; i++)
+        if (strcmp(list[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+/* Is section the first component of one of the known keys? */
+static int s_known_section(const char *section)
+{
+    size_t n = strlen(section);
+    for (int i = 0; s_known_keys[i]; i++)
+        if (strncmp(s_known_keys[i], section, n) == 0 && s_known_keys[i][n] == '.')
+            return 1;
+    return 0;
+}
+
+json_t *bn_config_unknown_keys(const bn_config_t *self)
+{
+    json_t *out = json_array();
+    if (!self)
+        return out;
+    const char *sec, *k;
+    json_t *v, *x;
+    json_object_foreach(self->root, sec, v) {
+        if (s_in(s_stage_sections, sec))
+            continue;
+        if (!s_known_section(sec) || !json_is_object(v)) {
+            json_array_append_new(out, json_string(sec));
+            continue;
+        }
+        json_object_foreach(v, k, x) {
+            char path[256];
+            snprintf(path, sizeof path, "%s.%s", sec, k);
+            if (!s_in(s_known_keys, path))
+                json_array_append_new(out, json_string(path));
+        }
+    }
+    return out;
+}
+
+int bn_config_warn_unknown(const bn_config_t *self)
+{
+    json_t *unknown = bn_config_unknown_keys(self);
+    size_t i;
+    json_t *p;
+    json_array_foreach(unknown, i, p)
+        bn_warn("config: unknown key %s is ignored (misspelt, or not an object where a section is expected? "
+                "docs/CONFIG.md lists the keys)", json_string_value(p));
+    int n = (int)json_array_size(unknown);
+    json_decref(unknown);
+    return n;
 }

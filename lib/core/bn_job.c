@@ -6,6 +6,7 @@
 #include "core/bn_stage.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *s_stage_names[] = {"quality", "ocr", "face"};
@@ -25,11 +26,18 @@ int bn_doc_type_valid(const char *type)
     return 0;
 }
 
+/* A passport is read on its data page and a business licence has one printed side: neither has
+ * a back to check, and accepting one would run the back's checks on a page that is not there. */
+int bn_doc_has_back(const char *type)
+{
+    return bn_doc_type_valid(type) && strcmp(type, "passport") != 0 && strcmp(type, "business-license") != 0;
+}
+
 int bn_doc_side_valid(const char *type, const char *side)
 {
     if (!bn_doc_type_valid(type) || !side)
         return 0;
-    return strcmp(side, "front") == 0 || strcmp(side, "back") == 0;
+    return strcmp(side, "front") == 0 || (strcmp(side, "back") == 0 && bn_doc_has_back(type));
 }
 
 int bn_doc_has_portrait(const char *type, const char *side)
@@ -48,10 +56,36 @@ static int s_blob_ref(json_t *v, size_t nblobs)
     return i >= 1 && (size_t)i <= nblobs;
 }
 
-static void s_default(json_t *obj, const char *key, const char *value)
+/* Fill in an absent (or null) key; a key present with another type is the caller's mistake
+ * (`"priority": 5`) and is refused, never replaced by the default. where names the object in the
+ * message ("options", "documents[2]"). */
+static int s_default(json_t *obj, const char *where, const char *key, const char *value)
 {
-    if (!json_is_string(json_object_get(obj, key)))
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) {
         json_object_set_new(obj, key, json_string(value));
+        return 0;
+    }
+    if (!json_is_string(v))
+        return bn_error_set("bad_request", "%s.%s must be a string", where, key);
+    return 0;
+}
+
+/* Compiled-in profile names: a copy of lib/img/bn_profile.c s_names, which beian_core cannot
+ * link (beiand does not carry the image library). tests/test_img_metrics.c checks the two
+ * lists agree. */
+static const char *const s_profile_names[] = {"default", "aliyun", "tencent", "huawei", "volcengine", "cnnic", NULL};
+
+const char *const *bn_job_profile_names(void) { return s_profile_names; }
+
+/* A profile name becomes a configuration path (profiles.<name>) and appears in logs: keep it to
+ * a conservative alphabet so "../../etc/passwd" or a dotted path is never looked up. */
+static int s_profile_name_ok(const char *n)
+{
+    size_t len = n ? strlen(n) : 0;
+    if (len < 1 || len > BN_PROFILE_NAME_MAX)
+        return 0;
+    return strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789_-") == len;
 }
 
 int bn_job_spec_validate(json_t *spec, size_t nblobs)
@@ -73,8 +107,14 @@ int bn_job_spec_validate(json_t *spec, size_t nblobs)
             return bn_error_set("bad_request", "documents[%zu].type '%s' is not one of id-card, passport, "
                                 "hk-macao-permit, taiwan-permit, residence-permit, business-license",
                                 i, type ? type : "(missing)");
-        s_default(d, "side", "front");
-        if (!bn_doc_side_valid(type, json_string_value(json_object_get(d, "side"))))
+        char where[32];
+        snprintf(where, sizeof where, "documents[%zu]", i);
+        if (s_default(d, where, "side", "front") < 0)
+            return -1;
+        const char *side = json_string_value(json_object_get(d, "side"));
+        if (strcmp(side, "back") == 0 && !bn_doc_has_back(type))
+            return bn_error_set("bad_request", "documents[%zu].side: %s has no back side", i, type);
+        if (!bn_doc_side_valid(type, side))
             return bn_error_set("bad_request", "documents[%zu].side must be front or back", i);
         if (!s_blob_ref(json_object_get(d, "blob"), nblobs))
             return bn_error_set("bad_request", "documents[%zu].blob must name an attached frame 1..%zu", i, nblobs);
@@ -92,9 +132,12 @@ int bn_job_spec_validate(json_t *spec, size_t nblobs)
     }
     if (!json_is_object(opt))
         return bn_error_set("bad_request", "'options' must be an object");
-    s_default(opt, "priority", "interactive");
-    s_default(opt, "tenant", "default");
-    s_default(opt, "profile", "default");
+    if (s_default(opt, "options", "priority", "interactive") < 0 || s_default(opt, "options", "tenant", "default") < 0
+        || s_default(opt, "options", "profile", "default") < 0)
+        return -1;
+    const char *profile = json_string_value(json_object_get(opt, "profile"));
+    if (!s_profile_name_ok(profile))
+        return bn_error_set("bad_request", "options.profile must be 1..%d characters a-z 0-9 _ -", BN_PROFILE_NAME_MAX);
     const char *prio = json_string_value(json_object_get(opt, "priority"));
     if (strcmp(prio, "interactive") != 0 && strcmp(prio, "batch") != 0)
         return bn_error_set("bad_request", "options.priority must be interactive or batch");
@@ -120,6 +163,23 @@ int bn_job_spec_validate(json_t *spec, size_t nblobs)
     return 0;
 }
 
+int bn_job_profile_check(const json_t *spec, const bn_config_t *config)
+{
+    const char *name = json_string_value(json_object_get(json_object_get(spec, "options"), "profile"));
+    if (!name)
+        name = "default";
+    for (int i = 0; s_profile_names[i]; i++)
+        if (strcmp(name, s_profile_names[i]) == 0)
+            return 0;
+    /* A profile defined only in configuration (bn_profile_get starts it from the default). */
+    json_t *defined = json_object_get(bn_config_get(config, "profiles"), name);
+    if (s_profile_name_ok(name) && json_is_object(defined))
+        return 0;
+    return bn_error_set("unknown_profile", "options.profile '%s' is not a known profile (compiled in: default "
+                        "aliyun tencent huawei volcengine cnnic; others from the configuration's profiles.*)",
+                        s_profile_name_ok(name) ? name : "(invalid name)");
+}
+
 int bn_job_options_check(const json_t *spec, const bn_config_t *config)
 {
     if (bn_config_bool(config, "job.allow_client_clock", 0))
@@ -132,6 +192,43 @@ int bn_job_options_check(const json_t *spec, const bn_config_t *config)
                                 "(job.allow_client_clock is off): leave it out and the submission date is used",
                                 clock_keys[k]);
     return 0;
+}
+
+/* ---- form keys ---------------------------------------------------------------------- */
+
+/* The form keys the OCR stage compares with the documents: exactly the keys
+ * lib/ocr/bn_checks.c reads (form_str / form_cmp in check_form, form_name_latin,
+ * check_entity_type, and id_number for an ID back's birth date; docs/VALIDATION.md "form key").
+ * Keep the two in step: a key read there but missing here is reported as unknown. */
+static const char *const s_form_keys[] = {"name", "id_number", "address", "company_name", "credit_code",
+                                          "entity_type", NULL};
+
+const char *const *bn_job_form_keys(void) { return s_form_keys; }
+
+json_t *bn_job_warnings(const json_t *spec)
+{
+    json_t *warnings = json_array();
+    json_t *form = json_object_get(spec, "form");
+    const char *k;
+    json_t *v;
+    /* A misspelt key (nmae) is compared with nothing: say so rather than pass unchecked. */
+    json_object_foreach((json_t *)form, k, v) {
+        int known = 0;
+        for (int i = 0; s_form_keys[i] && !known; i++)
+            known = strcmp(k, s_form_keys[i]) == 0;
+        if (known)
+            continue;
+        char field[96];
+        /* The key is the submitter's text: bounded here, as flags' strings are. */
+        snprintf(field, sizeof field, "form.%.64s", k);
+        json_t *f = json_string(field);
+        if (!f) /* the cut fell inside a UTF-8 character */
+            f = json_string("form.(key not shown)");
+        json_array_append_new(warnings, json_pack("{s:s, s:o, s:s}", "code", "unknown_form_key", "field", f, "message",
+                                                  "this form key is not compared with any document (known: name "
+                                                  "id_number address company_name credit_code entity_type)"));
+    }
+    return warnings;
 }
 
 /* ---- stage replies ---------------------------------------------------------------------- */
@@ -432,6 +529,10 @@ json_t *bn_job_result(const char *job_id, const char *status, const json_t *spec
     json_object_set_new(out, "documents", docs_out);
     if (face)
         json_object_set_new(out, "face", face);
+    json_t *warnings = bn_job_warnings(spec);
+    if (json_array_size(warnings))
+        json_object_set(out, "warnings", warnings);
+    json_decref(warnings);
     if (error)
         json_object_set_new(out, "error", json_deep_copy(error));
     return out;

@@ -16,15 +16,36 @@ const char *bn_stage_name(bn_stage_id_t s);     /* "quality" "ocr" "face" */
 const char *bn_stage_service(bn_stage_id_t s);  /* "beian.quality" ... */
 
 int bn_doc_type_valid(const char *type);
+/* front for every type; back for all but passport and business-license (bn_doc_has_back). */
 int bn_doc_side_valid(const char *type, const char *side);
+int bn_doc_has_back(const char *type);
 /* Does this type/side carry the holder's portrait (the face stage's document)? */
 int bn_doc_has_portrait(const char *type, const char *side);
 
+#define BN_PROFILE_NAME_MAX 32
+
 /* Validate a submission spec against the number of attached blobs (frames after the spec).
- * On success returns 0 and normalises the spec in place (side defaulted to "front", options
- * defaulted: priority "interactive", tenant "default", profile "default"). On failure -1 with
- * bn_error: bad_request + a message naming the field. */
+ * On success returns 0 and normalises the spec in place (an absent or null side defaulted to
+ * "front", options: priority "interactive", tenant "default", profile "default"; a key present
+ * with another type is refused, never defaulted). options.profile must be 1..32 characters
+ * a-z 0-9 _ -. On failure -1 with bn_error: bad_request + a message naming the field. */
 int bn_job_spec_validate(json_t *spec, size_t nblobs);
+
+/* Is the validated spec's options.profile a profile this installation knows: a compiled-in
+ * one (bn_job_profile_names) or an object under the configuration's profiles.* (config may be
+ * NULL: compiled-in only)? The quality stage would otherwise measure against "default" and
+ * only log it. Returns 0, or -1 with bn_error unknown_profile naming it. */
+int bn_job_profile_check(const json_t *spec, const bn_config_t *config);
+/* The compiled-in profile names (a copy of bn_profile_names(), which is in the image library),
+ * NULL-terminated. */
+const char *const *bn_job_profile_names(void);
+
+/* The applicant form keys the OCR stage compares (lib/ocr/bn_checks.c), NULL-terminated. */
+const char *const *bn_job_form_keys(void);
+/* The spec's warnings: things accepted but not acted on, never a silent default. Today one per
+ * form key the stages do not read: {"code": "unknown_form_key", "field": "form.<key>",
+ * "message"}. Returns a new array (empty when none); bn_job_result adds it as "warnings". */
+json_t *bn_job_warnings(const json_t *spec);
 
 /* One planned task. deps: index of the task whose result is its hint (-1 none). */
 typedef struct {

@@ -479,6 +479,7 @@ int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn 
         return 1;
     }
     o.config = cfg;
+    bn_config_warn_unknown(cfg);
     /* The broker's frame cap from the same file: a task carries an image of up to
      * broker.max_upload bytes, which the broker accepted below its own cap. */
     double max_frame = bn_config_num(cfg, "broker.max_frame", 0);
