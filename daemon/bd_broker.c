@@ -70,6 +70,9 @@ struct task {
     zmq_msg_t client;
     int client_sock;
     bn_msg_t *body;
+    size_t bytes;           /* body bytes, counted in plain_bytes while the task lives */
+    int64_t expires;        /* not handed to a worker by then: dropped, the client told 504 */
+    void *phandle;          /* in self->plain, arrival order */
 };
 
 struct job {
@@ -119,6 +122,8 @@ struct bd_broker {
     zlistx_t *pending;      /* pending_t* */
     uint64_t next_task;
     size_t bytes;           /* payload bytes held by unfinished jobs */
+    zlistx_t *plain;        /* task_t* of plain MDP requests, arrival order (= expiry order) */
+    size_t plain_bytes;     /* body bytes they hold */
     int64_t heartbeat_at, purge_at;
 };
 
@@ -328,6 +333,10 @@ static void s_task_free(bd_broker_t *self, task_t *t)
     if (t->worker) {
         t->worker->task = NULL;
         t->worker->stuck = 1; /* still working on it: idle again only when it answers */
+    }
+    if (t->phandle) {
+        zlistx_detach(self->plain, t->phandle);
+        self->plain_bytes -= t->bytes;
     }
     zmq_msg_close(&t->client);
     bn_msg_destroy(&t->body);
@@ -1076,6 +1085,37 @@ static void s_new_id(char id[33])
     s_hex(r, sizeof r, id);
 }
 
+/* The first attached frame (1-based) that neither a document's "blob" nor "selfie" names, or
+ * 0 when every frame is referenced. The spec has been validated (references are in range). */
+static size_t s_unreferenced(json_t *spec, size_t nblobs)
+{
+    json_t *docs = json_object_get(spec, "documents"), *selfie = json_object_get(spec, "selfie");
+    for (size_t f = 1; f <= nblobs; f++) {
+        int used = json_is_integer(selfie) && (size_t)json_integer_value(selfie) == f;
+        size_t i;
+        json_t *d;
+        json_array_foreach(docs, i, d)
+            used |= (size_t)json_integer_value(json_object_get(d, "blob")) == f;
+        if (!used)
+            return f;
+    }
+    return 0;
+}
+
+/* A submission refused after some of its blobs were stored (a store write failed): drop the
+ * references taken under its id, so the files are deleted at the commit instead of staying
+ * in the spool with no job to purge them. */
+static void s_release_blobs(bd_broker_t *self, const char *id, json_t *blobs)
+{
+    size_t i;
+    json_t *b;
+    json_array_foreach(blobs, i, b) {
+        const char *sha = json_string_value(json_object_get(b, "sha256"));
+        if (sha)
+            bd_store_blob_release(self->store, id, sha);
+    }
+}
+
 /* beian.submit and titanic.request share this: body = [spec][payload frames...] for beian jobs,
  * [service][frames...] for a Titanic request to any other service. */
 static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service,
@@ -1140,6 +1180,20 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
             json_decref(spec);
             return;
         }
+        /* Every attached frame must be one the spec names. A frame nothing refers to used to be
+         * written to the spool and counted against max_bytes all the same (issue #11: 19
+         * unreferenced 30 MiB frames, 570 MB on disk for nothing); refusing here, before any
+         * blob is stored, costs the refused submit no disk. Checked here and not in
+         * bn_job_spec_validate, which also reads back stored jobs that predate the rule. */
+        size_t unref = s_unreferenced(spec, bn_msg_size(m) - blob0);
+        if (unref) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "frame %zu is not referenced by any document or the selfie; "
+                     "attach only the images the spec names", unref);
+            s_reply_error(self, sock, client, service, BN_ST_BAD, "bad_request", msg);
+            json_decref(spec);
+            return;
+        }
     }
     json_t *opt = json_object_get(spec, "options");
     const char *tenant = json_string_value(json_object_get(opt, "tenant"));
@@ -1185,6 +1239,7 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
             live |= 1ull << (i - blob0);
         if (!in_file && bd_store_blob_put(self->store, bn_msg_data(m, i), bn_msg_len(m, i), sha) < 0) {
             bn_error("job %s: %s", id, bn_error_msg());
+            s_release_blobs(self, id, blobs);
             free(btext);
             json_decref(blobs);
             json_decref(spec);
@@ -1210,6 +1265,7 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
     free(generated);
     free(btext);
     if (rc < 0) {
+        s_release_blobs(self, id, blobs);
         json_decref(spec);
         s_reply_error(self, sock, client, service, BN_ST_INTERNAL, "store_write", bn_error_msg());
         return;
@@ -1395,9 +1451,23 @@ static void s_client_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
                || strcmp(service, BN_SVC_CANCEL) == 0 || strcmp(service, BN_SVC_BLOB) == 0) {
         s_job_api(self, sock, client, service, m, p->body);
     } else {
-        /* Any other service: a plain Majordomo request, passed to its workers as is. */
-        if ((int)zhashx_size(self->tasks) >= self->o.max_jobs) {
-            bn_warn("dropped a request for %s: queue full", service);
+        /* Any other service: a plain Majordomo request, passed to its workers as is. Its body
+         * is held until a worker answers, so it counts against broker.max_queued_bytes (and the
+         * task count) and is refused with 503 at once when over: a request for a service with
+         * no worker used to be held forever, uncounted (issue #11: twenty 30 MiB requests kept
+         * 624 MB after their client left). The cost: a stock MDP client sees a "503" frame its
+         * service never sends; it is the broker services' status convention. */
+        size_t bytes = 0;
+        for (size_t i = p->body; i < bn_msg_size(m); i++)
+            bytes += bn_msg_len(m, i);
+        if ((int)zhashx_size(self->tasks) >= self->o.max_jobs
+            || self->plain_bytes + bytes > self->o.max_queued_bytes) {
+            bn_warn("refused a request for %s (%zu bytes): queue full (%zu requests, %zu bytes held; "
+                    "broker.max_queued_bytes %zu)", service, bytes, zlistx_size(self->plain), self->plain_bytes,
+                    self->o.max_queued_bytes);
+            s_reply_json(self, sock, client, service, BN_ST_BUSY,
+                         json_pack("{s:{s:s, s:s}, s:i}", "error", "code", "busy", "message",
+                                   "the queue is full; retry later", "retry_after_ms", 1000));
             return;
         }
         task_t *t = s_task_new(self, NULL, 0, s_service(self, service), 0, "default");
@@ -1407,12 +1477,39 @@ static void s_client_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
         t->body = bn_msg_new();
         for (size_t i = 0; i < bn_msg_size(m); i++)
             bn_msg_addframe(t->body, bn_msg_frame(m, i));
+        t->bytes = bytes;
+        t->expires = s_now() + self->o.request_timeout_ms;
+        t->phandle = zlistx_add_end(self->plain, t);
+        self->plain_bytes += bytes;
         s_enqueue(self, t);
         s_dispatch(self, t->svc);
     }
 }
 
 /* ---- timers --------------------------------------------------------------------------- */
+
+/* Plain requests still waiting for a worker after broker.request_timeout_ms are dropped and
+ * their client told 504 request_expired. MDP never tells the broker that a client has gone,
+ * so this timeout is what frees a departed client's requests. One that a worker holds is left
+ * to its lease (an answer may still come); should it return to the queue afterwards, it
+ * expires at the next turn. All share one timeout, so arrival order is expiry order and the
+ * scan stops at the first request still in time: the cost per turn is the running ones. */
+static void s_expire_plain(bd_broker_t *self, int64_t now)
+{
+    task_t *t = zlistx_first(self->plain);
+    while (t && t->expires <= now) {
+        task_t *next = zlistx_next(self->plain);
+        if (t->state != T_RUNNING) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "no %s worker took the request within %d ms (broker.request_timeout_ms)",
+                     t->svc->name, self->o.request_timeout_ms);
+            bn_warn("expired a request for %s (%zu bytes): %s", t->svc->name, t->bytes, msg);
+            s_reply_error(self, t->client_sock, &t->client, t->svc->name, BN_ST_TIMEOUT, "request_expired", msg);
+            s_task_free(self, t); /* detaches t from self->plain; next's cursor handle stays valid */
+        }
+        t = next;
+    }
+}
 
 static void s_timers(bd_broker_t *self)
 {
@@ -1449,6 +1546,7 @@ static void s_timers(bd_broker_t *self)
         s_enqueue(self, t);
     }
     zlistx_destroy(&ready);
+    s_expire_plain(self, now);
     if (self->o.retention_hours > 0 && now >= self->purge_at) {
         int n = bd_store_purge(self->store, s_wall() - (int64_t)(self->o.retention_hours * 3600000.0));
         if (n > 0)
@@ -1483,6 +1581,8 @@ bd_broker_t *bd_broker_new(const bd_options_t *opts)
     if (o->max_upload == 0) o->max_upload = BN_DEFAULT_MAX_UPLOAD;
     if (o->max_frames <= 0) o->max_frames = BN_DEFAULT_MAX_FRAMES;
     if (o->max_waiters <= 0) o->max_waiters = 16;
+    if (o->max_queued_bytes == 0) o->max_queued_bytes = (size_t)256 << 20;
+    if (o->request_timeout_ms <= 0) o->request_timeout_ms = 300000;
     if (o->batch <= 0) o->batch = 256;
     if (sodium_init() < 0)
         goto err;
@@ -1494,6 +1594,7 @@ bd_broker_t *bd_broker_new(const bd_options_t *opts)
     self->keys = zhashx_new();
     self->delayed = zlistx_new();
     self->pending = zlistx_new();
+    self->plain = zlistx_new();
     self->ctx = zmq_ctx_new();
     int tcp = 0;
     for (int i = 0; i < o->nbinds; i++)
@@ -1568,6 +1669,7 @@ void bd_broker_destroy(bd_broker_t **self_p)
     }
     zlistx_destroy(&self->pending);
     zlistx_destroy(&self->delayed);
+    zlistx_destroy(&self->plain);
     zhashx_destroy(&self->jobs);
     zhashx_destroy(&self->keys);
     zhashx_destroy(&self->tasks);

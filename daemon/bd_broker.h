@@ -30,6 +30,10 @@ typedef struct {
     size_t max_bytes;          /* payload bytes of unfinished jobs; beyond → busy, default 2 GiB */
     size_t max_upload;         /* bytes per submitted image; beyond → 400 upload_too_large,
                                   default BN_DEFAULT_MAX_UPLOAD (30 MiB) */
+    size_t max_queued_bytes;   /* body bytes of plain MDP requests held (queued or with a
+                                  worker); beyond → 503 busy, default 256 MiB */
+    int request_timeout_ms;    /* a plain MDP request no worker took by then is dropped and
+                                  answered 504 request_expired, default 300000 */
     int max_frames;            /* frames per message, default 64 */
     int max_waiters;           /* result long-polls per job, default 16 */
     int batch;                 /* messages per turn before a commit, default 256 */

@@ -105,6 +105,8 @@ int main(int argc, char **argv)
     if (!o.max_attempts) o.max_attempts = (int)bn_config_num(cfg, "broker.max_attempts", 0);
     if (!o.max_jobs) o.max_jobs = (int)bn_config_num(cfg, "broker.max_jobs", 0);
     o.max_bytes = (size_t)bn_config_num(cfg, "broker.max_bytes", 0);
+    o.max_queued_bytes = (size_t)bn_config_num(cfg, "broker.max_queued_bytes", 0);
+    o.request_timeout_ms = (int)bn_config_num(cfg, "broker.request_timeout_ms", 0);
     if (!retention_set)
         o.retention_hours = bn_config_num(cfg, "broker.retention_hours", 720);
     if (!max_frame) max_frame = (long)bn_config_num(cfg, "broker.max_frame", BN_DEFAULT_MAX_FRAME);

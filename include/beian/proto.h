@@ -49,6 +49,7 @@
 #define BN_ST_INTERNAL "500"
 #define BN_ST_NOT_IMPL "501"
 #define BN_ST_BUSY "503"
+#define BN_ST_TIMEOUT "504" /* a plain MDP request no worker took in time (request_expired) */
 
 /* Routing-id prefix of workers built on beian's runtime (bn_worker). They heartbeat while busy,
  * so the broker may declare them dead on heartbeat silence even mid-task; a stock MDP worker

@@ -88,7 +88,8 @@ int bn_config_bool(const bn_config_t *self, const char *path, int dflt)
  * would drift from the code that reads them; only the section name is checked. */
 static const char *const s_known_keys[] = {
     "broker.heartbeat_ms", "broker.lease_ms", "broker.max_attempts", "broker.max_jobs", "broker.max_bytes",
-    "broker.max_upload", "broker.max_frame", "broker.retention_hours",
+    "broker.max_upload", "broker.max_frame", "broker.retention_hours", "broker.max_queued_bytes",
+    "broker.request_timeout_ms",
     "job.allow_client_clock", "job.legibility_evidence",
     "worker.task_timeout_ms", "worker.nice", "worker.cv_threads", "worker.max_memory_mb",
     NULL};
