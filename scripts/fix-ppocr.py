@@ -205,14 +205,17 @@ def fold_affine(m):
                         u.input[k] = x
             g.node.remove(node)
 
+        def scaled_by(node):  # the single Mul by a scalar after node, and the scalar
+            mul = only_user(node.output[0])
+            if not mul or mul.op_type != "Mul":
+                return None, None, None
+            c = mul.input[1] if mul.input[0] == node.output[0] else mul.input[0]
+            return mul, c, scalar(c)
+
         for n in list(g.node):
             if n.op_type != "Conv" or len(n.input) < 2 or n.input[1] not in init:
                 continue
-            mul = only_user(n.output[0])
-            if not mul or mul.op_type != "Mul":
-                continue
-            c = mul.input[1] if mul.input[0] == n.output[0] else mul.input[0]
-            sv = scalar(c)
+            mul, c, sv = scaled_by(n)
             if sv is None:
                 continue
             w = arr(n.input[1])
@@ -240,16 +243,11 @@ def fold_affine(m):
         for n in list(g.node):
             if n.op_type != "Div" or scalar(n.input[1]) is None:
                 continue
-            mul = only_user(n.output[0])
-            if not mul or mul.op_type != "Mul":
-                continue
-            c = mul.input[1] if mul.input[0] == n.output[0] else mul.input[0]
-            sv = scalar(c)
+            mul, c, sv = scaled_by(n)
             if sv is None:
                 continue
             cn = mul.name + "_fs"
-            set_arr(cn, np.array(sv / scalar(n.input[1]), np.float32).reshape(init[c].dims) if False else
-                    np.full(numpy_helper.to_array(init[c]).shape, sv / scalar(n.input[1]), np.float32))
+            set_arr(cn, np.full(arr(c).shape, sv / scalar(n.input[1]), np.float32))
             mul.input[0], mul.input[1] = n.input[0], cn
             g.node.remove(n)
             removed += 1
