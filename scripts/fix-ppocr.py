@@ -157,6 +157,13 @@ def broadcast_vectors(m):
     return len(users)
 
 
+def drop_unused_initializers(g):
+    used = {i for n in g.node for i in n.input}
+    keep = [t for t in g.initializer if t.name in used]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+
+
 def fold_affine(m):
     """PP-LCNetV3's learnable affine blocks (a scalar Mul and Add after a convolution and after
     each activation) folded away, exactly:
@@ -277,10 +284,7 @@ def fold_affine(m):
             removed += 1
             changed = True
             break
-    used = {i for n in g.node for i in n.input}
-    keep = [t for t in g.initializer if t.name in used]
-    del g.initializer[:]
-    g.initializer.extend(keep)
+    drop_unused_initializers(g)
     return removed
 
 
@@ -328,10 +332,7 @@ def split_depthwise5(m):
     del g.node[:]
     g.node.extend(out)
     g.initializer.extend(extra)
-    used = {i for n in g.node for i in n.input}
-    keep = [t for t in g.initializer if t.name in used]
-    del g.initializer[:]
-    g.initializer.extend(keep)
+    drop_unused_initializers(g)
     return done
 
 
