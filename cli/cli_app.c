@@ -228,7 +228,12 @@ int cli_write_file(const char *dir, const char *name, const void *data, size_t s
     mkdir(dir, 0700);
     snprintf(path, sizeof path, "%s/%s", dir, name);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
+    /* Issue #11: results and prepared images hold personal data: 0600 whatever the umask
+     * (fchmod for a .tmp left behind by an interrupted run with looser bits). */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    FILE *f = fd >= 0 && fchmod(fd, 0600) == 0 ? fdopen(fd, "wb") : NULL;
+    if (!f && fd >= 0)
+        close(fd);
     if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
         fprintf(stderr, "beian: cannot write %s\n", path);
         return -1;

@@ -107,6 +107,7 @@ bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap)
         mkdir(dir, 0700);
         snprintf(path, sizeof path, "%s/spool", dir);
         mkdir(path, 0700);
+        chmod(path, 0700); /* a spool made by an earlier version under a loose umask */
         /* Absolute: workers are told these paths (frame_refs) and may run in another cwd. */
         self->spool = realpath(path, NULL);
         if (!self->spool) {
@@ -122,6 +123,21 @@ bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap)
             goto err;
         }
         snprintf(path, sizeof path, "%s/beian.db", dir);
+        /* Issue #11: the database holds personal data. SQLite creates -wal and -shm with the
+         * database file's mode, so the file is made (or tightened to) 0600 before SQLite opens it. */
+        int dbfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (dbfd < 0 || fchmod(dbfd, 0600) < 0) {
+            bn_error_set("store", "%s: %s", path, strerror(errno));
+            if (dbfd >= 0)
+                close(dbfd);
+            goto err;
+        }
+        close(dbfd);
+        for (const char *const *sfx = (const char *const[]){"-wal", "-shm", NULL}; *sfx; sfx++) {
+            char side[4200];
+            snprintf(side, sizeof side, "%s%s", path, *sfx);
+            chmod(side, 0600); /* left by an earlier broker, perhaps with looser bits; ENOENT is fine */
+        }
     } else {
         s_shm_sweep();
         static int opened; /* one process may open several stores (tests) */

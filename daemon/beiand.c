@@ -7,6 +7,7 @@
 
 #include <beian/proto.h>
 
+#include <errno.h>
 #include <getopt.h>
 #ifdef BEIAN_MIMALLOC
 #include <mimalloc.h>
@@ -50,6 +51,9 @@ static void s_usage(void)
 
 int main(int argc, char **argv)
 {
+    /* Issue #11: everything beiand creates (database, -wal/-shm, spool, ipc sockets) is the
+     * owner's alone, whatever umask the service manager or shell left; explicit modes below too. */
+    umask(077);
     bd_options_t o = {.dir = "var", .durable = 1};
     const char *config_path = NULL, *pub = NULL;
     int verbose = 0;
@@ -125,6 +129,16 @@ int main(int argc, char **argv)
     o.max_upload = (size_t)max_upload;
 
     mkdir(o.dir, 0700); /* 0700: the ipc sockets inside are the local access control */
+    struct stat dst;
+    if (stat(o.dir, &dst) == 0 && S_ISDIR(dst.st_mode) && (dst.st_mode & 077)) {
+        /* A pre-existing --dir open to group or others: tighten it, and say so. */
+        if (chmod(o.dir, 0700) == 0)
+            bn_warn("state dir %s was mode %04o: changed to 0700 (it holds the job database and images)",
+                    o.dir, (unsigned)(dst.st_mode & 07777));
+        else
+            bn_warn("state dir %s is mode %04o and cannot be changed to 0700: %s", o.dir,
+                    (unsigned)(dst.st_mode & 07777), strerror(errno));
+    }
     char local[4200], events[4200];
     if (o.nbinds == 0) {
         snprintf(local, sizeof local, "ipc://%s/beiand.sock", o.dir);
