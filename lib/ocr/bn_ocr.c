@@ -1069,16 +1069,12 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Flags the ocr stage raises, of those a specimen's truth may expect (its other expected
- * flags are the quality stage's). */
+/* A flag the ocr stage raises (the flag table says which stage owns a code); a specimen's other
+ * expected flags are the quality stage's. */
 static int ocr_code(const char *c)
 {
-    static const char *const k[] = {"expired", "expires_within_90_days", "under_18", "number_checksum_invalid",
-                                    "number_birth_mismatch", "number_sex_mismatch", "mrz_checksum_invalid", NULL};
-    for (int i = 0; c && k[i]; i++)
-        if (!strcmp(c, k[i]))
-            return 1;
-    return 0;
+    const bn_flag_def_t *d = bn_flag_lookup(c);
+    return d && !strcmp(d->stage, "ocr");
 }
 
 /* Verdicts and flags, not only values: a specimen whose truth expects no flag should pass the

@@ -64,6 +64,15 @@ static int s_cjk(uint32_t cp)
            (cp >= 0x20000 && cp <= 0x3FFFF) || cp == 0x3007 /* 〇 */;
 }
 
+/* The next code point of *p, full-width ASCII folded to ASCII; *p moves past it. */
+static uint32_t s_next_folded(const unsigned char **p)
+{
+    int n;
+    uint32_t cp = s_utf8(*p, &n);
+    *p += n;
+    return cp >= 0xFF01 && cp <= 0xFF5E ? cp - 0xFEE0 : cp;
+}
+
 char *bn_real_norm(const char *in, int upper, char *out, size_t size)
 {
     size_t k = 0;
@@ -71,11 +80,7 @@ char *bn_real_norm(const char *in, int upper, char *out, size_t size)
         return out;
     out[0] = '\0';
     for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p;) {
-        int n;
-        uint32_t cp = s_utf8(p, &n);
-        p += n;
-        if (cp >= 0xFF01 && cp <= 0xFF5E)
-            cp -= 0xFEE0;
+        uint32_t cp = s_next_folded(&p);
         if (cp == 0x3000 || cp == 0xA0 || (cp < 0x80 && isspace((int)cp)))
             continue;
         if ((cp >= 0x2012 && cp <= 0x2015) || cp == 0x2212)
@@ -94,11 +99,7 @@ char *bn_real_mask(const char *in, char *out, size_t size)
         return out;
     out[0] = '\0';
     for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p;) {
-        int n;
-        uint32_t cp = s_utf8(p, &n);
-        p += n;
-        if (cp >= 0xFF01 && cp <= 0xFF5E)
-            cp -= 0xFEE0;
+        uint32_t cp = s_next_folded(&p);
         if (s_cjk(cp))
             s_put(out, size, &k, 0x5B57); /* 字 */
         else if (cp >= '0' && cp <= '9')
