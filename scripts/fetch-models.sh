@@ -33,6 +33,8 @@ PPOCR_CLS_SHA=491843a3c65de46295864c6815e41127eaa812c4dac1e19c6850ec49da9d3640
 # installed files and their sha256: fix-ppocr.py is deterministic, so its outputs are pinned too
 PPOCR_MODELS="
 ppocr_keys_v1.txt    28b2362ad4ab2dc38769aa72feb535e3a9ddb3fd2a7585a05920e6393b1dc7f7
+ppocr_rec_96.onnx    1b242052ad33af0065cad5651908c14d518453632c2c7ba885b5db832231168d
+ppocr_rec_128.onnx   9f979307e6ba1b948a21af76c379861544eac08a8faf766807c1bf8e1d096475
 ppocr_rec_160.onnx   e410255a4d0be021fed22a4af6d0a2d952cdcbe98c87ba354c457d00c5a9896b
 ppocr_rec_240.onnx   4a8b1b09bcfe4d28b1f72e64dce208c2e5ea20e4b040aa9418986adbf3f158ff
 ppocr_rec_320.onnx   770133064a9d57d5b03f6133199415a66210806227a7b67eecf797ee9a36c41b
@@ -113,7 +115,7 @@ fetch_ppocr() {
   fi
   mkdir -p "$tmp/out"
   cp "$a/$PPOCR_KEYS" "$tmp/out/"
-  /usr/bin/python3 "$here/fix-ppocr.py" "$a/$PPOCR_REC" "$tmp/out" 160 240 320 400 480 640 800 960
+  /usr/bin/python3 "$here/fix-ppocr.py" "$a/$PPOCR_REC" "$tmp/out" 96 128 160 240 320 400 480 640 800 960
   /usr/bin/python3 "$here/fix-ppocr.py" --det "$a/$PPOCR_DET" "$tmp/out/ppocr_det.onnx"
   /usr/bin/python3 "$here/fix-ppocr.py" --cls "$a/$PPOCR_CLS" "$tmp/out/ppocr_cls.onnx"
   install_checked "$tmp/out" "$PPOCR_MODELS"

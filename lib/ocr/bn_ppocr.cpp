@@ -31,10 +31,16 @@ namespace {
 
 const int kH = 48;  // PP-OCRv4 recognition input height
 // Widths fetch-models.sh has scripts/fix-ppocr.py produce. Time is linear in the width
-// (~0.12 ms per column on one core), so a line goes to the narrowest that holds it: 160 a sex
-// or an ethnicity, 240-320 a name or a date, 400-480 an ID-card address line, 640-960 licence
-// lines. Each width is a network in memory (~12 MB).
-const int kWidths[] = {160, 240, 320, 400, 480, 640, 800, 960};
+// (~0.11 ms per column on one core, 10 ms at 64, 21 ms at 160), so a line goes to the narrowest
+// that holds it: 96-160 a sex, an ethnicity or a lone character (a third of all detected boxes
+// on the real set need under 64 columns), 240-320 a name or a date, 400-480 an ID-card address
+// line, 640-960 licence lines. Each width is a network in memory (~12 MB). No 64: lone 年 月 日
+// read worse in it (real licences: 2 issue dates and an operator lost).
+const int kWidths[] = {96, 128, 160, 240, 320, 400, 480, 640, 800, 960};
+// Crops cut by rule rather than by the detector (bn_ppocr_read: a licence date's digit groups)
+// are read in at least this width: a group "11" in a 96 canvas read as no digit at all, in 160
+// as 11.
+const int kMinCropWidth = 160;
 // A line up to this much wider than a network is squeezed into it rather than padded into the
 // next one (a 656-px ID number went to the 960 network: 46 % of its columns padding).
 const double kSqueeze = 1.08;
@@ -147,7 +153,7 @@ extern "C" void bn_ppocr_shutdown(void)
 }
 
 // Recognise one upright BGR line. Caller holds the lock.
-static int recognise(bn_ppocr *p, const cv::Mat &bgr, char *utf8, size_t cap, double *conf, double squeeze)
+static int recognise(bn_ppocr *p, const cv::Mat &bgr, char *utf8, size_t cap, double *conf, double squeeze, int min_w)
 {
     int w = bgr.cols, h = bgr.rows;
     // Squeezed to 3/4 of its width: PP-OCR's recogniser was trained on lines squeezed into a
@@ -155,7 +161,7 @@ static int recognise(bn_ppocr *p, const cv::Mat &bgr, char *utf8, size_t cap, do
     // 373 at 0.6), and a quarter of the columns is a quarter of the time.
     int need = (int)std::ceil((double)kH * w / h * squeeze);
     size_t k = 0;
-    while (k + 1 < p->widths.size() && p->widths[k] * kSqueeze < need)
+    while (k + 1 < p->widths.size() && (p->widths[k] * kSqueeze < need || p->widths[k] < min_w))
         k++;
     int W = p->widths[k], rw = std::max(1, std::min(W, need));
     cv::Mat rs, f;
@@ -229,7 +235,7 @@ extern "C" int bn_ppocr_read(bn_ppocr_t *p, const uint8_t *data, int w, int h, i
     std::lock_guard<std::mutex> hold(p->lock);
     try {
         cv::Mat bgr = as_bgr(data, w, h, stride, bands);
-        int n = recognise(p, bgr, utf8, cap, conf, p->squeeze);
+        int n = recognise(p, bgr, utf8, cap, conf, p->squeeze, kMinCropWidth);
         wipe(bgr);
         return n;
     } catch (const cv::Exception &e) {
@@ -251,7 +257,7 @@ static int read_quad(bn_ppocr_t *p, const uint8_t *data, int w, int h, int strid
     std::lock_guard<std::mutex> hold(p->lock);
     try {
         cv::Mat line = bn_cut_line(data, w, h, stride, bands, pts);
-        int n = line.empty() ? 0 : recognise(p, line, utf8, cap, conf, wide ? 1.0 : p->squeeze);
+        int n = line.empty() ? 0 : recognise(p, line, utf8, cap, conf, wide ? 1.0 : p->squeeze, 0);
         wipe(line);
         return n;
     } catch (const cv::Exception &e) {
