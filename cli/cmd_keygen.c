@@ -2,7 +2,9 @@
  *
  * NAME.key holds the public key and metadata (copy it into the broker's --allow directory);
  * NAME.key_secret holds both keys (keep it on the client or worker, mode 0600). For a worker,
- * --services lists the services it may register for: the broker refuses any other. */
+ * --services lists the services it may register for: the broker refuses any other. For a
+ * client, --tenant binds the key to a tenant: the broker scopes all its jobs to it (a key
+ * without one is bound to "default"). */
 #include "cli.h"
 #include "core/bn_job.h"
 
@@ -35,15 +37,17 @@ static int s_services_ok(const char *services)
 
 int cmd_keygen(int argc, char **argv)
 {
-    const char *dir = ".", *services = NULL, *name = NULL;
-    static struct option lo[] = {{"dir", 1, 0, 'd'}, {"services", 1, 0, 's'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    const char *dir = ".", *services = NULL, *name = NULL, *tenant = NULL;
+    static struct option lo[] = {{"dir", 1, 0, 'd'}, {"services", 1, 0, 's'}, {"tenant", 1, 0, 't'},
+                                 {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "d:s:h", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "d:s:t:h", lo, NULL)) != -1) {
         if (ch == 'd') dir = optarg;
         else if (ch == 's') services = optarg;
+        else if (ch == 't') tenant = optarg;
         else if (ch == 'h') {
-            printf("usage: beian keygen NAME [--dir DIR] [--services beian.quality,beian.ocr]\n");
+            printf("usage: beian keygen NAME [--dir DIR] [--tenant T] [--services beian.quality,beian.ocr]\n");
             return 0;
         } else return EXIT_BAD_INPUT;
     }
@@ -55,11 +59,17 @@ int cmd_keygen(int argc, char **argv)
     }
     if (services && s_services_ok(services) < 0)
         return EXIT_BAD_INPUT;
+    if (tenant && !bn_job_tenant_ok(tenant)) {
+        fprintf(stderr, "beian keygen: --tenant must be 1..%d characters A-Z a-z 0-9 . _ -\n", BN_TENANT_MAX);
+        return EXIT_BAD_INPUT;
+    }
     zsys_dir_create("%s", dir);
     zcert_t *cert = zcert_new();
     zcert_set_meta(cert, "name", "%s", name);
     if (services)
         zcert_set_meta(cert, "services", "%s", services);
+    if (tenant)
+        zcert_set_meta(cert, "tenant", "%s", tenant);
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.key", dir, name);
     if (zcert_save(cert, path) < 0) {
