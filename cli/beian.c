@@ -142,7 +142,7 @@ static int s_job_cmd(const char *cmd, int argc, char **argv, const cli_conn_t *c
         snprintf(service, sizeof service, "beian.%s", cmd);
         const char *frames[] = {id};
         if (cli_call(client, service, frames, 1, status, &body, conn->timeout_ms) < 0) {
-            fprintf(stderr, "beian: no answer from %s\n", conn->endpoint);
+            cli_report_unreachable(conn->timeout_ms);
             bn_client_destroy(&client);
             return EXIT_UNREACHABLE;
         }

@@ -50,6 +50,9 @@ bn_client_t *cli_connect(const cli_conn_t *conn);
  * (>= 8 bytes) and the JSON body (or NULL). -1 on timeout/unreachable. */
 int cli_call(bn_client_t *client, const char *service, const char *const *frames, int n,
              char *status, json_t **body, int timeout_ms);
+/* After a failed call: the cause when known (bn_error: endpoint_missing, auth_refused, ...),
+ * else "no answer ... within timeout_ms", on stderr. */
+void cli_report_unreachable(int timeout_ms);
 /* Submit an application; fills job_id (33 bytes). Retries while the broker is busy.
  * Returns EXIT_RESULT, EXIT_BAD_INPUT (refused spec) or EXIT_UNREACHABLE. */
 int cli_submit(bn_client_t *client, cli_app_t *app, char job_id[33], int timeout_ms, json_t **ack);

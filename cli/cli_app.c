@@ -251,6 +251,14 @@ bn_client_t *cli_connect(const cli_conn_t *conn)
     return c;
 }
 
+void cli_report_unreachable(int timeout_ms)
+{
+    if (*bn_error_code())
+        fprintf(stderr, "beian: %s: %s\n", bn_error_code(), bn_error_msg());
+    else
+        fprintf(stderr, "beian: no answer from the broker within %d ms\n", timeout_ms);
+}
+
 int cli_call(bn_client_t *client, const char *service, const char *const *frames, int n,
              char *status, json_t **body, int timeout_ms)
 {
@@ -279,13 +287,11 @@ int cli_submit(bn_client_t *client, cli_app_t *app, char job_id[33], int timeout
             bn_msg_addzc(req, (void *)app->blobs[i].data, app->blobs[i].size, NULL, NULL);
         if (bn_client_call(client, BN_SVC_SUBMIT, &req, &rep, timeout_ms) < 0) {
             /* With an idempotency key a resend is safe (the broker answers with the same job):
-             * ride out a broker restart. Without one, a resend could duplicate the job. */
-            if (json_object_get(json_object_get(app->spec, "options"), "key") && attempt < 3)
+             * ride out a broker restart. Without one, a resend could duplicate the job. A known
+             * cause (a refused key, no socket file) would only fail again. */
+            if (!*bn_error_code() && json_object_get(json_object_get(app->spec, "options"), "key") && attempt < 3)
                 continue;
-            if (*bn_error_code())
-                fprintf(stderr, "beian: %s: %s\n", bn_error_code(), bn_error_msg());
-            else
-                fprintf(stderr, "beian: no answer from the broker within %d ms\n", timeout_ms);
+            cli_report_unreachable(timeout_ms);
             return EXIT_UNREACHABLE;
         }
         json_t *body = bn_msg_size(rep) > 1 ? json_loadb(bn_msg_data(rep, 1), bn_msg_len(rep, 1), 0, NULL) : NULL;
@@ -333,6 +339,9 @@ int cli_wait_result(bn_client_t *client, const char *job_id, json_t **result, in
                 return EXIT_BAD_INPUT;
             }
             usleep(200000); /* 300: too many waiters; poll again */
+        } else if (*bn_error_code()) {
+            cli_report_unreachable(slice); /* a refused key or no socket: waiting cannot help */
+            return EXIT_UNREACHABLE;
         }
         waited += slice;
         if (waited >= timeout_ms) {

@@ -111,6 +111,7 @@ struct bd_broker {
     void *socks[BD_MAX_BINDS];
     int nsocks;
     void *pub;
+    int pub_curve;          /* pub is a CURVE (tcp) XPUB: subscriptions are scoped to tenants */
     bd_zap_t *zap;
     bd_store_t *store;
     zhashx_t *services;     /* name → service_t */
@@ -795,7 +796,7 @@ static void s_worker_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
         const char *allowed = zmq_msg_gets(wire, "X-Services");
         const char *user = zmq_msg_gets(wire, "User-Id");
         int curve = user && *user;
-        bn_debug("READY %s from user %.8s services %s", service, user ? user : "-", allowed ? allowed : "-");
+        bn_debug("READY %s from tenant %s services %s", service, user ? user : "-", allowed ? allowed : "-");
         if (w || s_reserved(service) || (curve && !s_listed(allowed, service))) {
             bn_warn("refused READY for '%s' (%s)", service,
                     w ? "worker already registered" : s_reserved(service) ? "reserved service"
@@ -979,7 +980,9 @@ static void s_job_finish(bd_broker_t *self, job_t *job, const char *status, json
     }
     if (self->pub) {
         bn_msg_t *ev = bn_msg_new();
-        bn_msg_addstr(ev, job->tenant);
+        /* On a CURVE endpoint the topic ends with a NUL (s_pub_subscriptions): no tenant's topic
+         * is then a prefix of another's. */
+        bn_msg_addmem(ev, job->tenant, strlen(job->tenant) + (size_t)self->pub_curve);
         json_t *e = json_pack("{s:s, s:s, s:s?}", "job", job->id, "status", status, "verdict", verdict);
         char *et = json_dumps(e, JSON_COMPACT);
         bn_msg_addstr(ev, et);
@@ -1067,6 +1070,9 @@ static void s_resume_cb(void *arg, const char *id, const char *tenant, const cha
         return;
     }
     json_object_set_new(spec, "blobs", blobs);
+    /* The row's tenant is the job's: a certificate-bound submission is stored as received, often
+     * without options.tenant (s_submit). */
+    json_object_set_new(json_object_get(spec, "options"), "tenant", json_string(tenant));
     job_t *job = s_job_load(self, id, kind, spec, replies);
     job->stored = 1;
     job->created = created;
@@ -1119,7 +1125,7 @@ static void s_release_blobs(bd_broker_t *self, const char *id, json_t *blobs)
 /* beian.submit and titanic.request share this: body = [spec][payload frames...] for beian jobs,
  * [service][frames...] for a Titanic request to any other service. */
 static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service,
-                     bn_msg_t *m, size_t first, int titanic)
+                     bn_msg_t *m, size_t first, int titanic, const char *bound)
 {
     size_t bytes = 0;
     for (size_t i = first; i < bn_msg_size(m); i++)
@@ -1156,7 +1162,8 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
             s_reply_error(self, sock, client, service, BN_ST_BAD, "bad_request", "titanic.request needs a service name");
             return;
         }
-        spec = json_pack("{s:s, s:{s:s, s:s}}", "service", svc, "options", "tenant", "default", "priority", "interactive");
+        spec = json_pack("{s:s, s:{s:s, s:s}}", "service", svc, "options", "tenant", bound ? bound : "default",
+                         "priority", "interactive");
         free(svc);
     } else {
         if (titanic)
@@ -1173,7 +1180,10 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
             s_reply_error(self, sock, client, service, BN_ST_BAD, "bad_request", msg);
             return;
         }
-        if (bn_job_spec_validate(spec, bn_msg_size(m) - blob0) < 0
+        /* Before validation, which would default an absent tenant to "default". The stored spec
+         * text stays as received: the jobs row's tenant column is the job's tenant (s_resume_cb). */
+        if ((bound && bn_job_bind_tenant(spec, bound) < 0)
+            || bn_job_spec_validate(spec, bn_msg_size(m) - blob0) < 0
             || bn_job_profile_check(spec, self->o.config) < 0
             || bn_job_options_check(spec, self->o.config) < 0) {
             s_reply_error(self, sock, client, service, BN_ST_BAD, bn_error_code(), bn_error_msg());
@@ -1292,22 +1302,28 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
     s_reply(self, sock, client, service, BN_ST_OK, r);
 }
 
-/* Look a job up in memory, then in the store. Returns 1 live, 2 stored, 0 unknown. */
-static int s_job_find(bd_broker_t *self, const char *id, job_t **live, char **status, char **result, int *kind)
+/* Look a job up in memory, then in the store. Returns 1 live, 2 stored, 0 unknown. bound (NULL:
+ * any) is the tenant the client's certificate binds it to: another tenant's job is unknown, so
+ * the answer does not even tell that the id exists. */
+static int s_job_find(bd_broker_t *self, const char *id, const char *bound, job_t **live, char **status,
+                      char **result, int *kind)
 {
     *live = zhashx_lookup(self->jobs, id);
-    if (*live)
+    if (*live && bound && strcmp((*live)->tenant, bound) != 0)
+        *live = NULL;
+    else if (*live)
         return 1;
-    return bd_store_job_get(self->store, id, status, result, kind) ? 2 : 0;
+    return bd_store_job_get(self->store, id, bound, status, result, kind) ? 2 : 0;
 }
 
-static void s_job_api(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service, bn_msg_t *m, size_t body)
+static void s_job_api(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service, bn_msg_t *m, size_t body,
+                      const char *bound)
 {
     char *id = bn_msg_strdup(m, body);
     job_t *job = NULL;
     char *status = NULL, *result = NULL;
     int kind = 0;
-    int found = id && strlen(id) == 32 ? s_job_find(self, id, &job, &status, &result, &kind) : 0;
+    int found = id && strlen(id) == 32 ? s_job_find(self, id, bound, &job, &status, &result, &kind) : 0;
     if (!found) {
         s_reply_error(self, sock, client, service, BN_ST_UNKNOWN, "unknown_job", "no such job");
         goto done;
@@ -1371,21 +1387,22 @@ done:
     free(result);
 }
 
-static void s_titanic(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service, bn_msg_t *m, size_t body)
+static void s_titanic(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service, bn_msg_t *m, size_t body,
+                      const char *bound)
 {
     if (strcmp(service, BN_SVC_TI_REQUEST) == 0) {
         if (body >= bn_msg_size(m)) {
             s_reply_error(self, sock, client, service, BN_ST_BAD, "bad_request", "titanic.request needs a service frame");
             return;
         }
-        s_submit(self, sock, client, service, m, body, 1);
+        s_submit(self, sock, client, service, m, body, 1, bound);
         return;
     }
     char *id = bn_msg_strdup(m, body);
     job_t *job = NULL;
     char *status = NULL, *result = NULL;
     int kind = 0;
-    int found = id && strlen(id) == 32 ? s_job_find(self, id, &job, &status, &result, &kind) : 0;
+    int found = id && strlen(id) == 32 ? s_job_find(self, id, bound, &job, &status, &result, &kind) : 0;
     if (strcmp(service, BN_SVC_TI_CLOSE) == 0) {
         if (found == 2)
             bd_store_job_delete(self->store, id);
@@ -1428,9 +1445,20 @@ out:
     free(result);
 }
 
+/* The tenant this connection's certificate binds it to (bd_zap answers it as the ZAP user id,
+ * which ZeroMQ attaches to every frame read from the wire: the delimiter, not the identity the
+ * ROUTER prepends), or NULL on a connection without CURVE (local ipc, where file permissions
+ * are the access control and a client names its tenant in options.tenant). */
+static const char *s_bound_tenant(bn_msg_t *m)
+{
+    const char *user = zmq_msg_gets(bn_msg_frame(m, 1), "User-Id");
+    return user && *user ? user : NULL;
+}
+
 static void s_client_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_mdp_t *p)
 {
     zmq_msg_t *client = bn_msg_frame(m, 0);
+    const char *bound = s_bound_tenant(m);
     char service[BN_MDP_MAX_SERVICE + 1];
     memcpy(service, bn_msg_data(m, p->service), bn_msg_len(m, p->service));
     service[bn_msg_len(m, p->service)] = '\0';
@@ -1444,12 +1472,12 @@ static void s_client_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
     } else if (strncmp(service, "mmi.", 4) == 0) {
         s_reply(self, sock, client, service, BN_ST_NOT_IMPL, NULL);
     } else if (strncmp(service, "titanic.", 8) == 0) {
-        s_titanic(self, sock, client, service, m, p->body);
+        s_titanic(self, sock, client, service, m, p->body, bound);
     } else if (strcmp(service, BN_SVC_SUBMIT) == 0) {
-        s_submit(self, sock, client, service, m, p->body, 0);
+        s_submit(self, sock, client, service, m, p->body, 0, bound);
     } else if (strcmp(service, BN_SVC_STATUS) == 0 || strcmp(service, BN_SVC_RESULT) == 0
                || strcmp(service, BN_SVC_CANCEL) == 0 || strcmp(service, BN_SVC_BLOB) == 0) {
-        s_job_api(self, sock, client, service, m, p->body);
+        s_job_api(self, sock, client, service, m, p->body, bound);
     } else {
         /* Any other service: a plain Majordomo request, passed to its workers as is. Its body
          * is held until a worker answers, so it counts against broker.max_queued_bytes (and the
@@ -1470,7 +1498,7 @@ static void s_client_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
                                    "the queue is full; retry later", "retry_after_ms", 1000));
             return;
         }
-        task_t *t = s_task_new(self, NULL, 0, s_service(self, service), 0, "default");
+        task_t *t = s_task_new(self, NULL, 0, s_service(self, service), 0, bound ? bound : "default");
         zmq_msg_copy(&t->client, client);
         t->client_sock = sock;
         bn_msg_drop(m, p->body);
@@ -1484,6 +1512,37 @@ static void s_client_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
         s_enqueue(self, t);
         s_dispatch(self, t->svc);
     }
+}
+
+/* ---- announcements -------------------------------------------------------------------- */
+
+/* Subscriptions on a CURVE --pub endpoint (XPUB, manual). A subscriber gets its own tenant's
+ * announcements only, whatever it asks: its pipe is subscribed to exactly "<tenant>\0", the
+ * topic announcements carry there. Why the NUL: PUB matches a topic by prefix, so a
+ * subscription "acme" would also receive tenant "acme2"'s; a NUL cannot occur inside a tenant
+ * (JSON strings are read without it), so "<tenant>\0" prefixes no other tenant's topic. A
+ * subscription that could not match its own tenant's topic (another tenant's) is refused and
+ * logged; "" (everything) or "acm" are narrowed to its own. */
+static void s_pub_subscriptions(bd_broker_t *self)
+{
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    while (zmq_msg_recv(&msg, self->pub, ZMQ_DONTWAIT) >= 0) {
+        const unsigned char *d = zmq_msg_data(&msg);
+        size_t n = zmq_msg_size(&msg);
+        const char *tenant = zmq_msg_gets(&msg, "User-Id");
+        if (n < 1 || d[0] > 1 || !tenant || !*tenant)
+            continue; /* not a (un)subscription, or (impossible on CURVE) no tenant: nothing granted */
+        size_t tl = strlen(tenant) + 1; /* with its NUL */
+        if (n - 1 > tl || memcmp(d + 1, tenant, n - 1) != 0) {
+            if (d[0])
+                bn_warn("refused a subscription to another tenant's announcements (subscriber bound to tenant %s)",
+                        tenant);
+            continue;
+        }
+        zmq_setsockopt(self->pub, d[0] ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, tenant, tl);
+    }
+    zmq_msg_close(&msg);
 }
 
 /* ---- timers --------------------------------------------------------------------------- */
@@ -1599,7 +1658,9 @@ bd_broker_t *bd_broker_new(const bd_options_t *opts)
     int tcp = 0;
     for (int i = 0; i < o->nbinds; i++)
         tcp |= strncmp(o->binds[i], "tcp://", 6) == 0;
-    if (tcp) {
+    /* A tcp --pub is a CURVE server too: without the authenticator it would take any key. */
+    self->pub_curve = o->pub && strncmp(o->pub, "tcp://", 6) == 0;
+    if (tcp || self->pub_curve) {
         /* The authenticator must exist before the first CURVE socket binds. */
         if (!o->curve_cert || !o->allow_dir) {
             bn_error_set("tcp_requires_curve", "tcp endpoints need --curve-cert and --allow");
@@ -1625,9 +1686,17 @@ bd_broker_t *bd_broker_new(const bd_options_t *opts)
         self->socks[self->nsocks++] = s;
     }
     if (o->pub) {
-        self->pub = bn_zsock_new(self->ctx, ZMQ_PUB, o->pub, 1, NULL, o->curve_cert);
+        self->pub = bn_zsock_new(self->ctx, self->pub_curve ? ZMQ_XPUB : ZMQ_PUB, o->pub, 1, NULL, o->curve_cert);
         if (!self->pub)
             goto err;
+        /* Manual: the broker decides what each CURVE subscriber receives (s_pub_subscriptions).
+         * Set after the bind, yet before any subscriber can count: its handshake needs the ZAP
+         * handler, which answers only once the event loop runs. */
+        int one = 1;
+        if (self->pub_curve && zmq_setsockopt(self->pub, ZMQ_XPUB_MANUAL, &one, sizeof one) < 0) {
+            bn_error_set("socket", "ZMQ_XPUB_MANUAL: %s", zmq_strerror(zmq_errno()));
+            goto err;
+        }
     }
     int n = bd_store_each_unfinished(self->store, s_resume_cb, self);
     if (n > 0)
@@ -1689,10 +1758,13 @@ void bd_broker_destroy(bd_broker_t **self_p)
 
 int bd_broker_run(bd_broker_t *self, volatile int *stop)
 {
-    zmq_pollitem_t items[BD_MAX_BINDS + 1];
+    zmq_pollitem_t items[BD_MAX_BINDS + 2];
     int n = 0;
     for (int i = 0; i < self->nsocks; i++)
         items[n++] = (zmq_pollitem_t){self->socks[i], 0, ZMQ_POLLIN, 0};
+    int pub_item = self->pub_curve ? n : -1;
+    if (self->pub_curve)
+        items[n++] = (zmq_pollitem_t){self->pub, 0, ZMQ_POLLIN, 0};
     if (self->zap)
         items[n++] = (zmq_pollitem_t){bd_zap_socket(self->zap), 0, ZMQ_POLLIN, 0};
     bn_msg_t *m = bn_msg_new();
@@ -1712,6 +1784,8 @@ int bd_broker_run(bd_broker_t *self, volatile int *stop)
         }
         if (self->zap && (items[n - 1].revents & ZMQ_POLLIN))
             bd_zap_handle(self->zap);
+        if (pub_item >= 0 && (items[pub_item].revents & ZMQ_POLLIN))
+            s_pub_subscriptions(self);
         for (int s = 0; s < self->nsocks; s++) {
             for (int k = 0; k < self->o.batch; k++) {
                 if (bn_msg_recv(m, self->socks[s], (size_t)self->o.max_frames, ZMQ_DONTWAIT) < 0) {

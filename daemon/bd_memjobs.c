@@ -9,6 +9,7 @@ typedef struct {
     char id[33];
     char *status;
     json_t *result;
+    char *tenant;
     char *key;              /* "tenant\x1fkey" or NULL */
     int kind;
     int64_t finished;
@@ -26,6 +27,7 @@ static void s_job_free(void **item)
     if (!j)
         return;
     free(j->status);
+    free(j->tenant);
     json_decref(j->result);
     free(j->key);
     free(j);
@@ -73,6 +75,7 @@ void bd_memjobs_put(bd_memjobs_t *self, const char *id, const char *tenant, cons
     snprintf(j->id, sizeof j->id, "%s", id);
     j->status = strdup(status);
     j->result = json_incref(result);
+    j->tenant = strdup(tenant);
     j->kind = kind;
     j->finished = now_ms;
     if (key) {
@@ -85,10 +88,10 @@ void bd_memjobs_put(bd_memjobs_t *self, const char *id, const char *tenant, cons
     zlistx_add_end(self->order, strdup(j->id));
 }
 
-int bd_memjobs_get(bd_memjobs_t *self, const char *id, char **status, char **result, int *kind)
+int bd_memjobs_get(bd_memjobs_t *self, const char *id, const char *tenant, char **status, char **result, int *kind)
 {
     s_job_t *j = zhashx_lookup(self->jobs, id);
-    if (!j)
+    if (!j || (tenant && strcmp(j->tenant, tenant) != 0))
         return 0;
     if (status)
         *status = strdup(j->status);
@@ -136,14 +139,15 @@ int bd_memjobs_test(void)
     json_decref(r); /* the table holds its own references */
     char *st = NULL, *res = NULL, id[33];
     int kind = -1;
-    bad |= bd_memjobs_get(m, "aaaa", &st, &res, &kind) != 1 || strcmp(st, "done") || strcmp(res, "{\"verdict\":\"pass\"}") || kind;
+    bad |= bd_memjobs_get(m, "aaaa", NULL, &st, &res, &kind) != 1 || strcmp(st, "done") || strcmp(res, "{\"verdict\":\"pass\"}") || kind;
     free(st);
     free(res);
+    bad |= bd_memjobs_get(m, "aaaa", "t", NULL, NULL, NULL) != 1 || bd_memjobs_get(m, "aaaa", "u", NULL, NULL, NULL);
     bad |= !bd_memjobs_by_key(m, "t", "k1", id) || strcmp(id, "aaaa") || bd_memjobs_by_key(m, "u", "k1", id);
-    bad |= bd_memjobs_purge(m, 15) != 1 || bd_memjobs_get(m, "aaaa", NULL, NULL, NULL) || bd_memjobs_by_key(m, "t", "k1", id);
-    bad |= bd_memjobs_get(m, "bbbb", NULL, NULL, &kind) != 1 || kind != 1;
+    bad |= bd_memjobs_purge(m, 15) != 1 || bd_memjobs_get(m, "aaaa", NULL, NULL, NULL, NULL) || bd_memjobs_by_key(m, "t", "k1", id);
+    bad |= bd_memjobs_get(m, "bbbb", NULL, NULL, NULL, &kind) != 1 || kind != 1;
     bd_memjobs_delete(m, "bbbb");
-    bad |= bd_memjobs_get(m, "bbbb", NULL, NULL, NULL) || bd_memjobs_purge(m, 100) != 0;
+    bad |= bd_memjobs_get(m, "bbbb", NULL, NULL, NULL, NULL) || bd_memjobs_purge(m, 100) != 0;
     bd_memjobs_destroy(&m);
     bad |= m != NULL;
     return bad ? -1 : 0;

@@ -17,8 +17,9 @@ void bd_memjobs_destroy(bd_memjobs_t **self_p);
 /* Remember a finished job (a reference to result is taken). key may be NULL. */
 void bd_memjobs_put(bd_memjobs_t *self, const char *id, const char *tenant, const char *key, int kind,
                     const char *status, json_t *result, int64_t now_ms);
-/* 1 and malloc'd status/result text (either may be NULL if not wanted), or 0 if unknown. */
-int bd_memjobs_get(bd_memjobs_t *self, const char *id, char **status, char **result, int *kind);
+/* 1 and malloc'd status/result text (either may be NULL if not wanted), or 0 if unknown or, with
+ * tenant (NULL: any), another tenant's. */
+int bd_memjobs_get(bd_memjobs_t *self, const char *id, const char *tenant, char **status, char **result, int *kind);
 int bd_memjobs_by_key(bd_memjobs_t *self, const char *tenant, const char *key, char id_out[33]);
 void bd_memjobs_delete(bd_memjobs_t *self, const char *id);
 /* Forget jobs finished before before_ms (oldest first); returns how many. */

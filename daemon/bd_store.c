@@ -183,7 +183,7 @@ bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap)
         || s_prepare(self, &self->st_bykey, "SELECT id FROM jobs WHERE tenant=? AND key=?")
         || s_prepare(self, &self->st_status, "UPDATE jobs SET status=?, result=COALESCE(?, result),"
                                              " updated=CAST(strftime('%s','now') AS INTEGER)*1000 WHERE id=?")
-        || s_prepare(self, &self->st_get, "SELECT status, result, kind FROM jobs WHERE id=?")
+        || s_prepare(self, &self->st_get, "SELECT status, result, kind FROM jobs WHERE id=?1 AND (?2 IS NULL OR tenant=?2)")
         || s_prepare(self, &self->st_task, "INSERT OR REPLACE INTO tasks(job,seq,reply) VALUES(?,?,?)")
         || s_prepare(self, &self->st_del_job, "DELETE FROM jobs WHERE id=?")
         || s_prepare(self, &self->st_del_tasks, "DELETE FROM tasks WHERE job=?")
@@ -554,12 +554,17 @@ int bd_store_job_set_status(bd_store_t *self, const char *id, const char *status
     return 0;
 }
 
-int bd_store_job_get(bd_store_t *self, const char *id, char **status, char **result, int *kind)
+int bd_store_job_get(bd_store_t *self, const char *id, const char *tenant, char **status, char **result,
+                     int *kind)
 {
     if (self->done)
-        return bd_memjobs_get(self->done, id, status, result, kind);
+        return bd_memjobs_get(self->done, id, tenant, status, result, kind);
     sqlite3_stmt *st = self->st_get;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (tenant)
+        sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 2);
     int found = 0;
     if (sqlite3_step(st) == SQLITE_ROW) {
         found = 1;

@@ -72,8 +72,11 @@ void bd_store_job_remember(bd_store_t *self, const char *id, const char *tenant,
 /* Find a job by idempotency key; returns 1 and fills id_out (33 bytes) when found, 0 if not. */
 int bd_store_job_by_key(bd_store_t *self, const char *tenant, const char *key, char id_out[33]);
 int bd_store_job_set_status(bd_store_t *self, const char *id, const char *status, const char *result);
-/* Fetch a job's status and result (malloc'd strings, *result may be NULL). 1 found, 0 not. */
-int bd_store_job_get(bd_store_t *self, const char *id, char **status, char **result, int *kind);
+/* Fetch a job's status and result (malloc'd strings, *result may be NULL). 1 found, 0 not.
+ * tenant (NULL: any) scopes the lookup: another tenant's job is not found, so a client bound to
+ * a tenant by its certificate cannot tell it from a job that does not exist. */
+int bd_store_job_get(bd_store_t *self, const char *id, const char *tenant, char **status, char **result,
+                     int *kind);
 int bd_store_task_done(bd_store_t *self, const char *job_id, int seq, const char *reply);
 /* Delete a job, its tasks and its blob references (titanic.close, retention). */
 int bd_store_job_delete(bd_store_t *self, const char *id);

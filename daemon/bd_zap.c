@@ -1,4 +1,5 @@
 #include "bd_zap.h"
+#include "core/bn_job.h"
 #include "core/bn_log.h"
 #include "core/bn_msg.h"
 
@@ -62,14 +63,22 @@ void bd_zap_handle(bd_zap_t *self)
     }
     /* [version][request id][domain][address][identity][mechanism][credentials...] */
     const char *status = "400", *text = "denied";
-    char user[41] = "";
+    char key[41] = "", user[BN_TENANT_MAX + 1] = "";
     unsigned char meta[600];
     size_t meta_len = 0;
     if (bn_msg_size(req) >= 6 && bn_msg_streq(req, 0, "1.0")) {
         if (bn_msg_streq(req, 5, "CURVE") && bn_msg_size(req) >= 7 && bn_msg_len(req, 6) == 32) {
-            zmq_z85_encode(user, (const uint8_t *)bn_msg_data(req, 6), 32);
-            zcert_t *cert = self->certs ? zcertstore_lookup(self->certs, user) : NULL;
-            if (cert) {
+            zmq_z85_encode(key, (const uint8_t *)bn_msg_data(req, 6), 32);
+            zcert_t *cert = self->certs ? zcertstore_lookup(self->certs, key) : NULL;
+            /* The user id is the tenant the key is bound to: the broker scopes every job request
+             * of this connection to it (ZeroMQ hands it over as the User-Id property of each
+             * message). A key without one is bound to "default". */
+            const char *tenant = cert && zcert_meta(cert, "tenant") ? zcert_meta(cert, "tenant") : "default";
+            if (cert && !bn_job_tenant_ok(tenant)) {
+                bn_warn("ZAP: refused CURVE key %.8s… (its certificate's tenant is not 1..%d characters "
+                        "A-Z a-z 0-9 . _ -)", key, BN_TENANT_MAX);
+            } else if (cert) {
+                snprintf(user, sizeof user, "%s", tenant);
                 status = "200";
                 text = "OK";
                 const char *services = zcert_meta(cert, "services");
@@ -79,7 +88,7 @@ void bd_zap_handle(bd_zap_t *self)
                 if (name && strlen(name) < 100)
                     meta_len += s_property(meta + meta_len, "X-Name", name);
             } else {
-                bn_warn("ZAP: refused CURVE key %.8s… (not in the allow list)", user);
+                bn_warn("ZAP: refused CURVE key %.8s… (not in the allow list)", key);
             }
         } else if (bn_msg_streq(req, 5, "NULL")) {
             /* Only ipc/inproc endpoints use NULL; tcp always uses CURVE (bn_zsock). */

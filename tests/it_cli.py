@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from beian_it import BIN, Stack, check, require_binaries  # noqa: E402
@@ -52,6 +53,17 @@ r = run("keygen", "w3", "--dir", keys, "--services", "beian.quality,beian.ocr,be
 check(r.returncode == 0 and os.path.exists(os.path.join(keys, "w3.key")), "keygen with valid services → 0")
 r = run("-e", "ipc://%s/nobody.sock" % work, "-t", "1", "submit", "--doc", "id-card=" + img)
 check(r.returncode == 2 and r.stdout == b"", "unreachable broker → 2, nothing on stdout")
+# Issue #11: a socket file that does not exist is named at once, not a 30 s wait for "no answer".
+missing = os.path.join(work, "var", "beiand.sock")
+for cmd in (["submit", "--doc", "id-card=" + img, "--key", "k1"], ["status", "0" * 32], ["result", "0" * 32, "--wait"]):
+    t0 = time.time()
+    r = run("-e", "ipc://" + missing, "-t", "30", *cmd)
+    check(r.returncode == 2 and b"endpoint_missing" in r.stderr and missing.encode() in r.stderr and time.time() - t0 < 10,
+          "beian %s: a missing ipc socket → 2 in %.1f s, naming %s (%r)" % (cmd[0], time.time() - t0, missing, r.stderr[-160:]))
+r = subprocess.run([beian, "-t", "30", "status", "0" * 32], capture_output=True, timeout=60, cwd=work,
+                   env={k: v for k, v in os.environ.items() if k != "BEIAN_ENDPOINT"})
+check(r.returncode == 2 and b"endpoint_missing: var/beiand.sock does not exist" in r.stderr,
+      "the default endpoint's missing socket is named too (%r)" % r.stderr[-120:])
 r = run("status", "not-an-id")
 check(r.returncode == 1, "malformed job id → 1")
 

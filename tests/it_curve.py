@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from beian_it import BIN, Stack, _procs, check, require_binaries, wait_for  # noqa: E402
@@ -66,10 +67,25 @@ try:
     r = subprocess.run([beian, "-e", ep, "--server-key", pub["broker"], "--cert", os.path.join(keys, "client.key_secret"),
                         "-t", "10", "submit", "--doc", "id-card=" + img, "--wait", "--json"], capture_output=True, timeout=60)
     check(r.returncode == 0 and json.loads(r.stdout)["status"] == "done", "an allowed client submits over CURVE")
+    # Issue #11: a refused handshake is reported at once, with a stable code, not after the
+    # timeout as "no answer".
+    t0 = time.time()
     r = subprocess.run([beian, "-e", ep, "--server-key", pub["broker"], "--cert", os.path.join(keys, "stranger.key_secret"),
-                        "-t", "2", "submit", "--doc", "id-card=" + img], capture_output=True, timeout=60)
-    check(r.returncode == 2, "a client whose key is not allowed gets no service (exit 2)")
+                        "-t", "30", "submit", "--doc", "id-card=" + img], capture_output=True, timeout=60)
+    check(r.returncode == 2 and b"auth_refused" in r.stderr and b"--allow" in r.stderr and time.time() - t0 < 10,
+          "a client whose key is not allowed: exit 2, auth_refused naming --allow, in %.1f s (%r)"
+          % (time.time() - t0, r.stderr[-200:]))
     check("not in the allow list" in st.logtext(), "the refusal is logged")
+    for cmd in (["status", "0" * 32], ["result", "0" * 32, "--wait"]):
+        r = subprocess.run([beian, "-e", ep, "--server-key", pub["broker"], "--cert",
+                            os.path.join(keys, "stranger.key_secret"), "-t", "30"] + cmd, capture_output=True, timeout=60)
+        check(r.returncode == 2 and b"auth_refused" in r.stderr, "beian %s with a refused key: auth_refused" % cmd[0])
+    t0 = time.time()
+    r = subprocess.run([beian, "-e", ep, "--server-key", pub["stranger"], "--cert", os.path.join(keys, "client.key_secret"),
+                        "-t", "30", "submit", "--doc", "id-card=" + img], capture_output=True, timeout=60)
+    check(r.returncode == 2 and b"handshake_failed" in r.stderr and b"--server-key" in r.stderr and time.time() - t0 < 10,
+          "a wrong --server-key: exit 2, handshake_failed naming --server-key, in %.1f s (%r)"
+          % (time.time() - t0, r.stderr[-200:]))
     r = subprocess.run([beian, "-e", ep, "-t", "2", "submit", "--doc", "id-card=" + img], capture_output=True, timeout=60)
     check(r.returncode == 2 and b"tcp_requires_curve" in r.stderr, "a client without CURVE keys cannot use a tcp endpoint")
 finally:

@@ -236,10 +236,40 @@ static void test_client_clock(void)
           "options.today must be a date too");
 }
 
+/* A CURVE client's tenant comes from its certificate (issue #11): bn_job_bind_tenant. */
+static void test_bind_tenant(void)
+{
+    json_t *none = json_loads("{\"documents\":[{\"type\":\"id-card\",\"blob\":1}]}", 0, NULL);
+    json_t *same = json_loads("{\"documents\":[{\"type\":\"id-card\",\"blob\":1}],\"options\":{\"tenant\":\"acme\"}}", 0, NULL);
+    json_t *other = json_loads("{\"documents\":[{\"type\":\"id-card\",\"blob\":1}],\"options\":{\"tenant\":\"beta\"}}", 0, NULL);
+    json_t *typed = json_loads("{\"documents\":[{\"type\":\"id-card\",\"blob\":1}],\"options\":{\"tenant\":7}}", 0, NULL);
+    CHECK(bn_job_bind_tenant(none, "acme") == 0 && bn_job_spec_validate(none, 1) == 0
+          && !strcmp(json_string_value(json_object_get(json_object_get(none, "options"), "tenant")), "acme"),
+          "an absent options.tenant becomes the certificate's, not \"default\"");
+    CHECK(bn_job_bind_tenant(same, "acme") == 0, "the certificate's own tenant is accepted");
+    bn_error_clear();
+    CHECK(bn_job_bind_tenant(other, "acme") < 0 && !strcmp(bn_error_code(), "tenant_mismatch")
+          && strstr(bn_error_msg(), "'acme'") && !strstr(bn_error_msg(), "beta"),
+          "another tenant is tenant_mismatch, naming only the client's own");
+    CHECK(bn_job_bind_tenant(typed, "acme") < 0 && !strcmp(bn_error_code(), "tenant_mismatch"), "so is a non-string");
+    CHECK(bn_job_tenant_ok("acme-2.cn_x") && !bn_job_tenant_ok("") && !bn_job_tenant_ok("a b")
+          && !bn_job_tenant_ok("a\"b") && !bn_job_tenant_ok(NULL), "certificate tenants: 1..64 of A-Z a-z 0-9 . _ -");
+    char long_name[BN_TENANT_MAX + 2];
+    memset(long_name, 'a', sizeof long_name - 1);
+    long_name[BN_TENANT_MAX + 1] = '\0';
+    CHECK(!bn_job_tenant_ok(long_name) && (long_name[BN_TENANT_MAX] = '\0', bn_job_tenant_ok(long_name)),
+          "at most %d characters", BN_TENANT_MAX);
+    json_decref(none);
+    json_decref(same);
+    json_decref(other);
+    json_decref(typed);
+}
+
 int main(void)
 {
     test_stage_replies();
     test_client_clock();
+    test_bind_tenant();
     CHECK(valid("{\"documents\":[{\"type\":\"id-card\",\"side\":\"back\",\"blob\":1}]}", 1), "minimal spec");
     CHECK(!valid("{\"documents\":[]}", 0), "no documents");
     CHECK(!valid("{\"documents\":[{\"type\":\"visa\",\"blob\":1}]}", 1), "unknown type");

@@ -99,16 +99,19 @@ int main(void)
     bd_store_blob_unmap(data, size);
     char *status = NULL, *result = NULL;
     int kind = -1;
-    CHECK(bd_store_job_get(st, "cccccccccccccccccccccccccccccccc", &status, &result, &kind) == 1
+    CHECK(bd_store_job_get(st, "cccccccccccccccccccccccccccccccc", NULL, &status, &result, &kind) == 1
           && strcmp(status, "done") == 0 && strstr(result, "pass") && kind == 0, "finished job and result survive");
     free(status);
     free(result);
     CHECK(bd_store_each_unfinished(st, on_job, NULL) == 1 && seen == 1, "one unfinished job to resume");
     CHECK(strcmp(seen_replies, "[null,{\"ok\":true}]") == 0, "its finished task replies come back by index");
-    CHECK(bd_store_job_get(st, "dddddddddddddddddddddddddddddddd", NULL, NULL, NULL) == 0, "unknown job");
+    CHECK(bd_store_job_get(st, "dddddddddddddddddddddddddddddddd", NULL, NULL, NULL, NULL) == 0, "unknown job");
+    CHECK(bd_store_job_get(st, "cccccccccccccccccccccccccccccccc", "t2", NULL, NULL, NULL) == 1
+          && bd_store_job_get(st, "cccccccccccccccccccccccccccccccc", "t1", NULL, NULL, NULL) == 0,
+          "a lookup scoped to a tenant finds only that tenant's job");
     CHECK(bd_store_job_delete(st, "cccccccccccccccccccccccccccccccc") == 0, "delete");
     bd_store_commit(st);
-    CHECK(bd_store_job_get(st, "cccccccccccccccccccccccccccccccc", NULL, NULL, NULL) == 0, "deleted");
+    CHECK(bd_store_job_get(st, "cccccccccccccccccccccccccccccccc", NULL, NULL, NULL, NULL) == 0, "deleted");
     bd_store_close(&st);
 
     /* References: a shared blob stays until its last job lets go; files go after the commit. */
@@ -134,7 +137,7 @@ int main(void)
     bd_store_commit(st);
     snprintf(path, sizeof path, "%s/spool/%s", dir, a);
     CHECK(access(path, F_OK) == 0, "a blob another job still refers to survives the purge");
-    CHECK(bd_store_job_get(st, "11111111111111111111111111111111", NULL, NULL, NULL) == 0, "purged job gone");
+    CHECK(bd_store_job_get(st, "11111111111111111111111111111111", NULL, NULL, NULL, NULL) == 0, "purged job gone");
     bd_store_job_delete(st, "22222222222222222222222222222222");
     bd_store_commit(st);
     CHECK(access(path, F_OK) != 0, "deleting the last job deletes the shared blob");
@@ -211,12 +214,12 @@ int main(void)
     bd_store_commit(st);
     char *text = NULL;
     status = NULL;
-    CHECK(bd_store_job_get(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", &status, &text, NULL) == 1 && !strcmp(status, "done")
+    CHECK(bd_store_job_get(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", NULL, &status, &text, NULL) == 1 && !strcmp(status, "done")
           && !strcmp(text, "{\"verdict\":\"reshoot\"}"), "memory: a finished job's result, serialised when asked");
     free(status);
     free(text);
     CHECK(bd_store_job_by_key(st, "t", "k9", id) && !strcmp(id, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"), "memory: by key");
-    CHECK(bd_store_purge(st, 2) == 1 && !bd_store_job_get(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", NULL, NULL, NULL),
+    CHECK(bd_store_purge(st, 2) == 1 && !bd_store_job_get(st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", NULL, NULL, NULL, NULL),
           "memory: purged after its retention");
     /* Large payloads go to the tmpfs payload file, which a worker on this host maps. */
     static char big[100000];

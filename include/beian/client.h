@@ -22,13 +22,17 @@ int bn_client_set_curve(bn_client_t *self, const char *server_public_z85, const 
 /* Send body (consumed, *body set to NULL) to service. */
 int bn_client_send(bn_client_t *self, const char *service, bn_msg_t **body);
 /* Receive one reply: *reply gets the body frames after the service name, service_out (>= 256
- * bytes, may be NULL) the service. Returns 0, or -1 on timeout (errno ETIMEDOUT) or a
- * malformed reply. */
+ * bytes, may be NULL) the service. Returns 0, or -1 on timeout (errno ETIMEDOUT), a
+ * malformed reply (EPROTO), or a failed CURVE handshake (EACCES; bn_error auth_refused: the
+ * broker does not allow this client's key, handshake_failed: e.g. a wrong server key). */
 int bn_client_recv(bn_client_t *self, bn_msg_t **reply, char *service_out, int timeout_ms);
 /* The underlying ZeroMQ socket, for zmq_poll over several clients (NULL before first use). */
 void *bn_client_socket(bn_client_t *self);
 
-/* send + recv; on timeout the socket is reset. */
+/* send + recv; on timeout the socket is reset. Clears bn_error first, so after -1 an error
+ * code is set exactly when the cause is known: endpoint_missing (an ipc socket file that does
+ * not exist, checked at the client's first connect), auth_refused, handshake_failed,
+ * tcp_requires_curve; none on a plain timeout. */
 int bn_client_call(bn_client_t *self, const char *service, bn_msg_t **body, bn_msg_t **reply, int timeout_ms);
 
 #endif

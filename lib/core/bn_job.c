@@ -88,6 +88,36 @@ static int s_profile_name_ok(const char *n)
     return strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789_-") == len;
 }
 
+int bn_job_tenant_ok(const char *tenant)
+{
+    size_t len = tenant ? strlen(tenant) : 0;
+    return len >= 1 && len <= BN_TENANT_MAX
+        && strspn(tenant, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
+}
+
+int bn_job_bind_tenant(json_t *spec, const char *tenant)
+{
+    if (!json_is_object(spec))
+        return 0;
+    json_t *opt = json_object_get(spec, "options");
+    if (!opt) {
+        opt = json_object();
+        json_object_set_new(spec, "options", opt);
+    }
+    if (!json_is_object(opt))
+        return 0;
+    json_t *named = json_object_get(opt, "tenant");
+    if (!named || json_is_null(named))
+        return json_object_set_new(opt, "tenant", json_string(tenant));
+    /* Any other value, of any type, is a claim on a tenant this client is not: refused before
+     * anything is looked up under it (its idempotency key would otherwise find that tenant's
+     * job). The message names the bound tenant only: the client knows its own certificate. */
+    if (!json_is_string(named) || strcmp(json_string_value(named), tenant) != 0)
+        return bn_error_set("tenant_mismatch", "options.tenant does not match this client's certificate, which "
+                            "is bound to tenant '%s' (omit options.tenant or name that one)", tenant);
+    return 0;
+}
+
 int bn_job_spec_validate(json_t *spec, size_t nblobs)
 {
     if (!json_is_object(spec))

@@ -67,6 +67,17 @@ int bn_job_plan(const json_t *spec, bn_plan_task_t *tasks, int max);
  * Returns 0, or -1 with bn_error option_not_allowed naming the option. */
 int bn_job_options_check(const json_t *spec, const bn_config_t *config);
 
+/* Tenants a CURVE certificate binds its key to (`beian keygen --tenant`, metadata "tenant"):
+ * 1..BN_TENANT_MAX characters A-Z a-z 0-9 . _ -. Narrower than options.tenant (any 1..64
+ * characters): the name is written into a ZPL certificate file and travels as the ZAP user id. */
+#define BN_TENANT_MAX 64
+int bn_job_tenant_ok(const char *tenant);
+/* Bind a submission to the tenant of the client's certificate (call before
+ * bn_job_spec_validate): an absent options.tenant becomes tenant; the same one is kept; another
+ * is refused: -1 with bn_error tenant_mismatch. A spec or options of the wrong type is left for
+ * bn_job_spec_validate to refuse. */
+int bn_job_bind_tenant(json_t *spec, const char *tenant);
+
 /* Bounds on a stage reply (bn_job_reply_check). */
 #define BN_REPLY_MAX_DEPTH 32         /* nesting of the result */
 #define BN_REPLY_MAX_STRING 16384     /* bytes of any string or key in a result */
