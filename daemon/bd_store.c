@@ -24,6 +24,7 @@
 
 #define MAX_STAGED 4096
 #define DEFAULT_MIN_FREE ((uint64_t)64 << 20)
+#define BD_STORE_FULL_MS 5000 /* the least a failed write keeps the store full: retry_after_ms */
 
 struct bd_store {
     sqlite3 *db;
@@ -46,6 +47,7 @@ struct bd_store {
     uint64_t min_free;  /* store.min_free_bytes */
     int full;           /* refusing new work: see bd_store_full */
     uint64_t free_at_error; /* free bytes when a write failed for want of space, 0 if none did */
+    int64_t full_until; /* and not before this (monotonic ms) */
     int64_t space_at;   /* next statvfs (monotonic ms) */
     int tx_failed;      /* a statement of the open transaction failed for want of space */
 };
@@ -95,6 +97,7 @@ static void s_full(bd_store_t *self, const char *what)
                 "(503 store_full), still serving status and results", what, (unsigned long long)fb, self->dir);
     self->full = 1;
     self->free_at_error = fb == UINT64_MAX ? 1 : fb + 1;
+    self->full_until = s_mono_ms() + BD_STORE_FULL_MS;
 }
 
 int bd_store_full(const bd_store_t *self) { return self->full; }
@@ -108,12 +111,13 @@ int bd_store_check_space(bd_store_t *self)
         return self->full;
     self->space_at = now + 250;
     uint64_t fb = s_free_bytes(self);
-    /* After a failed write, a megabyte more than there was then: not to bounce off the same
-     * wall every 250 ms. */
+    /* After a failed write, a megabyte more than there was then, and not before the
+     * retry_after_ms the refusals name: not to bounce off the same wall every 250 ms (free
+     * space that others' files move by a megabyte is not room either). */
     uint64_t want = self->min_free;
     if (self->free_at_error && self->free_at_error + (1u << 20) > want)
         want = self->free_at_error + (1u << 20);
-    int full = fb < want;
+    int full = fb < want || (self->free_at_error && now < self->full_until);
     if (full && !self->full)
         bn_warn("store full: %llu bytes free in %s, below store.min_free_bytes (%llu): refusing new work "
                 "(503 store_full), still serving status and results", (unsigned long long)fb, self->dir,
