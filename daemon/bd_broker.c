@@ -351,7 +351,8 @@ static void s_task_free(bd_broker_t *self, task_t *t)
 
 /* The body sent to a worker for a job task: [header][document][selfie]. Payloads are shared
  * with the frames received at submission (zmq_msg_copy bumps a reference count) or, after a
- * restart, mapped from the spool and handed to libzmq without a copy. */
+ * restart, opened from the (sealed) spool into memory of their own, handed to libzmq without
+ * a further copy and freed when sent. */
 static void s_unmap_cb(void *data, void *hint) { bd_store_blob_unmap(data, (size_t)(uintptr_t)hint); }
 
 static const char *s_blob_name(job_t *job, int i)

@@ -63,10 +63,12 @@ void bd_store_trim(bd_store_t *self);
 uint64_t bd_store_shm_bytes(const bd_store_t *self);
 /* Memory mode: delete a bd_store_shm_put file (its job is gone). */
 void bd_store_shm_release(bd_store_t *self, const char *name);
-/* Map a stored blob read-only; data and size stay valid until bd_store_blob_unmap. The bytes
- * are checked against the name (sha256): a spool file that does not match is moved aside as
- * spool/<sha>.corrupt and the call fails with bn_error store_corrupt (also on later calls for
- * that name); a file that is gone fails with blob_missing. */
+/* A stored blob, read-only: a durable one is opened (decrypted) into an anonymous mapping, a
+ * memory-store payload mapped; data and size stay valid until bd_store_blob_unmap. The bytes
+ * are authenticated and checked against the name (sha256): a spool file that fails is moved
+ * aside as spool/<sha>.corrupt and the call fails with bn_error store_corrupt (also on later
+ * calls for that name); a file that is gone fails with blob_missing, one sealed with a key
+ * that is not loaded with store_key_missing. */
 int bd_store_blob_map(bd_store_t *self, const char *sha_hex, void **data, size_t *size);
 /* Check a blob against its name without keeping it: 0 intact (or a memory-store payload, which
  * has no content address), -1 with bn_error store_corrupt or blob_missing. */
