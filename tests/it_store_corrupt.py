@@ -10,8 +10,12 @@ import hashlib
 import json
 import os
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+import zmq  # noqa: E402
+
 from beian_it import MdpClient, Stack, check, require_binaries  # noqa: E402
 
 require_binaries("beiand", "tw_worker")
@@ -114,4 +118,57 @@ try:
 finally:
     st.close()
 
+# --- a worker's word alone does not fail a job: the broker checks the file itself. Payloads go
+# by reference to files in the memory store only (spool files are sealed), so it runs there.
+ctx = zmq.Context.instance()
+
+
+def lying_worker(endpoint, stop, seen):
+    """An MDP worker that takes references and claims store_corrupt for every one of them."""
+    s = ctx.socket(zmq.DEALER)
+    s.linger = 0
+    s.connect(endpoint)
+    s.send_multipart([b"", b"MDPW01", b"\x01", b"beian.quality", b"beian:refs"])
+    last = time.time()
+    while not stop.is_set():
+        if s.poll(100):
+            m = s.recv_multipart()
+            if m[2] == b"\x02":
+                token, header, frame = m[3], json.loads(m[5]), m[6]
+                ref = (header.get("frame_refs") or [None])[0]
+                seen.append(ref)
+                if ref:
+                    reply = {"ok": False, "error": {"code": "store_corrupt", "message": "says the worker"}}
+                else:
+                    reply = {"ok": True, "result": {"quality": {"bytes": len(frame)}, "flags": []}}
+                s.send_multipart([b"", b"MDPW01", b"\x03", token, b"", json.dumps(reply).encode()])
+        if time.time() - last > 0.2:
+            s.send_multipart([b"", b"MDPW01", b"\x04"])
+            last = time.time()
+    s.send_multipart([b"", b"MDPW01", b"\x05"])
+    s.close()
+
+
+if not os.access("/dev/shm", os.W_OK):
+    print("note: no writable /dev/shm: the memory store sends no references; the false-claim check is not run")
+else:
+    st = Stack(heartbeat=250, attempts=1, durable=False)
+    stop = threading.Event()
+    try:
+        seen = []
+        t = threading.Thread(target=lying_worker, args=(st.ep, stop, seen))
+        t.start()
+        st.worker("beian.ocr")
+        time.sleep(0.3)
+        c = MdpClient(st.ep)
+        data = os.urandom(64 * 1024)
+        status, ack = c.submit([("passport", "front", data)])
+        status, res = c.result(ack["job"])
+        check(seen and seen[0], "the worker was sent a reference")
+        check(res["status"] == "done", "a worker that claims store_corrupt for an intact file: the broker checks, "
+              "sends it the bytes, and the job completes (with --max-attempts 1: the claim cost no attempt)")
+        check("reported a damaged payload file that is intact" in st.logtext(), "the false claim is logged")
+    finally:
+        stop.set()
+        st.close()
 print("all store_corrupt checks passed")
