@@ -203,10 +203,15 @@ static void s_reply_error(bd_broker_t *self, int sock, zmq_msg_t *client, const 
                  json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message));
 }
 
+static void s_store_rolled_back(bd_broker_t *self);
+
 static void s_flush(bd_broker_t *self)
 {
-    if (bd_store_dirty(self->store))
-        bd_store_commit(self->store);
+    if (bd_store_dirty(self->store) && bd_store_commit(self->store) < 0) {
+        /* Whatever the reload queued waits for the next commit, like everything else. */
+        s_store_rolled_back(self);
+        return;
+    }
     pending_t *p;
     while ((p = zlistx_detach(self->pending, NULL))) {
         void *sock = p->sock < 0 ? self->pub : self->socks[p->sock];
@@ -347,7 +352,8 @@ static void s_task_free(bd_broker_t *self, task_t *t)
 
 /* The body sent to a worker for a job task: [header][document][selfie]. Payloads are shared
  * with the frames received at submission (zmq_msg_copy bumps a reference count) or, after a
- * restart, mapped from the spool and handed to libzmq without a copy. */
+ * restart, opened from the (sealed) spool into memory of their own, handed to libzmq without
+ * a further copy and freed when sent. */
 static void s_unmap_cb(void *data, void *hint) { bd_store_blob_unmap(data, (size_t)(uintptr_t)hint); }
 
 static const char *s_blob_name(job_t *job, int i)
@@ -547,6 +553,10 @@ static void s_worker_delete(bd_broker_t *self, worker_t *w, int disconnect, cons
 
 static void s_dispatch(bd_broker_t *self, service_t *svc)
 {
+    /* A full store could not keep what a stage answers (task replies, prepared images): tasks
+     * wait in their queues until there is room (docs/STORE.md "Disk full"). */
+    if (bd_store_full(self->store))
+        return;
     while (zlistx_size(svc->idle) && svc->queued) {
         task_t *t = s_next_task(svc);
         if (!t)
@@ -641,6 +651,18 @@ static int s_task_blobs_check(bd_broker_t *self, job_t *job, int seq)
     return 0;
 }
 
+/* A stage's answer that the store has no room for: the task goes back to its queue, where it
+ * waits until there is room (s_dispatch), and the attempt does not count. 1 when it did. */
+static int s_requeue_if_full(bd_broker_t *self, task_t *t)
+{
+    if (strcmp(bn_error_code(), "store_full"))
+        return 0;
+    bn_warn("job %s task %d: no room in the store for its answer; it runs again when there is", t->job->id, t->seq);
+    t->attempt--;
+    s_enqueue(self, t);
+    return 1;
+}
+
 static void s_worker_reply(bd_broker_t *self, worker_t *w, bn_msg_t *m, const bn_mdp_t *p)
 {
     char token[64] = "";
@@ -681,6 +703,8 @@ static void s_worker_reply(bd_broker_t *self, worker_t *w, bn_msg_t *m, const bn
             char sha[65];
             if (bd_store_blob_put(self->store, bn_msg_data(m, i), bn_msg_len(m, i), sha) < 0) {
                 json_decref(frames);
+                if (s_requeue_if_full(self, t))
+                    return;
                 s_task_retry(self, t, bn_error_msg());
                 return;
             }
@@ -744,8 +768,14 @@ static void s_worker_reply(bd_broker_t *self, worker_t *w, bn_msg_t *m, const bn
                 char sha[65];
                 if (i + 1 >= bn_msg_size(m) || !json_is_string(nm))
                     break;
-                if (bd_store_blob_put(self->store, bn_msg_data(m, i + 1), bn_msg_len(m, i + 1), sha) < 0)
+                if (bd_store_blob_put(self->store, bn_msg_data(m, i + 1), bn_msg_len(m, i + 1), sha) < 0) {
+                    if (s_requeue_if_full(self, t)) {
+                        json_decref(blobs);
+                        json_decref(reply);
+                        return;
+                    }
                     continue;
+                }
                 bd_store_blob_ref(self->store, job->id, sha);
                 json_object_set_new(blobs, json_string_value(nm),
                                     json_pack("{s:s, s:I}", "sha256", sha, "bytes", (json_int_t)bn_msg_len(m, i + 1)));
@@ -1122,6 +1152,15 @@ static void s_release_blobs(bd_broker_t *self, const char *id, json_t *blobs)
     }
 }
 
+/* 503 store_full: new work is refused while the store has no room; status, results and
+ * images are still served, and work is accepted again by itself when there is room. */
+static void s_reply_store_full(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service)
+{
+    s_reply_json(self, sock, client, service, BN_ST_BUSY,
+                 json_pack("{s:{s:s, s:s}, s:i}", "error", "code", "store_full", "message",
+                           "the broker's store is out of disk space; retry later", "retry_after_ms", 5000));
+}
+
 /* beian.submit and titanic.request share this: body = [spec][payload frames...] for beian jobs,
  * [service][frames...] for a Titanic request to any other service. */
 static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service,
@@ -1144,6 +1183,10 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
                 s_reply_error(self, sock, client, service, BN_ST_BAD, "upload_too_large", msg);
                 return;
             }
+    }
+    if (bd_store_full(self->store)) {
+        s_reply_store_full(self, sock, client, service);
+        return;
     }
     if ((int)zhashx_size(self->jobs) >= self->o.max_jobs || self->bytes + bytes > self->o.max_bytes) {
         s_reply_json(self, sock, client, service, BN_ST_BUSY,
@@ -1249,11 +1292,15 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
             live |= 1ull << (i - blob0);
         if (!in_file && bd_store_blob_put(self->store, bn_msg_data(m, i), bn_msg_len(m, i), sha) < 0) {
             bn_error("job %s: %s", id, bn_error_msg());
+            int full = !strcmp(bn_error_code(), "store_full");
             s_release_blobs(self, id, blobs);
             free(btext);
             json_decref(blobs);
             json_decref(spec);
-            s_reply_error(self, sock, client, service, BN_ST_INTERNAL, "store_write", "could not store the images");
+            if (full)
+                s_reply_store_full(self, sock, client, service);
+            else
+                s_reply_error(self, sock, client, service, BN_ST_INTERNAL, "store_write", "could not store the images");
             return;
         }
         len += (size_t)snprintf(btext + len, cap - len, "%s{\"sha256\":\"%s\",\"bytes\":%zu}", i > blob0 ? "," : "",
@@ -1275,9 +1322,13 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
     free(generated);
     free(btext);
     if (rc < 0) {
+        int full = !strcmp(bn_error_code(), "store_full");
         s_release_blobs(self, id, blobs);
         json_decref(spec);
-        s_reply_error(self, sock, client, service, BN_ST_INTERNAL, "store_write", bn_error_msg());
+        if (full)
+            s_reply_store_full(self, sock, client, service);
+        else
+            s_reply_error(self, sock, client, service, BN_ST_INTERNAL, "store_write", bn_error_msg());
         return;
     }
     job_t *job = s_job_load(self, id, kind, spec, NULL);
@@ -1573,6 +1624,7 @@ static void s_expire_plain(bd_broker_t *self, int64_t now)
 static void s_timers(bd_broker_t *self)
 {
     int64_t now = s_now();
+    bd_store_check_space(self->store);
     /* Workers that went silent. A busy worker that never heartbeats while busy (a stock MDP
      * worker does not) is bounded by its task's lease instead. */
     zlistx_t *dead = zlistx_new();
@@ -1673,7 +1725,7 @@ bd_broker_t *bd_broker_new(const bd_options_t *opts)
         }
     }
     /* The payload file may outgrow the live bytes by fragmentation (bd_arena): half again. */
-    self->store = bd_store_open(o->dir, o->durable, (uint64_t)o->max_bytes * 3 / 2);
+    self->store = bd_store_open(o->dir, o->durable, (uint64_t)o->max_bytes * 3 / 2, o->config);
     if (!self->store)
         goto err;
     for (int i = 0; i < o->nbinds; i++) {
@@ -1698,6 +1750,7 @@ bd_broker_t *bd_broker_new(const bd_options_t *opts)
             goto err;
         }
     }
+    bd_store_check_space(self->store);
     int n = bd_store_each_unfinished(self->store, s_resume_cb, self);
     if (n > 0)
         bn_info("resumed %d unfinished jobs", n);
@@ -1706,6 +1759,28 @@ bd_broker_t *bd_broker_new(const bd_options_t *opts)
 err:
     bd_broker_destroy(&self);
     return NULL;
+}
+
+/* The store rolled the turn back (no room): what this turn did in memory is undone the way a
+ * restart would undo it, without the restart — the turn's replies are dropped (none was
+ * durable; clients retry, idempotency keys make that safe), the unfinished jobs are freed and
+ * loaded again from the store. Workers still on one of their tasks answer into the void
+ * (fenced) and become idle. */
+static void s_store_rolled_back(bd_broker_t *self)
+{
+    bn_warn("%s: %zu replies of this turn are not sent; reloading unfinished jobs from the store", bn_error_msg(),
+            zlistx_size(self->pending));
+    pending_t *p;
+    while ((p = zlistx_detach(self->pending, NULL))) {
+        bn_msg_destroy(&p->msg);
+        free(p);
+    }
+    zlistx_t *all = zhashx_values(self->jobs);
+    for (job_t *job = zlistx_first(all); job; job = zlistx_next(all))
+        s_job_free(self, job);
+    zlistx_destroy(&all);
+    int n = bd_store_each_unfinished(self->store, s_resume_cb, self);
+    bn_info("reloaded %d unfinished jobs", n > 0 ? n : 0);
 }
 
 void bd_broker_destroy(bd_broker_t **self_p)

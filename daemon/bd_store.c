@@ -1,6 +1,7 @@
 #include "bd_store.h"
 #include "bd_arena.h"
 #include "bd_memjobs.h"
+#include "bd_seal.h"
 #include "core/bn_error.h"
 #include "core/bn_log.h"
 #include "core/bn_sha256.h"
@@ -17,9 +18,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_STAGED 4096
+#define DEFAULT_MIN_FREE ((uint64_t)64 << 20)
+#define BD_STORE_FULL_MS 5000 /* the least a failed write keeps the store full: retry_after_ms */
 
 struct bd_store {
     sqlite3 *db;
@@ -37,6 +42,14 @@ struct bd_store {
     char *shm;        /* memory mode: private tmpfs directory for large payloads, or NULL */
     bd_arena_t *arena; /* its payload file */
     bd_memjobs_t *done; /* memory mode: finished jobs (SQLite is not used for them) */
+    bd_keyring_t *keys; /* durable mode: seals records and spool files */
+    char *dir;
+    uint64_t min_free;  /* store.min_free_bytes */
+    int full;           /* refusing new work: see bd_store_full */
+    uint64_t free_at_error; /* free bytes when a write failed for want of space, 0 if none did */
+    int64_t full_until; /* and not before this (monotonic ms) */
+    int64_t space_at;   /* next statvfs (monotonic ms) */
+    int tx_failed;      /* a statement of the open transaction failed for want of space */
 };
 
 /* Storage failures after a submission was accepted are fatal by design (see header). */
@@ -44,6 +57,77 @@ static void s_die(const char *what, const char *detail)
 {
     bn_error("FATAL store %s failed: %s — stopping rather than acknowledging data that may be lost", what, detail);
     abort();
+}
+
+/* Errors that mean "no room", whatever the layer: disk full, quota, file size limit. */
+static int s_nospace(int e) { return e == ENOSPC || e == EDQUOT || e == EFBIG; }
+
+/* SQLite says SQLITE_FULL for ENOSPC, but SQLITE_IOERR_WRITE for EDQUOT and EFBIG (and does
+ * not keep their errno). A failed write(), unlike a failed fsync, leaves nothing uncertain —
+ * the transaction is rolled back, the file is as it was — so IOERR_WRITE is taken for "no
+ * room" too; the store then waits for space (a disk that fails writes for another reason
+ * keeps the broker refusing work, with the warning in the log, rather than restarting). */
+static int s_sql_nospace(bd_store_t *self, int rc)
+{
+    return rc == SQLITE_FULL || sqlite3_extended_errcode(self->db) == SQLITE_IOERR_WRITE
+        || ((rc & 0xff) == SQLITE_IOERR && s_nospace(sqlite3_system_errno(self->db)));
+}
+
+static int64_t s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t s_free_bytes(const bd_store_t *self)
+{
+    struct statvfs vfs;
+    if (statvfs(self->dir, &vfs) < 0)
+        return UINT64_MAX; /* unknowable: let the writes tell */
+    return (uint64_t)vfs.f_bavail * vfs.f_frsize;
+}
+
+/* A write found no room: full until more is free than then (see bd_store_check_space). */
+static void s_full(bd_store_t *self, const char *what)
+{
+    uint64_t fb = s_free_bytes(self);
+    if (!self->full)
+        bn_warn("store full: %s failed for want of space (%llu bytes free in %s): refusing new work "
+                "(503 store_full), still serving status and results", what, (unsigned long long)fb, self->dir);
+    self->full = 1;
+    self->free_at_error = fb == UINT64_MAX ? 1 : fb + 1;
+    self->full_until = s_mono_ms() + BD_STORE_FULL_MS;
+}
+
+int bd_store_full(const bd_store_t *self) { return self->full; }
+
+int bd_store_check_space(bd_store_t *self)
+{
+    if (!self->durable)
+        return 0;
+    int64_t now = s_mono_ms();
+    if (now < self->space_at)
+        return self->full;
+    self->space_at = now + 250;
+    uint64_t fb = s_free_bytes(self);
+    /* After a failed write, a megabyte more than there was then, and not before the
+     * retry_after_ms the refusals name: not to bounce off the same wall every 250 ms (free
+     * space that others' files move by a megabyte is not room either). */
+    uint64_t want = self->min_free;
+    if (self->free_at_error && self->free_at_error + (1u << 20) > want)
+        want = self->free_at_error + (1u << 20);
+    int full = fb < want || (self->free_at_error && now < self->full_until);
+    if (full && !self->full)
+        bn_warn("store full: %llu bytes free in %s, below store.min_free_bytes (%llu): refusing new work "
+                "(503 store_full), still serving status and results", (unsigned long long)fb, self->dir,
+                (unsigned long long)self->min_free);
+    else if (!full && self->full)
+        bn_info("store has room again (%llu bytes free in %s): accepting work", (unsigned long long)fb, self->dir);
+    if (!full)
+        self->free_at_error = 0;
+    self->full = full;
+    return full;
 }
 
 static int s_exec(bd_store_t *self, const char *sql)
@@ -97,11 +181,167 @@ static int s_prepare(bd_store_t *self, sqlite3_stmt **st, const char *sql)
     return 0;
 }
 
-bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap)
+/* Is the database file empty or missing (and no write-ahead log holds its pages)? */
+static int s_db_empty(const char *path)
+{
+    struct stat st;
+    char wal[4200];
+    if (stat(path, &st) == 0 && st.st_size > 0)
+        return 0;
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    return !(stat(wal, &st) == 0 && st.st_size > 0);
+}
+
+/* A spool file's name: 64 hex digits (a blob), optionally ".corrupt" (one moved aside). */
+static int s_blob_file_name(const char *name, int with_corrupt)
+{
+    return strspn(name, "0123456789abcdef") == 64 && (!name[64] || (with_corrupt && !strcmp(name + 64, ".corrupt")));
+}
+
+static int s_spool_files(const char *spool)
+{
+    DIR *d = opendir(spool);
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d)))
+        n += s_blob_file_name(e->d_name, 1);
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static int s_quick_check(bd_store_t *self, const char *path)
+{
+    sqlite3_stmt *st = NULL;
+    char what[200] = "";
+    int rc = sqlite3_prepare_v2(self->db, "PRAGMA quick_check", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        const char *r = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+        if (r && strcmp(r, "ok") == 0) {
+            sqlite3_finalize(st);
+            return 0;
+        }
+        if (r)
+            snprintf(what, sizeof what, "%s", r);
+    }
+    if (!what[0])
+        snprintf(what, sizeof what, "%s", sqlite3_errmsg(self->db));
+    sqlite3_finalize(st);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return bn_error_set("store", "%s: %s", path, what);
+    return bn_error_set("store_db_corrupt", "%s failed its integrity check (PRAGMA quick_check: %.150s). The broker "
+                        "does not start on a damaged database: restore beian.db from a backup; the spool %s is left "
+                        "as it is (docs/STORE.md)", path, what, self->spool);
+}
+
+/* A sealed record's associated data: where it lives ("spec:<job>", "reply:<job>:<seq>"), so
+ * that a record copied to another row or column does not open. */
+static const char *s_ad(char buf[96], const char *what, const char *id, int seq)
+{
+    if (seq >= 0)
+        snprintf(buf, 96, "%s:%.40s:%d", what, id, seq);
+    else
+        snprintf(buf, 96, "%s:%.40s", what, id);
+    return buf;
+}
+
+/* Bind text sealed (durable store) or as it is (memory store). */
+static void s_bind_sealed(bd_store_t *self, sqlite3_stmt *st, int idx, const char *text, size_t len, const char *ad)
+{
+    if (!self->keys) {
+        sqlite3_bind_text(st, idx, text, (int)len, SQLITE_STATIC);
+        return;
+    }
+    size_t n;
+    void *rec = bd_seal_rec(self->keys, text, len, ad, &n);
+    sqlite3_bind_blob(st, idx, rec, (int)n, free);
+}
+
+/* A sealed column's plaintext, malloc'd; NULL for SQL NULL, or NULL with *bad set and bn_error
+ * (store_corrupt, store_key_missing) when it does not open. */
+static char *s_col_open(bd_store_t *self, sqlite3_stmt *st, int col, const char *ad, int *bad)
+{
+    *bad = 0;
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return NULL;
+    if (!self->keys)
+        return strdup((const char *)sqlite3_column_text(st, col));
+    char *p = bd_seal_rec_open(self->keys, sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col), ad, NULL);
+    *bad = !p;
+    return p;
+}
+
+/* The store key (docs/STORE.md): store.key_file, default <dir>/beian.key, made at the first
+ * start; old keys from store.old_key_files, default <key file>.old when it exists. */
+static int s_keys_open(bd_store_t *self, const bn_config_t *cfg)
+{
+    char dflt[4200], oldp[4300];
+    snprintf(dflt, sizeof dflt, "%s/beian.key", self->dir);
+    const char *key_file = bn_config_str(cfg, "store.key_file", dflt);
+    const char *old[BD_SEAL_MAX_KEYS - 1];
+    int nold = 0;
+    json_t *list = bn_config_get(cfg, "store.old_key_files"), *v;
+    size_t i;
+    if (list && !json_is_array(list))
+        return bn_error_set("config_invalid", "store.old_key_files must be a list of key file paths");
+    json_array_foreach(list, i, v) {
+        if (!json_is_string(v) || nold == BD_SEAL_MAX_KEYS - 1)
+            return bn_error_set("config_invalid", "store.old_key_files: at most %d paths", BD_SEAL_MAX_KEYS - 1);
+        old[nold++] = json_string_value(v);
+    }
+    snprintf(oldp, sizeof oldp, "%s.old", key_file);
+    if (!list && access(oldp, F_OK) == 0)
+        old[nold++] = oldp;
+    /* The keys the database's records were sealed with. */
+    uint32_t ids[16];
+    int nids = 0;
+    sqlite3_stmt *st;
+    if (s_prepare(self, &st, "SELECT DISTINCT substr(v,1,8) FROM (SELECT spec AS v FROM jobs UNION ALL"
+                             " SELECT result FROM jobs UNION ALL SELECT reply FROM tasks) WHERE typeof(v)='blob'"))
+        return -1;
+    while (sqlite3_step(st) == SQLITE_ROW && nids < 16) {
+        uint32_t id;
+        if (bd_seal_rec_id(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &id))
+            ids[nids++] = id;
+    }
+    sqlite3_finalize(st);
+    char hex[9], cur[9];
+    /* A missing key file is made afresh only for a store with nothing sealed yet, or when old
+     * keys are given (a rotation): a new key would not open what the lost one sealed. */
+    self->keys = bd_keyring_open(key_file, nids == 0 || nold > 0, old, nold);
+    if (!self->keys) {
+        if (!strcmp(bn_error_code(), "store_key_missing") && nids) {
+            bd_seal_id_hex(ids[0], hex);
+            return bn_error_set("store_key_missing", "%s does not exist, but beian.db holds records sealed with key %s: "
+                                "restore the key file from its backup, or point store.key_file at it; a new key would "
+                                "not open them (docs/STORE.md)", key_file, hex);
+        }
+        return -1;
+    }
+    bd_seal_id_hex(bd_keyring_current(self->keys), cur);
+    for (int k = 0; k < nids; k++)
+        if (!bd_keyring_has(self->keys, ids[k])) {
+            bd_seal_id_hex(ids[k], hex);
+            return bn_error_set("store_key_mismatch", "beian.db holds records sealed with key %s, which neither %s (key %s) "
+                                "nor the %d old key file(s) open: the wrong key file? (docs/STORE.md)", hex, key_file,
+                                cur, nold);
+        }
+    bn_info("store sealed with key %s (%s)%s", cur, key_file, nold ? "; old keys loaded" : "");
+    return 0;
+}
+
+static int s_reseal(bd_store_t *self);
+
+bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap, const bn_config_t *cfg)
 {
     bd_store_t *self = calloc(1, sizeof *self);
     self->durable = durable;
     self->spool_fd = -1;
+    self->dir = strdup(dir);
+    double mf = bn_config_num(cfg, "store.min_free_bytes", (double)DEFAULT_MIN_FREE);
+    self->min_free = mf > 0 ? (uint64_t)mf : 0;
+    int fresh = 0;
     char path[4096];
     if (durable) {
         mkdir(dir, 0700);
@@ -123,6 +363,17 @@ bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap)
             goto err;
         }
         snprintf(path, sizeof path, "%s/beian.db", dir);
+        /* Issue #11: an empty (or missing) database next to a spool with files is a lost
+         * database, not a new store: opening it would create empty tables and leave every
+         * spool file without a job that refers to it — never purged, never read. */
+        fresh = s_db_empty(path);
+        int nfiles = fresh ? s_spool_files(self->spool) : 0;
+        if (nfiles > 0) {
+            bn_error_set("store_db_empty", "%s is empty or missing, but the spool %s holds %d image files: the job "
+                         "database that refers to them is gone. Restore beian.db from a backup, or move the spool "
+                         "directory aside to start an empty store (docs/STORE.md)", path, self->spool, nfiles);
+            goto err;
+        }
         /* Issue #11: the database holds personal data. SQLite creates -wal and -shm with the
          * database file's mode, so the file is made (or tightened to) 0600 before SQLite opens it. */
         int dbfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -162,7 +413,14 @@ bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap)
         bn_error_set("store", "open %s: %s", path, sqlite3_errmsg(self->db));
         goto err;
     }
-    if (durable && (s_exec(self, "PRAGMA journal_mode=WAL") || s_exec(self, "PRAGMA synchronous=FULL")))
+    /* Damaged pages are found now, with a message that says what to do, rather than as a
+     * failed statement in the middle of the work (which aborts the broker, again and again). */
+    if (durable && s_quick_check(self, path) < 0)
+        goto err;
+    /* secure_delete: a deleted or rewritten value (a purged job, a record sealed again) is
+     * zeroed in the file instead of staying in a free page. */
+    if (durable && (s_exec(self, "PRAGMA journal_mode=WAL") || s_exec(self, "PRAGMA synchronous=FULL")
+                    || s_exec(self, "PRAGMA secure_delete=ON")))
         goto err;
     if (s_exec(self, "CREATE TABLE IF NOT EXISTS jobs ("
                      " id TEXT PRIMARY KEY, tenant TEXT NOT NULL, key TEXT, kind INTEGER NOT NULL,"
@@ -193,6 +451,8 @@ bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap)
         || s_prepare(self, &self->st_unref_job, "DELETE FROM blob_refs WHERE job=?")
         || s_prepare(self, &self->st_has_ref, "SELECT 1 FROM blob_refs WHERE sha=? LIMIT 1"))
         goto err;
+    if (durable && (s_keys_open(self, cfg) < 0 || s_reseal(self) < 0))
+        goto err;
     return self;
 err:
     bd_store_close(&self);
@@ -205,7 +465,7 @@ void bd_store_close(bd_store_t **self_p)
         return;
     bd_store_t *self = *self_p;
     if (self->db && self->in_tx)
-        bd_store_commit(self);
+        (void)bd_store_commit(self); /* full: rolled back, as at a crash; nothing of it was acknowledged */
     sqlite3_stmt *sts[] = {self->st_insert, self->st_bykey, self->st_status, self->st_get,
                            self->st_task, self->st_del_job, self->st_del_tasks, self->st_ref,
                            self->st_unref, self->st_refs_of, self->st_unref_job, self->st_has_ref};
@@ -221,6 +481,8 @@ void bd_store_close(bd_store_t **self_p)
         s_rmtree(self->shm);
     free(self->shm);
     free(self->spool);
+    free(self->dir);
+    bd_keyring_destroy(&self->keys);
     free(self);
     *self_p = NULL;
 }
@@ -230,11 +492,28 @@ int bd_store_dirty(const bd_store_t *self) { return self->in_tx || self->nstaged
 
 static void s_begin(bd_store_t *self)
 {
-    if (!self->in_tx) {
+    /* A statement that failed for want of space may have rolled the transaction back (SQLite
+     * does so on SQLITE_FULL): begin again, so the rest of the turn is still one transaction,
+     * which the commit rolls back (tx_failed). */
+    if (!self->in_tx || (self->tx_failed && sqlite3_get_autocommit(self->db))) {
         if (s_exec(self, "BEGIN IMMEDIATE") < 0)
             s_die("begin", bn_error_msg());
         self->in_tx = 1;
     }
+}
+
+/* A write statement's outcome: no room marks the transaction for rollback (bd_store_commit
+ * reports store_full); anything else is fatal, as before. */
+static void s_step_check(bd_store_t *self, int rc, const char *what)
+{
+    if (rc == SQLITE_DONE)
+        return;
+    if (s_sql_nospace(self, rc)) {
+        self->tx_failed = 1;
+        s_full(self, what);
+        return;
+    }
+    s_die(what, sqlite3_errmsg(self->db));
 }
 
 static void s_hex(const unsigned char *in, size_t n, char *out)
@@ -245,21 +524,6 @@ static void s_hex(const unsigned char *in, size_t n, char *out)
         out[2 * i + 1] = h[in[i] & 15];
     }
     out[2 * n] = '\0';
-}
-
-static int s_write_all(int fd, const void *data, size_t size)
-{
-    const char *p = data;
-    while (size) {
-        ssize_t n = write(fd, p, size);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        size -= (size_t)n;
-    }
-    return 0;
 }
 
 /* OpenSSL's SHA-256 uses the CPU's SHA extensions (~1.4 GB/s here, libsodium's portable code
@@ -326,15 +590,18 @@ int bd_store_blob_put(bd_store_t *self, const void *data, size_t size, char sha_
     else
         snprintf(tmp, sizeof tmp, "%s/tmp/%s", self->spool, sha_hex);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int e = fd < 0 ? errno : s_write_all(fd, data, size) < 0 ? errno : 0;
+    int e = fd < 0 ? errno : bd_seal_file_write(self->keys, fd, data, size) < 0 ? errno : 0;
     if (fd >= 0)
         close(fd);
     if (parallel)
         pthread_join(th, NULL);
     if (e || !h.ok) {
         unlink(tmp);
-        return e ? bn_error_set("store", "write %s: %s", tmp, strerror(e)) /* e.g. ENOSPC: refuse this submission */
-                 : bn_error_set("store", "sha256 failed");
+        if (e && s_nospace(e)) {
+            s_full(self, "a spool write");
+            return bn_error_set("store_full", "write %s: %s", tmp, strerror(e));
+        }
+        return e ? bn_error_set("store", "write %s: %s", tmp, strerror(e)) : bn_error_set("store", "sha256 failed");
     }
     if (parallel) {
         snprintf(sha_hex, 65, "%s", h.hex);
@@ -389,13 +656,9 @@ int bd_store_blob_paths(const bd_store_t *self, const char *name, char paths[2][
     *offset = 0;
     if (s_shm_name(name, offset, &size))
         return self->arena ? (snprintf(paths[0], 4096, "%s", bd_arena_path(self->arena)), 1) : 0;
-    if (!self->durable || !strncmp(name, "mem-", 4))
-        return 0;
-    /* The same two for the blob's whole life (the broker keeps the text): committed first,
-     * staged second; the commit's rename moves it from one to the other. */
-    snprintf(paths[0], 4096, "%s/%s", self->spool, name);
-    snprintf(paths[1], 4096, "%s/tmp/%s", self->spool, name);
-    return 2;
+    /* A durable blob's file is sealed (bd_seal): a worker could not read it without the
+     * store key, which stays the broker's. Such payloads go as bytes. */
+    return 0;
 }
 
 void bd_store_trim(bd_store_t *self)
@@ -443,13 +706,17 @@ int bd_store_blob_map(bd_store_t *self, const char *sha_hex, void **data, size_t
     }
     struct stat st;
     fstat(fd, &st);
-    *size = (size_t)st.st_size;
-    /* mmap(0 bytes) fails; give empty blobs a static address instead. */
-    static char empty;
-    *data = *size ? mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0) : &empty;
+    /* Opened chunk by chunk into memory of its own (bd_seal); a file that fails authentication
+     * (modified, truncated, not sealed) is damaged like one that does not match its name. */
+    int rc = bd_seal_file_read(self->keys, fd, (size_t)st.st_size, data, size);
     close(fd);
-    if (*data == MAP_FAILED)
-        return bn_error_set("blob_missing", "mmap: %s", strerror(errno));
+    if (rc < 0) {
+        if (!strcmp(bn_error_code(), "store_corrupt")) {
+            s_quarantine(self, sha_hex, (size_t)st.st_size);
+            return bn_error_set("store_corrupt", "blob %.12s… failed authentication", sha_hex);
+        }
+        return -1;
+    }
     /* The name is the promise: a truncated, bit-flipped or swapped file must never be handed
      * on as the applicant's upload (a stage would judge the damage and blame the applicant). */
     if (!bn_sha256_matches(*data, *size, sha_hex)) {
@@ -493,17 +760,23 @@ static int s_job_record(bd_store_t *self, const char *id, const char *tenant, co
     sqlite3_bind_int(st, 4, kind);
     sqlite3_bind_int(st, 5, priority);
     sqlite3_bind_text(st, 6, status, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, spec, (int)spec_len, SQLITE_STATIC);
+    char ad[96];
+    s_bind_sealed(self, st, 7, spec, spec_len, s_ad(ad, "spec", id, -1));
     sqlite3_bind_text(st, 8, blobs, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, created);
     sqlite3_bind_int64(st, 10, created);
     if (result)
-        sqlite3_bind_text(st, 11, result, -1, SQLITE_STATIC);
+        s_bind_sealed(self, st, 11, result, strlen(result), s_ad(ad, "result", id, -1));
     else
         sqlite3_bind_null(st, 11);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE && s_sql_nospace(self, rc)) {
+        self->tx_failed = 1;
+        s_full(self, "a job insert");
+        return bn_error_set("store_full", "insert job: %s", sqlite3_errmsg(self->db));
+    }
     return rc == SQLITE_DONE ? 0 : bn_error_set("store", "insert job: %s", sqlite3_errmsg(self->db));
 }
 
@@ -542,15 +815,16 @@ int bd_store_job_set_status(bd_store_t *self, const char *id, const char *status
     s_begin(self);
     sqlite3_stmt *st = self->st_status;
     sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+    char ad[96];
     if (result)
-        sqlite3_bind_text(st, 2, result, -1, SQLITE_STATIC);
+        s_bind_sealed(self, st, 2, result, strlen(result), s_ad(ad, "result", id, -1));
     else
         sqlite3_bind_null(st, 2);
     sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        s_die("update", sqlite3_errmsg(self->db));
+    sqlite3_clear_bindings(st);
+    s_step_check(self, rc, "update");
     return 0;
 }
 
@@ -570,8 +844,19 @@ int bd_store_job_get(bd_store_t *self, const char *id, const char *tenant, char 
         found = 1;
         if (status)
             *status = strdup((const char *)sqlite3_column_text(st, 0));
-        if (result)
-            *result = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL : strdup((const char *)sqlite3_column_text(st, 1));
+        if (result) {
+            char ad[96];
+            int bad;
+            *result = s_col_open(self, st, 1, s_ad(ad, "result", id, -1), &bad);
+            if (bad) {
+                /* Modified, or sealed with a key that is gone: say so instead of a result. */
+                bn_error("job %s: stored result unreadable: %s: %s", id, bn_error_code(), bn_error_msg());
+                json_t *e = json_pack("{s:s, s:s, s:{s:s, s:s}}", "job", id, "status", "failed", "error", "code",
+                                      bn_error_code(), "message", "the stored result failed authentication");
+                *result = json_dumps(e, JSON_COMPACT);
+                json_decref(e);
+            }
+        }
         if (kind)
             *kind = sqlite3_column_int(st, 2);
     }
@@ -585,11 +870,12 @@ int bd_store_task_done(bd_store_t *self, const char *job_id, int seq, const char
     sqlite3_stmt *st = self->st_task;
     sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, seq);
-    sqlite3_bind_text(st, 3, reply, -1, SQLITE_STATIC);
+    char ad[96];
+    s_bind_sealed(self, st, 3, reply, strlen(reply), s_ad(ad, "reply", job_id, seq));
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        s_die("task insert", sqlite3_errmsg(self->db));
+    sqlite3_clear_bindings(st);
+    s_step_check(self, rc, "task insert");
     return 0;
 }
 
@@ -634,8 +920,7 @@ void bd_store_blob_ref(bd_store_t *self, const char *job, const char *sha)
     sqlite3_bind_text(self->st_ref, 2, job, -1, SQLITE_STATIC);
     int rc = sqlite3_step(self->st_ref);
     sqlite3_reset(self->st_ref);
-    if (rc != SQLITE_DONE)
-        s_die("blob ref", sqlite3_errmsg(self->db));
+    s_step_check(self, rc, "blob ref");
 }
 
 void bd_store_blob_release(bd_store_t *self, const char *job, const char *sha)
@@ -679,18 +964,30 @@ int bd_store_each_unfinished(bd_store_t *self, bd_store_job_fn *fn, void *arg)
     int n = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
+        char ad[96];
+        int bad;
         json_t *replies = json_array();
         sqlite3_bind_text(tt, 1, id, -1, SQLITE_STATIC);
         while (sqlite3_step(tt) == SQLITE_ROW) {
             int seq = sqlite3_column_int(tt, 0);
+            /* A reply that does not open is left out: that task runs again. */
+            char *text = s_col_open(self, tt, 1, s_ad(ad, "reply", id, seq), &bad);
+            if (bad)
+                bn_error("job %s task %d: stored reply unreadable (%s); the task runs again", id, seq, bn_error_code());
             while ((int)json_array_size(replies) <= seq)
                 json_array_append_new(replies, json_null());
-            json_array_set_new(replies, (size_t)seq, json_loads((const char *)sqlite3_column_text(tt, 1), 0, NULL));
+            json_array_set_new(replies, (size_t)seq, text ? json_loads(text, 0, NULL) : json_null());
+            free(text);
         }
         sqlite3_reset(tt);
+        /* A spec that does not open is passed as "": the broker fails the job store_corrupt. */
+        char *spec = s_col_open(self, st, 5, s_ad(ad, "spec", id, -1), &bad);
+        if (bad)
+            bn_error("job %s: stored spec unreadable: %s", id, bn_error_code());
         fn(arg, id, (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
-           sqlite3_column_int(st, 3), sqlite3_column_int(st, 4), (const char *)sqlite3_column_text(st, 5),
+           sqlite3_column_int(st, 3), sqlite3_column_int(st, 4), spec ? spec : "",
            (const char *)sqlite3_column_text(st, 6), sqlite3_column_int64(st, 7), replies);
+        free(spec);
         json_decref(replies);
         n++;
     }
@@ -699,30 +996,51 @@ int bd_store_each_unfinished(bd_store_t *self, bd_store_job_fn *fn, void *arg)
     return n;
 }
 
-void bd_store_commit(bd_store_t *self)
+int bd_store_commit(bd_store_t *self)
 {
+    int renamed = 0; /* staged blobs already moved into spool/ */
+    const char *what = "a statement";
+    if (self->tx_failed)
+        goto full;
     if (self->nstaged) {
         /* One syncfs flushes every staged blob; then the renames publish them, and the
          * directory fsync makes the renames durable. */
-        if (syncfs(self->spool_fd) < 0)
+        if (syncfs(self->spool_fd) < 0) {
+            what = "syncfs of the spool";
+            if (s_nospace(errno)) /* delayed allocation found no room: nothing published yet */
+                goto full;
             s_die("syncfs", strerror(errno));
-        char from[4096], to[4096];
-        for (int i = 0; i < self->nstaged; i++) {
-            snprintf(from, sizeof from, "%s/tmp/%s", self->spool, self->staged[i]);
-            snprintf(to, sizeof to, "%s/%s", self->spool, self->staged[i]);
-            if (rename(from, to) < 0)
-                s_die("rename", strerror(errno));
-            free(self->staged[i]);
         }
-        self->nstaged = 0;
+        char from[4096], to[4096];
+        for (; renamed < self->nstaged; renamed++) {
+            snprintf(from, sizeof from, "%s/tmp/%s", self->spool, self->staged[renamed]);
+            snprintf(to, sizeof to, "%s/%s", self->spool, self->staged[renamed]);
+            if (rename(from, to) < 0) {
+                what = "a spool rename";
+                if (s_nospace(errno))
+                    goto full;
+                s_die("rename", strerror(errno));
+            }
+        }
         if (fsync(self->spool_fd) < 0)
             s_die("fsync spool dir", strerror(errno));
     }
     if (self->in_tx) {
-        if (s_exec(self, "COMMIT") < 0)
-            s_die("commit", bn_error_msg());
+        char *err = NULL;
+        int rc = sqlite3_exec(self->db, "COMMIT", NULL, NULL, &err);
+        if (rc != SQLITE_OK) {
+            what = "the commit";
+            if (s_sql_nospace(self, rc)) {
+                sqlite3_free(err);
+                goto full;
+            }
+            s_die("commit", err ? err : sqlite3_errmsg(self->db));
+        }
         self->in_tx = 0;
     }
+    for (int i = 0; i < self->nstaged; i++)
+        free(self->staged[i]);
+    self->nstaged = 0;
     /* Only now that the reference removals are durable may the files go. */
     for (int i = 0; i < self->norphans; i++) {
         sqlite3_bind_text(self->st_has_ref, 1, self->orphans[i], -1, SQLITE_STATIC);
@@ -738,4 +1056,191 @@ void bd_store_commit(bd_store_t *self)
         free(self->orphans[i]);
     }
     self->norphans = 0;
+    return 0;
+full:
+    /* No room: undo the whole turn, as a crash would have, but without stopping — nothing of it
+     * was acknowledged. Reference removals are undone, so their files stay; blobs this turn
+     * added go, unless a committed job refers to them. */
+    s_full(self, what);
+    if (self->in_tx)
+        sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL); /* fails harmlessly if SQLite already did */
+    self->in_tx = 0;
+    self->tx_failed = 0;
+    for (int i = 0; i < self->nstaged; i++) {
+        char path[4200];
+        sqlite3_bind_text(self->st_has_ref, 1, self->staged[i], -1, SQLITE_STATIC);
+        int referenced = sqlite3_step(self->st_has_ref) == SQLITE_ROW;
+        sqlite3_reset(self->st_has_ref);
+        snprintf(path, sizeof path, i < renamed ? "%s/%s" : "%s/tmp/%s", self->spool, self->staged[i]);
+        if (!referenced)
+            unlink(path);
+        free(self->staged[i]);
+    }
+    self->nstaged = 0;
+    for (int i = 0; i < self->norphans; i++)
+        free(self->orphans[i]);
+    self->norphans = 0;
+    return bn_error_set("store_full", "%s failed for want of space; the turn was rolled back", what);
+}
+
+/* ---- sealing what was written before (or under an old key) --------------------------- */
+
+/* Seal a spool file again under the current key when it is plaintext (written before the
+ * store was sealed) or sealed with an old key: checked against its name first, then written
+ * to spool/tmp and renamed over the old file. counts[0] plaintext, counts[1] old key. */
+static int s_reseal_spool(bd_store_t *self, int legacy, int counts[2])
+{
+    DIR *d = opendir(self->spool);
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && d && (e = readdir(d))) {
+        if (!s_blob_file_name(e->d_name, 0))
+            continue;
+        char path[4200], tmp[4200];
+        unsigned char hdr[8];
+        uint32_t id;
+        snprintf(path, sizeof path, "%s/%s", self->spool, e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0) {
+            if (fd >= 0)
+                close(fd);
+            continue;
+        }
+        ssize_t got = pread(fd, hdr, sizeof hdr, 0);
+        int sealed = got == (ssize_t)sizeof hdr && bd_seal_file_id(hdr, sizeof hdr, &id);
+        if ((sealed && id == bd_keyring_current(self->keys)) || (!sealed && !legacy)) {
+            close(fd); /* current, or plaintext in a sealed store: a modification, which reads will report */
+            continue;
+        }
+        static char empty;
+        void *data = &empty;
+        size_t size = (size_t)st.st_size;
+        if (!sealed && size) {
+            data = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (data == MAP_FAILED) {
+                close(fd);
+                continue;
+            }
+        } else if (sealed && bd_seal_file_read(self->keys, fd, size, &data, &size) < 0) {
+            close(fd);
+            bn_warn("spool file %.12s… cannot be sealed again: %s (left for its job to find)", e->d_name, bn_error_msg());
+            continue;
+        }
+        close(fd);
+        if (!bn_sha256_matches(data, size, e->d_name)) {
+            bd_store_blob_unmap(data, size);
+            s_quarantine(self, e->d_name, size);
+            continue;
+        }
+        snprintf(tmp, sizeof tmp, "%s/tmp/%s", self->spool, e->d_name);
+        int wfd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int err = wfd < 0 ? errno : bd_seal_file_write(self->keys, wfd, data, size) < 0 || fsync(wfd) < 0 ? errno : 0;
+        if (wfd >= 0)
+            close(wfd);
+        bd_store_blob_unmap(data, size);
+        if (err || rename(tmp, path) < 0) {
+            err = err ? err : errno;
+            unlink(tmp);
+            rc = bn_error_set(s_nospace(err) ? "store_full" : "store", "sealing spool file %.12s…: %s", e->d_name, strerror(err));
+            break;
+        }
+        counts[sealed]++;
+    }
+    if (d)
+        closedir(d);
+    if (counts[0] + counts[1] && fsync(self->spool_fd) < 0)
+        s_die("fsync spool dir", strerror(errno));
+    return rc;
+}
+
+/* The same for the database's sealed columns, in one transaction. */
+static int s_reseal_rows(bd_store_t *self, int legacy, int counts[3])
+{
+    static const struct {
+        const char *sel, *upd, *what;
+    } cols[] = {
+        {"SELECT id, spec, -1 FROM jobs", "UPDATE jobs SET spec=? WHERE id=?", "spec"},
+        {"SELECT id, result, -1 FROM jobs WHERE result IS NOT NULL", "UPDATE jobs SET result=? WHERE id=?", "result"},
+        {"SELECT job, reply, seq FROM tasks", "UPDATE tasks SET reply=? WHERE job=? AND seq=?", "reply"},
+    };
+    s_begin(self);
+    for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
+        sqlite3_stmt *sel, *upd;
+        if (s_prepare(self, &sel, cols[c].sel))
+            return -1;
+        if (s_prepare(self, &upd, cols[c].upd)) {
+            sqlite3_finalize(sel);
+            return -1;
+        }
+        while (sqlite3_step(sel) == SQLITE_ROW) {
+            const char *id = (const char *)sqlite3_column_text(sel, 0);
+            int seq = sqlite3_column_int(sel, 2);
+            const void *v = sqlite3_column_blob(sel, 1);
+            size_t n = (size_t)sqlite3_column_bytes(sel, 1);
+            uint32_t kid;
+            int plain = sqlite3_column_type(sel, 1) == SQLITE_TEXT;
+            if (plain ? !legacy : !bd_seal_rec_id(v, n, &kid) || kid == bd_keyring_current(self->keys))
+                continue; /* sealed with the current key, or damage that reads will report */
+            char ad[96];
+            s_ad(ad, cols[c].what, id, seq);
+            char *text = plain ? strndup(v, n) : bd_seal_rec_open(self->keys, v, n, ad, &n);
+            if (!text) {
+                bn_warn("job %s: a stored %s cannot be sealed again: %s", id, cols[c].what, bn_error_msg());
+                counts[2]++;
+                continue;
+            }
+            s_bind_sealed(self, upd, 1, text, n, ad);
+            sqlite3_bind_text(upd, 2, id, -1, SQLITE_TRANSIENT);
+            if (seq >= 0)
+                sqlite3_bind_int(upd, 3, seq);
+            int rc = sqlite3_step(upd);
+            sqlite3_reset(upd);
+            sqlite3_clear_bindings(upd);
+            free(text);
+            s_step_check(self, rc, "sealing a record");
+            counts[!plain]++;
+        }
+        sqlite3_finalize(sel);
+        sqlite3_finalize(upd);
+    }
+    return 0;
+}
+
+/* Plaintext is data from before sealing only in a database that was never sealed
+ * (user_version 0); once sealed (1), plaintext is a modification: never sealed at open, where
+ * it would be laundered, but store_corrupt when read. */
+static int s_reseal(bd_store_t *self)
+{
+    int files[2] = {0, 0}, rows[3] = {0, 0, 0};
+    sqlite3_stmt *st;
+    if (s_prepare(self, &st, "PRAGMA user_version"))
+        return -1;
+    int legacy = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0;
+    sqlite3_finalize(st);
+    if (s_reseal_spool(self, legacy, files) < 0 || s_reseal_rows(self, legacy, rows) < 0)
+        return -1;
+    if (legacy) {
+        s_begin(self);
+        if (s_exec(self, "PRAGMA user_version=1") < 0)
+            return -1;
+    }
+    if (bd_store_commit(self) < 0)
+        return -1;
+    if (!files[0] && !files[1] && !rows[0] && !rows[1])
+        return 0;
+    /* What was plaintext (or under the old key) may linger in free pages and in the log:
+     * rebuild the file and empty the log. */
+    if (s_exec(self, "VACUUM") < 0 || s_exec(self, "PRAGMA wal_checkpoint(TRUNCATE)") < 0)
+        return -1;
+    char cur[9];
+    bd_seal_id_hex(bd_keyring_current(self->keys), cur);
+    bn_info("store: sealed with key %s %d records and %d spool files written before sealing, and %d records and %d "
+            "spool files sealed with an old key", cur, rows[0], files[0], rows[1], files[1]);
+    if (rows[2])
+        bn_warn("store: %d damaged records could not be opened to be sealed again: they read as store_corrupt, and "
+                "until their jobs are deleted the broker needs the key they name to start", rows[2]);
+    else
+        bn_info("store: no record needs an old key now");
+    return 0;
 }

@@ -11,20 +11,35 @@
  *      fsync per file), rename each into spool/, fsync the spool directory, COMMIT (WAL,
  *      synchronous=FULL fsyncs the log)
  *   3. only then does the broker send the acknowledgements of that turn.
- * A failed fsync/rename/commit aborts the process: acking what may be lost is worse than
- * stopping (after a failed fsync the page cache state is unknowable — see "fsyncgate").
+ * A failed fsync aborts the process: acking what may be lost is worse than stopping (after a
+ * failed fsync the page cache state is unknowable — see "fsyncgate"). A write that fails for
+ * want of space (ENOSPC, EDQUOT, EFBIG, SQLITE_FULL) does not: the turn is rolled back, the
+ * store reports itself full (bd_store_full) and the broker refuses new work until there is
+ * room again (docs/STORE.md "Disk full").
+ *
+ * At rest, the personal fields of the database (spec, task replies, results) and every spool
+ * file are sealed with the store key (bd_seal, docs/STORE.md); a spool file's name stays the
+ * sha256 of its plaintext.
  * In memory mode (durable = 0) SQLite is :memory: and nothing is written to disk; the broker keeps
  * the payloads it received, large ones in tmpfs files (bd_store_shm_put). */
 #ifndef BD_STORE_H
 #define BD_STORE_H
+#include "core/bn_config.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct bd_store bd_store_t;
 
-/* arena_cap: memory mode's largest payload file (bd_arena), e.g. the broker's max_bytes. */
-bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap);
+/* arena_cap: memory mode's largest payload file (bd_arena), e.g. the broker's max_bytes.
+ * cfg (may be NULL): store.key_file, store.old_key_files, store.min_free_bytes (docs/CONFIG.md).
+ * A durable store refuses to open (NULL, bn_error) when beian.db fails PRAGMA quick_check
+ * (store_db_corrupt), when it is empty or missing but the spool holds files (store_db_empty),
+ * or when its records are sealed with a key that is not loaded (store_key_missing,
+ * store_key_mismatch). At open, plaintext records and spool files (written before sealing)
+ * and those sealed with an old key are sealed again with the current key. */
+bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap, const bn_config_t *cfg);
 void bd_store_close(bd_store_t **self_p);
 int bd_store_durable(const bd_store_t *self);
 
@@ -37,9 +52,9 @@ int bd_store_blob_put(bd_store_t *self, const void *data, size_t size, char sha_
  * stage; still one copy of the payload. name receives "shm-<offset>-<bytes>". Fails (the caller
  * keeps the bytes) when there is no such file or it is full. */
 int bd_store_shm_put(bd_store_t *self, const void *data, size_t size, char name[65]);
-/* Where a worker on this host may read a blob: 0, 1 or 2 paths into paths[] and, for the
- * memory store's payload file, an offset. A durable blob is under spool/tmp until the commit
- * renames it into spool/: both are given, and the reader tries them in order (twice). */
+/* Where a worker on this host may read a blob: 0 or 1 path into paths[] and, for the memory
+ * store's payload file, an offset. Durable blobs: 0 (spool files are sealed; workers are sent
+ * the bytes). */
 int bd_store_blob_paths(const bd_store_t *self, const char *name, char paths[2][4096], uint64_t *offset);
 /* Housekeeping, every few seconds: a payload file that got nothing since the last call gives
  * its free tail back (bd_arena_trim). */
@@ -48,10 +63,12 @@ void bd_store_trim(bd_store_t *self);
 uint64_t bd_store_shm_bytes(const bd_store_t *self);
 /* Memory mode: delete a bd_store_shm_put file (its job is gone). */
 void bd_store_shm_release(bd_store_t *self, const char *name);
-/* Map a stored blob read-only; data and size stay valid until bd_store_blob_unmap. The bytes
- * are checked against the name (sha256): a spool file that does not match is moved aside as
- * spool/<sha>.corrupt and the call fails with bn_error store_corrupt (also on later calls for
- * that name); a file that is gone fails with blob_missing. */
+/* A stored blob, read-only: a durable one is opened (decrypted) into an anonymous mapping, a
+ * memory-store payload mapped; data and size stay valid until bd_store_blob_unmap. The bytes
+ * are authenticated and checked against the name (sha256): a spool file that fails is moved
+ * aside as spool/<sha>.corrupt and the call fails with bn_error store_corrupt (also on later
+ * calls for that name); a file that is gone fails with blob_missing, one sealed with a key
+ * that is not loaded with store_key_missing. */
 int bd_store_blob_map(bd_store_t *self, const char *sha_hex, void **data, size_t *size);
 /* Check a blob against its name without keeping it: 0 intact (or a memory-store payload, which
  * has no content address), -1 with bn_error store_corrupt or blob_missing. */
@@ -97,8 +114,17 @@ typedef void (bd_store_job_fn)(void *arg, const char *id, const char *tenant, co
                                json_t *task_replies);
 int bd_store_each_unfinished(bd_store_t *self, bd_store_job_fn *fn, void *arg);
 
-/* Make everything staged since the last commit durable (see above). Aborts on I/O failure. */
-void bd_store_commit(bd_store_t *self);
+/* Make everything staged since the last commit durable (see above). 0, or -1 with bn_error
+ * store_full: a write found no space; everything since the last commit was rolled back (the
+ * caller must not acknowledge it, and reloads its state from the store). Aborts on other I/O
+ * failures. */
+int bd_store_commit(bd_store_t *self);
+/* Is the store full: free space on its filesystem below store.min_free_bytes, or a write
+ * failed for want of space and not enough has been freed since? Always 0 in memory mode. */
+int bd_store_full(const bd_store_t *self);
+/* Look at the free space again (statvfs; at most every 250 ms): call it every turn. Logs
+ * when the store becomes full and when it has room again. Returns bd_store_full. */
+int bd_store_check_space(bd_store_t *self);
 int bd_store_dirty(const bd_store_t *self);
 
 #endif

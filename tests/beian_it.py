@@ -44,7 +44,7 @@ def check(cond, msg):
 class Stack:
     """A broker (and workers) in a fresh state directory."""
 
-    def __init__(self, heartbeat=300, lease=20000, attempts=3, extra=None, durable=True):
+    def __init__(self, heartbeat=300, lease=20000, attempts=3, extra=None, durable=True, preexec=None):
         self.dir = tempfile.mkdtemp(prefix="beian-it-")
         self.ep = "ipc://%s/beiand.sock" % self.dir
         self.args = ["--dir", self.dir, "--heartbeat", str(heartbeat), "--lease", str(lease),
@@ -56,11 +56,12 @@ class Stack:
         self.workers = []
         self.log = open(os.path.join(self.dir, "log.txt"), "ab")
         self.heartbeat = heartbeat
+        self.preexec = preexec  # run in the broker's process before exec (e.g. a resource limit)
         self.start_broker()
 
     def start_broker(self):
         self.broker = subprocess.Popen([os.path.join(BIN, "beiand")] + self.args,
-                                       stdout=self.log, stderr=self.log)
+                                       stdout=self.log, stderr=self.log, preexec_fn=self.preexec)
         _procs.append(self.broker)
         sock = os.path.join(self.dir, "beiand.sock")
         for _ in range(100):
@@ -142,7 +143,7 @@ class MdpClient:
             self.connect()
         return r
 
-    def submit(self, docs, selfie=None, options=None, form=None):
+    def submit(self, docs, selfie=None, options=None, form=None, timeout=5000):
         """docs: list of (type, side, bytes). Returns (status, body)."""
         spec = {"documents": [], "options": options or {}}
         frames = []
@@ -154,7 +155,7 @@ class MdpClient:
             spec["selfie"] = len(frames)
         if form:
             spec["form"] = form
-        r = self.call("beian.submit", [json.dumps(spec).encode()] + frames)
+        r = self.call("beian.submit", [json.dumps(spec).encode()] + frames, timeout)
         if r is None:
             return None, None
         return r[0].decode(), json.loads(r[1])

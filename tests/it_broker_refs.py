@@ -1,7 +1,8 @@
 """Large payloads by reference: a worker on the broker's host that says so in READY
-(BN_READY_REFS) is pointed at the payload's file instead of being sent the bytes, in both
-stores; one that cannot read the file says blob_unreachable and gets the bytes, without that
-counting as an attempt; stock workers and small payloads always get bytes. The worker here is
+(BN_READY_REFS) is pointed at the payload's file instead of being sent the bytes, in the memory
+store; one that cannot read the file says blob_unreachable and gets the bytes, without that
+counting as an attempt; stock workers and small payloads always get bytes. The durable store's
+spool files are sealed (docs/STORE.md): there every payload goes as bytes. The worker here is
 written from the protocol text (docs/PROTOCOL.md), not with beian's C runtime."""
 import json
 import os
@@ -92,6 +93,13 @@ def run(durable):
         check(status == "200" and res["status"] == "done",
               "%s: the job is done with --max-attempts 1, so the refused attempt did not count" % mode)
         by_ref = [x for x in seen if x["ref"]]
+        if durable:
+            check(not by_ref and any(x["frame_len"] == len(big) and x["data"] == big for x in seen),
+                  "durable: spool files are sealed, so the large payload goes as bytes, not by reference")
+            docs = res["documents"]
+            check(all(d["quality"]["fnv1a"] == fnv1a(p) for d, p in zip(docs, (big, small))),
+                  "durable: both stages saw every payload intact")
+            return
         check(len(by_ref) == 1 and by_ref[0]["frame_len"] == 0 and by_ref[0]["data"] == big,
               "%s: the large payload is named by file (empty frame), and the file holds its bytes" % mode)
         check(by_ref[0]["ref"]["bytes"] == len(big) and by_ref[0]["ref"]["offset"] % 4096 == 0,

@@ -33,7 +33,7 @@ int main(void)
     char dir[] = "/tmp/beian-store-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
-    bd_store_t *st = bd_store_open(dir, 1, 0);
+    bd_store_t *st = bd_store_open(dir, 1, 0, NULL);
     CHECK(st != NULL, "open");
     char sha[65], sha2[65];
     CHECK(bd_store_blob_put(st, "hello", 5, sha) == 0, "blob put");
@@ -93,7 +93,7 @@ int main(void)
         fclose(junk);
 
     /* Reopen: everything committed is there. */
-    st = bd_store_open(dir, 1, 0);
+    st = bd_store_open(dir, 1, 0, NULL);
     CHECK(access(tmp, F_OK) != 0, "reopen removes uncommitted temporary files");
     CHECK(bd_store_blob_map(st, sha, &data, &size) == 0 && size == 5, "blob survives a reopen");
     bd_store_blob_unmap(data, size);
@@ -115,7 +115,7 @@ int main(void)
     bd_store_close(&st);
 
     /* References: a shared blob stays until its last job lets go; files go after the commit. */
-    st = bd_store_open(dir, 1, 0);
+    st = bd_store_open(dir, 1, 0, NULL);
     char a[65], b[65], path[400];
     bd_store_blob_put(st, "shared", 6, a);
     bd_store_blob_put(st, "only-j1", 7, b);
@@ -147,7 +147,7 @@ int main(void)
      * back. A bit-flipped, truncated or swapped file is store_corrupt, never bytes handed on
      * as the applicant's upload; it is moved aside so that the same image uploaded again is
      * stored afresh, and goes with its last reference. */
-    st = bd_store_open(dir, 1, 0);
+    st = bd_store_open(dir, 1, 0, NULL);
     char c1[65], c2[65], c3[65], p1[400], p2[400], p3[400], aside[420];
     const char *body1 = "the applicant's front side", *body2 = "the applicant's back side",
                *body3 = "a third upload, to be cut short";
@@ -205,7 +205,7 @@ int main(void)
     bd_store_close(&st);
 
     /* Memory mode keeps jobs, not blobs. */
-    st = bd_store_open(dir, 0, 1u << 20);
+    st = bd_store_open(dir, 0, 1u << 20, NULL);
     CHECK(bd_store_blob_put(st, "x", 1, sha) == 0 && bd_store_blob_map(st, sha, &data, &size) < 0, "memory: no spool");
     CHECK(bd_store_blob_put(st, "x", 1, sha2) == 0 && strcmp(sha, sha2) != 0, "memory: unique names");
     json_t *res = json_pack("{s:s}", "verdict", "reshoot");

@@ -82,14 +82,14 @@ int bn_config_bool(const bn_config_t *self, const char *path, int dflt)
 }
 
 /* The keys this program reads outside the stage sections (docs/CONFIG.md): broker.*, job.*,
- * worker.*. The stage sections quality.*, profiles.*, ocr.* and face.* are accepted whole:
+ * worker.*, store.*. The stage sections quality.*, profiles.*, ocr.* and face.* are accepted whole:
  * their keys are read in many places with computed paths (profiles.<name>.*, per-check
  * thresholds) and documented in docs/QUALITY.md, docs/OCR.md and docs/FACE.md, so a list here
  * would drift from the code that reads them; only the section name is checked. */
 static const char *const s_known_keys[] = {
     "broker.heartbeat_ms", "broker.lease_ms", "broker.max_attempts", "broker.max_jobs", "broker.max_bytes",
     "broker.max_upload", "broker.max_frame", "broker.retention_hours", "broker.max_queued_bytes",
-    "broker.request_timeout_ms",
+    "broker.request_timeout_ms", "store.key_file", "store.old_key_files", "store.min_free_bytes",
     "job.allow_client_clock", "job.legibility_evidence",
     "worker.task_timeout_ms", "worker.nice", "worker.cv_threads", "worker.max_memory_mb",
     NULL};

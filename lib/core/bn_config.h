@@ -23,7 +23,7 @@ int bn_config_bool(const bn_config_t *self, const char *path, int dflt);
 
 /* Keys in the file that no part of beian reads: a misspelling (broker.max_jbos) would
  * otherwise leave the default in force without a word. Dotted paths of every unknown key under
- * broker.*, job.*, worker.* and of every unknown top-level section (or a known one that is not
+ * broker.*, store.*, job.*, worker.* and of every unknown top-level section (or a known one that is not
  * an object); the stage sections quality.*, profiles.*, ocr.*, face.* are not looked into.
  * Returns a new array (empty for NULL). */
 json_t *bn_config_unknown_keys(const bn_config_t *self);
