@@ -198,7 +198,7 @@ int main(void)
           "the image reads back");
     bd_store_blob_unmap(data, size);
     char *status = NULL, *res = NULL;
-    CHECK(bd_store_job_get(st, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", &status, &res, NULL) == 1 && res && !strcmp(res, result),
+    CHECK(bd_store_job_get(st, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", NULL, &status, &res, NULL) == 1 && res && !strcmp(res, result),
           "the result reads back");
     free(status);
     free(res);
@@ -212,7 +212,7 @@ int main(void)
                 " WHERE id='bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'") == 0, "tamper with a result");
     st = bd_store_open(dir, 1, 0, NULL);
     res = NULL;
-    CHECK(st && bd_store_job_get(st, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", NULL, &res, NULL) == 1 && res
+    CHECK(st && bd_store_job_get(st, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", NULL, NULL, &res, NULL) == 1 && res
           && strstr(res, "store_corrupt") && !strstr(res, NAME), "a modified result reads as store_corrupt (%s)", res);
     free(res);
     bd_store_job_delete(st, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"); /* (a damaged record never opens, under any key) */
@@ -244,10 +244,10 @@ int main(void)
     CHECK(bd_store_commit(st) < 0 && !strcmp(bn_error_code(), "store_full"),
           "a commit whose log cannot grow: store_full (got %s)", bn_error_code());
     setrlimit(RLIMIT_FSIZE, &old);
-    CHECK(bd_store_job_get(st, "cccccccccccccccccccccccccccccccc", NULL, NULL, NULL) == 0, "the turn was rolled back");
-    CHECK(bd_store_job_get(st, JOB, NULL, NULL, NULL) == 1, "what was committed before is still there");
+    CHECK(bd_store_job_get(st, "cccccccccccccccccccccccccccccccc", NULL, NULL, NULL, NULL) == 0, "the turn was rolled back");
+    CHECK(bd_store_job_get(st, JOB, NULL, NULL, NULL, NULL) == 1, "what was committed before is still there");
     bd_store_job_insert(st, "cccccccccccccccccccccccccccccccc", "t", NULL, 0, 0, big, sizeof big - 1, "[]", 1);
-    CHECK(bd_store_commit(st) == 0 && bd_store_job_get(st, "cccccccccccccccccccccccccccccccc", NULL, NULL, NULL) == 1,
+    CHECK(bd_store_commit(st) == 0 && bd_store_job_get(st, "cccccccccccccccccccccccccccccccc", NULL, NULL, NULL, NULL) == 1,
           "with room again the same write commits");
     bd_store_close(&st);
 

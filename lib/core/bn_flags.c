@@ -135,3 +135,15 @@ bn_severity_t bn_flags_worst(const json_t *flags)
     }
     return worst;
 }
+
+int bn_flags_has(const json_t *flags, const char *code)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(flags, i, f) {
+        const char *c = json_string_value(json_object_get(f, "code"));
+        if (c && !strcmp(c, code))
+            return 1;
+    }
+    return 0;
+}

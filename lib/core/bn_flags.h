@@ -29,6 +29,8 @@ bn_severity_t bn_verdict_parse(const char *v);   /* "pass" → INFO */
  * default. Returns the new object (borrowed) or NULL for an unknown code (a programming error,
  * logged). */
 json_t *bn_flag_add(json_t *flags, const char *code, double metric, double threshold, int severity);
+/* Is a flag of this code in the array (NULL or not an array: no)? */
+int bn_flags_has(const json_t *flags, const char *code);
 /* Worst severity over an array of flags (BN_SEV_INFO when empty). */
 bn_severity_t bn_flags_worst(const json_t *flags);
 

@@ -23,6 +23,7 @@
 #include "img/bn_quality.h"
 #include "img/bn_textdet.h"
 #include "ocr/bn_checks.h"
+#include "ocr/bn_cardedge.h"
 #include "ocr/bn_datefix.h"
 #include "ocr/bn_kie.h"
 #include "ocr/bn_lines.h"
@@ -820,6 +821,18 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double sh
         if (bn_kie_extract(doc_type, !strcmp(side, "back") ? "front" : "back", &L, &other) == 0 && other.labels_seen >= 1)
             bn_flag_add(flags, "wrong_side", NAN, NAN, -1);
         memset(&other, 0, sizeof other); /* personal data */
+    }
+    /* an ID card's top or bottom edge off the photo, its text whole: the rows say where the
+     * edges are (the quality stage judged the outline and the lines; one flag per code) */
+    bn_cardedge_t ce;
+    if (!strcmp(doc_type, "id-card") && !strcmp(side, "front") && bn_cardedge_id_front(&L, &k, &ce) &&
+        !bn_flags_has(json_object_get(json_object_get(task->hints, "quality"), "flags"), "border_incomplete")) {
+        double out_mm = fmax(ce.top_out, ce.bottom_out), t = bn_config_num(task->config, "ocr.card_edge_outside_mm", 1.5);
+        if (getenv("BEIAN_OCR_DEBUG"))
+            fprintf(stderr, "cardedge: %.1f px/mm, top %.1f mm, bottom %.1f mm outside\n", ce.px_per_mm, ce.top_out,
+                    ce.bottom_out);
+        if (out_mm > t)
+            bn_flag_add(flags, "border_incomplete", round(out_mm * 10) / 10, t, -1);
     }
     *rotation = L.rotation;
     bn_lines_clear(&L);

@@ -4,6 +4,7 @@
 #include "core/bn_config.h"
 #include "core/bn_error.h"
 #include "core/bn_file.h"
+#include "core/bn_flags.h"
 
 #include <ctype.h>
 #include <getopt.h>
@@ -333,18 +334,6 @@ static int s_any_output(int m, const json_t *fields)
 
 /* ---- one image -------------------------------------------------------------------------- */
 
-static int s_has_flag(const json_t *flags, const char *code)
-{
-    size_t i;
-    json_t *f;
-    json_array_foreach(flags, i, f) {
-        const char *c = json_string_value(json_object_get(f, "code"));
-        if (c && !strcmp(c, code))
-            return 1;
-    }
-    return 0;
-}
-
 /* GT booleans: false, "false", "no", "invalid", 0 → 0; true, "true", "yes", "valid", nonzero → 1;
  * anything else (null, absent, unknown) → -1. */
 static int s_truth_bool(const json_t *v)
@@ -368,7 +357,7 @@ static void s_expect(json_t *arr, const char *rule, const char *flag, int due, c
     if (due < 0)
         return;
     json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:b}", "rule", rule, "flag", flag, "expected", due,
-                                         "raised", s_has_flag(flags, flag)));
+                                         "raised", bn_flags_has(flags, flag)));
 }
 
 /* Is an end date before today? 1 yes, 0 no (or long-term), -1 unknown. */

@@ -1,0 +1,33 @@
+/* bn_cardedge — is the ID card's top or bottom edge outside the photo? Judged from its rows.
+ *
+ * Why: a card photographed with an edge or a corner cut off keeps all its text (6 of 12 such
+ * real photos had every field legible), and a tight crop whose edges touch the frame is fine,
+ * so neither the outline (not found, or found cut) nor lines running out of the frame tell
+ * them apart. The print does: on the front of a resident ID card (85.6 x 54 mm) the name row's
+ * middle lies 8.1-9.4 mm below the top edge and the number row's 44.5-47.4 mm (measured on
+ * real cards whose outline was found whole). Their distance on the photo gives its pixels per
+ * millimetre, and with it where the top and bottom edges must be.
+ *
+ * The nearest of those positions is used (8.1 mm above the name, 54 - 47.4 = 6.6 mm below the
+ * number): a card whose rows sit lower (bilingual cards print a line of Uyghur, Zhuang,
+ * Mongolian... above each label) makes the edges predicted too close, never too far, so it
+ * may miss a cut, not invent one.
+ *
+ * Pure: lines and fields in, millimetres out (tests/test_ocr_cardedge.c). */
+#ifndef BN_CARDEDGE_H
+#define BN_CARDEDGE_H
+#include "ocr/bn_kie.h"
+#include "ocr/bn_lines.h"
+
+typedef struct {
+    double px_per_mm;  /* the photo's scale at the card */
+    double top_out;    /* mm the predicted top edge lies outside the frame (< 0: inside, by the
+                          distance to the nearest side of the frame) */
+    double bottom_out; /* the same for the bottom edge */
+} bn_cardedge_t;
+
+/* For an ID-card front whose name (found by its label) and number rows were read. Returns 1
+ * with *out filled, 0 when the rows are not there (nothing measured). */
+int bn_cardedge_id_front(const bn_lines_t *L, const bn_kie_t *k, bn_cardedge_t *out);
+
+#endif
