@@ -5,8 +5,10 @@
 #include "core/bn_config.h"
 #include "core/bn_flags.h"
 #include "ocr/bn_checks.h"
+#include "ocr/bn_ocr.h"
 #include "core/bn_validate.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -576,8 +578,50 @@ static void test_required_lists(void)
     result_free(&r);
 }
 
+/* sex and birth date unread on a front: the valid number gives them, marked as its */
+static void test_fields_from_number(void)
+{
+    char num[19];
+    make_id(num, "110101", "19870123", "003"); /* 17th digit odd: a man */
+    json_t *f = fields("name", "张三", 0.97, "id_number", num, 0.91, NULL);
+    bn_ocr_fields_from_number(f);
+    json_t *sx = json_object_get(f, "sex"), *bd = json_object_get(f, "birth_date");
+    CHECK(sx && !strcmp(json_string_value(json_object_get(sx, "value")), "男"));
+    CHECK(bd && !strcmp(json_string_value(json_object_get(bd, "value")), "1987-01-23"));
+    CHECK(!strcmp(json_string_value(json_object_get(bd, "source")), "id_number"));
+    CHECK(fabs(json_number_value(json_object_get(bd, "confidence")) - 0.91) < 1e-9, "the number's confidence");
+    /* filled in is not read: the printed rows are still reported unreadable */
+    json_t *checks = json_object(), *flags = json_array();
+    CHECK(bn_checks_run("id-card", "front", f, NULL, "2026-01-01", checks, flags) == 0);
+    json_t *missing = json_object_get(json_object_get(checks, "fields"), "missing");
+    int sex_missing = 0;
+    for (size_t i = 0; i < json_array_size(missing); i++)
+        sex_missing |= !strcmp(json_string_value(json_array_get(missing, i)), "sex");
+    CHECK(sex_missing && bn_flags_has(flags, "field_unreadable"), "a derived sex is not a printed one");
+    json_decref(checks), json_decref(flags);
+    json_decref(f);
+    /* a printed birth date stays as read (the checks compare it with the number) */
+    make_id(num, "110101", "19870123", "004");
+    f = fields("birth_date", "1987-01-24", 0.9, "id_number", num, 0.99, NULL);
+    bn_ocr_fields_from_number(f);
+    CHECK(!strcmp(json_string_value(json_object_get(json_object_get(f, "birth_date"), "value")), "1987-01-24"));
+    CHECK(!strcmp(json_string_value(json_object_get(json_object_get(f, "sex"), "value")), "女"));
+    json_decref(f);
+    /* a number that fails its check digit says nothing */
+    num[17] = num[17] == '0' ? '1' : '0';
+    f = fields("id_number", num, 0.99, NULL);
+    bn_ocr_fields_from_number(f);
+    CHECK(!json_object_get(f, "sex") && !json_object_get(f, "birth_date"));
+    json_decref(f);
+    f = json_object();
+    bn_ocr_fields_from_number(f);
+    CHECK(json_object_size(f) == 0);
+    json_decref(f);
+}
+
 int main(void)
 {
+    test_fields_from_number();
     test_id_front();
     test_id_back();
     test_passport();

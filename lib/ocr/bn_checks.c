@@ -146,6 +146,12 @@ static int validates(ctx_t *c, const char *key)
     return 0;
 }
 
+/* Was the field read off the document (not filled in from another one, "source": "id_number")? */
+static int printed(const ctx_t *c, const char *key)
+{
+    return fval(c, key) && !json_object_get(json_object_get(c->fields, key), "source");
+}
+
 /* The first of the alternatives in spec ("a|b|c") that was read, or NULL; *first gets "a". */
 static const char *alt_read(ctx_t *c, const char *spec, char *first, size_t cap)
 {
@@ -154,7 +160,7 @@ static const char *alt_read(ctx_t *c, const char *spec, char *first, size_t cap)
     char *save = NULL, *k = strtok_r(buf, "|", &save);
     snprintf(first, cap, "%s", k ? k : spec);
     for (; k; k = strtok_r(NULL, "|", &save))
-        if (fval(c, k))
+        if (printed(c, k))
             return strstr(spec, k);
     return NULL;
 }

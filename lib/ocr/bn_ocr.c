@@ -743,6 +743,28 @@ static int reread_number(bn_ppocr_t *pp, const bn_image_t *page, bn_lines_t *L, 
     return changed;
 }
 
+/* See bn_ocr.h. Without it a blurred 性别 row alone asked for a new photo of a card whose
+ * number says it. */
+void bn_ocr_fields_from_number(json_t *fields)
+{
+    json_t *n = json_object_get(fields, "id_number");
+    bn_id_info_t id;
+    if (!n || bn_id_validate(json_string_value(json_object_get(n, "value")), NULL, &id) != BN_ID_VALID || !id.birth.y)
+        return;
+    char birth[16];
+    const char *derived[][2] = {{"sex", id.sex == 'M' ? "男" : "女"},
+                                {"birth_date", bn_date_format(&id.birth, birth, sizeof birth)}};
+    for (int i = 0; i < 2; i++) {
+        if (json_object_get(fields, derived[i][0]))
+            continue;
+        json_t *f = json_deep_copy(n);
+        json_object_set_new(f, "value", json_string(derived[i][1]));
+        json_object_set_new(f, "source", json_string("id_number"));
+        json_object_set_new(fields, derived[i][0], f);
+    }
+    memset(&id, 0, sizeof id), memset(birth, 0, sizeof birth);
+}
+
 /* The fields of an ID card or a licence from its text lines. Returns 0, 1 when the detector is
  * not installed (the caller reads by zones), -1 with bn_error. */
 static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double shrink, const char *doc_type,
@@ -815,6 +837,7 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double sh
         if (getenv("BEIAN_OCR_DEBUG") && json_object_get(fields, f->key)) /* raw text: debugging only */
             json_object_set_new(json_object_get(fields, f->key), "raw", json_string(f->value));
     }
+    bn_ocr_fields_from_number(fields);
     /* the other side of a card: its labels, none of this side's */
     if (!lic && k.labels_seen == 0) {
         bn_kie_t other;

@@ -447,8 +447,10 @@ json_t *bn_real_eval_image(const json_t *gt, const json_t *result, const char *e
             unparsed++;
             continue;
         }
-        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b, s:b, s:s, s:s}", "type", type, "key", key, "ours",
-                                             s_map[m].ours, "ok", ok, "absent", !s_any_output(m, fields),
+        /* a value filled in from another field (sex and birth date from the ID number) */
+        int derived = json_object_get(json_object_get(fields, s_map[m].ours), "source") != NULL;
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:s}", "type", type, "key", key, "ours",
+                                             s_map[m].ours, "ok", ok, "derived", derived, "absent", !s_any_output(m, fields),
                                              "ours_masked", bn_real_mask(shown, mo, sizeof mo), "truth_masked",
                                              bn_real_mask(bn_real_norm(truth, 0, nt, sizeof nt), mt, sizeof mt)));
     }
@@ -519,7 +521,8 @@ static const char *const s_rules[][2] = {
 
 json_t *bn_real_eval_summary(const json_t *records, const char *today, double wall_s)
 {
-    json_t *types = json_object(), *keys = json_object(), *kinds = json_object(), *all = json_pack("{s:i, s:i}", "n", 0, "exact", 0);
+    json_t *types = json_object(), *keys = json_object(), *kinds = json_object(),
+           *all = json_pack("{s:i, s:i, s:i}", "n", 0, "exact", 0, "derived", 0);
     json_t *unmapped = json_object(), *sent_by = json_object(), *reason = json_object(), *rules = json_object();
     json_t *verd = json_object();
     json_object_set_new(verd, "acceptable", json_object());
@@ -570,6 +573,7 @@ json_t *bn_real_eval_summary(const json_t *records, const char *today, double wa
             s_inc(kinds, type, "exact", ok);
             s_inc1(all, "n", 1);
             s_inc1(all, "exact", ok);
+            s_inc1(all, "derived", ok && json_is_true(json_object_get(x, "derived")));
         }
         int a = json_is_true(json_object_get(rec, "acceptable"));
         if (a) {
@@ -736,6 +740,8 @@ void bn_real_eval_print(const json_t *s, const json_t *records, int verbose)
     json_t *all = json_object_get(f, "all");
     printf("  %-40s %-28s %5d %6d %6.1f%%\n", "all fields", "", s_geti(all, "n"), s_geti(all, "exact"),
            s_pct(s_geti(all, "exact"), s_geti(all, "n")));
+    printf("  of the exact, %d not read but filled in from the ID number (sex, birth date; \"source\")\n",
+           s_geti(all, "derived"));
     json_t *np = json_object_get(f, "not_printed");
     printf("  not scored: %d unreadable, %d redacted/unparsable in the ground truth; not_printed %d (we output a value for %d)\n",
            s_geti(f, "unreadable"), s_geti(f, "unparsed"), s_geti(np, "n"), s_geti(np, "output"));
