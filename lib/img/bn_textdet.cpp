@@ -305,17 +305,23 @@ extern "C" int bn_textdet_orientation(bn_textdet_t *p, const uint8_t *data, int 
     std::sort(lines.begin(), lines.end(), [](const std::pair<double, int> &x, const std::pair<double, int> &y) {
         return x.first > y.first;
     });
-    int want_tall = tall > wide, votes = 0;
+    int want_tall = tall > wide, votes = 0, due = std::min(7, want_tall ? tall : wide);
     double sum = 0;
     std::lock_guard<std::mutex> hold(p->lock);
     try {
         for (const auto &l : lines) {
-            if (votes >= 7)
+            if (votes >= due)
                 break;
             if ((l.second & 1) != want_tall)
                 continue;
             sum += upside_down(p, data, w, h, stride, bands, b[l.second >> 1].pts);
             votes++;
+            // stop once the votes still due cannot move the mean across 0.5: the mean so far
+            // is then on the same side, and the answer the same (an upright card settles
+            // after 4 of 7)
+            int left = due - votes;
+            if ((sum + left) / due < 0.5 || sum / due > 0.5)
+                break;
         }
     } catch (const cv::Exception &e) {
         return bn_error_set("ocr_model_error", "direction classifier failed: %s", e.what());
