@@ -46,6 +46,12 @@ static void test_norm(void)
           "a bare type ends with its name: %s", o);
     CHECK(!strcmp(bn_norm_field("business-license", "type", "普通合伙企业（特殊）", o, sizeof o), "普通合伙企业（特殊）"),
           "a bare type's bracket stays: %s", o);
+    /* real licences: the label read into the term, a colon's stroke as a fifth year digit */
+    CHECK(!strcmp(bn_norm_field("business-license", "business_term", "业期限2015年03月25日至长期", o, sizeof o),
+                  "2015年03月25日至长期"), "term after its label: %s", o);
+    CHECK(!strcmp(bn_norm_field("business-license", "business_term", "12015年03月25日至2035年03月24日", o, sizeof o),
+                  "2015年03月25日至2035年03月24日"), "five-digit year: %s", o);
+    CHECK(!strcmp(bn_norm_field("business-license", "business_term", "长期", o, sizeof o), "长期"), "term: %s", o);
     CHECK(!strcmp(bn_norm_field("id-card", "sex", "男", o, sizeof o), "男"), "sex: %s", o);
     CHECK(!strcmp(bn_norm_field("passport", "sex", "女/F", o, sizeof o), "F"), "passport sex: %s", o);
     CHECK(!strcmp(bn_norm_field("id-card", "name", "张 三", o, sizeof o), "张三"), "name spaces: %s", o);

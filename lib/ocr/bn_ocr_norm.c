@@ -319,6 +319,20 @@ static void pick_window(char *v, int uscc)
         memcpy(v, w, 19);
 }
 
+/* A business term starts with its first date (2015年03月25日至长期) or is 长期 alone: what comes
+ * before the first digit is its label read into the value (期限, 业期限), and a year of five
+ * digits whose last four are one (12015年) took a stroke of the label's colon. In place. */
+static void trim_term(char *s)
+{
+    char *d = s + strcspn(s, "0123456789");
+    if (!*d)
+        return; /* 长期, 永久: no date */
+    size_t n = strspn(d, "0123456789");
+    if (n == 5 && !strncmp(d + 5, "年", 3) && (!strncmp(d + 1, "19", 2) || !strncmp(d + 1, "20", 2)))
+        d++;
+    memmove(s, d, strlen(d) + 1);
+}
+
 char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char *out, size_t size)
 {
     out[0] = 0;
@@ -474,5 +488,8 @@ char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char
         return filter(raw, KEEP_CJK | KEEP_DOT, out, size);
     if (!strcmp(key, "registered_capital")) /* 100.5万元人民币: the decimal point is the amount */
         return filter(raw, KEEP_CJK | KEEP_DIGIT | KEEP_POINT, out, size);
-    return filter(raw, KEEP_CJK | KEEP_DIGIT | KEEP_UPPER, out, size);
+    filter(raw, KEEP_CJK | KEEP_DIGIT | KEEP_UPPER, out, size);
+    if (!strcmp(key, "business_term"))
+        trim_term(out);
+    return out;
 }
