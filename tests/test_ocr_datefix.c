@@ -11,6 +11,7 @@
 #include <leptonica/allheaders.h>
 
 #include "core/bn_error.h"
+#include "img/bn_textdet.h"
 #include "ocr/bn_datefix.h"
 #include "ocr/bn_kie.h"
 
@@ -46,12 +47,12 @@ static void draw(bn_image_t *img, L_BMF *bmf, const char *text, int x, int y)
 }
 
 /* the page: digits above the row, the characters' ink as blocks, a red seal over it all */
-static bn_image_t *page(L_BMF *bmf, const char *y, const char *m, const char *d)
+static bn_image_t *page_of(L_BMF *bmf, const char *y, const char *m, const char *d, int blocks)
 {
     bn_image_t *img = bn_image_new(W, H, 3);
     memset(img->data, 255, (size_t)W * H * 3);
     draw(img, bmf, y, 225, 140), draw(img, bmf, m, 375, 140), draw(img, bmf, d, 525, 140);
-    for (int k = 0; k < 3; k++) /* 年 月 日 stand-ins: painted out by the pass */
+    for (int k = 0; blocks && k < 3; k++) /* 年 月 日 stand-ins: painted out by the pass */
         for (int yy = 152; yy < 178; yy++)
             for (int xx = 302 + 150 * k; xx < 328 + 150 * k; xx++)
                 memset(img->data + ((size_t)yy * W + xx) * 3, 0, 3);
@@ -66,6 +67,25 @@ static bn_image_t *page(L_BMF *bmf, const char *y, const char *m, const char *d)
                 p[c] = (uint8_t)(p[c] * red[c] / 255);
         }
     return img;
+}
+
+static bn_image_t *page(L_BMF *bmf, const char *y, const char *m, const char *d)
+{
+    return page_of(bmf, y, m, d, 1);
+}
+
+/* bn_datefix_redetect on a page whose only line found is 登记机关: the date's issue_date, or "" */
+static int redetect(bn_textdet_t *det, bn_ppocr_t *pp, const bn_image_t *img, char *date, size_t cap)
+{
+    bn_lines_t L = {.v = calloc(1, sizeof(bn_line_t)), .n = 1, .width = W, .height = H, .line_h = 30};
+    L.v[0] = line(150, 60, 120, 30, "登记机关");
+    int r = bn_datefix_redetect(det, pp, img, &L);
+    date[0] = 0;
+    bn_kie_t k;
+    if (r == 1 && bn_kie_extract("business-license", "front", &L, &k) == 0 && bn_kie_get(&k, "issue_date"))
+        snprintf(date, cap, "%s", bn_kie_get(&k, "issue_date")->value);
+    free(L.v);
+    return r;
 }
 
 static int run(bn_ppocr_t *pp, const bn_image_t *img, int with_month, char *date, size_t cap)
@@ -121,8 +141,27 @@ int main(void)
     CHECK(run(pp, img, 1, date, sizeof date) == 0, "month 13 is no date ('%s')", date);
     bn_image_destroy(&img);
 
+    /* 年 月 日 not found at all: the detector, given the seal-free crop under 登记机关, finds
+     * the digits; a month 13 is still no date, and without 登记机关 nothing is looked for */
+    bn_textdet_t *det = bn_textdet_new(env && *env ? env : BEIAN_SOURCE_DIR "/models");
+    CHECK(det != NULL, "detector: %s", det ? "" : bn_error_msg());
+    img = page_of(bmf, "2019", "11", "25", 0);
+    CHECK(redetect(det, pp, img, date, sizeof date) == 1 && !strcmp(date, "2019年11月25日"), "found again '%s'", date);
+    bn_image_destroy(&img);
+    img = page_of(bmf, "2019", "13", "25", 0);
+    CHECK(redetect(det, pp, img, date, sizeof date) == 0, "month 13 is no date ('%s')", date);
+    bn_image_destroy(&img);
+    bn_lines_t none = {.v = calloc(1, sizeof(bn_line_t)), .n = 1, .width = W, .height = H};
+    none.v[0] = line(150, 60, 120, 30, "名称");
+    img = page_of(bmf, "2019", "11", "25", 0);
+    CHECK(bn_datefix_redetect(det, pp, img, &none) == 0 && none.n == 1, "no 登记机关, nothing looked for");
+    bn_image_destroy(&img);
+    free(none.v);
+    bn_textdet_destroy(&det);
+
     /* bad arguments */
     CHECK(bn_datefix_run(NULL, NULL, NULL) == -1 && !strcmp(bn_error_code(), "invalid_argument"));
+    CHECK(bn_datefix_redetect(NULL, NULL, NULL, NULL) == -1 && !strcmp(bn_error_code(), "invalid_argument"));
 
     bmfDestroy(&bmf);
     bn_ppocr_destroy(&pp);

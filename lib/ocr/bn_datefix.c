@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/bn_error.h"
+#include "img/bn_textdet.h"
 #include "ocr/bn_normalize.h"
 
 enum { YEAR, MONTH, DAY };
@@ -253,4 +254,121 @@ int bn_datefix_run(bn_ppocr_t *pp, const bn_image_t *page, bn_lines_t *L)
                  (float)(box[3] - box[1])) < 0)
         return -1;
     return 1;
+}
+
+/* ---- the date's row found again, seal suppressed ------------------------------------------ */
+
+typedef struct {
+    double x;    /* middle of the group, crop pixels */
+    char d[16];  /* its digits */
+} group_t;
+
+static int cmp_group(const void *a, const void *b)
+{
+    double x = ((const group_t *)a)->x, y = ((const group_t *)b)->x;
+    return x < y ? -1 : x > y;
+}
+
+int bn_datefix_redetect(bn_textdet_t *det, bn_ppocr_t *pp, const bn_image_t *page, bn_lines_t *L)
+{
+    if (!det || !pp || !page || !page->data || !L || (page->bands != 1 && page->bands != 3))
+        return bn_error_set("invalid_argument", "bn_datefix_redetect: bad arguments");
+    const bn_line_t *a = NULL;
+    for (int i = 0; i < L->n; i++)
+        if (strstr(L->v[i].text, "登记机关"))
+            a = &L->v[i];
+    if (!a || a->h < 8)
+        return 0;
+    /* the date is printed under the label and to its right, in the seal (real licences: from
+     * the label's start to ~9 of its heights right of it, 1-3 heights below) */
+    double h = a->h;
+    int x0 = (int)fmax(0, a->x - 0.5 * h), x1 = (int)fmin(page->width, a->x + 14 * h);
+    int y0 = (int)fmax(0, a->y + 0.6 * h), y1 = (int)fmin(page->height, a->y + 5 * h);
+    int w = x1 - x0, ht = y1 - y0;
+    if (w < 16 || ht < 16)
+        return 0;
+    uint8_t *g = grey_band(page, x0, y0, w, ht);
+    bn_textbox_t *b = malloc(64 * sizeof *b);
+    if (!g || !b) {
+        free(g), free(b);
+        return bn_error_set("out_of_memory", "bn_datefix");
+    }
+    int rc = 0, n = bn_textdet_run(det, g, w, ht, w, 1, 480, 0.5, b, 64);
+    if (n < 0) {
+        rc = -1;
+        goto done;
+    }
+    group_t grp[32];
+    int ng = 0;
+    double cmin = 1;
+    float bx0 = (float)w, by0 = (float)ht, bx1 = 0, by1 = 0;
+    for (int i = 0; i < n && i < 64; i++) {
+        char txt[64], norm[128], dg[16];
+        double conf = 0;
+        if (bn_ppocr_read_quad(pp, g, w, ht, w, 1, b[i].pts, txt, sizeof txt, &conf) < 0) {
+            rc = -1;
+            goto done;
+        }
+        bn_norm(txt, BN_NORM_ADDRESS, norm, sizeof norm); /* 二〇一九: digits */
+        /* each run of digits in the box is a group, placed along the box by its position */
+        const char *p = norm;
+        size_t len = strlen(norm);
+        float bl = fminf(b[i].pts[0], b[i].pts[6]), br = fmaxf(b[i].pts[2], b[i].pts[4]);
+        while (*p && ng < 32) {
+            p += strcspn(p, "0123456789");
+            size_t k = strspn(p, "0123456789");
+            if (!k)
+                break;
+            if (k < sizeof dg && conf >= 0.5) {
+                group_t *G = &grp[ng++];
+                snprintf(G->d, sizeof G->d, "%.*s", (int)k, p);
+                G->x = bl + (br - bl) * ((p - norm) + k / 2.0) / (len ? len : 1);
+                cmin = fmin(cmin, conf);
+                for (int c = 0; c < 4; c++) {
+                    bx0 = fminf(bx0, b[i].pts[2 * c]), bx1 = fmaxf(bx1, b[i].pts[2 * c]);
+                    by0 = fminf(by0, b[i].pts[2 * c + 1]), by1 = fmaxf(by1, b[i].pts[2 * c + 1]);
+                }
+            }
+            p += k;
+        }
+        memset(txt, 0, sizeof txt), memset(norm, 0, sizeof norm);
+    }
+    qsort(grp, (size_t)ng, sizeof *grp, cmp_group);
+    /* left to right: a year of 19xx/20xx, then a month, then a day (the groups of one box
+     * "20190710" are split as a date is) */
+    for (int i = 0; i < ng && rc == 0; i++) {
+        char all[48] = "";
+        for (int j = i; j < ng && strlen(all) + strlen(grp[j].d) < sizeof all; j++) {
+            strcat(all, grp[j].d);
+            if (strlen(all) >= 8)
+                break;
+        }
+        int yv = 0, mv = 0, dv = 0;
+        size_t la = strlen(all), ly = strlen(grp[i].d);
+        if (strncmp(all, "19", 2) && strncmp(all, "20", 2))
+            continue;
+        if (ly == 4 && i + 2 < ng && strlen(grp[i + 1].d) <= 2 && strlen(grp[i + 2].d) <= 2) {
+            yv = atoi(grp[i].d), mv = atoi(grp[i + 1].d), dv = atoi(grp[i + 2].d);
+        } else if (la == 8) {
+            char t[8];
+            snprintf(t, sizeof t, "%.4s", all), yv = atoi(t);
+            snprintf(t, sizeof t, "%.2s", all + 4), mv = atoi(t);
+            snprintf(t, sizeof t, "%.2s", all + 6), dv = atoi(t);
+        }
+        if (yv < 1950 || yv > 2100 || mv < 1 || mv > 12 || dv < 1 || dv > 31)
+            continue;
+        char t[32];
+        snprintf(t, sizeof t, "%d年%d月%d日", yv, mv, dv);
+        if (add_line(L, t, cmin, x0 + bx0, y0 + by0, bx1 - bx0, by1 - by0) < 0)
+            rc = -1;
+        else
+            rc = 1;
+        memset(all, 0, sizeof all);
+    }
+    memset(grp, 0, sizeof grp);
+done:
+    memset(g, 0, (size_t)w * ht); /* a crop of a document is personal data */
+    free(g);
+    free(b);
+    return rc;
 }

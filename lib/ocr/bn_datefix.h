@@ -17,9 +17,16 @@
 #include "img/bn_image.h"
 #include "ocr/bn_lines.h"
 #include "ocr/bn_ppocr.h"
+#include "img/bn_textdet.h"
 
 /* page: the upright page L was read on (RGB or grey). Appends the date to L->v (reallocated);
  * returns 1, 0 when the anchors or the digits are not there, -1 with bn_error. */
 int bn_datefix_run(bn_ppocr_t *pp, const bn_image_t *page, bn_lines_t *L);
+
+/* The same date found again when its 年 月 日 were not: under 登记机关 and to its right, the red
+ * channel (seal gone) is given to the detector on its own, each line found is read, and the
+ * digit groups left to right make the date (a year 19xx/20xx, a month, a day; or eight digits
+ * in one). det: the text detector. Same returns as bn_datefix_run. */
+int bn_datefix_redetect(bn_textdet_t *det, bn_ppocr_t *pp, const bn_image_t *page, bn_lines_t *L);
 
 #endif

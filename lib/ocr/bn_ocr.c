@@ -811,7 +811,8 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double sh
     bn_kie_t k;
     int kr = bn_kie_extract(doc_type, side, &L, &k);
     /* a licence without its issue date: its digits, read again between 年 月 日 */
-    if (kr == 0 && lic && !bn_kie_get(&k, "issue_date") && bn_datefix_run(pp, up ? up : img, &L) > 0)
+    if (kr == 0 && lic && !bn_kie_get(&k, "issue_date") &&
+        (bn_datefix_run(pp, up ? up : img, &L) > 0 || bn_datefix_redetect(det, pp, up ? up : img, &L) > 0))
         kr = bn_kie_extract(doc_type, side, &L, &k);
     /* the document's number failing its check: its lines read again at full width */
     if (kr == 0 && reread_number(pp, up ? up : img, &L, &k, lic, side) > 0)
