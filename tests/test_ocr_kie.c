@@ -258,6 +258,21 @@ static void test_license_spaced(void)
     CHECK(!strcmp(val(&k, "established_date"), "二〇一〇年三月十五日"), "cn date '%s'", val(&k, "established_date"));
     CHECK(!strcmp(val(&k, "issue_date"), "二〇一五年一月二十日"), "cn issue date '%s'", val(&k, "issue_date"));
 
+    /* a real licence: 成  立  日  期 spaced, only 成 read (立 a speck, 日期 lost); its date is
+     * the establishment date, not the issue date (which the seal hid) */
+    bn_line_t e[] = {
+        L(569, 329, 20, 16, "成", 0.98),
+        L(625, 333, 12, 7, "7", 0.25),
+        L(673, 328, 120, 19, "2009年10月12日", 1.0),
+        L(566, 365, 19, 17, "营", 1.0),
+        L(591, 366, 339, 20, "业期限2009年10月12日至2039年10月10日", 1.0),
+    };
+    bn_lines_t le = {.v = e, .n = 5, .width = 1032, .height = 750, .line_h = 19};
+    CHECK(bn_kie_extract("business-license", "front", &le, &k) == 0);
+    CHECK(!strcmp(val(&k, "established_date"), "2009年10月12日"), "established after a lone 成 '%s'",
+          val(&k, "established_date"));
+    CHECK(!bn_kie_get(&k, "issue_date"), "and not the issue date '%s'", val(&k, "issue_date"));
+
     /* a term whose label was lost is found by its form; the footer's yearless range is not one */
     bn_line_t tm[] = {
         L(700, 900, 800, 40, "每年1月1日至6月30日报送年度报告", 0.98),

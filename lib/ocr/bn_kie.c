@@ -770,6 +770,25 @@ static void by_form(const char *type, const char *side, seg_t *seg, int ns, cons
                     append(f, seg[s].t, strlen(seg[s].t), &seg[s], 1), seg[s].used = 1;
                 break;
             }
+        /* 成  立  日  期 printed spaced with only its 成 read (立 a speck, 日期 lost): the date
+         * to its right on the row is the establishment date, not the issue date it would
+         * otherwise be taken for below */
+        if (!bn_kie_get(out, "established_date"))
+            for (int s = 0; s < ns; s++) {
+                if (seg[s].used || strcmp(seg[s].t, "成"))
+                    continue;
+                int best = -1;
+                for (int v = 0; v < ns; v++)
+                    if (!seg[v].used && v != s && same_row(&seg[v], seg[s].y, seg[s].h) && seg[v].x > seg[s].x &&
+                        seg[v].x - (seg[s].x + seg[s].w) < 8 * seg[s].h && bn_norm_date(seg[v].t, buf, sizeof buf)[0] &&
+                        (best < 0 || seg[v].x < seg[best].x))
+                        best = v;
+                bn_kie_field_t *f = best >= 0 ? field_for(out, "established_date") : NULL;
+                if (f) {
+                    append(f, seg[best].t, strlen(seg[best].t), &seg[best], 1), seg[best].used = seg[s].used = 1;
+                    break;
+                }
+            }
         if (!bn_kie_get(out, "issue_date"))
             issue_date_by_parts(seg, ns, hit, nh, anchor, L, out);
         /* else the lowest date on the page that is no field's value */
