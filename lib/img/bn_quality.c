@@ -393,7 +393,10 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
          * prepared image even when its largest print still reads (a real card measured at
          * 79 dpi was legible and accepted; our 255-px specimen card, 76 dpi, is not) */
         double min_dpi = w_mm > 150 ? CFG("text.min_dpi_large", 40) : CFG("text.min_dpi", 77);
-        if (tq.text_h < (t = CFG("text.min_height", 12)))
+        /* a licence's body text under ~13.5 px no longer reads reliably where a card's larger
+         * print at 12 still does (real licences: acceptable from 14.5 px, a 500 x 674 photo of
+         * a screen, judged too coarse, at 12.4) */
+        if (tq.text_h < (t = w_mm > 150 ? CFG("text.min_height_large", 13.5) : CFG("text.min_height", 12)))
             bn_flag_add(flags, "resolution_too_low", tq.text_h, t, -1);
         else if (g.found && dpi < min_dpi)
             bn_flag_add(flags, "resolution_too_low", dpi, min_dpi, -1);
