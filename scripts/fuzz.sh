@@ -15,6 +15,7 @@ names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
   for f in "$build"/fuzz_*; do [ -x "$f" ] && names+=("$(basename "$f" | sed 's/^fuzz_//')"); done
 fi
+[ ${#names[@]} -gt 0 ] || { echo "fuzz.sh: no fuzz_* harness in $build (make fuzz builds them)" >&2; exit 1; }
 work="$build/fuzz"
 mkdir -p "$work/artifacts"
 # Image seeds are made, not committed: tiny synthetic files of every format and hostile shape.
