@@ -136,6 +136,27 @@ int main(void)
         uint8_t big[] = {0xFF, 0xD8, 0xFF, 0xC2, 0, 11, 8, 0x27, 0x10, 0x27, 0x10, 1, 1, 0x11, 0, 0xFF, 0xD9};
         CHECK(bn_image_decode(big, sizeof big, NULL, &info) == NULL && !strcmp(bn_error_code(), "image_too_large"),
               "progressive 10000^2: %s", bn_error_code());
+        /* the same frame arithmetic coded (SOF10), and a sequential one (SOF0) whose three
+         * components come in three scans: libjpeg holds both whole too (~900 MB each before
+         * the structure check looked past SOF2; tests/it_hostile.py) */
+        uint8_t frame3[] = {0xFF, 0xD8, 0xFF, 0xCA, 0, 17, 8, 0x27, 0x10, 0x27, 0x10, 3, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0,
+                            0xFF, 0xDA, 0, 12, 3, 1, 0, 2, 0, 3, 0, 0, 0, 0, 0x12, 0x34, 0xFF, 0xD9};
+        CHECK(bn_image_decode(frame3, sizeof frame3, NULL, &info) == NULL && !strcmp(bn_error_code(), "image_too_large"),
+              "arithmetic progressive 10000^2: %s", bn_error_code());
+        uint8_t seq3[64] = {0xFF, 0xD8, 0xFF, 0xC0, 0, 17, 8, 0x27, 0x10, 0x27, 0x10, 3, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0};
+        size_t q = 21;
+        for (uint8_t c = 1; c <= 3; c++) { /* SOS of one component + two bytes of data */
+            const uint8_t sos[] = {0xFF, 0xDA, 0, 8, 1, c, 0, 0, 63, 0, 0x12, 0x34};
+            memcpy(seq3 + q, sos, sizeof sos), q += sizeof sos;
+        }
+        seq3[q++] = 0xFF, seq3[q++] = 0xD9;
+        CHECK(bn_image_decode(seq3, q, NULL, &info) == NULL && !strcmp(bn_error_code(), "image_too_large"),
+              "non-interleaved 10000^2: %s", bn_error_code());
+        /* a BMP declaring 30000 x 30000 (BITMAPINFOHEADER): refused on its header by us, not
+         * by whatever ImageMagick's policy file says */
+        uint8_t bmp[58] = {'B', 'M', 58, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, 40, 0, 0, 0, 0x30, 0x75, 0, 0, 0x30, 0x75, 0, 0, 1, 0, 24};
+        CHECK(bn_image_decode(bmp, sizeof bmp, NULL, &info) == NULL && !strcmp(bn_error_code(), "image_too_large"),
+              "BMP 30000^2: %s", bn_error_code());
         /* interlaced 16-bit RGBA PNG, 6000 x 6000: 288 MB whole */
         uint8_t png[33] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
                            0, 0, 0x17, 0x70, 0, 0, 0x17, 0x70, 16, 6, 0, 0, 1};

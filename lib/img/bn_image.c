@@ -150,9 +150,13 @@ static int s_largest_pow2_shrink(int long_side, int short_side, int target)
 
 /* What a decoder must hold whole: a JPEG's scans are counted by walking its markers (the
  * entropy-coded data of a scan runs to the next marker; 0xFF00 and RST markers are part of it),
- * and a progressive JPEG keeps every coefficient of the frame (2 bytes per sample, three
- * samples per pixel at most) until its last scan; an interlaced PNG keeps every pixel at its
- * stored depth. Cheap (one pass over the bytes, no allocation) and before libvips sees a byte.
+ * and a JPEG of more than one scan keeps every coefficient of the frame (2 bytes per sample,
+ * three samples per pixel at most) until its last scan: a progressive one (Huffman or
+ * arithmetic coded), and a sequential one whose components come in separate scans (libjpeg
+ * buffers both alike; tests/it_hostile.py: either at 10000^2 peaked near 900 MB when only SOF2
+ * was looked at). An interlaced PNG keeps every pixel at its stored depth. A BMP's declared
+ * size is checked here too: its loader (ImageMagick) otherwise decides by its own policy file.
+ * Cheap (one pass over the bytes, no allocation) and before libvips sees a byte.
  * Returns 0, or -1 with bn_error. */
 static int s_structure_check(const uint8_t *d, size_t n, const char *fmt, const bn_decode_limits_t *lim)
 {
@@ -167,6 +171,16 @@ static int s_structure_check(const uint8_t *d, size_t n, const char *fmt, const 
             return bn_error_set("image_too_large", "interlaced PNG of %llu x %llu would need %llu MB whole (limit %llu MB)",
                                 (unsigned long long)w, (unsigned long long)h, (unsigned long long)(bytes >> 20),
                                 (unsigned long long)(lim->max_frame_bytes >> 20));
+        return 0;
+    }
+    if (!strcmp(fmt, "bmp") && n >= 26) { /* BITMAPCOREHEADER (12 bytes): 16-bit sides; later ones: 32-bit */
+        uint32_t hsize = (uint32_t)d[14] | d[15] << 8 | d[16] << 16 | (uint32_t)d[17] << 24;
+        int64_t w = hsize == 12 ? d[18] | d[19] << 8 : (int32_t)((uint32_t)d[18] | d[19] << 8 | d[20] << 16 | (uint32_t)d[21] << 24);
+        int64_t h = hsize == 12 ? d[20] | d[21] << 8 : (int32_t)((uint32_t)d[22] | d[23] << 8 | d[24] << 16 | (uint32_t)d[25] << 24);
+        h = h < 0 ? -h : h; /* negative: stored top-down */
+        if (w > lim->max_side || h > lim->max_side || (uint64_t)(w > 0 ? w : 0) * (uint64_t)h > lim->max_pixels)
+            return bn_error_set("image_too_large", "image declares %lld x %lld pixels, over the limit", (long long)w,
+                                (long long)h);
         return 0;
     }
     if (strcmp(fmt, "jpeg"))
@@ -187,8 +201,9 @@ static int s_structure_check(const uint8_t *d, size_t n, const char *fmt, const 
         if (m == 0xD9) /* EOI */
             break;
         size_t len = (size_t)d[i + 2] << 8 | d[i + 3];
-        if ((m == 0xC0 || m == 0xC1 || m == 0xC2) && i + 9 <= n) {
-            progressive |= m == 0xC2;
+        /* SOF0-2 (Huffman), SOF9-10 (arithmetic): the frames libjpeg decodes */
+        if ((m == 0xC0 || m == 0xC1 || m == 0xC2 || m == 0xC9 || m == 0xCA) && i + 9 <= n) {
+            progressive |= m == 0xC2 || m == 0xCA;
             h = (uint64_t)d[i + 5] << 8 | d[i + 6];
             w = (uint64_t)d[i + 7] << 8 | d[i + 8];
         }
@@ -197,9 +212,10 @@ static int s_structure_check(const uint8_t *d, size_t n, const char *fmt, const 
                                 lim->max_scans);
         i += 2 + len;
     }
-    if (progressive && w * h * 6 > lim->max_frame_bytes)
-        return bn_error_set("image_too_large", "progressive JPEG of %llu x %llu would need %llu MB whole (limit %llu MB)",
-                            (unsigned long long)w, (unsigned long long)h, (unsigned long long)(w * h * 6 >> 20),
+    if ((progressive || scans > 1) && w * h * 6 > lim->max_frame_bytes)
+        return bn_error_set("image_too_large", "%s JPEG of %llu x %llu would need %llu MB whole (limit %llu MB)",
+                            progressive ? "progressive" : "multi-scan", (unsigned long long)w, (unsigned long long)h,
+                            (unsigned long long)(w * h * 6 >> 20),
                             (unsigned long long)(lim->max_frame_bytes >> 20));
     return 0;
 }

@@ -464,7 +464,7 @@ json_t *bn_real_eval_image(const json_t *gt, const json_t *result, const char *e
     /* validation flags the ground truth implies */
     json_t *exp = json_array();
     bn_date_t today = bn_today(today_s), until;
-    int lt;
+    int lt = 0; /* read only when ok, but passed by value either way */
     const json_t *checks = json_object_get(gt, "checks");
     const char *tf = NULL;
     if (!result) {
