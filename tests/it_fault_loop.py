@@ -340,7 +340,8 @@ try:
         if i % 25 == 12:
             # An acknowledgement the client never reads (as when the connection drops just
             # then): it resubmits after the next broker kill, so the key is looked up by a
-            # broker that knows the job only from the store; it must name the same job.
+            # broker that learnt the job from the store (resumed, or finished and only in
+            # beian.db); it must name the same job.
             lost = MdpClient(st.ep)
             first = submit(i, client=lost, once=True)
             lost.sock.close()
