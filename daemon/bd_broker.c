@@ -1728,6 +1728,9 @@ bd_broker_t *bd_broker_new(const bd_options_t *opts)
     self->store = bd_store_open(o->dir, o->durable, (uint64_t)o->max_bytes * 3 / 2, o->config);
     if (!self->store)
         goto err;
+    /* Before any turn: what a kill -9 inside the last commit left in the spool (issue #11,
+     * found by tests/it_fault_loop.py). */
+    bd_store_sweep(self->store);
     for (int i = 0; i < o->nbinds; i++) {
         int is_tcp = strncmp(o->binds[i], "tcp://", 6) == 0;
         void *s = bn_zsock_new(self->ctx, ZMQ_ROUTER, o->binds[i], 1, NULL, is_tcp ? o->curve_cert : NULL);

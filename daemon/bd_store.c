@@ -935,6 +935,67 @@ void bd_store_blob_release(bd_store_t *self, const char *job, const char *sha)
     s_orphan(self, sha);
 }
 
+int bd_store_sweep(bd_store_t *self)
+{
+    if (!self->durable)
+        return 0;
+    sqlite3_stmt *st = NULL;
+    int legacy = 0;
+    if (sqlite3_prepare_v2(self->db, "SELECT 1 FROM jobs WHERE blobs <> '[]' AND NOT EXISTS"
+                                     " (SELECT 1 FROM blob_refs WHERE blob_refs.job = jobs.id) LIMIT 1",
+                           -1, &st, NULL) == SQLITE_OK)
+        legacy = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (legacy) {
+        bn_warn("store: jobs without blob references (written before reference counting): "
+                "unreferenced spool files are not swept");
+        return 0;
+    }
+    DIR *d = opendir(self->spool);
+    struct dirent *e;
+    char **gone = NULL;
+    int n = 0, cap = 0;
+    while (d && (e = readdir(d))) {
+        if (!s_blob_file_name(e->d_name, 1))
+            continue;
+        char sha[65];
+        memcpy(sha, e->d_name, 64);
+        sha[64] = '\0';
+        sqlite3_bind_text(self->st_has_ref, 1, sha, -1, SQLITE_TRANSIENT);
+        int referenced = sqlite3_step(self->st_has_ref) == SQLITE_ROW;
+        sqlite3_reset(self->st_has_ref);
+        if (referenced)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            gone = realloc(gone, (size_t)cap * sizeof *gone);
+        }
+        gone[n++] = strdup(e->d_name);
+    }
+    if (d)
+        closedir(d);
+    int deleted = 0;
+    if (n > 2 * MAX_STAGED) {
+        bn_warn("store: %d spool files no job refers to, more than an interrupted commit leaves: kept (is "
+                "beian.db older than the spool? docs/STORE.md)", n);
+    } else {
+        for (int i = 0; i < n; i++) {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/%s", self->spool, gone[i]);
+            deleted += unlink(path) == 0;
+        }
+        if (deleted) {
+            fsync(self->spool_fd);
+            bn_info("store: deleted %d spool files no job refers to (left by a broker stopped inside a commit)",
+                    deleted);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        free(gone[i]);
+    free(gone);
+    return deleted;
+}
+
 int bd_store_purge(bd_store_t *self, int64_t before_ms)
 {
     if (self->done)

@@ -103,6 +103,15 @@ int bd_store_job_delete(bd_store_t *self, const char *id);
  * leave a reference to a deleted file). No-ops in memory mode. */
 void bd_store_blob_ref(bd_store_t *self, const char *job, const char *sha);
 void bd_store_blob_release(bd_store_t *self, const char *job, const char *sha);
+/* Delete the spool files no job refers to: what a broker killed inside a commit leaves (files
+ * renamed into spool/ before a COMMIT that never happened — a submission never acknowledged —
+ * or released files whose unlink after the COMMIT never ran: a finished job's selfie). Such a
+ * file is never read and never purged, an image kept for ever. Run once at the broker's start,
+ * before any turn. Left alone, with a warning: more than one interrupted commit can leave
+ * (2 x 4096 files: a database from an older backup beside a newer spool, say), or a store
+ * whose jobs predate reference counting (a job names images but holds no reference). Returns
+ * the number of files deleted (0 in memory mode). */
+int bd_store_sweep(bd_store_t *self);
 /* Delete finished jobs last updated before before_ms (wall clock), at most 1000 per call;
  * returns how many. */
 int bd_store_purge(bd_store_t *self, int64_t before_ms);
