@@ -18,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -335,13 +338,24 @@ static bn_image_t *s_pdf_render(const uint8_t *data, size_t size, int page, int 
     }
     memcpy(shm, "E the render stopped before it began", 37);
     fflush(NULL); /* nothing buffered may be written twice */
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid < 0) {
         bn_error_set("internal", "fork for the PDF render: %s", strerror(errno));
         goto out;
     }
     if (pid == 0) {
-        /* The child: poppler and cairo only, then _exit (no atexit handlers, no stdio). */
+        /* The child: poppler and cairo only, then _exit (no atexit handlers, no stdio). It dies
+         * with the process that forked it (a worker restarted by its supervisor leaves no
+         * render behind), stops on its own CPU limit should the parent fail to kill it, and
+         * poppler's complaints about the file ("Syntax Error ...") go nowhere. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(3);
+        struct rlimit cpu = {(rlim_t)(timeout_ms / 1000 + 2), (rlim_t)(timeout_ms / 1000 + 3)};
+        setrlimit(RLIMIT_CPU, &cpu);
+        int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (devnull >= 0)
+            dup2(devnull, STDERR_FILENO);
         GError *ge = NULL;
         GBytes *bytes = g_bytes_new_static(data, size);
         PopplerDocument *doc = poppler_document_new_from_bytes(bytes, NULL, &ge);
