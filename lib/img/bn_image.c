@@ -3,7 +3,11 @@
  * The order matters: sniff the magic bytes (never trust a name or a MIME type), check the byte
  * count, open the image lazily (libvips reads only the header), check the declared size against
  * the caps, and only then decode pixels — so a 100 KB PNG that declares 60000×60000 is refused
- * before a single row is allocated. */
+ * before a single row is allocated.
+ *
+ * A PDF goes its own way (s_pdf_decode): a scan of its raw bytes (encryption, scripts), its page
+ * count and page size from libvips' PDF header, the caps applied to the render at a fixed DPI,
+ * then one page drawn by poppler in a child process that a deadline can kill. */
 #include "img/bn_image.h"
 #include "core/bn_config.h"
 #include "core/bn_error.h"
@@ -11,6 +15,7 @@
 
 #include <cairo.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poppler.h>
 #include <pthread.h>
@@ -18,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
