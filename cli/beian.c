@@ -18,7 +18,7 @@ static void s_usage(void)
 {
     printf("usage: beian [global options] COMMAND [options]\n\n"
            "Commands:\n"
-           "  submit --doc TYPE[:SIDE]=FILE... [--selfie F] [--form F.json] [--priority batch]\n"
+           "  submit --doc TYPE[:SIDE]=FILE[#page=N]... [--selfie F] [--form F.json] [--priority batch]\n"
            "         [--key K] [--tenant T] [--profile P] [--watermark] [--wait] [--out DIR] [--json]\n"
            "  status ID                     job status\n"
            "  result ID [--wait] [--out DIR] the result document (and prepared images with --out)\n"

@@ -187,11 +187,27 @@ int cli_app_add_doc(cli_app_t *app, const char *arg, const char *base)
                         "taiwan-permit residence-permit business-license; sides: front back)\n", type, side);
         return -1;
     }
-    int frame = s_add_blob(app, eq + 1, base);
+    /* FILE#page=N names the page of a PDF (the fragment syntax of PDF URLs, RFC 8118). Only a
+     * suffix of that exact form is taken: any other '#' is part of the file's name. */
+    char path[4096];
+    long page = 0;
+    snprintf(path, sizeof path, "%s", eq + 1);
+    char *frag = strrchr(path, '#');
+    if (frag && !strncmp(frag, "#page=", 6) && frag[6] && strspn(frag + 6, "0123456789") == strlen(frag + 6)) {
+        page = strtol(frag + 6, NULL, 10);
+        if (page < 1 || page > BN_PDF_PAGE_MAX || strlen(frag + 6) > 6) {
+            fprintf(stderr, "beian: --doc '%s': page must be 1..%d\n", arg, BN_PDF_PAGE_MAX);
+            return -1;
+        }
+        *frag = '\0';
+    }
+    int frame = s_add_blob(app, path, base);
     if (frame < 0)
         return -1;
-    json_array_append_new(json_object_get(app->spec, "documents"),
-                          json_pack("{s:s, s:s, s:i}", "type", type, "side", side, "blob", frame));
+    json_t *doc = json_pack("{s:s, s:s, s:i}", "type", type, "side", side, "blob", frame);
+    if (page > 0)
+        json_object_set_new(doc, "page", json_integer(page));
+    json_array_append_new(json_object_get(app->spec, "documents"), doc);
     return 0;
 }
 

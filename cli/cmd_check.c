@@ -50,7 +50,7 @@ int cmd_check(int argc, char **argv)
         case 'j': json_only = 1; break;
         case 'C': config_path = optarg; break;
         case 'h':
-            printf("usage: beian check --doc TYPE[:SIDE]=FILE... [--selfie F] [--form F.json]\n"
+            printf("usage: beian check --doc TYPE[:SIDE]=FILE[#page=N]... [--selfie F] [--form F.json]\n"
                    "                   [--profile P] [--watermark] [--out DIR] [--config F] [--json]\n"
                    "Runs quality, OCR and face in this process and prints the result document.\n");
             rc = 0;

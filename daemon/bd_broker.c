@@ -479,11 +479,15 @@ static bn_msg_t *s_task_body(bd_broker_t *self, task_t *t, int refs)
     /* hints.quality carries the quality task's whole reply; bn_worker_decode_task unwraps it. */
     size_t cap = strlen(job->ctx_text) + (hint ? strlen(hint) : 0) + strlen(frame_refs) + 300;
     char *text = malloc(cap);
+    /* documents[i].page (a PDF's page) was validated as an integer 1..BN_PDF_PAGE_MAX. */
+    char page[32] = "";
+    if (json_is_integer(json_object_get(doc, "page")))
+        snprintf(page, sizeof page, ",\"page\":%lld", (long long)json_integer_value(json_object_get(doc, "page")));
     snprintf(text, cap, "{\"job\":\"%s\",\"task\":%d,\"stage\":\"%s\",\"document\":{\"index\":%d,"
-                        "\"type\":\"%s\",\"side\":\"%s\"},%s,\"hints\":{%s%s}%s}",
+                        "\"type\":\"%s\",\"side\":\"%s\"%s},%s,\"hints\":{%s%s}%s}",
              job->id, t->seq, bn_stage_name(pt->stage), pt->doc, json_string_value(json_object_get(doc, "type")),
-             json_string_value(json_object_get(doc, "side")), job->ctx_text, hint ? "\"quality\":" : "", hint ? hint : "",
-             frame_refs);
+             json_string_value(json_object_get(doc, "side")), page, job->ctx_text, hint ? "\"quality\":" : "",
+             hint ? hint : "", frame_refs);
     bn_msg_addstr(m, text);
     free(text);
     for (int k = 0; k < nframes; k++)

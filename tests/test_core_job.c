@@ -307,6 +307,14 @@ int main(void)
     CHECK(!valid(PASSPORT "{\"profile\":\"\"}}", 1), "an empty profile refused");
     CHECK(!valid(PASSPORT "{\"profile\":\"abcdefghijklmnopqrstuvwxyz0123456\"}}", 1), "33 characters refused");
     CHECK(valid(PASSPORT "{\"profile\":\"abcdefghijklmnopqrstuvwxyz012345\"}}", 1), "32 characters pass the pattern");
+    /* documents[i].page, the page of a PDF upload: an integer 1..BN_PDF_PAGE_MAX or absent. */
+#define LICENCE_PAGE "{\"documents\":[{\"type\":\"business-license\",\"blob\":1,\"page\":"
+    CHECK(valid(LICENCE_PAGE "2}]}", 1) && valid(LICENCE_PAGE "null}]}", 1) && valid(LICENCE_PAGE "100000}]}", 1),
+          "page 2, null and the maximum accepted");
+    CHECK(!valid(LICENCE_PAGE "0}]}", 1) && !strcmp(bn_error_code(), "bad_request") &&
+          strstr(bn_error_msg(), "documents[0].page"), "page 0 → bad_request naming documents[0].page");
+    CHECK(!valid(LICENCE_PAGE "\"2\"}]}", 1) && !valid(LICENCE_PAGE "1.5}]}", 1) && !valid(LICENCE_PAGE "-1}]}", 1) &&
+          !valid(LICENCE_PAGE "100001}]}", 1), "a string, a fraction, a negative and an over-large page refused");
     /* Sides that do not exist. */
     CHECK(!valid("{\"documents\":[{\"type\":\"passport\",\"side\":\"back\",\"blob\":1}]}", 1)
           && !strcmp(bn_error_code(), "bad_request") && strstr(bn_error_msg(), "passport has no back side"),

@@ -10,7 +10,7 @@
 #define R BN_SEV_REJECT
 static const bn_flag_def_t s_flags[] = {
     /* ---- quality (issue 3) ---- */
-    {"format_unsupported", "quality", R, "The file is not a readable JPEG, PNG, BMP, TIFF or WebP image (unsupported or damaged).", "文件格式不受支持或文件已损坏，请重新上传 JPG 或 PNG 图片。"},
+    {"format_unsupported", "quality", R, "The file is not a readable JPEG, PNG, BMP, TIFF or WebP image or PDF (unsupported, damaged, or a PDF that is encrypted, holds scripts or has too many pages).", "文件格式不受支持或文件已损坏（PDF 不得加密、含脚本或页数过多），请重新上传 JPG、PNG 图片或普通 PDF。"},
     {"file_too_small", "quality", S, "The file is too small to be a legible photo of the document.", "文件过小，无法看清证件内容，请重新拍摄。"},
     {"file_too_large", "quality", I, "The file exceeds the provider's size limit; the prepared image is compressed to fit.", "文件超过接入商大小限制，已自动压缩。"},
     {"resolution_too_low", "quality", S, "The image resolution is too low to read the document.", "图片分辨率过低，无法识别证件内容，请重新拍摄。"},

@@ -148,6 +148,12 @@ int bn_job_spec_validate(json_t *spec, size_t nblobs)
             return bn_error_set("bad_request", "documents[%zu].side must be front or back", i);
         if (!s_blob_ref(json_object_get(d, "blob"), nblobs))
             return bn_error_set("bad_request", "documents[%zu].blob must name an attached frame 1..%zu", i, nblobs);
+        /* The page of a PDF upload (ignored for an image). Whether the PDF has it is the
+         * decoder's to say (pdf_page_missing); only its form is checked here. */
+        json_t *page = json_object_get(d, "page");
+        if (page && !json_is_null(page) &&
+            !(json_is_integer(page) && json_integer_value(page) >= 1 && json_integer_value(page) <= BN_PDF_PAGE_MAX))
+            return bn_error_set("bad_request", "documents[%zu].page must be an integer 1..%d", i, BN_PDF_PAGE_MAX);
     }
     json_t *selfie = json_object_get(spec, "selfie");
     if (selfie && !json_is_null(selfie) && !s_blob_ref(selfie, nblobs))

@@ -9,6 +9,9 @@
 #include "core/bn_config.h"
 
 #define BN_MAX_DOCS 16
+/* documents[i].page, the page of a PDF upload, is 1..this (the decoder's own cap,
+ * quality.decode.pdf_max_pages, is far lower; this only keeps the number sane on the wire). */
+#define BN_PDF_PAGE_MAX 100000
 
 /* Stages in pipeline order. */
 typedef enum { BN_STAGE_QUALITY = 0, BN_STAGE_OCR, BN_STAGE_FACE, BN_STAGE_COUNT } bn_stage_id_t;

@@ -30,6 +30,7 @@ typedef struct {
     const char *doc_type;  /* "id-card" "passport" "hk-macao-permit" "taiwan-permit"
                               "residence-permit" "business-license" */
     const char *doc_side;  /* "front" | "back" */
+    int doc_page;          /* the page of a PDF upload (documents[i].page, 1-based); 0 = the first */
     const uint8_t *image;  /* the document image as uploaded (untrusted bytes) */
     size_t image_size;
     const uint8_t *selfie; /* face stage: the live selfie (untrusted bytes), else NULL */

@@ -47,6 +47,7 @@ int bn_worker_decode_task(bn_msg_t *body, const bn_config_t *config, bn_task_t *
     task->stage = json_string_value(json_object_get(h, "stage"));
     task->doc_type = json_string_value(json_object_get(doc, "type"));
     task->doc_side = json_string_value(json_object_get(doc, "side"));
+    task->doc_page = (int)json_integer_value(json_object_get(doc, "page")); /* absent: 0, the first */
     if (!task->stage || !task->doc_type || !task->doc_side) {
         json_decref(h);
         return bn_error_set("bad_task", "task header lacks stage or document type/side");

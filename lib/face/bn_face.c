@@ -335,7 +335,13 @@ int bn_face_run(const bn_task_t *task, bn_stage_result_t *out)
         goto err;
     }
     /* Undecodable uploads are verdicts about the upload, not task failures. */
-    dimg = bn_face_decode(task->image, task->image_size, 2000);
+    {
+        /* The document may be a PDF: the page and resolution the quality stage rendered. */
+        bn_decode_limits_t lim = {0};
+        lim.shrink_to = 2000;
+        bn_decode_limits_pdf(&lim, cfg);
+        dimg = bn_image_decode_page(task->image, task->image_size, &lim, task->doc_page, NULL);
+    }
     if (!dimg)
         json_object_set_new(bn_flag_add(flags, "no_face", NAN, NAN, -1), "reason", json_string(bn_error_code()));
     else {

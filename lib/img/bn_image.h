@@ -28,21 +28,30 @@ typedef struct {
     uint64_t max_frame_bytes; /* default 256 MB: what a progressive JPEG or an interlaced PNG
                              must hold whole before the first row comes out (they cannot
                              stream, nor shrink on load) */
+    /* PDF uploads (one page is rendered; docs/QUALITY.md "PDF"). */
+    double pdf_dpi;       /* default 200: the page's "upload pixels"; lowered to fit max_side and
+                             max_pixels, down to pdf_dpi / 8 (below that: image_too_large) */
+    int pdf_max_pages;    /* default 50: more pages -> pdf_too_many_pages */
+    int pdf_timeout_ms;   /* default 10000: rendering stops (image_too_complex) when it runs
+                             longer; checked between the render's strips */
 } bn_decode_limits_t;
 
 typedef struct {
-    char format[8];       /* "jpeg" "png" "bmp" "tiff" "webp" */
+    char format[8];       /* "jpeg" "png" "bmp" "tiff" "webp" "pdf" */
     int orig_width, orig_height; /* as stored, before orientation and shrink */
     int orientation;      /* EXIF orientation applied (1..8), 1 when none */
     double shrink;        /* orig long side / decoded long side (>= 1) */
     char software[64];    /* EXIF/XMP software tag, "" when none (edited_suspect) */
     int has_alpha, is_grey_stored, bits;
+    int pages;            /* PDF: the document's page count (0 for images) */
+    int page;             /* PDF: the page rendered, 1-based (0 for images) */
+    double dpi;           /* PDF: the resolution orig_width/orig_height are at (0 for images) */
 } bn_decode_info_t;
 
 bn_image_t *bn_image_new(int width, int height, int bands);  /* zeroed pixels */
 void bn_image_destroy(bn_image_t **self_p);
 
-/* Sniff the format from magic bytes: "jpeg" "png" "bmp" "tiff" "webp" or NULL. */
+/* Sniff the format from magic bytes: "jpeg" "png" "bmp" "tiff" "webp" "pdf" or NULL. */
 const char *bn_image_sniff(const uint8_t *data, size_t size);
 
 /* Decode untrusted bytes to RGB (bands = 3), EXIF orientation applied. On failure returns NULL
@@ -51,6 +60,26 @@ const char *bn_image_sniff(const uint8_t *data, size_t size);
  * scans than max_scans), image_corrupt (truncated or undecodable). */
 bn_image_t *bn_image_decode(const uint8_t *data, size_t size, const bn_decode_limits_t *limits,
                             bn_decode_info_t *info);
+
+/* The same, naming the page of a PDF (1-based; 0 = the first; ignored for images). A PDF page is
+ * rendered at limits->pdf_dpi through libvips' PDF loader (poppler), with the caps above applied
+ * to the render. Further errors for PDFs: pdf_encrypted, pdf_active_content (/JavaScript, /JS,
+ * /Launch in the document's dictionaries), pdf_too_many_pages (over pdf_max_pages),
+ * pdf_page_missing (page beyond the last), image_too_complex (render over pdf_timeout_ms),
+ * image_corrupt (poppler's reason in the message). */
+bn_image_t *bn_image_decode_page(const uint8_t *data, size_t size, const bn_decode_limits_t *limits, int page,
+                                 bn_decode_info_t *info);
+
+/* Raw-byte scan of a PDF before any parser sees it (no allocation but a bounded inflate of
+ * compressed object streams): 0 when clean, else -1 with bn_error pdf_encrypted or
+ * pdf_active_content. Exposed for the tests. */
+int bn_pdf_scan(const uint8_t *data, size_t size);
+
+struct bn_config;
+/* The PDF settings every stage must share (quality.decode.pdf_dpi, pdf_max_pages,
+ * pdf_timeout_ms): the quality stage's geometry hints are in the render's pixels, so the ocr and
+ * face stages render at the same resolution. */
+void bn_decode_limits_pdf(bn_decode_limits_t *lim, const struct bn_config *config);
 
 /* Initialise libvips once per process (thread-safe); 0 or -1 with bn_error. Decode/encode call
  * it themselves. */

@@ -248,10 +248,17 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         .max_scans = (int)CFG("decode.max_scans", 100),
         .max_frame_bytes = (uint64_t)CFG("decode.max_frame_bytes", 256.0 * 1024 * 1024),
     };
+    bn_decode_limits_pdf(&lim, task->config);
     bn_decode_info_t di;
     json_object_set_new(q, "file_bytes", json_integer((json_int_t)task->image_size));
-    img = bn_image_decode(task->image, task->image_size, &lim, &di);
+    img = bn_image_decode_page(task->image, task->image_size, &lim, task->doc_page, &di);
     json_object_set_new(q, "format", di.format[0] ? json_string(di.format) : json_null());
+    if (di.pages > 0) { /* a PDF: which page of how many, at what resolution ("upload pixels") */
+        json_object_set_new(q, "pdf_pages", json_integer(di.pages));
+        json_object_set_new(q, "pdf_page", json_integer(di.page));
+        if (di.dpi > 0)
+            json_object_set_new(q, "pdf_dpi", json_real(round(di.dpi * 10) / 10));
+    }
     if (!img) {
         json_object_set_new(q, "pixels", json_real((double)di.orig_width * di.orig_height));
         json_decref(timing);

@@ -894,7 +894,9 @@ int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
     /* 2400 px on the long side keeps a card in a phone photo at >= 300 dpi when it fills a
      * third of the frame; more only costs decode time. */
     lim.shrink_to = (int)bn_config_num(task->config, "ocr.decode_long_side", 2400);
-    img = bn_image_decode(task->image, task->image_size, &lim, &di);
+    /* A PDF page at the quality stage's resolution: its hints are in those pixels. */
+    bn_decode_limits_pdf(&lim, task->config);
+    img = bn_image_decode_page(task->image, task->image_size, &lim, task->doc_page, &di);
     if (!img) {
         /* the quality stage, when it ran first, has already said so (with the decoder's reason) */
         const char *code = bn_error_code();
