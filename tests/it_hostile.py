@@ -149,7 +149,8 @@ def image_inputs():
     return [
         ("zero-byte", "empty.jpg", b"", ("decode", "format_unsupported")),
         ("text file", "notes.jpg", b"not an image, just text\n" * 20, ("decode", "format_unsupported")),
-        ("PDF", "scan.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n", ("decode", "format_unsupported")),
+        # PDFs are decoded (docs/QUALITY.md "PDF uploads"): one without pages is damaged
+        ("PDF", "scan.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n", ("decode", "image_corrupt")),
         ("GIF", "photo.gif", save(card(64, 48), "GIF"), ("decode", "format_unsupported")),
         ("JPEG truncated at half", "half.jpg", jpg[: len(jpg) // 2], ("decode", "image_corrupt")),
         ("JPEG cut after header", "head.jpg", jpg[:200], ("decode", "image_corrupt")),
