@@ -157,7 +157,13 @@ def image_inputs():
         ("JPEG magic + garbage", "junk.jpg", b"\xff\xd8\xff" + bytes((i * 131 + 7) & 255 for i in range(4000)), ("decode", "image_corrupt")),
         ("progressive JPEG truncated", "phalf.jpg", pjpg[: len(pjpg) * 2 // 3], ("decode", "image_corrupt")),
         ("PNG truncated at half", "half.png", pngb[: len(pngb) // 2], ("decode", "image_corrupt")),
-        ("PNG bad IDAT CRC", "crc.png", pngb[:-20] + bytes([pngb[-20] ^ 0xFF]) + pngb[-19:], ("decode", "image_corrupt")),
+        # a row that cannot be unfiltered (filter type 7): corrupt at that row, every time. (A
+        # wrong checksum after the last row was the case here: the loader notices it only when
+        # it reads past the last row, which libvips' sequential read does some runs and not
+        # others -- a flaky expectation, seen in CI; the pixels it returns are whole.)
+        ("PNG bad row filter", "filter.png", png(200, 120, 8, 2, 0, [zlib.compress(b"".join(
+            (b"\x07" if y == 60 else b"\x00") + bytes((x * 7 + y) & 255 for x in range(600)) for y in range(120)))]),
+         ("decode", "image_corrupt")),
         ("PNG declares 60000^2", "bomb.png", png(60000, 60000, 8, 2, 0, [zlib.compress(b"\0" * 60001 * 3)]), ("decode", "image_too_large")),
         ("PNG 10001x10000 zeros", "zeros.png", png_zeros(10001, 10000, 8, 0), ("decode", "image_too_large")),
         ("PNG 20001x1 strip", "strip.png", png_zeros(20001, 1), ("decode", "image_too_large")),
