@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -174,6 +175,23 @@ def wait_for(pred, timeout=10.0, step=0.05):
             return True
         time.sleep(step)
     return False
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 nobody listens on now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def fnv1a(b):
+    """FNV-1a 64 of bytes as 16 hex digits: what tw_worker answers for a payload."""
+    h = 14695981039346656037
+    for x in b:
+        h = ((h ^ x) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return "%016x" % h
 
 
 def require_binaries(*names):

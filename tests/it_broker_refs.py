@@ -13,17 +13,10 @@ import time
 import zmq
 
 sys.path.insert(0, os.path.dirname(__file__))
-from beian_it import MdpClient, Stack, check, require_binaries, wait_for  # noqa: E402
+from beian_it import MdpClient, Stack, check, fnv1a, require_binaries, wait_for  # noqa: E402
 
 require_binaries("beiand", "tw_worker")
 ctx = zmq.Context.instance()
-
-
-def fnv1a(b):
-    h = 14695981039346656037
-    for x in b:
-        h = ((h ^ x) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    return "%016x" % h
 
 
 def ref_worker(endpoint, service, refs, seen, stop, unreachable_once=False):

@@ -3,25 +3,16 @@ allow-list of keys, and workers limited to the services their certificates name.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from beian_it import BIN, Stack, _procs, check, require_binaries, wait_for  # noqa: E402
+from beian_it import BIN, Stack, _procs, check, free_port, require_binaries, wait_for  # noqa: E402
 
 require_binaries("beiand", "beian", "tw_worker")
 beian = os.path.join(BIN, "beian")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 keys = tempfile.mkdtemp(prefix="beian-keys-")

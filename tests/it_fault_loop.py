@@ -34,7 +34,7 @@ import traceback
 import zmq
 
 sys.path.insert(0, os.path.dirname(__file__))
-from beian_it import MdpClient, Stack, check, fail, require_binaries  # noqa: E402
+from beian_it import MdpClient, Stack, check, fail, fnv1a, require_binaries  # noqa: E402
 
 require_binaries("beiand", "tw_worker")
 T0 = time.time()
@@ -48,13 +48,6 @@ seed = int(os.environ.get("BEIAN_FAULT_SEED", str(int(time.time()))))
 rnd = random.Random(seed)
 print("seed %d (BEIAN_FAULT_SEED=%d reproduces the schedule; timing still varies)" % (seed, seed))
 ctx = zmq.Context.instance()
-
-
-def fnv1a(b):
-    h = 14695981039346656037
-    for x in b:
-        h = ((h ^ x) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    return "%016x" % h
 
 
 # --- the batch: job 0 carries a selfie (its face task waits for the first face worker, which

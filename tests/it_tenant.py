@@ -7,7 +7,6 @@ freely (dev mode)."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,18 +16,10 @@ import zmq
 import zmq.auth
 
 sys.path.insert(0, os.path.dirname(__file__))
-from beian_it import BIN, MdpClient, Stack, _procs, check, require_binaries, wait_for  # noqa: E402
+from beian_it import BIN, MdpClient, Stack, _procs, check, free_port, require_binaries  # noqa: E402
 
 require_binaries("beiand", "beian", "tw_worker")
 beian = os.path.join(BIN, "beian")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 keys = tempfile.mkdtemp(prefix="beian-tenant-")
