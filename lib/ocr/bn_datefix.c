@@ -78,6 +78,17 @@ static int add_line(bn_lines_t *L, const char *text, double conf, float x, float
     return 0;
 }
 
+/* Add the date y-m-d as one line "Y年M月D日" at the page box, when it can be a licence's issue
+ * date: 1 added, 0 not a date, -1 with bn_error. */
+static int add_date(bn_lines_t *L, int y, int m, int d, double conf, float x, float yy, float w, float h)
+{
+    if (y < 1950 || y > 2100 || m < 1 || m > 12 || d < 1 || d > 31)
+        return 0;
+    char t[32];
+    snprintf(t, sizeof t, "%d年%d月%d日", y, m, d);
+    return add_line(L, t, conf, x, yy, w, h) < 0 ? -1 : 1;
+}
+
 /* The digit groups of the band g (w x h; the 年 月 日 already painted out; ends: the middles of
  * 年 月 日 in the band, ch: their height).
  * The digits are printed as one row, however misregistered: the rows are those of the run of
@@ -245,15 +256,12 @@ int bn_datefix_run(bn_ppocr_t *pp, const bn_image_t *page, bn_lines_t *L)
     /* one line with the whole date, or nothing: pieces would join across the row with the
      * wrong neighbours */
     int yv = atoi(slot[0]), mv = atoi(slot[1]), dv = atoi(slot[2]);
-    if (strlen(slot[0]) != 4 || yv < 1950 || yv > 2100 || mv < 1 || mv > 12 || dv < 1 || dv > 31)
-        return 0;
-    char t[32];
-    snprintf(t, sizeof t, "%d年%d月%d日", yv, mv, dv);
+    size_t ly = strlen(slot[0]);
     memset(slot, 0, sizeof slot);
-    if (add_line(L, t, conf, (float)(bx0 + box[0]), (float)(by0 + box[1]), (float)(box[2] - box[0]),
-                 (float)(box[3] - box[1])) < 0)
-        return -1;
-    return 1;
+    if (ly != 4)
+        return 0;
+    return add_date(L, yv, mv, dv, conf, (float)(bx0 + box[0]), (float)(by0 + box[1]), (float)(box[2] - box[0]),
+                    (float)(box[3] - box[1]));
 }
 
 /* ---- the date's row found again, seal suppressed ------------------------------------------ */
@@ -355,14 +363,7 @@ int bn_datefix_redetect(bn_textdet_t *det, bn_ppocr_t *pp, const bn_image_t *pag
             snprintf(t, sizeof t, "%.2s", all + 4), mv = atoi(t);
             snprintf(t, sizeof t, "%.2s", all + 6), dv = atoi(t);
         }
-        if (yv < 1950 || yv > 2100 || mv < 1 || mv > 12 || dv < 1 || dv > 31)
-            continue;
-        char t[32];
-        snprintf(t, sizeof t, "%d年%d月%d日", yv, mv, dv);
-        if (add_line(L, t, cmin, x0 + bx0, y0 + by0, bx1 - bx0, by1 - by0) < 0)
-            rc = -1;
-        else
-            rc = 1;
+        rc = add_date(L, yv, mv, dv, cmin, x0 + bx0, y0 + by0, bx1 - bx0, by1 - by0);
         memset(all, 0, sizeof all);
     }
     memset(grp, 0, sizeof grp);
