@@ -157,10 +157,10 @@ def image_inputs():
         ("JPEG magic + garbage", "junk.jpg", b"\xff\xd8\xff" + bytes((i * 131 + 7) & 255 for i in range(4000)), ("decode", "image_corrupt")),
         ("progressive JPEG truncated", "phalf.jpg", pjpg[: len(pjpg) * 2 // 3], ("decode", "image_corrupt")),
         ("PNG truncated at half", "half.png", pngb[: len(pngb) // 2], ("decode", "image_corrupt")),
-        # a row that cannot be unfiltered (filter type 7): corrupt at that row, every time. (A
-        # wrong checksum after the last row was the case here: the loader notices it only when
-        # it reads past the last row, which libvips' sequential read does some runs and not
-        # others -- a flaky expectation, seen in CI; the pixels it returns are whole.)
+        # a damaged last IDAT: its CRC is checked before decoding (the loader checks it only
+        # when it reads past the last row, which libvips' sequential read did some runs and not
+        # others: this case was flaky in CI before); and a row that cannot be unfiltered
+        ("PNG bad IDAT CRC", "crc.png", pngb[:-20] + bytes([pngb[-20] ^ 0xFF]) + pngb[-19:], ("decode", "image_corrupt")),
         ("PNG bad row filter", "filter.png", png(200, 120, 8, 2, 0, [zlib.compress(b"".join(
             (b"\x07" if y == 60 else b"\x00") + bytes((x * 7 + y) & 255 for x in range(600)) for y in range(120)))]),
          ("decode", "image_corrupt")),
