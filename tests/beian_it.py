@@ -186,6 +186,13 @@ def free_port():
     return p
 
 
+def keygen(keys, name, *args):
+    """`beian keygen NAME --dir KEYS ARGS...`: the pair is written to KEYS; returns the public key."""
+    out = subprocess.run([os.path.join(BIN, "beian"), "keygen", name, "--dir", keys] + list(args),
+                         capture_output=True, check=True).stdout
+    return json.loads(out)["public"]
+
+
 def fnv1a(b):
     """FNV-1a 64 of bytes as 16 hex digits: what tw_worker answers for a payload."""
     h = 14695981039346656037

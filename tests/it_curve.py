@@ -9,7 +9,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from beian_it import BIN, Stack, _procs, check, free_port, require_binaries, wait_for  # noqa: E402
+from beian_it import BIN, Stack, _procs, check, free_port, keygen, require_binaries, wait_for  # noqa: E402
 
 require_binaries("beiand", "beian", "tw_worker")
 beian = os.path.join(BIN, "beian")
@@ -21,9 +21,7 @@ os.mkdir(allow)
 pub = {}
 for name, services in [("broker", None), ("client", None), ("worker", "beian.quality,beian.ocr,beian.face"),
                        ("rogue", "beian.ocr"), ("stranger", None)]:
-    args = [beian, "keygen", name, "--dir", keys] + (["--services", services] if services else [])
-    out = subprocess.run(args, capture_output=True, check=True).stdout
-    pub[name] = json.loads(out)["public"]
+    pub[name] = keygen(keys, name, *(["--services", services] if services else []))
 check(all(len(k) == 40 for k in pub.values()), "keygen writes Z85 key pairs")
 check(oct(os.stat(os.path.join(keys, "client.key_secret")).st_mode & 0o777) == "0o600", "secret files are 0600")
 for name in ("client", "worker", "rogue"):

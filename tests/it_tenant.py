@@ -16,7 +16,7 @@ import zmq
 import zmq.auth
 
 sys.path.insert(0, os.path.dirname(__file__))
-from beian_it import BIN, MdpClient, Stack, _procs, check, free_port, require_binaries  # noqa: E402
+from beian_it import BIN, MdpClient, Stack, _procs, check, free_port, keygen, require_binaries  # noqa: E402
 
 require_binaries("beiand", "beian", "tw_worker")
 beian = os.path.join(BIN, "beian")
@@ -30,8 +30,7 @@ pub = {}
 for name, args in [("broker", []), ("worker", ["--services", "beian.quality,beian.ocr,beian.face"]),
                    ("alice", ["--tenant", "acme"]), ("alice2", ["--tenant", "acme2"]),
                    ("bob", ["--tenant", "beta"]), ("carol", [])]:
-    out = subprocess.run([beian, "keygen", name, "--dir", keys] + args, capture_output=True, check=True).stdout
-    pub[name] = json.loads(out)["public"]
+    pub[name] = keygen(keys, name, *args)
     if name != "broker":
         shutil.copy(os.path.join(keys, name + ".key"), allow)
 check("tenant" in open(os.path.join(keys, "alice.key")).read(), "keygen --tenant writes the tenant into the certificate")
