@@ -186,6 +186,18 @@ static void test_id_front_lost_labels(void)
     CHECK(!strcmp(val(&k, "name"), "张三"), "名 alone: name '%s'", val(&k, "name"));
     CHECK(!strcmp(val(&k, "ethnicity"), "汉"), "住男 汉: ethnicity '%s'", val(&k, "ethnicity"));
     CHECK(!strcmp(val(&k, "address"), "测试县测试镇9号"), "住男 is not 住址, 址 is: address '%s'", val(&k, "address"));
+
+    /* a bilingual card's standing boxes: 男, 民, 族 with a speck, and 彝 with the birth row's
+     * month under it, all joined into one row */
+    bn_line_t e[] = {
+        L(113, 120, 20, 68, "男", 0.99),
+        L(171, 117, 21, 72, "民", 0.99),
+        L(203, 112, 20, 49, "口族", 0.63),
+        L(226, 136, 24, 69, "彝9月", 0.79),
+    };
+    bn_lines_t le = {.v = e, .n = 4, .width = 600, .height = 400, .line_h = 22};
+    CHECK(bn_kie_extract("id-card", "front", &le, &k) == 0);
+    CHECK(!strcmp(val(&k, "ethnicity"), "彝"), "男民口族彝9: ethnicity '%s'", val(&k, "ethnicity"));
 }
 
 static void test_id_back(void)

@@ -2,6 +2,7 @@
 #include "ocr/bn_kie.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -756,14 +757,29 @@ static const char *sex_in(const seg_t *s)
     return NULL;
 }
 
-/* text without a leading 民族 (or what is left of it: 民, 族) */
-static const char *after_eth_label(const char *t)
+/* The group's name at the start of t, after what is left of 民族 (民, 族, 民?族: after the
+ * last 族), when nothing but digits or Latin letters follow it (彝9月: the birth row's 月 read
+ * into the same box). Written to out; 0 when t holds no name there. */
+static int eth_name(const char *t, char *out, size_t cap)
 {
-    if (!strncmp(t, "民族", 6))
-        return skip_sep(t + 6);
-    if (!strncmp(t, "民", 3) || !strncmp(t, "族", 3))
-        return skip_sep(t + 3);
-    return skip_sep(t);
+    const char *z = strstr(t, "族");
+    if (z && u8count(t) - u8count(z) <= 3)
+        t = z + 3;
+    else if (!strncmp(t, "民", 3))
+        t += 3;
+    t = skip_sep(t);
+    for (int n = 4; n >= 1; n--) {
+        const char *e = t;
+        for (int i = 0; i < n && *e; i++)
+            e += u8len((unsigned char)*e);
+        if ((size_t)(e - t) >= cap || (*e && is_cjk_char(e)))
+            continue;
+        snprintf(out, cap, "%.*s", (int)(e - t), t);
+        if (bn_ethnicity_valid(out))
+            return 1;
+    }
+    out[0] = 0;
+    return 0;
 }
 
 /* 民族 lost or misread on an ID card's front (性女民汉; 汉 a line of its own beside 性别男):
@@ -775,13 +791,13 @@ static void ethnicity_by_row(seg_t *seg, int ns, bn_kie_t *out)
         const char *sx = sex_in(&seg[s]);
         if (!sx)
             continue;
-        const char *v = after_eth_label(sx + 3);
-        int src = bn_ethnicity_valid(v) ? s : -1;
+        char v[16];
+        int src = eth_name(sx + 3, v, sizeof v) ? s : -1;
         for (int k = 0; src < 0 && k < ns; k++) {
             const seg_t *c = &seg[k];
             if (k != s && !c->used && same_row(c, seg[s].y, seg[s].h) && c->x > seg[s].x + seg[s].w - 0.5f * seg[s].h &&
-                c->x < seg[s].x + seg[s].w + 8 * seg[s].h && bn_ethnicity_valid(after_eth_label(c->t)))
-                src = k, v = after_eth_label(c->t);
+                c->x < seg[s].x + seg[s].w + 8 * seg[s].h && eth_name(c->t, v, sizeof v))
+                src = k;
         }
         bn_kie_field_t *f = src >= 0 ? field_for(out, "ethnicity") : NULL;
         if (f) {

@@ -77,6 +77,8 @@ static char *filter(const char *raw, unsigned keep, char *out, size_t size)
         cp = fold(cp);
         if ((keep & KEEP_UPPER) && cp >= 'a' && cp <= 'z')
             cp -= 32;
+        if ((keep & KEEP_PUNCT) && ((cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212))
+            cp = '-'; /* a dash as printed in 12—3号 (the recogniser returns em and en dashes) */
         int ok = ((keep & KEEP_CJK) && is_cjk(cp)) || ((keep & KEEP_DIGIT) && cp >= '0' && cp <= '9') ||
                  ((keep & KEEP_UPPER) && cp >= 'A' && cp <= 'Z') ||
                  ((keep & KEEP_DOT) && cp == 0xB7) || ((keep & KEEP_POINT) && cp == '.') ||
