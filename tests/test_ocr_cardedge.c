@@ -1,6 +1,8 @@
-/* test_ocr_cardedge — an ID card's top and bottom edges predicted from its name and number
- * rows (bn_cardedge): a card photographed whole is inside, one with 4 mm cut off the bottom or
- * 3 mm off the top is outside by about that, and rows that are not an ID card's give nothing. */
+/* test_ocr_cardedge — an ID card's edges predicted from its name and number rows (bn_cardedge):
+ * a card photographed whole is inside, one with 4 mm cut off the bottom or 3 mm off the top is
+ * outside by about that, and rows that are not an ID card's give nothing. Across the number row
+ * (label and number as two lines, as on a standard card): 4 mm cut off the left or the right is
+ * outside, and a row joined into one line or spaced unlike a card's is not measured across. */
 #include "bn_test.h"
 #include <math.h>
 #include <string.h>
@@ -25,6 +27,22 @@ static void card(bn_lines_t *L, bn_kie_t *k, int w, int h, double top)
     id->by_label = 0;
     int id_box[4] = {60, (int)lround(top + 459.5 - 20), 740, 40};
     memcpy(id->box, id_box, sizeof id_box);
+}
+
+/* ...with the number row as the detector returns it: 公民身份号码 from 7 mm, the number 3 mm
+ * after it and 45 mm wide (ending 9.6 mm from the right edge), both shifted by dx */
+static bn_line_t s_row[2];
+static void row(bn_lines_t *L, bn_kie_t *k, double top, double dx)
+{
+    static const char *const text[2] = {"公民身份号码", "110101199001020010"};
+    const float x[2] = {70, 310}, w[2] = {210, 450};
+    for (int i = 0; i < 2; i++) {
+        memset(&s_row[i], 0, sizeof s_row[i]);
+        s_row[i].x = x[i] + (float)dx, s_row[i].w = w[i], s_row[i].y = (float)(top + 459.5 - 20), s_row[i].h = 40;
+        snprintf(s_row[i].text, sizeof s_row[i].text, "%s", text[i]);
+    }
+    L->v = s_row, L->n = 2;
+    snprintf(k->f[1].value, sizeof k->f[1].value, "%s", text[1]);
 }
 
 int main(void)
@@ -59,6 +77,29 @@ int main(void)
     card(&L, &k, 856, 540, 0);
     L.skew = 3;
     CHECK(bn_cardedge_id_front(&L, &k, &e) == 1 && e.bottom_out > 0, "turned: %.2f", e.bottom_out);
+
+    /* across: whole, then 4 mm off the left (the page starts 4 mm into the card), then the right */
+    card(&L, &k, 856, 540, 0);
+    row(&L, &k, 0, 0);
+    CHECK(bn_cardedge_id_front(&L, &k, &e) == 1 && e.across, "measured across");
+    CHECK(e.left_out < 0 && e.right_out < 0, "whole across (left %.2f, right %.2f mm)", e.left_out, e.right_out);
+    card(&L, &k, 816, 540, 0);
+    row(&L, &k, 0, -40);
+    CHECK(bn_cardedge_id_front(&L, &k, &e) == 1 && e.across && e.left_out > 1.5 && e.left_out < 4 && e.right_out < 0,
+          "left cut by 4 mm: %.2f mm outside (right %.2f)", e.left_out, e.right_out);
+    card(&L, &k, 816, 540, 0);
+    row(&L, &k, 0, 0);
+    CHECK(bn_cardedge_id_front(&L, &k, &e) == 1 && e.across && e.right_out > 1.5 && e.right_out < 4 && e.left_out < 0,
+          "right cut by 4 mm: %.2f mm outside (left %.2f)", e.right_out, e.left_out);
+    /* not across: one line (another script's label before it), the number far from its label */
+    card(&L, &k, 816, 540, 0);
+    row(&L, &k, 0, 0);
+    snprintf(s_row[1].text, sizeof s_row[1].text, "公民身份号码110101199001020010");
+    CHECK(bn_cardedge_id_front(&L, &k, &e) == 1 && !e.across, "label and number one line: not measured across");
+    card(&L, &k, 816, 540, 0);
+    row(&L, &k, 0, 0);
+    s_row[0].x -= 60;
+    CHECK(bn_cardedge_id_front(&L, &k, &e) == 1 && !e.across, "9 mm between label and number: not a card's row");
 
     /* nothing measured: no name label, no number, rows out of order, rows too tall for the scale */
     card(&L, &k, 856, 540, 0);

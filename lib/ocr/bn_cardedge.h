@@ -13,6 +13,14 @@
  * Mongolian... above each label) makes the edges predicted too close, never too far, so it
  * may miss a cut, not invent one.
  *
+ * The left and right edges come from the number row alone, when it is printed as on a standard
+ * card: the label 公民身份号码 and the 18 characters as two lines, 2.5-5.5 mm apart. The number's
+ * printed width (45 mm; 44.2-46.9 measured) gives the scale across the row, whatever the rows'
+ * spacing; on real cards cropped tight the label starts at least 4.5 mm from the left edge and
+ * the number ends at least 7.6 mm from the right (the values used: 5.5 and 8.5, the cards' own,
+ * less what a tight crop shaves off is within the tolerance). A bilingual card whose row starts
+ * with another script's label joined to it is not measured across.
+ *
  * Pure: lines and fields in, millimetres out (tests/test_ocr_cardedge.c). */
 #ifndef BN_CARDEDGE_H
 #define BN_CARDEDGE_H
@@ -24,6 +32,8 @@ typedef struct {
     double top_out;    /* mm the predicted top edge lies outside the frame (< 0: inside, by the
                           distance to the nearest side of the frame) */
     double bottom_out; /* the same for the bottom edge */
+    int across;        /* left_out and right_out were measured (the number row as described) */
+    double left_out, right_out;
 } bn_cardedge_t;
 
 /* For an ID-card front whose name (found by its label) and number rows were read. Returns 1

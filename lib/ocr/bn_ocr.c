@@ -850,9 +850,11 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double sh
     if (!strcmp(doc_type, "id-card") && !strcmp(side, "front") && bn_cardedge_id_front(&L, &k, &ce) &&
         !bn_flags_has(json_object_get(json_object_get(task->hints, "quality"), "flags"), "border_incomplete")) {
         double out_mm = fmax(ce.top_out, ce.bottom_out), t = bn_config_num(task->config, "ocr.card_edge_outside_mm", 1.5);
+        if (ce.across)
+            out_mm = fmax(out_mm, fmax(ce.left_out, ce.right_out));
         if (getenv("BEIAN_OCR_DEBUG"))
-            fprintf(stderr, "cardedge: %.1f px/mm, top %.1f mm, bottom %.1f mm outside\n", ce.px_per_mm, ce.top_out,
-                    ce.bottom_out);
+            fprintf(stderr, "cardedge: %.1f px/mm, outside: top %.1f bottom %.1f left %.1f right %.1f mm\n", ce.px_per_mm,
+                    ce.top_out, ce.bottom_out, ce.across ? ce.left_out : NAN, ce.across ? ce.right_out : NAN);
         if (out_mm > t)
             bn_flag_add(flags, "border_incomplete", round(out_mm * 10) / 10, t, -1);
     }
