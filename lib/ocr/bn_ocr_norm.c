@@ -471,6 +471,10 @@ char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char
                 out[k++] = *p;
         }
         out[k] = 0;
+        /* the last character of its label (住所, 经营场所, 住址) read into the value: no address
+         * starts with it */
+        if (!strcmp(key, "address") && (!strncmp(out, "所", 3) || !strncmp(out, "址", 3)) && strlen(out) >= 5 * 3)
+            memmove(out, out + 3, strlen(out + 3) + 1);
         if (!strcmp(key, "address"))
             fix_address_prefix(out, size);
         /* an entity type ends at its bracket: what follows on the row is a watermark or the
