@@ -45,11 +45,14 @@ def check(cond, msg):
 class Stack:
     """A broker (and workers) in a fresh state directory."""
 
-    def __init__(self, heartbeat=300, lease=20000, attempts=3, extra=None, durable=True, preexec=None):
+    def __init__(self, heartbeat=300, lease=20000, attempts=3, extra=None, durable=True, preexec=None, state=None):
+        """state: the broker's --dir when it must live elsewhere (a small filesystem of its own);
+        by default self.dir, which holds the log in any case (a full state dir cannot take it)."""
         self.dir = tempfile.mkdtemp(prefix="beian-it-")
-        self.ep = "ipc://%s/beiand.sock" % self.dir
-        self.args = ["--dir", self.dir, "--heartbeat", str(heartbeat), "--lease", str(lease),
-                     "--max-attempts", str(attempts)] + [a.replace("{dir}", self.dir).replace("{reldir}", os.path.relpath(self.dir))
+        self.state = state or self.dir
+        self.ep = "ipc://%s/beiand.sock" % self.state
+        self.args = ["--dir", self.state, "--heartbeat", str(heartbeat), "--lease", str(lease),
+                     "--max-attempts", str(attempts)] + [a.replace("{dir}", self.state).replace("{reldir}", os.path.relpath(self.state))
                                                          for a in (extra or [])]
         if not durable:
             self.args += ["--store", "memory"]
@@ -64,7 +67,7 @@ class Stack:
         self.broker = subprocess.Popen([os.path.join(BIN, "beiand")] + self.args,
                                        stdout=self.log, stderr=self.log, preexec_fn=self.preexec)
         _procs.append(self.broker)
-        sock = os.path.join(self.dir, "beiand.sock")
+        sock = os.path.join(self.state, "beiand.sock")
         for _ in range(100):
             if os.path.exists(sock):
                 return
@@ -75,7 +78,7 @@ class Stack:
         self.broker.send_signal(sig)
         self.broker.wait()
         try:
-            os.unlink(os.path.join(self.dir, "beiand.sock"))
+            os.unlink(os.path.join(self.state, "beiand.sock"))
         except FileNotFoundError:
             pass
 
@@ -95,7 +98,7 @@ class Stack:
                 self.worker(s)
 
     def db(self):
-        return sqlite3.connect(os.path.join(self.dir, "beian.db"))
+        return sqlite3.connect(os.path.join(self.state, "beian.db"))
 
     def logtext(self):
         self.log.flush()
