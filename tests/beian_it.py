@@ -2,6 +2,7 @@
 in a temporary directory, talk to them over ZeroMQ with an MDP client written here from the
 spec (independent of beian's C codec), and clean up every process on exit."""
 import atexit
+import errno
 import json
 import os
 import shutil
@@ -202,6 +203,51 @@ def fnv1a(b):
     for x in b:
         h = ((h ^ x) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
     return "%016x" % h
+
+
+def private_tmpfs(size_mb):
+    """A small filesystem of the test's own, for a disk that can truly be full: the test runs
+    again inside a private mount namespace (`unshare -rm`: root of a user namespace of its own)
+    where a tmpfs of size_mb is mounted; every broker restart and worker of that run sees it,
+    and it goes with the namespace. Returns its path, or None (after a note) where namespaces
+    or the mount are not allowed."""
+    mnt = os.environ.get("BEIAN_IT_TMPFS")
+    if mnt:  # the run inside the namespace
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm,mode=0700" % size_mb, "tmpfs", mnt],
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            return mnt
+        why = r.stderr.strip()
+    else:
+        mnt = tempfile.mkdtemp(prefix="beian-tmpfs-")
+        try:
+            r = subprocess.run(["unshare", "-rm", "true"], capture_output=True, text=True)
+            if r.returncode == 0:
+                sys.exit(subprocess.run(["unshare", "-rm", sys.executable] + sys.argv,
+                                        env=dict(os.environ, BEIAN_IT_TMPFS=mnt)).returncode)
+            why = r.stderr.strip()
+        except OSError as e:  # no unshare(1)
+            why = str(e)
+        finally:
+            os.rmdir(mnt)
+    print("note: no private tmpfs (%s)" % why)
+    return None
+
+
+def free_bytes(path):
+    v = os.statvfs(path)
+    return v.f_bavail * v.f_frsize
+
+
+def fill(fd, path, leave=0):
+    """Grows the ballast file fd until path's filesystem has at most `leave` bytes free
+    (0: a write of one more block fails ENOSPC)."""
+    while free_bytes(path) > leave:
+        try:
+            os.posix_fallocate(fd, os.fstat(fd).st_size, free_bytes(path) - leave)
+        except OSError as e:  # somebody else took some meanwhile
+            if e.errno != errno.ENOSPC:
+                raise
 
 
 def require_binaries(*names):

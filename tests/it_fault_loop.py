@@ -34,9 +34,7 @@ import os
 import queue
 import random
 import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -44,44 +42,15 @@ import traceback
 import zmq
 
 sys.path.insert(0, os.path.dirname(__file__))
-from beian_it import MdpClient, Stack, check, fail, fnv1a, require_binaries  # noqa: E402
+from beian_it import MdpClient, Stack, check, fail, fill, fnv1a, private_tmpfs, require_binaries  # noqa: E402
 
 require_binaries("beiand", "tw_worker")
 MiB = 1 << 20
 TMPFS_MB = 256
 MIN_FREE = 64 * MiB  # store.min_free_bytes' default (docs/CONFIG.md)
-MNT_ENV = "BEIAN_FAULT_TMPFS"  # set for the run inside the namespace: where to mount its tmpfs
-
-
-def own_tmpfs():
-    """The state dir's own small filesystem, so that the disk can be truly full: the test runs
-    again inside a private mount namespace (`unshare -rm`: root of a user namespace of its own)
-    where a tmpfs is mounted; every broker restart and worker of that run sees it, and it goes
-    with the namespace. Returns its path, or None (after a note) where it is not allowed."""
-    mnt = os.environ.get(MNT_ENV)
-    if mnt:
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm,mode=0700" % TMPFS_MB, "tmpfs", mnt],
-                           capture_output=True, text=True)
-        if r.returncode == 0:
-            return mnt
-        why = r.stderr.strip()
-    else:
-        mnt = tempfile.mkdtemp(prefix="beian-tmpfs-")
-        try:
-            r = subprocess.run(["unshare", "-rm", "true"], capture_output=True, text=True)
-            if r.returncode == 0:
-                sys.exit(subprocess.run(["unshare", "-rm", sys.executable] + sys.argv,
-                                        env=dict(os.environ, **{MNT_ENV: mnt})).returncode)
-            why = r.stderr.strip()
-        except OSError as e:  # no unshare(1)
-            why = str(e)
-        finally:
-            os.rmdir(mnt)
-    print("note: no private tmpfs (%s): the disk is filled by a store.min_free_bytes no disk has" % why)
-    return None
-
-
-mnt = own_tmpfs()
+mnt = private_tmpfs(TMPFS_MB)
+if not mnt:
+    print("note: the disk is filled by a store.min_free_bytes no disk has instead")
 T0 = time.time()
 N_JOBS = 300
 N_BROKER_KILLS = 20
@@ -294,10 +263,6 @@ try:
         full_period.append(time.time())  # ... to the kill of the full one
         kill_broker(cc)  # the disk is "freed": the default floor again
 
-    def avail():
-        v = os.statvfs(mnt)
-        return v.f_bavail * v.f_frsize
-
     def fill_tmpfs(cc):
         """The tmpfs truly full, once, and freed (see the docstring at the top)."""
         ballast = os.path.join(mnt, "ballast")
@@ -306,8 +271,7 @@ try:
         try:
             # Above the floor, with room for the batch's jobs (a few hundred bytes each) but not
             # for three 24 MiB images: the third one's spool write fails ENOSPC.
-            size = avail() - MIN_FREE - 2 * MiB
-            os.posix_fallocate(fd, 0, size)
+            fill(fd, mnt, MIN_FREE + 2 * MiB)
             big = [(t, side, os.urandom(24 * MiB)) for t, side in
                    (("id-card", "front"), ("id-card", "back"), ("passport", "front"))]
             s, body = cc.submit(big, timeout=20000)
@@ -315,13 +279,7 @@ try:
                 raise RuntimeError("images larger than the free space were answered %s %s" % (s, body))
             stats["enospc_image_refused"] += 1
             full_period.append(time.time())  # from the first refusal ...
-            while avail() > 0:  # every byte left (the batch may take some meanwhile)
-                try:
-                    os.posix_fallocate(fd, size, avail())
-                    size = os.fstat(fd).st_size
-                except OSError as e:
-                    if e.errno != errno.ENOSPC:
-                        raise
+            fill(fd, mnt)  # every byte left
             try:
                 with open(os.path.join(mnt, "probe"), "wb") as f:
                     f.write(b"x" * 4096)
