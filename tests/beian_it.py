@@ -250,6 +250,21 @@ def fill(fd, path, leave=0):
                 raise
 
 
+def enospc(path):
+    """Whether a 4 KiB write to a new file in path fails for want of space (a full filesystem)."""
+    probe = os.path.join(path, "enospc-probe")
+    try:
+        with open(probe, "wb") as f:
+            f.write(b"x" * 4096)
+            f.flush()
+        return False
+    except OSError as e:
+        return e.errno == errno.ENOSPC
+    finally:
+        if os.path.exists(probe):
+            os.unlink(probe)
+
+
 def require_binaries(*names):
     for n in names:
         if not os.path.exists(os.path.join(BIN, n)):
