@@ -230,6 +230,13 @@ static int s_quick_check(bd_store_t *self, const char *path)
     sqlite3_finalize(st);
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
         return bn_error_set("store", "%s: %s", path, what);
+    /* Issue #11: no room is no damage. After a clean stop SQLite makes the WAL index
+     * (beian.db-shm) again at the first read; on a full disk that fails (SQLITE_IOERR_SHMSIZE,
+     * ENOSPC), and "restore a backup" would throw away the work done since the backup. */
+    if (s_sql_nospace(self, rc))
+        return bn_error_set("store_full", "%s cannot be opened: no room in %s (%llu bytes free) for SQLite's files "
+                            "(%.100s). The database is not damaged: free space, then start beiand again "
+                            "(docs/STORE.md \"Disk full\")", path, self->dir, (unsigned long long)s_free_bytes(self), what);
     return bn_error_set("store_db_corrupt", "%s failed its integrity check (PRAGMA quick_check: %.150s). The broker "
                         "does not start on a damaged database: restore beian.db from a backup; the spool %s is left "
                         "as it is (docs/STORE.md)", path, what, self->spool);

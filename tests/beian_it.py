@@ -2,6 +2,7 @@
 in a temporary directory, talk to them over ZeroMQ with an MDP client written here from the
 spec (independent of beian's C codec), and clean up every process on exit."""
 import atexit
+import errno
 import json
 import os
 import shutil
@@ -45,11 +46,14 @@ def check(cond, msg):
 class Stack:
     """A broker (and workers) in a fresh state directory."""
 
-    def __init__(self, heartbeat=300, lease=20000, attempts=3, extra=None, durable=True, preexec=None):
+    def __init__(self, heartbeat=300, lease=20000, attempts=3, extra=None, durable=True, preexec=None, state=None):
+        """state: the broker's --dir when it must live elsewhere (a small filesystem of its own);
+        by default self.dir, which holds the log in any case (a full state dir cannot take it)."""
         self.dir = tempfile.mkdtemp(prefix="beian-it-")
-        self.ep = "ipc://%s/beiand.sock" % self.dir
-        self.args = ["--dir", self.dir, "--heartbeat", str(heartbeat), "--lease", str(lease),
-                     "--max-attempts", str(attempts)] + [a.replace("{dir}", self.dir).replace("{reldir}", os.path.relpath(self.dir))
+        self.state = state or self.dir
+        self.ep = "ipc://%s/beiand.sock" % self.state
+        self.args = ["--dir", self.state, "--heartbeat", str(heartbeat), "--lease", str(lease),
+                     "--max-attempts", str(attempts)] + [a.replace("{dir}", self.state).replace("{reldir}", os.path.relpath(self.state))
                                                          for a in (extra or [])]
         if not durable:
             self.args += ["--store", "memory"]
@@ -64,7 +68,7 @@ class Stack:
         self.broker = subprocess.Popen([os.path.join(BIN, "beiand")] + self.args,
                                        stdout=self.log, stderr=self.log, preexec_fn=self.preexec)
         _procs.append(self.broker)
-        sock = os.path.join(self.dir, "beiand.sock")
+        sock = os.path.join(self.state, "beiand.sock")
         for _ in range(100):
             if os.path.exists(sock):
                 return
@@ -75,7 +79,7 @@ class Stack:
         self.broker.send_signal(sig)
         self.broker.wait()
         try:
-            os.unlink(os.path.join(self.dir, "beiand.sock"))
+            os.unlink(os.path.join(self.state, "beiand.sock"))
         except FileNotFoundError:
             pass
 
@@ -95,7 +99,7 @@ class Stack:
                 self.worker(s)
 
     def db(self):
-        return sqlite3.connect(os.path.join(self.dir, "beian.db"))
+        return sqlite3.connect(os.path.join(self.state, "beian.db"))
 
     def logtext(self):
         self.log.flush()
@@ -199,6 +203,66 @@ def fnv1a(b):
     for x in b:
         h = ((h ^ x) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
     return "%016x" % h
+
+
+def private_tmpfs(size_mb):
+    """A small filesystem of the test's own, for a disk that can truly be full: the test runs
+    again inside a private mount namespace (`unshare -rm`: root of a user namespace of its own)
+    where a tmpfs of size_mb is mounted; every broker restart and worker of that run sees it,
+    and it goes with the namespace. Returns its path, or None (after a note) where namespaces
+    or the mount are not allowed."""
+    mnt = os.environ.get("BEIAN_IT_TMPFS")
+    if mnt:  # the run inside the namespace
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm,mode=0700" % size_mb, "tmpfs", mnt],
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            return mnt
+        why = r.stderr.strip()
+    else:
+        mnt = tempfile.mkdtemp(prefix="beian-tmpfs-")
+        try:
+            r = subprocess.run(["unshare", "-rm", "true"], capture_output=True, text=True)
+            if r.returncode == 0:
+                sys.exit(subprocess.run(["unshare", "-rm", sys.executable] + sys.argv,
+                                        env=dict(os.environ, BEIAN_IT_TMPFS=mnt)).returncode)
+            why = r.stderr.strip()
+        except OSError as e:  # no unshare(1)
+            why = str(e)
+        finally:
+            os.rmdir(mnt)
+    print("note: no private tmpfs (%s)" % why)
+    return None
+
+
+def free_bytes(path):
+    v = os.statvfs(path)
+    return v.f_bavail * v.f_frsize
+
+
+def fill(fd, path, leave=0):
+    """Grows the ballast file fd until path's filesystem has at most `leave` bytes free
+    (0: a write of one more block fails ENOSPC)."""
+    while free_bytes(path) > leave:
+        try:
+            os.posix_fallocate(fd, os.fstat(fd).st_size, free_bytes(path) - leave)
+        except OSError as e:  # somebody else took some meanwhile
+            if e.errno != errno.ENOSPC:
+                raise
+
+
+def enospc(path):
+    """Whether a 4 KiB write to a new file in path fails for want of space (a full filesystem)."""
+    probe = os.path.join(path, "enospc-probe")
+    try:
+        with open(probe, "wb") as f:
+            f.write(b"x" * 4096)
+            f.flush()
+        return False
+    except OSError as e:
+        return e.errno == errno.ENOSPC
+    finally:
+        if os.path.exists(probe):
+            os.unlink(probe)
 
 
 def require_binaries(*names):

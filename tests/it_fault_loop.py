@@ -3,9 +3,16 @@ beiand (SQLite store, ipc only) and test workers (tw_worker, a short SLOW stage)
 thread, driven by the batch's progress:
   * kills -9 the broker 20 times (restarted on the same state dir each time, the jobs resume);
   * kills -9 a random worker 20 times (a fresh one takes its place);
-  * fills the disk once: the broker is restarted with a store.min_free_bytes no disk has, the
-    submissions of that period get 503 store_full and the client retries them, then it is
-    restarted with the default and takes work again (docs/STORE.md, "Disk full");
+  * fills the disk once, for real: the test runs in a private mount namespace (`unshare -rm`)
+    where the broker's --dir is a tmpfs of its own (TMPFS_MB). A ballast file first leaves room
+    for the batch's small jobs but not for a submission of 72 MiB of images, whose spool write
+    fails ENOSPC (503 store_full); then it takes every byte left (a write of the test's own
+    fails ENOSPC, free space is below store.min_free_bytes), the broker is killed -9 and
+    restarted on the full disk, the batch's submissions get 503 store_full and the client retries them; the ballast
+    goes and the broker takes work again by itself, without a restart (docs/STORE.md,
+    "Disk full"). Where no namespace or tmpfs is allowed, a note says so and the disk is
+    "filled" as before: the broker restarted with a store.min_free_bytes no disk has, then
+    with the default;
   * flips a byte in the spool file of one job's selfie while the broker is down, before any
     face worker ran it: that job must end failed/store_corrupt;
   * runs a rogue MDP worker (written here, from spec 7) between broker restarts, registered
@@ -17,7 +24,7 @@ At the end: every acknowledged job has exactly one final result (done, or failed
 damaged one), one row per key in the store, one job id per key, no announcement twice, the
 same result again after one more kill -9, and the untouched jobs passed with their bytes intact
 (the test worker's FNV-1a of the image it was sent).
-The same counts run under ASan (about 25 s there): there, and here, the broker's and workers'
+The same counts run under ASan (about 15 s there): there, and here, the broker's and workers'
 logs must hold no sanitizer report when they are stopped at the end."""
 import collections
 import hashlib
@@ -34,9 +41,16 @@ import traceback
 import zmq
 
 sys.path.insert(0, os.path.dirname(__file__))
-from beian_it import MdpClient, Stack, check, fail, fnv1a, require_binaries  # noqa: E402
+from beian_it import (MdpClient, Stack, check, enospc, fail, fill, fnv1a, private_tmpfs,  # noqa: E402
+                      require_binaries, wait_for)
 
 require_binaries("beiand", "tw_worker")
+MiB = 1 << 20
+TMPFS_MB = 256
+MIN_FREE = 64 * MiB  # store.min_free_bytes' default (docs/CONFIG.md)
+mnt = private_tmpfs(TMPFS_MB)
+if not mnt:
+    print("note: the disk is filled by a store.min_free_bytes no disk has instead")
 T0 = time.time()
 N_JOBS = 300
 N_BROKER_KILLS = 20
@@ -166,9 +180,9 @@ done_submitting = threading.Event()
 chaos_error = []
 full_period = []                     # wall times around the broker that had no room
 
-st = Stack(heartbeat=HEARTBEAT, attempts=8)
+st = Stack(heartbeat=HEARTBEAT, attempts=8, state=mnt)
 try:
-    spool = os.path.join(st.dir, "spool")
+    spool = os.path.join(st.state, "spool")
     full_cfg = os.path.join(st.dir, "full.json")
     with open(full_cfg, "w") as f:  # a floor above any disk: the store is full at once
         json.dump({"store": {"min_free_bytes": 1 << 60}}, f)
@@ -180,7 +194,7 @@ try:
 
     for svc in ("beian.quality", "beian.quality", "beian.ocr", "beian.ocr"):
         add_worker(svc)
-    pub = Announcements("ipc://%s/events.sock" % st.dir)
+    pub = Announcements("ipc://%s/events.sock" % st.state)
     pub.start()
     rogue = Rogue(st.ep)
     rogue.start()
@@ -234,11 +248,59 @@ try:
         stats["worker_kills"] += 1
         add_worker(svc)
 
+    def wait_stat(name, n, what):
+        if not wait_for(lambda: stats[name] >= n, 20):
+            raise RuntimeError("no %s" % what)
+
+    def fill_by_floor(cc):
+        """No tmpfs: the broker is restarted with a floor above any disk, then without it."""
+        full_period.append(time.time())  # from the kill of the broker with room ...
+        kill_broker(cc, args=base_args + ["--config", full_cfg], rogue_after=False)
+        wait_stat("503_store_full", stats["503_store_full"] + 3, "503 store_full while the store was full")
+        full_period.append(time.time())  # ... to the kill of the full one
+        kill_broker(cc)  # the disk is "freed": the default floor again
+
+    def fill_tmpfs(cc):
+        """The tmpfs truly full, once, and freed (see the docstring at the top)."""
+        ballast = os.path.join(mnt, "ballast")
+        roomy = st.logtext().count("has room again")
+        fd = os.open(ballast, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            # Above the floor, with room for the batch's jobs (a few hundred bytes each) but not
+            # for three 24 MiB images: the third one's spool write fails ENOSPC.
+            fill(fd, mnt, MIN_FREE + 2 * MiB)
+            big = [(t, side, os.urandom(24 * MiB)) for t, side in
+                   (("id-card", "front"), ("id-card", "back"), ("passport", "front"))]
+            s, body = cc.submit(big, timeout=20000)
+            if s != "503" or body["error"]["code"] != "store_full":
+                raise RuntimeError("images larger than the free space were answered %s %s" % (s, body))
+            stats["enospc_image_refused"] += 1
+            full_period.append(time.time())  # from the first refusal ...
+            fill(fd, mnt)  # every byte left
+            if not enospc(mnt):
+                raise RuntimeError("a write succeeded on the full tmpfs")
+            stats["enospc_test_write"] += 1
+            # A kill -9 and a start on the full disk (it used to die again at the first worker reply).
+            kill_broker(cc, rogue_after=False)
+            wait_stat("503_store_full", stats["503_store_full"] + 3, "503 store_full from a broker started on a full disk")
+            r = cc.call("beian.status", [accepted[KEYS[1]]], timeout=2000)
+            if not r or r[0] != b"200":
+                raise RuntimeError("status not served on a full disk: %s" % r)
+            full_period.append(time.time())  # ... to the ballast's removal
+        finally:
+            os.close(fd)
+            os.unlink(ballast)
+        if not wait_for(lambda: st.logtext().count("has room again") > roomy, 10):
+            raise RuntimeError("the broker did not find room again by itself")
+        rogue.ask("start", rogue_services[stats["broker_kills"] % 2])
+        stats["rogue_windows"] += 1
+
     # Faults at points of the batch's progress (acknowledged submissions), in its first 90 %.
-    # The disk-full episode takes two of the broker kills (into full, out of it).
+    # The disk-full episode takes one broker kill on a tmpfs (a start on the full disk), two
+    # without (into full, out of it).
     span = N_JOBS * 0.9
     events = [((k + 0.3) * span / N_WORKER_KILLS, "worker") for k in range(N_WORKER_KILLS)]
-    nb = N_BROKER_KILLS - 1
+    nb = N_BROKER_KILLS - (0 if mnt else 1)
     events += [((k + 0.8) * span / nb, "full" if k == nb // 2 else "corrupt" if k == 0 else "broker")
                for k in range(nb)]
     events.sort()
@@ -260,16 +322,7 @@ try:
                     kill_broker(cc, before_start=corrupt_selfie)
                     add_worker("beian.face")
                 elif kind == "full":
-                    before = stats["503_store_full"]
-                    full_period.append(time.time())  # from the kill of the broker with room ...
-                    kill_broker(cc, args=base_args + ["--config", full_cfg], rogue_after=False)
-                    end = time.time() + 20
-                    while stats["503_store_full"] < before + 3 and time.time() < end:
-                        time.sleep(0.02)
-                    if stats["503_store_full"] < before + 3:
-                        raise RuntimeError("no 503 store_full while the store was full")
-                    full_period.append(time.time())  # ... to the kill of the full one
-                    kill_broker(cc)  # the disk is "freed": the default floor again
+                    (fill_tmpfs if mnt else fill_by_floor)(cc)
                 else:
                     kill_broker(cc)
         except BaseException as e:  # noqa: B902 (fail() in Stack raises SystemExit)
@@ -413,8 +466,9 @@ try:
     made = st.db().execute("select count(*) from jobs where created between ? and ?",
                            (int(full_period[0] * 1000), int(full_period[1] * 1000))).fetchone()[0]
     check(stats["503_store_full"] >= 3 and made == 0,
-          "%d submissions refused 503 store_full while the disk was full (%.1f s), retried; none stored then"
-          % (stats["503_store_full"], full_period[1] - full_period[0]))
+          "%d submissions refused 503 store_full while the disk was full (%.1f s, %s), retried; none stored then"
+          % (stats["503_store_full"], full_period[1] - full_period[0],
+             "a %d MiB tmpfs" % TMPFS_MB if mnt else "store.min_free_bytes above the disk"))
     check(stats["lost_acks_after_kill"] >= 1,
           "%d unread acknowledgements resubmitted after a broker kill (%d without one): each named the same job"
           % (stats["lost_acks_after_kill"], stats["lost_acks_no_kill"]))
@@ -442,6 +496,17 @@ try:
     log = st.logtext()
     check("store full" in log and "invalid reply from a" in log and "resumed" in log,
           "the log tells of the full store, the invalid replies and the resumed jobs")
+    # How the broker found its store full: a write that failed, free space below the floor; and
+    # the turns it rolled back for want of room.
+    by_write, by_floor = log.count("failed for want of space ("), log.count("below store.min_free_bytes")
+    rolled_back = log.count("reloading unfinished jobs")
+    if mnt:
+        check(stats["enospc_image_refused"] == 1 and stats["enospc_test_write"] == 1 and by_write >= 1
+              and by_floor >= 1 and "has room again" in log,
+              "the tmpfs was truly full: a 72 MiB submission's spool write failed ENOSPC (503 store_full), so did "
+              "a write of the test's own; the broker found its store full %d times by a failed write, %d by free "
+              "space below the floor, rolled %d turns back, found room again by itself"
+              % (by_write, by_floor, rolled_back))
     # Stopped in order (SIGTERM): a sanitizer report of any process of the run is in the log.
     for p in st.workers + [st.broker]:
         if p.poll() is None:
@@ -451,12 +516,15 @@ try:
     check("Sanitizer" not in log and "runtime error:" not in log,
           "no AddressSanitizer, LeakSanitizer or UBSan report from the broker or any worker")
     print("fault loop: %d jobs accepted (%d done, %d failed), %d broker kills, %d worker kills, "
-          "%d rogue replies to %d jobs, %d x 503 store_full, %d x 503 busy, %d submit timeouts, "
+          "%d rogue replies to %d jobs, %d x 503 store_full (disk: %s, %.1f s full; full by a failed write "
+          "%d times, by the floor %d times; %d turns rolled back), %d x 503 busy, %d submit timeouts, "
           "%d duplicate acks (%d unread on purpose), %d store_corrupt, %d announcements; "
           "submitted in %.1f s, all finished at %.1f s, wall %.1f s"
           % (len(accepted), sum(r["status"] == "done" for r in results.values()),
              sum(r["status"] == "failed" for r in results.values()), stats["broker_kills"], stats["worker_kills"],
-             len(rogue.replies), len(rogue_jobs), stats["503_store_full"], stats["503_busy"],
+             len(rogue.replies), len(rogue_jobs), stats["503_store_full"],
+             "%d MiB tmpfs" % TMPFS_MB if mnt else "min_free_bytes", full_period[1] - full_period[0],
+             by_write, by_floor, rolled_back, stats["503_busy"],
              stats["submit_timeouts"], stats["duplicate_acks"], stats["lost_acks_after_kill"] + stats["lost_acks_no_kill"],
              sum(r.get("error", {}).get("code") == "store_corrupt" for r in results.values()),
              sum(pub.seen.values()), t_submitted, t_finished, time.time() - T0))

@@ -1,24 +1,35 @@
 """Issue #11, disk full (docs/STORE.md): a store without room no longer makes the broker exit
 (and die again at the first worker reply after its restart). It refuses new work with
 503 store_full (retry_after_ms), keeps answering status, results and images, and accepts work
-again by itself when there is room. Three ways in:
+again by itself when there is room. Four ways in:
   A. free space below store.min_free_bytes (statvfs): a 2 GiB file fills the disk past the
      configured floor, and removing it brings the store back;
   B. a spool write that fails (here: EFBIG under a file size limit, as ENOSPC would);
   C. a commit whose write-ahead log cannot grow: the turn is rolled back, its acknowledgement
-     never sent, the broker reloads its jobs from the store and goes on."""
+     never sent, the broker reloads its jobs from the store and goes on;
+  D. a filesystem truly full (a private tmpfs, beian_it.private_tmpfs; skipped with a note where
+     it is not allowed): beiand stopped cleanly with queued jobs, then every byte taken. A start
+     is refused as store_full — SQLite cannot make its WAL index, beian.db-shm; it was refused as
+     store_db_corrupt, "restore beian.db from a backup", which would lose the work since — then
+     with 128 KiB free it starts, full; cancels (writes) are answered until the log cannot grow
+     and the turn is rolled back: a cancel answered 200 is durable (after a kill -9 and a start
+     on the full disk), one not answered did not happen; freed, the broker writes again by itself.
+The test runs inside the namespace D needs (the others do not care)."""
 import json
 import os
 import resource
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from beian_it import MdpClient, Stack, check, require_binaries, wait_for  # noqa: E402
+from beian_it import (BIN, MdpClient, Stack, check, enospc, fill, private_tmpfs, require_binaries,  # noqa: E402
+                      wait_for)
 
 require_binaries("beiand", "tw_worker")
+mnt = private_tmpfs(256)
 GiB = 1 << 30
 
 
@@ -116,4 +127,67 @@ try:
     check(r1 and r1[0] == b"200" and r2 and r2[0] == b"200", "C: every acknowledged job is still known")
 finally:
     st.close()
+
+# --- D: a filesystem truly full -------------------------------------------------------------------
+def statuses(st):
+    return dict(st.db().execute("select id, status from jobs").fetchall())
+
+
+if not mnt:
+    print("note: D (a filesystem truly full) is not run")
+else:
+    st = Stack(heartbeat=200, state=mnt)
+    ballast = os.path.join(mnt, "ballast")
+    try:
+        c = MdpClient(st.ep)
+        jobs = [c.submit([("passport", "front", os.urandom(2000))], options={"key": "d%d" % i})[1]["job"]
+                for i in range(100)]  # no workers: they stay queued
+        st.kill_broker(signal.SIGTERM)  # a clean stop: SQLite removes beian.db-wal and -shm
+        fd = os.open(ballast, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fill(fd, mnt)
+        check(enospc(mnt), "D: 100 jobs queued, beiand stopped, then the tmpfs is full: a write fails ENOSPC")
+        r = subprocess.run([os.path.join(BIN, "beiand")] + st.args, capture_output=True, text=True, timeout=30)
+        check(r.returncode != 0 and "cannot start: store_full" in r.stderr and "no room in " + mnt in r.stderr
+              and "store_db_corrupt" not in r.stderr and "Sanitizer" not in r.stderr,
+              "D: a start on the full disk (SQLite cannot make beian.db-shm) is refused as store_full, not as a "
+              "damaged database to restore from a backup (rc %d: %s)" % (r.returncode, r.stderr.strip()[-300:]))
+        # 128 KiB free: room for SQLite's index and a few dozen pages of log, below the floor.
+        os.ftruncate(fd, os.fstat(fd).st_size - (128 << 10))
+        st.start_broker()
+        c = MdpClient(st.ep)
+        status, body = c.submit([("passport", "front", os.urandom(2000))])
+        check(is_store_full(status, body), "D: with 128 KiB free it starts, and answers 503 store_full")
+        r = c.call("beian.status", [jobs[0]])
+        check(r is not None and r[0] == b"200", "D: and serves status")
+        # Cancels write (a status each): one at a time until the log cannot grow.
+        answered, unanswered = [], []
+        for j in jobs:
+            r = c.call("beian.cancel", [j], timeout=1500)
+            (answered if r is not None and r[0] == b"200" else unanswered).append(j)
+            if len(unanswered) == 2:
+                break
+        rolled = st.logtext().count("the commit failed for want of space")
+        check(st.broker.poll() is None and answered and unanswered and rolled >= 1,
+              "D: %d cancels answered, then %d turns rolled back for want of room (their cancels not answered); "
+              "the broker runs on" % (len(answered), rolled))
+        st.kill_broker(signal.SIGKILL)
+        st.start_broker()
+        c = MdpClient(st.ep)
+        got = statuses(st)
+        check(all(got[j] == ("cancelled" if j in answered else "queued") for j in jobs),
+              "D: after a kill -9 and a start on the still full disk, each answered cancel is durable and no "
+              "unanswered one happened")
+        os.close(fd)
+        os.unlink(ballast)
+        check(wait_for(lambda: "has room again" in st.logtext(), 5), "D: with the ballast gone, room again")
+        rest = [c.call("beian.cancel", [j]) for j in jobs if j not in answered]
+        check(all(r is not None and r[0] == b"200" for r in rest) and set(statuses(st).values()) == {"cancelled"},
+              "D: by itself it writes again: the other %d cancels are answered, every job cancelled" % len(rest))
+        status, ack = c.submit([("passport", "front", os.urandom(2000))])
+        check(status == "200", "D: and new work is accepted")
+        check("FATAL" not in st.logtext(), "D: no fatal store error in the log")
+    finally:
+        if os.path.exists(ballast):
+            os.unlink(ballast)
+        st.close()
 print("all store_full checks passed")
