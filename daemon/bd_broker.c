@@ -615,7 +615,7 @@ static int s_reserved(const char *name)
     return strncmp(name, "mmi.", 4) == 0 || strncmp(name, "titanic.", 8) == 0
         || strcmp(name, BN_SVC_SUBMIT) == 0 || strcmp(name, BN_SVC_STATUS) == 0
         || strcmp(name, BN_SVC_RESULT) == 0 || strcmp(name, BN_SVC_CANCEL) == 0
-        || strcmp(name, BN_SVC_BLOB) == 0;
+        || strcmp(name, BN_SVC_BLOB) == 0 || strcmp(name, BN_SVC_LIST) == 0;
 }
 
 /* Is service allowed by a comma-separated list from the certificate? */
@@ -1442,6 +1442,76 @@ done:
     free(result);
 }
 
+typedef struct {
+    bd_broker_t *self;
+    json_t *jobs;
+    const char *want; /* a status filter the store cannot apply (queued/running: the row says queued) */
+    int rows;
+    int64_t last_created;
+    char last_id[33];
+} list_t;
+
+static void s_list_cb(void *arg, const char *id, const char *status, int64_t created)
+{
+    list_t *l = arg;
+    l->rows++;
+    l->last_created = created;
+    snprintf(l->last_id, sizeof l->last_id, "%s", id);
+    job_t *live = zhashx_lookup(l->self->jobs, id); /* its row says queued until it finishes */
+    if (live)
+        status = live->status;
+    if (!l->want || strcmp(l->want, status) == 0)
+        json_array_append_new(l->jobs, json_pack("{s:s, s:s, s:I}", "job", id, "status", status, "created_ms",
+                                                 (json_int_t)created));
+}
+
+/* beian.list [query JSON]: a tenant's applications, newest first, a page at a time (keyset
+ * cursor "<created_ms>-<job>"). Scoped like beian.status: the certificate's tenant, else the
+ * query's (default "default"). */
+static void s_list(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service, bn_msg_t *m, size_t body,
+                   const char *bound)
+{
+    json_t *q = body < bn_msg_size(m) ? json_loadb(bn_msg_data(m, body), bn_msg_len(m, body), 0, NULL) : json_object();
+    json_t *jt = json_object_get(q, "tenant"), *js = json_object_get(q, "status"), *jl = json_object_get(q, "limit");
+    json_t *jc = json_object_get(q, "cursor");
+    const char *tenant = jt ? json_string_value(jt) : bound ? bound : "default";
+    const char *status = json_string_value(js), *cursor = json_string_value(jc);
+    long long limit = jl ? (json_is_integer(jl) ? json_integer_value(jl) : -1) : 20;
+    static const char *const statuses[] = {"queued", "running", "done", "failed", "cancelled"};
+    int known = 0;
+    for (size_t i = 0; status && i < sizeof statuses / sizeof *statuses; i++)
+        known |= strcmp(status, statuses[i]) == 0;
+    long long created = 0;
+    char cid[33] = "";
+    int clen = 0;
+    const char *bad = !json_is_object(q) ? "the query is not a JSON object"
+                    : !tenant ? "tenant must be a string"
+                    : (js && !known) ? "status must be one of queued running done failed cancelled"
+                    : (limit < 1 || limit > 100) ? "limit must be an integer 1..100"
+                    : (jc && !(cursor && sscanf(cursor, "%lld-%32[0-9a-f]%n", &created, cid, &clen) == 2
+                               && (size_t)clen == strlen(cursor) && strlen(cid) == 32 && created > 0))
+                        ? "cursor is not one this service returned" : NULL;
+    if (bad) {
+        s_reply_error(self, sock, client, service, BN_ST_BAD, "bad_request", bad);
+    } else if (bound && strcmp(tenant, bound) != 0) {
+        s_reply_error(self, sock, client, service, BN_ST_BAD, "tenant_mismatch",
+                      "the tenant is bound to this client's key; it cannot list another tenant's jobs");
+    } else {
+        int open = status && (!strcmp(status, "queued") || !strcmp(status, "running"));
+        list_t l = {.self = self, .jobs = json_array(), .want = open ? status : NULL};
+        if (bd_store_job_list(self->store, tenant, open ? "queued" : status, created, cid, (int)limit, s_list_cb, &l) < 0) {
+            s_reply_error(self, sock, client, service, BN_ST_NOT_IMPL, bn_error_code(), bn_error_msg());
+            json_decref(l.jobs);
+        } else {
+            json_t *r = json_pack("{s:o, s:n}", "jobs", l.jobs, "next");
+            if (l.rows == limit)
+                json_object_set_new(r, "next", json_sprintf("%lld-%s", (long long)l.last_created, l.last_id));
+            s_reply_json(self, sock, client, service, BN_ST_OK, r);
+        }
+    }
+    json_decref(q);
+}
+
 static void s_titanic(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service, bn_msg_t *m, size_t body,
                       const char *bound)
 {
@@ -1510,6 +1580,25 @@ static const char *s_bound_tenant(bn_msg_t *m)
     return user && *user ? user : NULL;
 }
 
+/* The tenant a job API call is scoped to: the certificate's, narrowed (never widened) by a last
+ * frame "tenant=T" after the job id. A client without CURVE — a gateway serving several
+ * tenants over ipc — names the tenant it acts for, and another tenant's job is then unknown
+ * to it, as for a bound client. A scope frame naming another tenant than the certificate's
+ * scopes to a tenant no job has (""). The frame is removed before the call reads its frames. */
+static const char *s_scope(bn_msg_t *m, size_t body, const char *bound)
+{
+    size_t n = bn_msg_size(m);
+    if (n <= body + 1 || bn_msg_len(m, n - 1) < 7 || memcmp(bn_msg_data(m, n - 1), "tenant=", 7) != 0)
+        return bound;
+    static char scope[80]; /* tenants are 1..64 characters: a longer one, cut, matches none */
+    snprintf(scope, sizeof scope, "%.*s", (int)bn_msg_len(m, n - 1) - 7, (const char *)bn_msg_data(m, n - 1) + 7);
+    zmq_msg_close(bn_msg_frame(m, n - 1));
+    m->count--;
+    if (bound && strcmp(scope, bound) != 0)
+        scope[0] = '\0';
+    return scope;
+}
+
 static void s_client_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_mdp_t *p)
 {
     zmq_msg_t *client = bn_msg_frame(m, 0);
@@ -1530,9 +1619,11 @@ static void s_client_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
         s_titanic(self, sock, client, service, m, p->body, bound);
     } else if (strcmp(service, BN_SVC_SUBMIT) == 0) {
         s_submit(self, sock, client, service, m, p->body, 0, bound);
+    } else if (strcmp(service, BN_SVC_LIST) == 0) {
+        s_list(self, sock, client, service, m, p->body, bound);
     } else if (strcmp(service, BN_SVC_STATUS) == 0 || strcmp(service, BN_SVC_RESULT) == 0
                || strcmp(service, BN_SVC_CANCEL) == 0 || strcmp(service, BN_SVC_BLOB) == 0) {
-        s_job_api(self, sock, client, service, m, p->body, bound);
+        s_job_api(self, sock, client, service, m, p->body, s_scope(m, p->body, bound));
     } else {
         /* Any other service: a plain Majordomo request, passed to its workers as is. Its body
          * is held until a worker answers, so it counts against broker.max_queued_bytes (and the

@@ -428,6 +428,8 @@ bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap, cons
                      " created INTEGER NOT NULL, updated INTEGER NOT NULL)")
         || s_exec(self, "CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs(tenant, key) WHERE key IS NOT NULL")
         || s_exec(self, "CREATE INDEX IF NOT EXISTS jobs_open ON jobs(status) WHERE status IN ('queued','running')")
+        /* beian.list pages a tenant's jobs newest first */
+        || s_exec(self, "CREATE INDEX IF NOT EXISTS jobs_tenant ON jobs(tenant, created, id)")
         || s_exec(self, "CREATE TABLE IF NOT EXISTS tasks (job TEXT NOT NULL, seq INTEGER NOT NULL,"
                         " reply TEXT NOT NULL, PRIMARY KEY(job, seq))")
         /* Which job holds which blob: content addressing shares a file between jobs, so a
@@ -862,6 +864,32 @@ int bd_store_job_get(bd_store_t *self, const char *id, const char *tenant, char 
     }
     sqlite3_reset(st);
     return found;
+}
+
+int bd_store_job_list(bd_store_t *self, const char *tenant, const char *status, int64_t cursor_created,
+                      const char *cursor_id, int limit, bd_store_list_fn *fn, void *arg)
+{
+    if (self->done)
+        return bn_error_set("not_implemented", "listing jobs needs the durable store (--store memory keeps none)");
+    /* kind 0: beian.submit jobs (bd_broker's KIND_BEIAN); a Titanic request is no application.
+     * Keyset paging on (created, id): stable while new jobs arrive, no OFFSET scan. */
+    sqlite3_stmt *st = NULL;
+    if (s_prepare(self, &st, "SELECT id, status, created FROM jobs WHERE tenant=?1 AND kind=0"
+                             " AND (?2 IS NULL OR status=?2)"
+                             " AND (?3 = 0 OR created < ?3 OR (created = ?3 AND id < ?4))"
+                             " ORDER BY created DESC, id DESC LIMIT ?5") < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+    if (status)
+        sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, cursor_created);
+    sqlite3_bind_text(st, 4, cursor_id ? cursor_id : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, limit);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        fn(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+           sqlite3_column_int64(st, 2));
+    sqlite3_finalize(st);
+    return 0;
 }
 
 int bd_store_task_done(bd_store_t *self, const char *job_id, int seq, const char *reply)

@@ -95,6 +95,13 @@ int bd_store_job_set_status(bd_store_t *self, const char *id, const char *status
 int bd_store_job_get(bd_store_t *self, const char *id, const char *tenant, char **status, char **result,
                      int *kind);
 int bd_store_task_done(bd_store_t *self, const char *job_id, int seq, const char *reply);
+/* A tenant's applications (beian.submit jobs, not Titanic requests), newest first: fn is called
+ * for at most limit of them, each with status created after cursor (created_ms, id; 0/"": from
+ * the newest). status NULL: any. Durable store only: -1 with bn_error not_implemented in memory
+ * mode (its finished jobs are kept for their lookups only, docs/PROTOCOL.md "beian.list"). */
+typedef void (bd_store_list_fn)(void *arg, const char *id, const char *status, int64_t created_ms);
+int bd_store_job_list(bd_store_t *self, const char *tenant, const char *status, int64_t cursor_created,
+                      const char *cursor_id, int limit, bd_store_list_fn *fn, void *arg);
 /* Delete a job, its tasks and its blob references (titanic.close, retention). */
 int bd_store_job_delete(bd_store_t *self, const char *id);
 
