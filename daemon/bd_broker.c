@@ -1484,7 +1484,15 @@ static void s_list(bd_broker_t *self, int sock, zmq_msg_t *client, const char *s
     long long created = 0;
     char cid[33] = "";
     int clen = 0;
+    const char *k, *unknown = NULL;
+    json_t *v;
+    json_object_foreach(q, k, v)
+        if (strcmp(k, "tenant") && strcmp(k, "status") && strcmp(k, "limit") && strcmp(k, "cursor"))
+            unknown = k;
+    char why[128];
+    snprintf(why, sizeof why, "unknown query key '%.64s' (tenant, status, limit, cursor)", unknown ? unknown : "");
     const char *bad = !json_is_object(q) ? "the query is not a JSON object"
+                    : unknown ? why
                     : !tenant ? "tenant must be a string"
                     : (js && !known) ? "status must be one of queued running done failed cancelled"
                     : (limit < 1 || limit > 100) ? "limit must be an integer 1..100"
