@@ -32,6 +32,8 @@ struct bd_hooks {
     void *pair;                   /* broker's end */
     pthread_t thread;
     int64_t retry_for, backoff, max_backoff;
+    int64_t due;                  /* dispatch has nothing to do before this (wall ms)... */
+    int changed;                  /* ...unless the queue changed: a backlog is not walked every turn */
     int timeout_ms;
     char endpoint[64];
     void *ctx;
@@ -206,6 +208,7 @@ static void s_pending_cb(void *arg, int64_t seq, const char *tenant, const char 
     *e = (s_entry_t){.seq = seq, .created = created, .next = next, .attempts = attempts,
                      .tenant = strdup(tenant), .job = strdup(job), .body = strdup(body)};
     zlistx_add_end(self->queue, e);
+    self->changed = 1;
 }
 
 void bd_hooks_reload(bd_hooks_t *self)
@@ -312,12 +315,18 @@ void bd_hooks_job_finished(bd_hooks_t *self, const char *tenant, const char *job
 void bd_hooks_dispatch(bd_hooks_t *self)
 {
     int64_t now = s_wall();
+    if (!self->changed && now < self->due)
+        return;
+    self->changed = 0;
+    self->due = INT64_MAX;
     zhashx_t *seen = zhashx_new(); /* tenants whose oldest pending delivery was met */
     for (s_entry_t *e = zlistx_first(self->queue); e; e = zlistx_next(self->queue)) {
         if (zhashx_lookup(seen, e->tenant))
             continue;
         zhashx_insert(seen, e->tenant, e);
         s_tenant_t *t = zhashx_lookup(self->tenants, e->tenant);
+        if (!e->inflight && e->next > now && e->next < self->due)
+            self->due = e->next;
         if (e->inflight || e->next > now || !t)
             continue;
         char seq[24];
@@ -352,6 +361,7 @@ void bd_hooks_handle(bd_hooks_t *self)
             continue; /* reloaded meanwhile: it is pending in the store and goes again */
         e->inflight = 0;
         e->attempts++;
+        self->changed = 1;
         int64_t now = s_wall();
         if (status >= 200 && status <= 299) {
             bd_store_hook_update(self->store, seq, "delivered", e->attempts, now, now, NULL);

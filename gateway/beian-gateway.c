@@ -29,6 +29,7 @@
 #include <malloc.h>
 #include <microhttpd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,15 +188,31 @@ static void s_scope(bn_msg_t *m, const char *tenant)
     bn_msg_addstr(m, f);
 }
 
+/* Call service and answer with its reply: 200 and the JSON body, or the broker's error. */
+static enum MHD_Result s_relay(struct MHD_Connection *c, const char *service, bn_msg_t *req)
+{
+    bn_msg_t *rep = NULL;
+    if (s_call(c, service, &req, &rep) < 0)
+        return MHD_YES;
+    char status[4];
+    json_t *body = s_reply_body(rep, status);
+    bn_msg_destroy(&rep);
+    return strcmp(status, BN_ST_OK) ? s_broker_problem(c, status, body) : s_json(c, 200, body, NULL);
+}
+
 /* ---- POST /v1/applications ------------------------------------------------------------ */
 
-static void s_fail(gw_req_t *r, int http, const char *code, const char *fmt, const char *arg)
+/* The first problem found in a request's body; it is answered once the body has been read. */
+__attribute__((format(printf, 4, 5))) static void s_fail(gw_req_t *r, int http, const char *code, const char *fmt, ...)
 {
     if (r->err_http)
         return;
     r->err_http = http;
     snprintf(r->err_code, sizeof r->err_code, "%s", code);
-    snprintf(r->err_detail, sizeof r->err_detail, fmt, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->err_detail, sizeof r->err_detail, fmt, ap);
+    va_end(ap);
 }
 
 /* Called by the post processor for each piece of a part, as it arrives. */
@@ -209,7 +226,7 @@ static enum MHD_Result s_part(void *cls, enum MHD_ValueKind kind, const char *ke
         if (p && !strcmp(p->name, key) && p->size == 0)
             ; /* the same part's first bytes after an empty call */
         else if (r->nparts == GW_MAX_PARTS) {
-            s_fail(r, 400, "bad_request", "more than %s parts", "18");
+            s_fail(r, 400, "bad_request", "more than %d parts", GW_MAX_PARTS);
             return MHD_NO;
         } else if (strlen(key) >= sizeof p->name) {
             s_fail(r, 400, "bad_request", "part name '%.40s…' is too long", key);
@@ -221,13 +238,12 @@ static enum MHD_Result s_part(void *cls, enum MHD_ValueKind kind, const char *ke
     }
     size_t limit = strcmp(key, "form") == 0 ? GW_MAX_FORM : s.max_upload;
     if (p->size + size > limit) {
-        char d[128];
-        snprintf(d, sizeof d, "part '%s' is larger than %zu bytes", key, limit);
-        s_fail(r, 413, "upload_too_large", "%s (broker.max_upload per image, 1 MiB for the form)", d);
+        s_fail(r, 413, "upload_too_large", "part '%.60s' is larger than %zu bytes (broker.max_upload per image, "
+               "1 MiB for the form)", key, limit);
         return MHD_NO;
     }
     if (s.buffered + size > s.max_buffered) {
-        s_fail(r, 503, "busy", "%s", "the gateway holds its maximum of upload bytes; retry later");
+        s_fail(r, 503, "busy", "the gateway holds its maximum of upload bytes; retry later");
         return MHD_NO;
     }
     if (p->size + size > p->cap) {
@@ -240,7 +256,7 @@ static enum MHD_Result s_part(void *cls, enum MHD_ValueKind kind, const char *ke
             cap = limit;
         char *d = realloc(p->data, cap);
         if (!d) {
-            s_fail(r, 503, "busy", "%s", "out of memory; retry later");
+            s_fail(r, 503, "busy", "out of memory; retry later");
             return MHD_NO;
         }
         p->data = d;
@@ -343,23 +359,14 @@ static enum MHD_Result s_get(struct MHD_Connection *c, gw_req_t *r, const char *
     json_decref(body); /* not finished: its status and progress instead */
     req = s_req(id);
     s_scope(req, r->tenant);
-    if (s_call(c, BN_SVC_STATUS, &req, &rep) < 0)
-        return MHD_YES;
-    body = s_reply_body(rep, status);
-    bn_msg_destroy(&rep);
-    return strcmp(status, BN_ST_OK) ? s_broker_problem(c, status, body) : s_json(c, 200, body, NULL);
+    return s_relay(c, BN_SVC_STATUS, req);
 }
 
 static enum MHD_Result s_cancel(struct MHD_Connection *c, gw_req_t *r, const char *id)
 {
-    bn_msg_t *req = s_req(id), *rep = NULL;
+    bn_msg_t *req = s_req(id);
     s_scope(req, r->tenant);
-    if (s_call(c, BN_SVC_CANCEL, &req, &rep) < 0)
-        return MHD_YES;
-    char status[4];
-    json_t *body = s_reply_body(rep, status);
-    bn_msg_destroy(&rep);
-    return strcmp(status, BN_ST_OK) ? s_broker_problem(c, status, body) : s_json(c, 200, body, NULL);
+    return s_relay(c, BN_SVC_CANCEL, req);
 }
 
 /* An image by the name `beian result --out` gives it: d<N>.<blob>.jpg, N the document's index. */
@@ -427,14 +434,9 @@ static enum MHD_Result s_list(struct MHD_Connection *c, gw_req_t *r)
     }
     char *text = json_dumps(q, JSON_COMPACT);
     json_decref(q);
-    bn_msg_t *req = s_req(text), *rep = NULL;
+    bn_msg_t *req = s_req(text);
     free(text);
-    if (s_call(c, BN_SVC_LIST, &req, &rep) < 0)
-        return MHD_YES;
-    char status[4];
-    json_t *body = s_reply_body(rep, status);
-    bn_msg_destroy(&rep);
-    return strcmp(status, BN_ST_OK) ? s_broker_problem(c, status, body) : s_json(c, 200, body, NULL);
+    return s_relay(c, BN_SVC_LIST, req);
 }
 
 /* ---- the request handler ---------------------------------------------------------------- */
@@ -544,13 +546,13 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *c, const char
         if (r->received > s_most())
             return MHD_NO;
         if (r->pp && !r->err_http && MHD_post_process(r->pp, upload_data, *upload_data_size) != MHD_YES)
-            s_fail(r, 400, "bad_request", "%s", "malformed multipart/form-data body");
+            s_fail(r, 400, "bad_request", "malformed multipart/form-data body");
         *upload_data_size = 0;
         return MHD_YES;
     }
     r->answered = 1;
     if (r->pp && MHD_destroy_post_processor(r->pp) != MHD_YES)
-        s_fail(r, 400, "bad_request", "%s", "malformed multipart/form-data body (incomplete)");
+        s_fail(r, 400, "bad_request", "malformed multipart/form-data body (incomplete)");
     r->pp = NULL;
     if (r->err_http)
         return s_problem(c, (unsigned)r->err_http, r->err_code, r->err_detail);
