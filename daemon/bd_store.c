@@ -1129,6 +1129,14 @@ int bd_store_purge(bd_store_t *self, int64_t before_ms)
     for (int i = 0; i < n; i++)
         bd_store_job_delete(self, ids[i]);
     free(ids);
+    /* Webhook deliveries settled as long ago go with them (a pending one stays: it is owed). */
+    if (s_prepare(self, &st, "DELETE FROM outbox WHERE state != 'pending' AND done < ?") == 0) {
+        s_begin(self);
+        sqlite3_bind_int64(st, 1, before_ms);
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        s_step_check(self, rc, "outbox purge");
+    }
     return n;
 }
 

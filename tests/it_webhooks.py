@@ -13,11 +13,16 @@ import sys
 import threading
 import time
 
+import jsonschema
+import yaml
+
 sys.path.insert(0, os.path.dirname(__file__))
-from beian_it import BIN, MdpClient, Stack, check, free_port, require_binaries, wait_for  # noqa: E402
+from beian_it import BIN, SRC, MdpClient, Stack, check, free_port, require_binaries, wait_for  # noqa: E402
 
 require_binaries("beiand", "beian", "tw_worker")
 SECRET = "whsec-0123456789abcdef"
+api = yaml.safe_load(open(os.path.join(SRC, "docs", "openapi.yaml")))  # its webhooks section
+resolver = jsonschema.RefResolver.from_schema(api)
 port, dead = free_port(), free_port()
 received = []  # (headers, body) as they arrive
 answers = [500]  # the receiver's first answer is an error: that is retried too
@@ -93,8 +98,13 @@ try:
         check(hmac.compare_digest(sig, want) and abs(time.time() - int(ts)) < 60,
               "delivery %s: the signature verifies, the timestamp is fresh" % h["Beian-Delivery"])
         ev = json.loads(body)
-        check(ev["event"] == "job.finished" and ev["tenant"] == "acme" and ev["status"] == "done"
-              and h["Beian-Event"] == "job.finished", "the body names the job, its tenant and outcome")
+        hook = api["webhooks"]["jobFinished"]["post"]
+        jsonschema.Draft202012Validator(hook["requestBody"]["content"]["application/json"]["schema"],
+                                        resolver=resolver).validate(ev)
+        for prm in hook["parameters"]:
+            jsonschema.Draft202012Validator(prm["schema"]).validate(h[prm["name"]])
+        check(ev["tenant"] == "acme" and ev["status"] == "done",
+              "the body (as docs/openapi.yaml's webhook) names the job, its tenant and outcome")
         got.append((int(h["Beian-Delivery"]), ev["job"]))
     check([j for _, j in got[:3]] == jobs and [d for d, _ in got] == sorted(d for d, _ in got),
           "delivered in the order the jobs finished")
@@ -115,6 +125,26 @@ try:
     time.sleep(1.5)
     check(len(received) == n, "nothing is delivered twice once acknowledged")
     check(SECRET not in st.logtext(), "the secret is not logged")
+
+    # Retention takes settled deliveries with the jobs (--retention-hours 0.0003: about 1 s)
+    st.kill_broker()
+    st.args += ["--retention-hours", "0.0003"]
+    st.start_broker()
+    check(wait_for(lambda: webhooks(st) == [], 10), "settled deliveries are deleted with their jobs (retention)")
+
+    # Webhooks need the durable store; a memory store answers the outbox and list calls 501
+    st.kill_broker()
+    r = subprocess.run([os.path.join(BIN, "beiand")] + st.args + ["--store", "memory"], capture_output=True, timeout=30)
+    check(r.returncode != 0 and b"durable store" in r.stderr, "webhooks with --store memory: refused at start")
+    mem = Stack(durable=False)
+    try:
+        mc = MdpClient(mem.ep)
+        for svc in ("beian.webhooks", "beian.list"):
+            r = mc.call(svc, ["{}"])
+            check(r and r[0] == b"501" and json.loads(r[1])["error"]["code"] == "not_implemented",
+                  "%s on a memory store: 501 not_implemented" % svc)
+    finally:
+        mem.close()
 
     # A bad webhook configuration stops the start
     json.dump({"webhooks": {"tenants": {"acme": {"url": "https://example.com/", "secret": SECRET}}}}, open(cfg, "w"))
