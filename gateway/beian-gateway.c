@@ -13,7 +13,8 @@
  * answers from memory or after one fsync (milliseconds); uploads themselves are read by the
  * event loop as they arrive, not by a thread per connection. A thread pool would need a socket
  * per thread for no gain: the broker's one event loop is the serial part either way. No call
- * here long-polls (GET answers the current state; portals poll or, later, receive webhooks). */
+ * here long-polls (GET answers the current state; portals poll, or receive the broker's signed
+ * webhooks, docs/WEBHOOKS.md). */
 #include "gw_tokens.h"
 #include "core/bn_config.h"
 #include "core/bn_error.h"
@@ -56,7 +57,7 @@ typedef struct {
     struct MHD_PostProcessor *pp;
     gw_part_t parts[GW_MAX_PARTS];
     int nparts;
-    size_t buffered;              /* bytes of parts held, counted in s_buffered */
+    size_t buffered;              /* bytes of parts held, counted in s.buffered */
     int err_http;                 /* a problem found while reading the body */
     char err_code[32], err_detail[256];
     int answered;                 /* a response is queued */
@@ -79,11 +80,13 @@ static void s_on_signal(int sig) { (void)sig; s_stop = 1; }
 /* ---- responses ------------------------------------------------------------------------ */
 
 static enum MHD_Result s_send(struct MHD_Connection *c, unsigned status, const char *type, void *data, size_t size,
-                              enum MHD_ResponseMemoryMode mode)
+                              enum MHD_ResponseMemoryMode mode, const char *location)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(size, data, mode);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(resp, "Cache-Control", "no-store"); /* personal data */
+    if (location)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"beian\"");
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
@@ -93,19 +96,16 @@ static enum MHD_Result s_send(struct MHD_Connection *c, unsigned status, const c
     return rc;
 }
 
+static enum MHD_Result s_problem(struct MHD_Connection *c, unsigned status, const char *code, const char *detail);
+
 /* A JSON body (consumed). */
 static enum MHD_Result s_json(struct MHD_Connection *c, unsigned status, json_t *body, const char *location)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    if (location)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
-    enum MHD_Result rc = MHD_queue_response(c, status, resp);
-    MHD_destroy_response(resp);
-    return rc;
+    if (!text) /* a broker reply without its JSON body */
+        return s_problem(c, MHD_HTTP_BAD_GATEWAY, "internal", "the broker's reply had no JSON body");
+    return s_send(c, status, "application/json", text, strlen(text), MHD_RESPMEM_MUST_FREE, location);
 }
 
 static const char *s_title(unsigned status)
@@ -131,7 +131,7 @@ static enum MHD_Result s_problem(struct MHD_Connection *c, unsigned status, cons
                           s_title(status), "status", (int)status, "detail", detail ? detail : "", "code", code);
     char *text = json_dumps(p, JSON_COMPACT);
     json_decref(p);
-    return s_send(c, status, "application/problem+json", text, strlen(text), MHD_RESPMEM_MUST_FREE);
+    return s_send(c, status, "application/problem+json", text, strlen(text), MHD_RESPMEM_MUST_FREE, NULL);
 }
 
 /* ---- the broker ----------------------------------------------------------------------- */
@@ -404,7 +404,7 @@ static enum MHD_Result s_image(struct MHD_Connection *c, gw_req_t *r, const char
         return MHD_YES;
     enum MHD_Result rc;
     if (bn_msg_streq(rep, 0, BN_ST_OK) && bn_msg_size(rep) > 1) {
-        rc = s_send(c, 200, "image/jpeg", (void *)bn_msg_data(rep, 1), bn_msg_len(rep, 1), MHD_RESPMEM_MUST_COPY);
+        rc = s_send(c, 200, "image/jpeg", (void *)bn_msg_data(rep, 1), bn_msg_len(rep, 1), MHD_RESPMEM_MUST_COPY, NULL);
     } else {
         json_t *body = s_reply_body(rep, status);
         rc = s_broker_problem(c, status, body);
