@@ -23,6 +23,8 @@ static void s_usage(void)
            "  status ID                     job status\n"
            "  result ID [--wait] [--out DIR] the result document (and prepared images with --out)\n"
            "  cancel ID\n"
+           "  webhooks [--tenant T] [--state pending|delivered|failed | --failed] [--limit N] [--json]\n"
+           "                                webhook deliveries, newest first (docs/WEBHOOKS.md)\n"
            "  batch MANIFEST --out DIR [--window N] [--allow-outside]\n"
            "                                submit a CSV or JSON-lines manifest; resumable; files must\n"
            "                                lie in the manifest's folder unless --allow-outside\n"
@@ -168,6 +170,62 @@ static int s_job_cmd(const char *cmd, int argc, char **argv, const cli_conn_t *c
     return rc;
 }
 
+/* webhooks: the broker's outbox, newest first — what was delivered, what is being retried,
+ * what was given up on. */
+static int s_webhooks(int argc, char **argv, const cli_conn_t *conn)
+{
+    json_t *q = json_object();
+    int json_only = 0, ch;
+    static struct option lo[] = {{"tenant", 1, 0, 'T'}, {"state", 1, 0, 's'}, {"failed", 0, 0, 'f'},
+                                 {"limit", 1, 0, 'n'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        if (ch == 'T') json_object_set_new(q, "tenant", json_string(optarg));
+        else if (ch == 's') json_object_set_new(q, "state", json_string(optarg));
+        else if (ch == 'f') json_object_set_new(q, "state", json_string("failed"));
+        else if (ch == 'n') json_object_set_new(q, "limit", json_integer(atoi(optarg)));
+        else if (ch == 'j') json_only = 1;
+        else { json_decref(q); if (ch == 'h') s_usage(); return ch == 'h' ? 0 : EXIT_BAD_INPUT; }
+    }
+    char *text = json_dumps(q, JSON_COMPACT);
+    json_decref(q);
+    bn_client_t *client = cli_connect(conn);
+    char status[8];
+    json_t *body = NULL;
+    const char *frames[] = {text};
+    int rc = client ? cli_call(client, "beian.webhooks", frames, 1, status, &body, conn->timeout_ms) : -1;
+    free(text);
+    bn_client_destroy(&client);
+    if (rc < 0) {
+        cli_report_unreachable(conn->timeout_ms);
+        return EXIT_UNREACHABLE;
+    }
+    if (strcmp(status, "200") != 0) {
+        json_t *err = json_object_get(body, "error");
+        fprintf(stderr, "beian webhooks: %s: %s\n", json_string_value(json_object_get(err, "code")),
+                json_string_value(json_object_get(err, "message")));
+        json_decref(body);
+        return EXIT_BAD_INPUT;
+    }
+    char *out = json_dumps(body, JSON_INDENT(2));
+    printf("%s\n", out);
+    free(out);
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(body, "deliveries"), i, d) {
+        if (json_only)
+            break;
+        fprintf(stderr, "%8lld  %-10s %-16s %s  attempts %lld%s%s\n",
+                (long long)json_integer_value(json_object_get(d, "delivery")),
+                json_string_value(json_object_get(d, "state")), json_string_value(json_object_get(d, "tenant")),
+                json_string_value(json_object_get(d, "job")), (long long)json_integer_value(json_object_get(d, "attempts")),
+                json_object_get(d, "last_error") ? "  last error: " : "",
+                json_object_get(d, "last_error") ? json_string_value(json_object_get(d, "last_error")) : "");
+    }
+    json_decref(body);
+    return EXIT_RESULT;
+}
+
 static int s_eval(int argc, char **argv)
 {
     if (argc < 2) {
@@ -217,6 +275,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "status") || !strcmp(cmd, "result") || !strcmp(cmd, "cancel"))
         return s_job_cmd(cmd, sub_argc, sub_argv, &conn);
     if (!strcmp(cmd, "batch")) return cmd_batch(sub_argc, sub_argv, &conn);
+    if (!strcmp(cmd, "webhooks")) return s_webhooks(sub_argc, sub_argv, &conn);
     if (!strcmp(cmd, "check")) return cmd_check(sub_argc, sub_argv);
     if (!strcmp(cmd, "keygen")) return cmd_keygen(sub_argc, sub_argv);
     if (!strcmp(cmd, "eval")) return s_eval(sub_argc, sub_argv);

@@ -1,4 +1,5 @@
 #include "bd_broker.h"
+#include "bd_hooks.h"
 #include "bd_store.h"
 #include "bd_zap.h"
 #include "core/bn_error.h"
@@ -112,6 +113,7 @@ struct bd_broker {
     int nsocks;
     void *pub;
     int pub_curve;          /* pub is a CURVE (tcp) XPUB: subscriptions are scoped to tenants */
+    bd_hooks_t *hooks;      /* signed webhooks (NULL: none configured) */
     bd_zap_t *zap;
     bd_store_t *store;
     zhashx_t *services;     /* name → service_t */
@@ -615,7 +617,7 @@ static int s_reserved(const char *name)
     return strncmp(name, "mmi.", 4) == 0 || strncmp(name, "titanic.", 8) == 0
         || strcmp(name, BN_SVC_SUBMIT) == 0 || strcmp(name, BN_SVC_STATUS) == 0
         || strcmp(name, BN_SVC_RESULT) == 0 || strcmp(name, BN_SVC_CANCEL) == 0
-        || strcmp(name, BN_SVC_BLOB) == 0;
+        || strcmp(name, BN_SVC_BLOB) == 0 || strcmp(name, BN_SVC_LIST) == 0 || strcmp(name, BN_SVC_WEBHOOKS) == 0;
 }
 
 /* Is service allowed by a comma-separated list from the certificate? */
@@ -1003,6 +1005,8 @@ static void s_job_finish(bd_broker_t *self, job_t *job, const char *status, json
         text = json_dumps(result, JSON_COMPACT);
     const char *verdict = json_string_value(json_object_get(result, "verdict"));
     bn_info("job %s %s%s%s", job->id, status, verdict ? ", verdict " : "", verdict ? verdict : "");
+    if (self->hooks && job->kind == KIND_BEIAN)
+        bd_hooks_job_finished(self->hooks, job->tenant, job->id, status, verdict);
     pending_t *p;
     while ((p = zlistx_detach(job->waiters, NULL))) {
         bn_msg_t *m = p->msg; /* holds the waiter's [identity] */
@@ -1442,6 +1446,112 @@ done:
     free(result);
 }
 
+typedef struct {
+    bd_broker_t *self;
+    json_t *jobs;
+    const char *want; /* a status filter the store cannot apply (queued/running: the row says queued) */
+    int rows;
+    int64_t last_created;
+    char last_id[33];
+} list_t;
+
+static void s_list_cb(void *arg, const char *id, const char *status, int64_t created)
+{
+    list_t *l = arg;
+    l->rows++;
+    l->last_created = created;
+    snprintf(l->last_id, sizeof l->last_id, "%s", id);
+    job_t *live = zhashx_lookup(l->self->jobs, id); /* its row says queued until it finishes */
+    if (live)
+        status = live->status;
+    if (!l->want || strcmp(l->want, status) == 0)
+        json_array_append_new(l->jobs, json_pack("{s:s, s:s, s:I}", "job", id, "status", status, "created_ms",
+                                                 (json_int_t)created));
+}
+
+/* beian.list [query JSON]: a tenant's applications, newest first, a page at a time (keyset
+ * cursor "<created_ms>-<job>"). Scoped like beian.status: the certificate's tenant, else the
+ * query's (default "default"). */
+static void s_list(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service, bn_msg_t *m, size_t body,
+                   const char *bound)
+{
+    json_t *q = body < bn_msg_size(m) ? json_loadb(bn_msg_data(m, body), bn_msg_len(m, body), 0, NULL) : json_object();
+    json_t *jt = json_object_get(q, "tenant"), *js = json_object_get(q, "status"), *jl = json_object_get(q, "limit");
+    json_t *jc = json_object_get(q, "cursor");
+    const char *tenant = jt ? json_string_value(jt) : bound ? bound : "default";
+    const char *status = json_string_value(js), *cursor = json_string_value(jc);
+    long long limit = jl ? (json_is_integer(jl) ? json_integer_value(jl) : -1) : 20;
+    static const char *const statuses[] = {"queued", "running", "done", "failed", "cancelled"};
+    int known = 0;
+    for (size_t i = 0; status && i < sizeof statuses / sizeof *statuses; i++)
+        known |= strcmp(status, statuses[i]) == 0;
+    long long created = 0;
+    char cid[33] = "";
+    int clen = 0;
+    const char *k, *unknown = NULL;
+    json_t *v;
+    json_object_foreach(q, k, v)
+        if (strcmp(k, "tenant") && strcmp(k, "status") && strcmp(k, "limit") && strcmp(k, "cursor"))
+            unknown = k;
+    char why[128];
+    snprintf(why, sizeof why, "unknown query key '%.64s' (tenant, status, limit, cursor)", unknown ? unknown : "");
+    const char *bad = !json_is_object(q) ? "the query is not a JSON object"
+                    : unknown ? why
+                    : !tenant ? "tenant must be a string"
+                    : (js && !known) ? "status must be one of queued running done failed cancelled"
+                    : (limit < 1 || limit > 100) ? "limit must be an integer 1..100"
+                    : (jc && !(cursor && sscanf(cursor, "%lld-%32[0-9a-f]%n", &created, cid, &clen) == 2
+                               && (size_t)clen == strlen(cursor) && strlen(cid) == 32 && created > 0))
+                        ? "cursor is not one this service returned" : NULL;
+    if (bad) {
+        s_reply_error(self, sock, client, service, BN_ST_BAD, "bad_request", bad);
+    } else if (bound && strcmp(tenant, bound) != 0) {
+        s_reply_error(self, sock, client, service, BN_ST_BAD, "tenant_mismatch",
+                      "the tenant is bound to this client's key; it cannot list another tenant's jobs");
+    } else {
+        int open = status && (!strcmp(status, "queued") || !strcmp(status, "running"));
+        list_t l = {.self = self, .jobs = json_array(), .want = open ? status : NULL};
+        if (bd_store_job_list(self->store, tenant, open ? "queued" : status, created, cid, (int)limit, s_list_cb, &l) < 0) {
+            s_reply_error(self, sock, client, service, BN_ST_NOT_IMPL, bn_error_code(), bn_error_msg());
+            json_decref(l.jobs);
+        } else {
+            json_t *r = json_pack("{s:o, s:n}", "jobs", l.jobs, "next");
+            if (l.rows == limit)
+                json_object_set_new(r, "next", json_sprintf("%lld-%s", (long long)l.last_created, l.last_id));
+            s_reply_json(self, sock, client, service, BN_ST_OK, r);
+        }
+    }
+    json_decref(q);
+}
+
+/* beian.webhooks [query JSON]: the newest deliveries and their state (docs/WEBHOOKS.md); query
+ * {"tenant", "state", "limit"} all optional. A client bound to a tenant sees its own only; over
+ * ipc (the operator's `beian webhooks`) every tenant's unless it names one. */
+static void s_webhooks(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service, bn_msg_t *m,
+                       size_t body, const char *bound)
+{
+    json_t *q = body < bn_msg_size(m) ? json_loadb(bn_msg_data(m, body), bn_msg_len(m, body), 0, NULL) : json_object();
+    json_t *jt = json_object_get(q, "tenant"), *js = json_object_get(q, "state"), *jl = json_object_get(q, "limit");
+    const char *tenant = jt ? json_string_value(jt) : bound, *state = json_string_value(js);
+    long long limit = jl ? (json_is_integer(jl) ? json_integer_value(jl) : -1) : 100;
+    const char *bad = !json_is_object(q) ? "the query is not a JSON object"
+                    : (jt && !tenant) ? "tenant must be a string"
+                    : (js && !(state && (!strcmp(state, "pending") || !strcmp(state, "delivered")
+                                         || !strcmp(state, "failed")))) ? "state must be pending, delivered or failed"
+                    : (limit < 1 || limit > 1000) ? "limit must be an integer 1..1000" : NULL;
+    json_t *list = NULL;
+    if (bad)
+        s_reply_error(self, sock, client, service, BN_ST_BAD, "bad_request", bad);
+    else if (bound && strcmp(tenant, bound) != 0)
+        s_reply_error(self, sock, client, service, BN_ST_BAD, "tenant_mismatch",
+                      "the tenant is bound to this client's key; it cannot see another tenant's webhooks");
+    else if (!bd_store_durable(self->store) || !(list = bd_store_hook_list(self->store, tenant, state, (int)limit)))
+        s_reply_error(self, sock, client, service, BN_ST_NOT_IMPL, "not_implemented", "webhooks need the durable store");
+    else
+        s_reply_json(self, sock, client, service, BN_ST_OK, json_pack("{s:o}", "deliveries", list));
+    json_decref(q);
+}
+
 static void s_titanic(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service, bn_msg_t *m, size_t body,
                       const char *bound)
 {
@@ -1510,6 +1620,25 @@ static const char *s_bound_tenant(bn_msg_t *m)
     return user && *user ? user : NULL;
 }
 
+/* The tenant a job API call is scoped to: the certificate's, narrowed (never widened) by a last
+ * frame "tenant=T" after the job id. A client without CURVE — a gateway serving several
+ * tenants over ipc — names the tenant it acts for, and another tenant's job is then unknown
+ * to it, as for a bound client. A scope frame naming another tenant than the certificate's
+ * scopes to a tenant no job has (""). The frame is removed before the call reads its frames. */
+static const char *s_scope(bn_msg_t *m, size_t body, const char *bound)
+{
+    size_t n = bn_msg_size(m);
+    if (n <= body + 1 || bn_msg_len(m, n - 1) < 7 || memcmp(bn_msg_data(m, n - 1), "tenant=", 7) != 0)
+        return bound;
+    static char scope[80]; /* tenants are 1..64 characters: a longer one, cut, matches none */
+    snprintf(scope, sizeof scope, "%.*s", (int)bn_msg_len(m, n - 1) - 7, (const char *)bn_msg_data(m, n - 1) + 7);
+    zmq_msg_close(bn_msg_frame(m, n - 1));
+    m->count--;
+    if (bound && strcmp(scope, bound) != 0)
+        scope[0] = '\0';
+    return scope;
+}
+
 static void s_client_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_mdp_t *p)
 {
     zmq_msg_t *client = bn_msg_frame(m, 0);
@@ -1530,9 +1659,13 @@ static void s_client_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
         s_titanic(self, sock, client, service, m, p->body, bound);
     } else if (strcmp(service, BN_SVC_SUBMIT) == 0) {
         s_submit(self, sock, client, service, m, p->body, 0, bound);
+    } else if (strcmp(service, BN_SVC_LIST) == 0) {
+        s_list(self, sock, client, service, m, p->body, bound);
+    } else if (strcmp(service, BN_SVC_WEBHOOKS) == 0) {
+        s_webhooks(self, sock, client, service, m, p->body, bound);
     } else if (strcmp(service, BN_SVC_STATUS) == 0 || strcmp(service, BN_SVC_RESULT) == 0
                || strcmp(service, BN_SVC_CANCEL) == 0 || strcmp(service, BN_SVC_BLOB) == 0) {
-        s_job_api(self, sock, client, service, m, p->body, bound);
+        s_job_api(self, sock, client, service, m, p->body, s_scope(m, p->body, bound));
     } else {
         /* Any other service: a plain Majordomo request, passed to its workers as is. Its body
          * is held until a worker answers, so it counts against broker.max_queued_bytes (and the
@@ -1758,6 +1891,14 @@ bd_broker_t *bd_broker_new(const bd_options_t *opts)
         }
     }
     bd_store_check_space(self->store);
+    bn_error_clear();
+    self->hooks = bd_hooks_new(self->ctx, self->store, o->config);
+    if (!self->hooks && *bn_error_code())
+        goto err;
+    if (self->hooks && !o->durable) {
+        bn_error_set("config_invalid", "webhooks need the durable store (their outbox is in it)");
+        goto err;
+    }
     int n = bd_store_each_unfinished(self->store, s_resume_cb, self);
     if (n > 0)
         bn_info("resumed %d unfinished jobs", n);
@@ -1788,6 +1929,8 @@ static void s_store_rolled_back(bd_broker_t *self)
     zlistx_destroy(&all);
     int n = bd_store_each_unfinished(self->store, s_resume_cb, self);
     bn_info("reloaded %d unfinished jobs", n > 0 ? n : 0);
+    if (self->hooks)
+        bd_hooks_reload(self->hooks);
 }
 
 void bd_broker_destroy(bd_broker_t **self_p)
@@ -1826,6 +1969,7 @@ void bd_broker_destroy(bd_broker_t **self_p)
     zhashx_destroy(&self->tasks);
     zhashx_destroy(&self->workers);
     zhashx_destroy(&self->services);
+    bd_hooks_destroy(&self->hooks);
     bd_store_close(&self->store);
     for (int i = 0; i < self->nsocks; i++)
         zmq_close(self->socks[i]);
@@ -1840,13 +1984,16 @@ void bd_broker_destroy(bd_broker_t **self_p)
 
 int bd_broker_run(bd_broker_t *self, volatile int *stop)
 {
-    zmq_pollitem_t items[BD_MAX_BINDS + 2];
+    zmq_pollitem_t items[BD_MAX_BINDS + 3];
     int n = 0;
     for (int i = 0; i < self->nsocks; i++)
         items[n++] = (zmq_pollitem_t){self->socks[i], 0, ZMQ_POLLIN, 0};
     int pub_item = self->pub_curve ? n : -1;
     if (self->pub_curve)
         items[n++] = (zmq_pollitem_t){self->pub, 0, ZMQ_POLLIN, 0};
+    int hooks_item = self->hooks ? n : -1;
+    if (self->hooks)
+        items[n++] = (zmq_pollitem_t){bd_hooks_socket(self->hooks), 0, ZMQ_POLLIN, 0};
     if (self->zap)
         items[n++] = (zmq_pollitem_t){bd_zap_socket(self->zap), 0, ZMQ_POLLIN, 0};
     bn_msg_t *m = bn_msg_new();
@@ -1868,6 +2015,8 @@ int bd_broker_run(bd_broker_t *self, volatile int *stop)
             bd_zap_handle(self->zap);
         if (pub_item >= 0 && (items[pub_item].revents & ZMQ_POLLIN))
             s_pub_subscriptions(self);
+        if (hooks_item >= 0 && (items[hooks_item].revents & ZMQ_POLLIN))
+            bd_hooks_handle(self->hooks);
         for (int s = 0; s < self->nsocks; s++) {
             for (int k = 0; k < self->o.batch; k++) {
                 if (bn_msg_recv(m, self->socks[s], (size_t)self->o.max_frames, ZMQ_DONTWAIT) < 0) {
@@ -1891,6 +2040,8 @@ int bd_broker_run(bd_broker_t *self, volatile int *stop)
         }
         s_timers(self);
         s_flush(self); /* commit, then acknowledge */
+        if (self->hooks)
+            bd_hooks_dispatch(self->hooks); /* announce only what is committed */
     }
     bn_msg_destroy(&m);
     s_flush(self);

@@ -435,13 +435,22 @@ bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap, cons
                      " created INTEGER NOT NULL, updated INTEGER NOT NULL)")
         || s_exec(self, "CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs(tenant, key) WHERE key IS NOT NULL")
         || s_exec(self, "CREATE INDEX IF NOT EXISTS jobs_open ON jobs(status) WHERE status IN ('queued','running')")
+        /* beian.list pages a tenant's jobs newest first */
+        || s_exec(self, "CREATE INDEX IF NOT EXISTS jobs_tenant ON jobs(tenant, created, id)")
         || s_exec(self, "CREATE TABLE IF NOT EXISTS tasks (job TEXT NOT NULL, seq INTEGER NOT NULL,"
                         " reply TEXT NOT NULL, PRIMARY KEY(job, seq))")
         /* Which job holds which blob: content addressing shares a file between jobs, so a
          * file is deleted only when its last reference goes. */
         || s_exec(self, "CREATE TABLE IF NOT EXISTS blob_refs (sha TEXT NOT NULL, job TEXT NOT NULL,"
                         " PRIMARY KEY(sha, job)) WITHOUT ROWID")
-        || s_exec(self, "CREATE INDEX IF NOT EXISTS blob_refs_job ON blob_refs(job)"))
+        || s_exec(self, "CREATE INDEX IF NOT EXISTS blob_refs_job ON blob_refs(job)")
+        /* Webhook outbox (docs/WEBHOOKS.md): a row per finished job of a tenant with a webhook,
+         * written in the transaction that finishes the job, so no finish goes unannounced. */
+        || s_exec(self, "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                        " tenant TEXT NOT NULL, job TEXT NOT NULL, body TEXT NOT NULL,"
+                        " state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,"
+                        " created INTEGER NOT NULL, next INTEGER NOT NULL, done INTEGER, last_error TEXT)")
+        || s_exec(self, "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(seq) WHERE state = 'pending'"))
         goto err;
     if (s_prepare(self, &self->st_insert, "INSERT INTO jobs(id,tenant,key,kind,priority,status,spec,blobs,created,updated,result)"
                                           " VALUES(?,?,?,?,?,?,?,?,?,?,?)")
@@ -871,6 +880,114 @@ int bd_store_job_get(bd_store_t *self, const char *id, const char *tenant, char 
     return found;
 }
 
+int bd_store_job_list(bd_store_t *self, const char *tenant, const char *status, int64_t cursor_created,
+                      const char *cursor_id, int limit, bd_store_list_fn *fn, void *arg)
+{
+    if (self->done)
+        return bn_error_set("not_implemented", "listing jobs needs the durable store (--store memory keeps none)");
+    /* kind 0: beian.submit jobs (bd_broker's KIND_BEIAN); a Titanic request is no application.
+     * Keyset paging on (created, id): stable while new jobs arrive, no OFFSET scan. */
+    sqlite3_stmt *st = NULL;
+    if (s_prepare(self, &st, "SELECT id, status, created FROM jobs WHERE tenant=?1 AND kind=0"
+                             " AND (?2 IS NULL OR status=?2)"
+                             " AND (?3 = 0 OR created < ?3 OR (created = ?3 AND id < ?4))"
+                             " ORDER BY created DESC, id DESC LIMIT ?5") < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+    if (status)
+        sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, cursor_created);
+    sqlite3_bind_text(st, 4, cursor_id ? cursor_id : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, limit);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        fn(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+           sqlite3_column_int64(st, 2));
+    sqlite3_finalize(st);
+    return 0;
+}
+
+int64_t bd_store_hook_add(bd_store_t *self, const char *tenant, const char *job, const char *body, int64_t now_ms)
+{
+    s_begin(self);
+    sqlite3_stmt *st = NULL;
+    if (s_prepare(self, &st, "INSERT INTO outbox(tenant, job, body, created, next) VALUES(?,?,?,?,?)") < 0)
+        s_die("outbox", bn_error_msg());
+    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now_ms);
+    sqlite3_bind_int64(st, 5, now_ms);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    s_step_check(self, rc, "outbox");
+    return rc == SQLITE_DONE ? sqlite3_last_insert_rowid(self->db) : -1;
+}
+
+void bd_store_hook_update(bd_store_t *self, int64_t seq, const char *state, int attempts, int64_t next_ms,
+                          int64_t done_ms, const char *last_error)
+{
+    s_begin(self);
+    sqlite3_stmt *st = NULL;
+    if (s_prepare(self, &st, "UPDATE outbox SET state=?, attempts=?, next=?, done=?, last_error=? WHERE seq=?") < 0)
+        s_die("outbox", bn_error_msg());
+    sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, attempts);
+    sqlite3_bind_int64(st, 3, next_ms);
+    if (done_ms)
+        sqlite3_bind_int64(st, 4, done_ms);
+    if (last_error)
+        sqlite3_bind_text(st, 5, last_error, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, seq);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    s_step_check(self, rc, "outbox");
+}
+
+int bd_store_hook_each_pending(bd_store_t *self, bd_store_hook_fn *fn, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    if (s_prepare(self, &st, "SELECT seq, tenant, job, body, attempts, created, next FROM outbox"
+                             " WHERE state = 'pending' ORDER BY seq") < 0)
+        return -1;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        fn(arg, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+           (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
+           sqlite3_column_int(st, 4), sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6));
+    sqlite3_finalize(st);
+    return 0;
+}
+
+json_t *bd_store_hook_list(bd_store_t *self, const char *tenant, const char *state, int limit)
+{
+    sqlite3_stmt *st = NULL;
+    if (s_prepare(self, &st, "SELECT seq, tenant, job, state, attempts, created, next, done, last_error FROM outbox"
+                             " WHERE (?1 IS NULL OR tenant=?1) AND (?2 IS NULL OR state=?2)"
+                             " ORDER BY seq DESC LIMIT ?3") < 0)
+        return NULL;
+    if (tenant)
+        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+    if (state)
+        sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, limit);
+    json_t *out = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *d = json_pack("{s:I, s:s, s:s, s:s, s:i, s:I}", "delivery", (json_int_t)sqlite3_column_int64(st, 0),
+                              "tenant", (const char *)sqlite3_column_text(st, 1), "job",
+                              (const char *)sqlite3_column_text(st, 2), "state", (const char *)sqlite3_column_text(st, 3),
+                              "attempts", sqlite3_column_int(st, 4), "created_ms",
+                              (json_int_t)sqlite3_column_int64(st, 5));
+        if (!strcmp((const char *)sqlite3_column_text(st, 3), "pending"))
+            json_object_set_new(d, "next_ms", json_integer(sqlite3_column_int64(st, 6)));
+        if (sqlite3_column_type(st, 7) != SQLITE_NULL)
+            json_object_set_new(d, "done_ms", json_integer(sqlite3_column_int64(st, 7)));
+        if (sqlite3_column_type(st, 8) != SQLITE_NULL)
+            json_object_set_new(d, "last_error", json_string((const char *)sqlite3_column_text(st, 8)));
+        json_array_append_new(out, d);
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
 int bd_store_task_done(bd_store_t *self, const char *job_id, int seq, const char *reply)
 {
     s_begin(self);
@@ -1019,6 +1136,14 @@ int bd_store_purge(bd_store_t *self, int64_t before_ms)
     for (int i = 0; i < n; i++)
         bd_store_job_delete(self, ids[i]);
     free(ids);
+    /* Webhook deliveries settled as long ago go with them (a pending one stays: it is owed). */
+    if (s_prepare(self, &st, "DELETE FROM outbox WHERE state != 'pending' AND done < ?") == 0) {
+        s_begin(self);
+        sqlite3_bind_int64(st, 1, before_ms);
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        s_step_check(self, rc, "outbox purge");
+    }
     return n;
 }
 

@@ -95,6 +95,26 @@ int bd_store_job_set_status(bd_store_t *self, const char *id, const char *status
 int bd_store_job_get(bd_store_t *self, const char *id, const char *tenant, char **status, char **result,
                      int *kind);
 int bd_store_task_done(bd_store_t *self, const char *job_id, int seq, const char *reply);
+/* A tenant's applications (beian.submit jobs, not Titanic requests), newest first: fn is called
+ * for at most limit of them, each with status created after cursor (created_ms, id; 0/"": from
+ * the newest). status NULL: any. Durable store only: -1 with bn_error not_implemented in memory
+ * mode (its finished jobs are kept for their lookups only, docs/PROTOCOL.md "beian.list"). */
+typedef void (bd_store_list_fn)(void *arg, const char *id, const char *status, int64_t created_ms);
+int bd_store_job_list(bd_store_t *self, const char *tenant, const char *status, int64_t cursor_created,
+                      const char *cursor_id, int limit, bd_store_list_fn *fn, void *arg);
+/* Webhook outbox (docs/WEBHOOKS.md), written in the turn's transaction like everything else.
+ * hook_add queues a delivery of body to tenant's URL and returns its sequence number (the
+ * delivery id; deliveries of a tenant go in this order). hook_update records an attempt:
+ * state pending (next_ms: when to try again), delivered or failed (done_ms). */
+int64_t bd_store_hook_add(bd_store_t *self, const char *tenant, const char *job, const char *body, int64_t now_ms);
+void bd_store_hook_update(bd_store_t *self, int64_t seq, const char *state, int attempts, int64_t next_ms,
+                          int64_t done_ms, const char *last_error);
+typedef void (bd_store_hook_fn)(void *arg, int64_t seq, const char *tenant, const char *job, const char *body,
+                                int attempts, int64_t created_ms, int64_t next_ms);
+/* Every pending delivery, oldest first (at start, and after a rolled-back turn). */
+int bd_store_hook_each_pending(bd_store_t *self, bd_store_hook_fn *fn, void *arg);
+/* The newest limit deliveries, of tenant (NULL: all) in state (NULL: any), as a JSON array. */
+json_t *bd_store_hook_list(bd_store_t *self, const char *tenant, const char *state, int limit);
 /* Delete a job, its tasks and its blob references (titanic.close, retention). */
 int bd_store_job_delete(bd_store_t *self, const char *id);
 

@@ -114,6 +114,23 @@ try:
     check(error_of(r) == ("404", "unknown_job"), "bob cannot fetch alice's images (%s)" % (error_of(r),))
     r = alice.call("beian.blob", [job_a, sha])
     check(r and r[0] == b"200" and r[1] == b"card", "alice fetches her own image")
+    # The scope frame (docs/PROTOCOL.md) narrows, never widens: bob naming alice's tenant still
+    # finds nothing; alice naming another tenant neither.
+    check(error_of(bob.call("beian.status", [job_a, "tenant=acme"])) == ("404", "unknown_job"),
+          "bob's scope frame tenant=acme does not open alice's job")
+    check(error_of(alice.call("beian.status", [job_a, "tenant=beta"])) == ("404", "unknown_job"),
+          "alice scoped to another tenant does not find her own job")
+    r = alice.call("beian.status", [job_a, "tenant=acme"])
+    check(r and r[0] == b"200", "alice scoped to her own tenant finds it")
+    # beian.list: the certificate's tenant; naming another is tenant_mismatch
+    r = alice.call("beian.list", ["{}"])
+    check(r and r[0] == b"200" and [j["job"] for j in json.loads(r[1])["jobs"]] == [job_a], "alice lists her job")
+    r = bob.call("beian.list", ["{}"])
+    check(r and r[0] == b"200" and json.loads(r[1])["jobs"] == [], "bob lists none of alice's")
+    check(error_of(bob.call("beian.list", ['{"tenant": "acme"}'])) == ("400", "tenant_mismatch"),
+          "bob listing tenant acme: 400 tenant_mismatch")
+    check(error_of(alice.call("beian.list", ['{"sort": "asc"}'])) == ("400", "bad_request"),
+          "an unknown query key: 400 bad_request")
     r = bob.call("titanic.reply", [job_a])
     check(r and r[0] == b"400", "bob's titanic.reply for alice's job: 400 unknown request")
     bob.call("titanic.close", [job_a])

@@ -5,7 +5,7 @@
  * answers these services itself:
  *   mmi.service                   MMI (spec 8): "200" known, "404" unknown, "501" not impl.
  *   titanic.request/reply/close   Titanic (spec 9), durable (fsync'd), for any service
- *   beian.submit/status/result/cancel/blob   the application API (JSON bodies)
+ *   beian.submit/status/result/cancel/blob/list/webhooks   the application API (JSON bodies)
  * Every reply of a broker-internal service starts with a status frame ("200", "300" pending,
  * "400" bad request, "404" unknown, "409" conflict, "503" busy, "500" internal) followed by the
  * service's frames.
@@ -35,6 +35,8 @@
 #define BN_SVC_RESULT "beian.result"
 #define BN_SVC_CANCEL "beian.cancel"
 #define BN_SVC_BLOB "beian.blob"
+#define BN_SVC_LIST "beian.list"
+#define BN_SVC_WEBHOOKS "beian.webhooks"
 #define BN_SVC_MMI "mmi.service"
 #define BN_SVC_TI_REQUEST "titanic.request"
 #define BN_SVC_TI_REPLY "titanic.reply"

@@ -82,7 +82,7 @@ int bn_config_bool(const bn_config_t *self, const char *path, int dflt)
 }
 
 /* The keys this program reads outside the stage sections (docs/CONFIG.md): broker.*, job.*,
- * worker.*, store.*. The stage sections quality.*, profiles.*, ocr.* and face.* are accepted whole:
+ * worker.*, store.*, webhooks.*. The stage sections quality.*, profiles.*, ocr.* and face.* are accepted whole:
  * their keys are read in many places with computed paths (profiles.<name>.*, per-check
  * thresholds) and documented in docs/QUALITY.md, docs/OCR.md and docs/FACE.md, so a list here
  * would drift from the code that reads them; only the section name is checked. */
@@ -92,6 +92,8 @@ static const char *const s_known_keys[] = {
     "broker.request_timeout_ms", "store.key_file", "store.old_key_files", "store.min_free_bytes",
     "job.allow_client_clock", "job.legibility_evidence",
     "worker.task_timeout_ms", "worker.nice", "worker.cv_threads", "worker.max_memory_mb",
+    "webhooks.tenants", "webhooks.retry_for_ms", "webhooks.backoff_ms", "webhooks.max_backoff_ms",
+    "webhooks.timeout_ms",
     NULL};
 static const char *const s_stage_sections[] = {"quality", "profiles", "ocr", "face", NULL};
 
