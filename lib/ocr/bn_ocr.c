@@ -858,6 +858,16 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double sh
         if (out_mm > t)
             bn_flag_add(flags, "border_incomplete", round(out_mm * 10) / 10, t, -1);
     }
+    /* ...and a licence's: the date, seal and footer under 登记机关 need room on the photo */
+    double below;
+    if (lic && bn_cardedge_licence(&L, &below) &&
+        !bn_flags_has(json_object_get(json_object_get(task->hints, "quality"), "flags"), "border_incomplete")) {
+        double t = bn_config_num(task->config, "ocr.licence_authority_min_lines", 6.0);
+        if (getenv("BEIAN_OCR_DEBUG"))
+            fprintf(stderr, "licence edge: %.1f lines under 登记机关 (line %.1f px)\n", below, L.line_h);
+        if (below < t)
+            bn_flag_add(flags, "border_incomplete", round(below * 10) / 10, t, -1);
+    }
     *rotation = L.rotation;
     bn_lines_clear(&L);
     memset(&k, 0, sizeof k);
