@@ -314,6 +314,12 @@ static void test_form(void)
 
 int main(void)
 {
+    /* Only the aggregation raises them: a worker's reply carrying one is refused. */
+    json_t *reply = json_pack("{s:b, s:{s:[{s:s, s:s}]}}", "ok", 1, "result", "flags", "code", "certificate_type_mismatch",
+                              "severity", "reject");
+    CHECK(bn_job_reply_check(reply, 0) < 0 && !strcmp(bn_error_code(), "stage_reply_invalid"),
+          "an application flag from a stage → stage_reply_invalid");
+    json_decref(reply);
     test_certificate_type();
     test_domain_holder();
     test_person();
