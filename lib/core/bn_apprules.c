@@ -37,15 +37,19 @@ static int s_is_front(const json_t *doc)
     return !s || strcmp(s, "front") == 0;
 }
 
-/* The first document of a kind (front side), or NULL. */
+/* The first document of a kind (is, else type), its front when it has one, or NULL. */
 static json_t *s_first(json_t *docs, int (*is)(const json_t *), const char *type)
 {
+    json_t *any = NULL, *d;
     size_t i;
-    json_t *d;
-    json_array_foreach(docs, i, d)
-        if (s_is_front(d) && (is ? is(d) : s_is(d, type)))
+    json_array_foreach(docs, i, d) {
+        if (!(is ? is(d) : s_is(d, type)))
+            continue;
+        if (s_is_front(d))
             return d;
-    return NULL;
+        any = any ? any : d;
+    }
+    return any;
 }
 
 static const char *s_field(const json_t *doc, const char *key, double *conf)
@@ -200,12 +204,7 @@ static void s_person(ctx_t *c, const json_t *spec, const bn_config_t *config)
         return;
     int y = bn_age_years(&id.birth, &today);
     if (y >= 0 && y < 18) {
-        json_t *person = s_first(c->docs, s_is_person, NULL);
-        if (!person) { /* only a back was sent: it is still the person's document */
-            json_array_foreach(c->docs, i, d)
-                if (s_is_person(d) && !person)
-                    person = d;
-        }
+        json_t *person = s_first(c->docs, s_is_person, NULL); /* a back alone is still the person's */
         json_t *f = s_raise(c, person, person, "under_18", -1, (double)y, 18);
         if (f)
             json_object_set_new(f, "field", json_string("form.id_number"));

@@ -284,31 +284,27 @@ static int s_domain_ok(const char *v)
  * / form_cmp in check_form, form_name_latin, check_entity_type, and id_number for an ID back's
  * birth date and the person in charge's age, bn_apprules); domain and province are the domain
  * certificate's (docs/VALIDATION.md "form key"). Every value is a string. */
+static const char *const s_form_keys[] = {"name", "id_number", "address", "company_name", "credit_code",
+                                          "entity_type", "domain", "province", NULL};
+/* Per key, in the same order: */
 static const struct {
-    const char *key;
     int max;                   /* code points; at least 1 */
     int (*ok)(const char *);   /* the schema's pattern, NULL none */
     const char *pattern;       /* its text, for the message */
 } s_form[] = {
-    {"name", 128, NULL, NULL},
-    {"id_number", 32, s_number_ok, "letters, digits, spaces and -, starting with a letter or digit"},
-    {"address", 256, NULL, NULL},
-    {"company_name", 256, NULL, NULL},
-    {"credit_code", 32, s_code_chars_ok, "letters and digits"},
-    {"entity_type", 64, NULL, NULL},
-    {"domain", 253, s_domain_ok, "a domain name such as example.com (no scheme, path, port or spaces)"},
-    {"province", 32, NULL, NULL},
+    {128, NULL, NULL},
+    {32, s_number_ok, "letters, digits, spaces and -, starting with a letter or digit"},
+    {256, NULL, NULL},
+    {256, NULL, NULL},
+    {32, s_code_chars_ok, "letters and digits"},
+    {64, NULL, NULL},
+    {253, s_domain_ok, "a domain name such as example.com (no scheme, path, port or spaces)"},
+    {32, NULL, NULL},
 };
 #define FORM_KEYS (sizeof s_form / sizeof s_form[0])
+_Static_assert(FORM_KEYS + 1 == sizeof s_form_keys / sizeof s_form_keys[0], "one rule per form key");
 
-const char *const *bn_job_form_keys(void)
-{
-    static const char *keys[FORM_KEYS + 1];
-    if (!keys[0])
-        for (size_t i = 0; i < FORM_KEYS; i++)
-            keys[i] = s_form[i].key;
-    return keys;
-}
+const char *const *bn_job_form_keys(void) { return s_form_keys; }
 
 /* UTF-8 code points (the schema's lengths count characters, not bytes). */
 static size_t s_code_points(const char *s)
@@ -329,12 +325,15 @@ int bn_job_form_check(const json_t *spec)
         size_t i = 0, cut = strnlen(k, 64);
         while (cut > 0 && cut < strlen(k) && ((unsigned char)k[cut] & 0xC0) == 0x80)
             cut--;
-        while (i < FORM_KEYS && strcmp(k, s_form[i].key) != 0)
+        while (i < FORM_KEYS && strcmp(k, s_form_keys[i]) != 0)
             i++;
-        if (i == FORM_KEYS)
-            return bn_error_set("form_invalid", "form.%.*s: unknown key; the form's keys are name, id_number, "
-                                "address, company_name, credit_code, entity_type, domain, province "
-                                "(docs/form.schema.json)", (int)cut, k);
+        if (i == FORM_KEYS) {
+            char known[160] = "";
+            for (size_t j = 0; j < FORM_KEYS; j++)
+                snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", j ? ", " : "", s_form_keys[j]);
+            return bn_error_set("form_invalid", "form.%.*s: unknown key; the form's keys are %s (docs/form.schema.json)",
+                                (int)cut, k, known);
+        }
         const char *s = json_string_value(v);
         if (!s)
             return bn_error_set("form_invalid", "form.%s must be a string", k);
