@@ -355,30 +355,28 @@ int main(void)
         json_decref(r);
         json_decref(q);
     }
-    /* Unknown form keys are warned about in the result, known ones are not. */
+    /* The form is checked before anything runs: a misspelt key is form_invalid naming it (it
+     * used to be only an unknown_form_key warning in the result), in bn_check_run as in the
+     * broker's submit. */
     {
         json_t *sp = json_loads("{\"documents\":[{\"type\":\"id-card\",\"blob\":1}],"
-                                "\"form\":{\"nmae\":\"x\",\"name\":\"y\",\"id_number\":\"z\"}}", 0, NULL);
-        CHECK(bn_job_spec_validate(sp, 1) == 0, "form spec valid");
-        bn_plan_task_t pl[4];
-        int np = bn_job_plan(sp, pl, 4);
-        json_t *res = bn_job_result("j", "done", sp, pl, np, NULL, NULL, NULL);
-        json_t *w = json_object_get(res, "warnings");
-        CHECK(json_array_size(w) == 1
-              && !strcmp(json_string_value(json_object_get(json_array_get(w, 0), "code")), "unknown_form_key")
-              && !strcmp(json_string_value(json_object_get(json_array_get(w, 0), "field")), "form.nmae"),
-              "form key nmae → one unknown_form_key warning naming form.nmae");
-        json_decref(res);
+                                "\"form\":{\"name\":\"y\",\"nmae\":\"x\",\"id_number\":\"z\"}}", 0, NULL);
+        CHECK(bn_job_spec_validate(sp, 1) == 0, "the spec itself is valid (a stored job still loads)");
+        CHECK(bn_job_form_check(sp) < 0 && !strcmp(bn_error_code(), "form_invalid")
+              && !strncmp(bn_error_msg(), "form.nmae: unknown key", 22), "form key nmae → form_invalid: %s", bn_error_msg());
+        bn_bytes_t one = {"x", 1};
+        bn_stage_fn const none[BN_STAGE_COUNT] = {NULL, NULL, NULL};
+        json_t *r = bn_check_run(sp, &one, 1, none, NULL, NULL, NULL);
+        CHECK(!r && !strcmp(bn_error_code(), "form_invalid"), "bn_check_run: form_invalid before any stage");
         json_object_del(json_object_get(sp, "form"), "nmae");
-        res = bn_job_result("j", "done", sp, pl, np, NULL, NULL, NULL);
-        CHECK(!json_object_get(res, "warnings"), "known form keys: no warnings key");
-        json_decref(res);
+        CHECK(bn_job_form_check(sp) == 0, "known keys: valid");
         json_decref(sp);
         const char *const *fk = bn_job_form_keys();
         int n = 0;
         while (fk[n])
             n++;
-        CHECK(n == 6, "six form keys (lib/ocr/bn_checks.c)");
+        CHECK(n == 8 && !strcmp(fk[6], "domain") && !strcmp(fk[7], "province"),
+              "eight form keys: bn_checks.c's six, domain, province");
     }
     /* Config keys nothing reads are named: a misspelling is not a silent default. */
     {

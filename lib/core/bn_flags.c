@@ -56,6 +56,12 @@ static const bn_flag_def_t s_flags[] = {
     {"face_blurry", "face", S, "The face is blurry.", "人脸模糊。"},
     {"face_mismatch", "face", R, "The selfie does not match the document portrait.", "人脸与证件照片不一致。"},
     {"liveness_suspect", "face", V, "The selfie may not be a live capture; a reviewer will check it.", "活体检测存疑，需人工复核。"},
+    /* ---- application rules (issue 12): raised by the job's aggregation over all documents
+     * (bn_crosscheck, bn_apprules), never by a stage ---- */
+    {"domain_holder_mismatch", "application", R, "The domain certificate's holder is not the filing subject (the business licence's name for an organisation, the person's name for an individual).", "域名证书持有者与备案主体不一致（单位为营业执照名称，个人为证件姓名）。"},
+    {"certificate_type_mismatch", "application", R, "The certificate does not fit the entity type: an organisation files with its business licence, an individual with an ID card, passport or permit.", "证件类型与主体性质不符：单位须提供营业执照，个人须提供身份证、护照或通行证。"},
+    {"document_sides_mismatch", "application", R, "The two sides of the document disagree (number, name or validity); upload both sides of the same card.", "证件正反面信息不一致（号码、姓名或有效期），请上传同一证件的正反面。"},
+    {"id_expires_soon", "application", R, "The person in charge's ID is not valid long enough for this provider.", "负责人证件剩余有效期不足接入商要求，请更换证件。"},
     /* ---- job level (issue 2) ---- */
     {"stage_failed", "job", V, "A processing stage failed for this document; a reviewer will check it.", "处理环节失败，需人工复核。"},
     {"stage_not_implemented", "job", V, "A processing stage is not available yet; a reviewer will check it.", "处理环节暂不可用，需人工复核。"},

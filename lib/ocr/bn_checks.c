@@ -2,7 +2,7 @@
 #include "core/bn_error.h"
 #include "core/bn_flags.h"
 #include "ocr/bn_mrz.h"
-#include "ocr/bn_normalize.h"
+#include "core/bn_normalize.h"
 #include "core/bn_validate.h"
 
 #include <math.h>
@@ -572,29 +572,6 @@ static void form_name_latin(ctx_t *c, const char *surname, const char *given, do
     flag(c, "form_mismatch_name", sim, NAN, sev_for(c, conf), cn ? "name" : "surname");
 }
 
-/* Coarse entity category: 'B' business (企业, 个体工商户, 合作社), 'G' government body or
- * public institution (机构编制), 'S' social organisation (民政), 0 unknown. */
-static char entity_of_form(const char *s)
-{
-    if (!s)
-        return 0;
-    static const struct {
-        const char *word;
-        char cat;
-    } m[] = {{"个体", 'B'}, {"企业", 'B'}, {"公司", 'B'}, {"合作社", 'B'}, {"enterprise", 'B'}, {"company", 'B'},
-             {"business", 'B'}, {"事业", 'G'}, {"政府", 'G'}, {"机关", 'G'},
-             {"government", 'G'}, {"institution", 'G'}, {"社会团体", 'S'}, {"基金会", 'S'}, {"民办非", 'S'},
-             {"social", 'S'}, {"foundation", 'S'}};
-    /* 民办非企业单位 contains 企业: test the social words first */
-    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
-        if (m[i].cat == 'S' && strcasestr(s, m[i].word))
-            return 'S';
-    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
-        if (strcasestr(s, m[i].word))
-            return m[i].cat;
-    return 0;
-}
-
 static char entity_of_doc(const ctx_t *c)
 {
     bn_uscc_info_t u;
@@ -606,7 +583,7 @@ static char entity_of_doc(const ctx_t *c)
         case '5': return 'S';
         }
     }
-    return entity_of_form(fval(c, "type"));
+    return bn_entity_category(fval(c, "type"));
 }
 
 static void check_entity_type(ctx_t *c)
@@ -614,11 +591,13 @@ static void check_entity_type(ctx_t *c)
     const char *fv = form_str(c, "entity_type");
     if (!fv)
         return;
-    char want = entity_of_form(fv), have = entity_of_doc(c);
+    char want = bn_entity_category(fv), have = entity_of_doc(c);
     json_t *o = json_object();
     json_object_set_new(form_obj(c), "entity_type", o);
-    if (!want || !have) {
-        json_object_set_new(o, "compared", json_false()); /* unknown wording: not a verdict */
+    /* unknown wording is not a verdict; a person filing with a licence is the application's
+     * certificate_type_mismatch (bn_apprules), not a second flag here */
+    if (!want || !have || want == BN_ENTITY_PERSON) {
+        json_object_set_new(o, "compared", json_false());
         return;
     }
     json_object_set_new(o, "compared", json_true());

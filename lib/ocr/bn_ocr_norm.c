@@ -1,5 +1,5 @@
 #include "ocr/bn_ocr_norm.h"
-#include "ocr/bn_normalize.h"
+#include "core/bn_normalize.h"
 
 #include <pthread.h>
 #include <stdint.h>
