@@ -16,7 +16,7 @@ const char *bn_stage_name(bn_stage_id_t s) { return s < BN_STAGE_COUNT ? s_stage
 const char *bn_stage_service(bn_stage_id_t s) { return s < BN_STAGE_COUNT ? s_stage_services[s] : "?"; }
 
 static const char *s_types[] = {"id-card", "passport", "hk-macao-permit", "taiwan-permit",
-                                "residence-permit", "business-license", NULL};
+                                "residence-permit", "business-license", "domain-certificate", NULL};
 
 int bn_doc_type_valid(const char *type)
 {
@@ -26,11 +26,18 @@ int bn_doc_type_valid(const char *type)
     return 0;
 }
 
-/* A passport is read on its data page and a business licence has one printed side: neither has
- * a back to check, and accepting one would run the back's checks on a page that is not there. */
+/* A business licence and a domain certificate are printed pages (A-series paper, measured, not
+ * a card of fixed size): one side, no portrait, large print. */
+int bn_doc_is_page(const char *type)
+{
+    return type && (strcmp(type, "business-license") == 0 || strcmp(type, "domain-certificate") == 0);
+}
+
+/* A passport is read on its data page and a page document has one printed side: neither has a
+ * back to check, and accepting one would run the back's checks on a page that is not there. */
 int bn_doc_has_back(const char *type)
 {
-    return bn_doc_type_valid(type) && strcmp(type, "passport") != 0 && strcmp(type, "business-license") != 0;
+    return bn_doc_type_valid(type) && strcmp(type, "passport") != 0 && !bn_doc_is_page(type);
 }
 
 int bn_doc_side_valid(const char *type, const char *side)
@@ -44,7 +51,7 @@ int bn_doc_has_portrait(const char *type, const char *side)
 {
     if (!type || !side || strcmp(side, "front") != 0)
         return 0;
-    return strcmp(type, "business-license") != 0 && bn_doc_type_valid(type);
+    return !bn_doc_is_page(type) && bn_doc_type_valid(type);
 }
 
 /* Frame reference: an integer 1..nblobs (frame 0 is the spec itself). */
@@ -135,7 +142,7 @@ int bn_job_spec_validate(json_t *spec, size_t nblobs)
         const char *type = json_string_value(json_object_get(d, "type"));
         if (!bn_doc_type_valid(type))
             return bn_error_set("bad_request", "documents[%zu].type '%s' is not one of id-card, passport, "
-                                "hk-macao-permit, taiwan-permit, residence-permit, business-license",
+                                "hk-macao-permit, taiwan-permit, residence-permit, business-license, domain-certificate",
                                 i, type ? type : "(missing)");
         char where[32];
         snprintf(where, sizeof where, "documents[%zu]", i);
@@ -234,10 +241,11 @@ int bn_job_options_check(const json_t *spec, const bn_config_t *config)
 
 /* The form keys the OCR stage compares with the documents: exactly the keys
  * lib/ocr/bn_checks.c reads (form_str / form_cmp in check_form, form_name_latin,
- * check_entity_type, and id_number for an ID back's birth date; docs/VALIDATION.md "form key").
+ * check_entity_type, id_number for an ID back's birth date, domain and province for a domain
+ * certificate; docs/VALIDATION.md "form key").
  * Keep the two in step: a key read there but missing here is reported as unknown. */
 static const char *const s_form_keys[] = {"name", "id_number", "address", "company_name", "credit_code",
-                                          "entity_type", NULL};
+                                          "entity_type", "domain", "province", NULL};
 
 const char *const *bn_job_form_keys(void) { return s_form_keys; }
 
@@ -262,7 +270,8 @@ json_t *bn_job_warnings(const json_t *spec)
             f = json_string("form.(key not shown)");
         json_array_append_new(warnings, json_pack("{s:s, s:o, s:s}", "code", "unknown_form_key", "field", f, "message",
                                                   "this form key is not compared with any document (known: name "
-                                                  "id_number address company_name credit_code entity_type)"));
+                                                  "id_number address company_name credit_code entity_type domain "
+                                                  "province)"));
     }
     return warnings;
 }

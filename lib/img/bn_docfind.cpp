@@ -467,7 +467,7 @@ extern "C" int bn_doc_canonical_mm(const char *doc_type, double *w_mm, double *h
         *w_mm = 125.0, *h_mm = 88.0;
         return 0;
     }
-    if (is("business-license"))
+    if (is("business-license") || is("domain-certificate"))
         return 0; /* sizes vary (A3 正本, A4 副本): the size is measured, the aspect is A-series */
     return -1;
 }

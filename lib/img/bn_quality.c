@@ -8,6 +8,7 @@
 #include "img/bn_quality.h"
 #include "img/bn_textq.h"
 #include "core/bn_error.h"
+#include "core/bn_job.h"
 #include "core/bn_flags.h"
 #include "core/bn_log.h"
 #include "img/bn_docfind.h"
@@ -479,7 +480,9 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
      * washed-out photo 245): its clipped, colourless pixels are the paper itself, so neither glare nor overexposure is
      * judged by them (real set: 4 acceptable licence scans were flagged). Cards and passports
      * have a tinted ground: clipped there is too much light. */
-    int white_paper = !strncmp(dts, "business-license", 16) && m.brightness_p50 >= CFG("exposure.white_paper", 245) &&
+    char dtype[48];
+    snprintf(dtype, sizeof dtype, "%.*s", (int)strcspn(dts, ":"), dts);
+    int white_paper = bn_doc_is_page(dtype) && m.brightness_p50 >= CFG("exposure.white_paper", 245) &&
                       m.brightness_p5 < CFG("exposure.white_paper_max_p5", 200); /* its print still dark */
     if (m.sharpness < (t = CFG("blur.min_sharpness", 0.58)))
         bn_flag_add(flags, "blurry", m.sharpness, t, -1);

@@ -17,6 +17,7 @@
 #include "core/bn_file.h"
 #include "core/bn_error.h"
 #include "core/bn_flags.h"
+#include "core/bn_job.h"
 #include "core/bn_log.h"
 #include "img/bn_docfind.h"
 #include "img/bn_image.h"
@@ -652,7 +653,7 @@ static int is_id_type(const char *t)
  * (passports, permits, residence permits) by their zones and MRZ. */
 static int by_lines(const char *doc_type)
 {
-    return !strcmp(doc_type, "id-card") || !strcmp(doc_type, "business-license");
+    return !strcmp(doc_type, "id-card") || bn_doc_is_page(doc_type);
 }
 
 static void set_field(json_t *fields, const char *key, const char *value, double conf, const int box[4])
@@ -815,7 +816,7 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double sh
         (bn_datefix_run(pp, up ? up : img, &L) > 0 || bn_datefix_redetect(det, pp, up ? up : img, &L) > 0))
         kr = bn_kie_extract(doc_type, side, &L, &k);
     /* the document's number failing its check: its lines read again at full width */
-    if (kr == 0 && reread_number(pp, up ? up : img, &L, &k, lic, side) > 0)
+    if (kr == 0 && (lic || !strcmp(doc_type, "id-card")) && reread_number(pp, up ? up : img, &L, &k, lic, side) > 0)
         kr = bn_kie_extract(doc_type, side, &L, &k);
     bn_image_destroy(&up);
     if (kr != 0) {
@@ -840,7 +841,7 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double sh
     }
     bn_ocr_fields_from_number(fields);
     /* the other side of a card: its labels, none of this side's */
-    if (!lic && k.labels_seen == 0) {
+    if (!bn_doc_is_page(doc_type) && k.labels_seen == 0) {
         bn_kie_t other;
         if (bn_kie_extract(doc_type, !strcmp(side, "back") ? "front" : "back", &L, &other) == 0 && other.labels_seen >= 1)
             bn_flag_add(flags, "wrong_side", NAN, NAN, -1);
@@ -1025,7 +1026,7 @@ int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
 checks:
     /* validators, rules and form cross-checks */
 #ifndef BN_OCR_NO_CHECKS /* developer builds before bn_checks existed */
-    bn_checks_run_cfg(task->config, doc_type, side, fields, task->form, today_buf, checks, flags);
+    bn_checks_run_opts(task->config, task->options, doc_type, side, fields, task->form, today_buf, checks, flags);
 #endif
 
 finish:

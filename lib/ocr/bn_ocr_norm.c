@@ -1,4 +1,5 @@
 #include "ocr/bn_ocr_norm.h"
+#include "ocr/bn_domain.h"
 #include "ocr/bn_normalize.h"
 
 #include <pthread.h>
@@ -333,12 +334,64 @@ static void trim_term(char *s)
     memmove(s, d, strlen(d) + 1);
 }
 
+/* English text as printed: full-width folded, one space between words, case kept
+ * ("Beijing Example Technology Co., Ltd."). */
+static char *latin_text(const char *raw, char *out, size_t size)
+{
+    size_t k = 0;
+    int pending_space = 0;
+    for (const char *p = raw ? raw : ""; *p;) {
+        uint32_t cp;
+        p += utf8_next(p, &cp);
+        cp = fold(cp);
+        if (cp == ' ' || cp == '\t' || cp == '\n' || cp == 0x3000) {
+            pending_space = k > 0;
+            continue;
+        }
+        if (cp < 0x21 || cp == 0x7F)
+            continue;
+        if (pending_space && k + 2 < size)
+            out[k++] = ' ';
+        pending_space = 0;
+        k = utf8_put(out, k, size, cp);
+    }
+    out[k] = 0;
+    return out;
+}
+
+/* A domain certificate's fields (docs/OCR.md): the domain by bn_domain_norm, dates YYYY-MM-DD,
+ * a Chinese holder or registrar as a licence's name, an English one as printed. */
+static char *norm_domain_cert(const char *key, const char *raw, char *out, size_t size)
+{
+    if (!strcmp(key, "domain"))
+        return bn_domain_norm(raw, out, size);
+    if (!strcmp(key, "registered_on") || !strcmp(key, "expires_on")) {
+        bn_norm_date(raw, out, size);
+        if (!strcmp(out, "long-term")) /* a registration always ends */
+            out[0] = 0;
+        return out;
+    }
+    if (!strcmp(key, "certificate_no"))
+        return filter(raw, KEEP_DIGIT | KEEP_UPPER, out, size);
+    int cjk = 0;
+    for (const char *p = raw ? raw : ""; *p && !cjk;) {
+        uint32_t cp;
+        p += utf8_next(p, &cp);
+        cjk = is_cjk(cp);
+    }
+    if (cjk)
+        return bn_norm_field("business-license", "name", raw, out, size);
+    return latin_text(raw, out, size);
+}
+
 char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char *out, size_t size)
 {
     out[0] = 0;
     if (!key || size < 2)
         return out;
     doc_type = doc_type ? doc_type : "";
+    if (!strcmp(doc_type, "domain-certificate"))
+        return norm_domain_cert(key, raw, out, size);
     int passport = !strcmp(doc_type, "passport");
     if (!strcmp(key, "id_number")) {
         filter(raw, KEEP_DIGIT | KEEP_UPPER, out, size);
