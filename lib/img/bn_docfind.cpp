@@ -775,6 +775,10 @@ extern "C" bn_image_t *bn_doc_rectify(const bn_image_t *img, const bn_docgeom_t 
              * Unknown documents keep the measured aspect. */
             double aspect = doc_type ? doc_aspect(doc_type)
                                      : std::min(2.2, std::max(0.5, top / std::max(1.0, side)));
+            /* a domain certificate may be a portrait page: its corners (turned by the text)
+             * say which */
+            if (doc_type && !strncmp(doc_type, "domain-certificate", 18) && side > top)
+                aspect = 1 / aspect;
             W = (int)std::lround(std::min(4200.0, std::max(2000.0, top)));
             H = (int)std::lround(W / aspect);
         }

@@ -343,6 +343,19 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
             g.corners[k] = c[(k + 2) % 4];
         g.rotation = tq.rotation;
     }
+    /* A domain certificate is printed upright in either orientation (新网's and DNSPod's are
+     * portrait, 阿里云's landscape): the outline's "long side horizontal" guess is no evidence,
+     * the text's quarter turn is. Corners start at the document's top-left (rotation 0: k 0,
+     * 270: 1, 180: 2, 90: 3). */
+    if (by_text && g.found && !strncmp(dts, "domain-certificate", 18) &&
+        tq.rotation % 90 == 0 && tq.rotation != g.rotation) {
+        int k_old = (4 - g.rotation / 90) % 4, k_new = (4 - tq.rotation / 90) % 4;
+        bn_point_t c[4];
+        memcpy(c, g.corners, sizeof c);
+        for (int k = 0; k < 4; k++)
+            g.corners[k] = c[(k + k_new - k_old + 4) % 4];
+        g.rotation = tq.rotation;
+    }
     if (by_text && g.found) {
         double quad[8];
         for (int k = 0; k < 4; k++)
@@ -482,8 +495,11 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
      * have a tinted ground: clipped there is too much light. */
     char dtype[48];
     snprintf(dtype, sizeof dtype, "%.*s", (int)strcspn(dts, ":"), dts);
+    /* (an electronic domain certificate is such a page by nature, its print too sparse to
+     * darken p5) */
+    int cert = !strcmp(dtype, "domain-certificate");
     int white_paper = bn_doc_is_page(dtype) && m.brightness_p50 >= CFG("exposure.white_paper", 245) &&
-                      m.brightness_p5 < CFG("exposure.white_paper_max_p5", 200); /* its print still dark */
+                      (cert || m.brightness_p5 < CFG("exposure.white_paper_max_p5", 200)); /* its print still dark */
     if (m.sharpness < (t = CFG("blur.min_sharpness", 0.58)))
         bn_flag_add(flags, "blurry", m.sharpness, t, -1);
     if (!white_paper && m.glare_fraction > (t = CFG("glare.max_fraction", 0.01)))
@@ -515,8 +531,9 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     /* ...or white paper whose only colour is red: a black-and-white copy with the company's
      * seal stamped on it. An original's print (a licence's border and emblem, a card's
      * background) has colour of other hues (real set, white-paper licences: two copies 0.5 and
-     * 1.0 % of the page, a third 3.2 %; scans of originals 2.3-88 %). */
-    else if (m.paper_white >= CFG("photocopy.white_paper", 245) &&
+     * 1.0 % of the page, a third 3.2 %; scans of originals 2.3-88 %). Not a domain certificate:
+     * 新网's original is exactly black print, a red frame and a red seal on white. */
+    else if (!cert && m.paper_white >= CFG("photocopy.white_paper", 245) &&
              m.colour_nonred < (t = CFG("photocopy.max_colour_nonred", 0.015)))
         bn_flag_add(flags, "photocopy", m.colour_nonred, t, -1);
     /* 3.5: our specimens' screens score 4.0-5.7; two acceptable real photos scored 2.6 and 3.0

@@ -677,12 +677,10 @@ static void check_domain(ctx_t *c)
     int req = bn_province_requires_mainland(prov, code);
     json_object_set_new(o, "province", code[0] ? json_string(code) : json_null());
     json_object_set_new(o, "province_requires_mainland", req < 0 ? json_null() : json_boolean(req));
-    if (req != 1 || mainland == 1)
+    /* not printed (新网's certificate names its registrar only in its logo and seal): nothing to
+     * judge, and nothing the applicant could reshoot; checks say registrar_mainland null */
+    if (req != 1 || mainland == 1 || !reg)
         return;
-    if (!reg) {
-        mark_unreadable(c, "registrar", 0); /* the rule needs it: the certificate must show it */
-        return;
-    }
     /* a registrar the table does not know may be an approved one it lacks: a person decides */
     flag(c, "registrar_not_mainland", NAN, NAN, mainland == 0 ? sev_for(c, fconf(c, "registrar")) : BN_SEV_REVIEW,
          "registrar");

@@ -638,7 +638,7 @@ static void continuation(seg_t *seg, int ns, const hit_t *hit, int nh, bn_kie_fi
 /* The value of label hit i: after it in its segment, else the segment to its right on the same
  * row, else (codes) the segment under it. */
 static void value_of(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int nh, int i, bn_kie_t *out,
-                     int id_front)
+                     int id_front, float reach)
 {
     const hit_t *h = &hit[i];
     const spec_t *fs = &sp[h->spec];
@@ -666,7 +666,7 @@ static void value_of(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int
         for (int k = 0; k < ns; k++) {
             seg_t *c = &seg[k];
             if (k == h->seg || c->used || !same_row(c, s->y, s->h) || c->x < s->x + s->w - 0.5f * s->h ||
-                c->x > s->x + s->w + 6 * s->h)
+                c->x > s->x + s->w + reach * s->h)
                 continue;
             size_t n = text_before_label(seg, hit, nh, k);
             if (n == 0 || !plausible_value(fs->key, c->t, n))
@@ -1001,7 +1001,8 @@ int bn_kie_extract(const char *doc_type, const char *side, const bn_lines_t *lin
     int id_front = spec_for(doc_type, side) == s_id_front;
     /* mark label-only segments so that no value takes them */
     for (int i = 0; i < nh; i++)
-        value_of(sp, seg, ns, hit, nh, i, out, id_front);
+        /* a certificate's value column may lie far right of short labels (REGISTRANT … name) */
+        value_of(sp, seg, ns, hit, nh, i, out, id_front, is_domain_cert(doc_type) ? 20.0f : 6.0f);
     by_form(doc_type, side, seg, ns, hit, nh, sp, lines, out);
     /* fields whose label was found but no value: drop them */
     int m = 0;

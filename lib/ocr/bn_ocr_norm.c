@@ -359,6 +359,54 @@ static char *latin_text(const char *raw, char *out, size_t size)
     return out;
 }
 
+/* Is the word ending at end-1 (start of text at s) one of the company abbreviations that take a
+ * period? */
+static int abbrev_before(const char *s, size_t end)
+{
+    static const char *const ab[] = {"Co", "Ltd", "Inc", "Corp", "CO", "LTD", "INC", "CORP", NULL};
+    for (int i = 0; ab[i]; i++) {
+        size_t n = strlen(ab[i]);
+        if (end >= n && !strncmp(s + end - n, ab[i], n) &&
+            (end == n || !((s[end - n - 1] >= 'A' && s[end - n - 1] <= 'Z') || (s[end - n - 1] >= 'a' && s[end - n - 1] <= 'z'))))
+            return 1;
+    }
+    return 0;
+}
+
+/* The recogniser drops the space after a comma or an abbreviation's period and a final period
+ * ("Co.,Ltd" for "Co., Ltd."): English company names get their conventional punctuation. */
+static void latin_company(char *s, size_t size)
+{
+    char o[BN_NORM_MAX];
+    size_t k = 0, n = strlen(s);
+    for (size_t i = 0; i < n && k + 3 < sizeof o; i++) {
+        o[k++] = s[i];
+        int letter_next = i + 1 < n && ((s[i + 1] >= 'A' && s[i + 1] <= 'Z') || (s[i + 1] >= 'a' && s[i + 1] <= 'z'));
+        if (letter_next && (s[i] == ',' || (s[i] == '.' && abbrev_before(s, i))))
+            o[k++] = ' ';
+    }
+    if (k > 0 && k + 2 < sizeof o && abbrev_before(o, k))
+        o[k++] = '.';
+    o[k] = 0;
+    snprintf(s, size, "%s", o);
+}
+
+/* A name whose spaces the recogniser lost altogether (small serif print): "ShenzhenQiming
+ * E-CommerceCo.,Ltd" has its words back where a capital follows a small letter. Not for
+ * registrars, whose brands are written so (GoDaddy, HiChina). */
+static void camel_split(char *s, size_t size)
+{
+    char o[BN_NORM_MAX];
+    size_t k = 0, n = strlen(s);
+    for (size_t i = 0; i < n && k + 2 < sizeof o; i++) {
+        if (i > 0 && s[i] >= 'A' && s[i] <= 'Z' && s[i - 1] >= 'a' && s[i - 1] <= 'z')
+            o[k++] = ' ';
+        o[k++] = s[i];
+    }
+    o[k] = 0;
+    snprintf(s, size, "%s", o);
+}
+
 /* A domain certificate's fields (docs/OCR.md): the domain by bn_domain_norm, dates YYYY-MM-DD,
  * a Chinese holder or registrar as a licence's name, an English one as printed. */
 static char *norm_domain_cert(const char *key, const char *raw, char *out, size_t size)
@@ -381,7 +429,11 @@ static char *norm_domain_cert(const char *key, const char *raw, char *out, size_
     }
     if (cjk)
         return bn_norm_field("business-license", "name", raw, out, size);
-    return latin_text(raw, out, size);
+    latin_text(raw, out, size);
+    if (strcmp(key, "registrar") != 0 && !strchr(out, ' '))
+        camel_split(out, size);
+    latin_company(out, size);
+    return out;
 }
 
 char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char *out, size_t size)
