@@ -389,6 +389,8 @@ static void test_kie(void)
     CHECK(!strcmp(bn_norm_field("domain-certificate", "holder", " Zhang  San ", out, sizeof out), "Zhang San"));
     CHECK(!strcmp(bn_norm_field("domain-certificate", "holder_en", "ShenzhenQimingE-CommerceCo.,Ltd", out, sizeof out),
                   "Shenzhen Qiming E-Commerce Co., Ltd."), "'%s'", out);
+    CHECK(!strcmp(bn_norm_field("domain-certificate", "holder_en", "Guangzhou Huitong NetworkTechnology Co.,Ltd.", out,
+                                sizeof out), "Guangzhou Huitong Network Technology Co., Ltd."), "'%s'", out);
     CHECK(!strcmp(bn_norm_field("domain-certificate", "registrar", "GoDaddy.com, LLC", out, sizeof out),
                   "GoDaddy.com, LLC"), "a registrar's brand is not split: '%s'", out);
     CHECK(!strcmp(bn_norm_field("domain-certificate", "expires_on", "长期", out, sizeof out), ""));

@@ -391,9 +391,10 @@ static void latin_company(char *s, size_t size)
     snprintf(s, size, "%s", o);
 }
 
-/* A name whose spaces the recogniser lost altogether (small serif print): "ShenzhenQiming
- * E-CommerceCo.,Ltd" has its words back where a capital follows a small letter. Not for
- * registrars, whose brands are written so (GoDaddy, HiChina). */
+/* A name whose spaces the recogniser lost (small serif print): "ShenzhenQimingE-CommerceCo.,Ltd"
+ * has its words back where a capital follows a small letter. A holder's English name is the
+ * pinyin of the Chinese one (Tencent: 所有者(英文) is its full pinyin), which has no capital inside
+ * a word; not for registrars, whose brands are written so (GoDaddy, HiChina). */
 static void camel_split(char *s, size_t size)
 {
     char o[BN_NORM_MAX];
@@ -430,7 +431,7 @@ static char *norm_domain_cert(const char *key, const char *raw, char *out, size_
     if (cjk)
         return bn_norm_field("business-license", "name", raw, out, size);
     latin_text(raw, out, size);
-    if (strcmp(key, "registrar") != 0 && !strchr(out, ' '))
+    if (strcmp(key, "registrar") != 0)
         camel_split(out, size);
     latin_company(out, size);
     return out;
