@@ -67,6 +67,13 @@ for t in (first(lambda t: t["variant"] == "ok" and t["kind"] == "download" and t
     check(codes(res, "ocr") == [] and res["documents"][0].get("verdict") == "pass",
           "%s: no flag, verdict pass (%s)" % (t["image"], codes(res)))
     check(json.loads(json.dumps(res)).get("face") in (None, {}), "no face stage for a certificate")
+    if t["style"] == "xinnet":
+        # a portrait page, black print with a red frame and seal on white: upright as it is (no
+        # quarter turn from the outline's long side), prepared portrait, and no photocopy
+        p = res["documents"][0].get("prepared", {})
+        check("rotated" not in codes(res) and "photocopy" not in codes(res) and p.get("height", 0) > p.get("width", 0),
+              "portrait certificate: not rotated, prepared %sx%s, no photocopy (%s)" % (p.get("width"), p.get("height"),
+                                                                                      codes(res)))
     dom = res["documents"][0]["checks"]["domain"]
     check(dom["tld_filable"] is True and dom["days_left"] > 90, "checks.domain: filable TLD, days left")
 

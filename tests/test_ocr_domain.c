@@ -393,9 +393,16 @@ static void test_kie(void)
                                 sizeof out), "Guangzhou Huitong Network Technology Co., Ltd."), "'%s'", out);
     CHECK(!strcmp(bn_norm_field("domain-certificate", "registrar", "GoDaddy.com, LLC", out, sizeof out),
                   "GoDaddy.com, LLC"), "a registrar's brand is not split: '%s'", out);
+    CHECK(!strcmp(bn_norm_field("domain-certificate", "registrar", "XinnetTechnologyCorporation", out, sizeof out),
+                  "Xinnet Technology Corporation"), "'%s'", out);
+    CHECK(!strcmp(bn_norm_field("domain-certificate", "registrar", "Alibaba Cloud ComputingLtd", out, sizeof out),
+                  "Alibaba Cloud Computing Ltd."), "'%s'", out);
     CHECK(!strcmp(bn_norm_field("domain-certificate", "expires_on", "长期", out, sizeof out), ""));
     CHECK(!strcmp(bn_norm_field("domain-certificate", "expires_on", "15 Mar 2027", out, sizeof out), "2027-03-15"),
           "'%s'", out);
+    CHECK(!strcmp(bn_norm_field("domain-certificate", "expires_on", "11 0ct 2026", out, sizeof out), "2026-10-11"),
+          "'%s'", out);
+    CHECK(!strcmp(bn_norm_field("domain-certificate", "registered_on", "2020-10-05", out, sizeof out), "2020-10-05"));
 
     /* a company whose Chinese name holds Latin letters is not split */
     bn_line_t lat[] = {L(200, 500, 620, 44, "域名持有者：北京ABC科技有限公司", 0.97)};

@@ -394,13 +394,28 @@ static void latin_company(char *s, size_t size)
 /* A name whose spaces the recogniser lost (small serif print): "ShenzhenQimingE-CommerceCo.,Ltd"
  * has its words back where a capital follows a small letter. A holder's English name is the
  * pinyin of the Chinese one (Tencent: 所有者(英文) is its full pinyin), which has no capital inside
- * a word; not for registrars, whose brands are written so (GoDaddy, HiChina). */
-static void camel_split(char *s, size_t size)
+ * a word. A registrar's brand is written so (GoDaddy, HiChina): there only before the words of
+ * a company's name (XinnetTechnologyCorporation). */
+static int company_word_at(const char *p)
+{
+    static const char *const w[] = {"Technology", "Technologies", "Corporation", "Computing", "Cloud", "Network",
+                                    "Information", "Services", "Software", "Limited", "Ltd", "Co.", "Inc", "LLC",
+                                    "Group", "Company", NULL};
+    for (int i = 0; w[i]; i++) {
+        size_t n = strlen(w[i]);
+        if (!strncmp(p, w[i], n) && !(p[n] >= 'a' && p[n] <= 'z'))
+            return 1;
+    }
+    return 0;
+}
+
+static void camel_split(char *s, size_t size, int words_only)
 {
     char o[BN_NORM_MAX];
     size_t k = 0, n = strlen(s);
     for (size_t i = 0; i < n && k + 2 < sizeof o; i++) {
-        if (i > 0 && s[i] >= 'A' && s[i] <= 'Z' && s[i - 1] >= 'a' && s[i - 1] <= 'z')
+        if (i > 0 && s[i] >= 'A' && s[i] <= 'Z' && s[i - 1] >= 'a' && s[i - 1] <= 'z' &&
+            (!words_only || company_word_at(s + i)))
             o[k++] = ' ';
         o[k++] = s[i];
     }
@@ -415,7 +430,13 @@ static char *norm_domain_cert(const char *key, const char *raw, char *out, size_
     if (!strcmp(key, "domain"))
         return bn_domain_norm(raw, out, size);
     if (!strcmp(key, "registered_on") || !strcmp(key, "expires_on")) {
-        bn_norm_date(raw, out, size);
+        /* a month's O read as a zero ("11 0ct 2026"): a 0 before a letter is one */
+        char d[128];
+        snprintf(d, sizeof d, "%s", raw ? raw : "");
+        for (char *p = d; *p; p++)
+            if (*p == '0' && ((p[1] >= 'A' && p[1] <= 'Z') || (p[1] >= 'a' && p[1] <= 'z')))
+                *p = 'O';
+        bn_norm_date(d, out, size);
         if (!strcmp(out, "long-term")) /* a registration always ends */
             out[0] = 0;
         return out;
@@ -431,8 +452,7 @@ static char *norm_domain_cert(const char *key, const char *raw, char *out, size_
     if (cjk)
         return bn_norm_field("business-license", "name", raw, out, size);
     latin_text(raw, out, size);
-    if (strcmp(key, "registrar") != 0)
-        camel_split(out, size);
+    camel_split(out, size, !strcmp(key, "registrar"));
     latin_company(out, size);
     return out;
 }
