@@ -66,6 +66,8 @@ static void test_norm(void)
     CHECK(!strcmp(bn_norm_field("business-license", "address", "测试路1号((测试园)", o, sizeof o), "测试路1号（测试园）"),
           "doubled bracket: %s", o);
     CHECK(!strcmp(bn_norm_field("business-license", "address", "一号路一1号", o, sizeof o), "一号路一1号"), "一 as a word: %s", o);
+    CHECK(!strcmp(bn_norm_field("business-license", "address", "测试路12—3号", o, sizeof o), "测试路12-3号"),
+          "an em dash as printed: %s", o);
     CHECK(!strcmp(bn_norm_field("business-license", "type", "有限责任公司(自然人独资)测试科技有限公司", o, sizeof o),
                   "有限责任公司（自然人独资）"), "type ends at its bracket: %s", o);
     CHECK(!strcmp(bn_norm_field("hk-macao-permit", "name_latin", "LI ,JIAGANG", o, sizeof o), "LI, JIAGANG"),

@@ -132,6 +132,74 @@ static void test_id_front_columns(void)
           val(&k, "sex"), val(&k, "ethnicity"));
 }
 
+/* Labels lost on real fronts: 民族 read as 民 or not at all (性女民汉; 汉 a line of its own
+ * beside 性别男), 姓名 gone (the name the short line right above the sex row), 姓 lost (名张三),
+ * 性别 lost but for a speck (住男: not 住址), 住 lost (址…). Shapes of the real set. */
+static void test_id_front_lost_labels(void)
+{
+    bn_kie_t k;
+    bn_line_t a[] = {
+        L(45, 65, 90, 18, "姓名张三", 0.95),
+        L(44, 90, 132, 19, "性女民汉", 0.88),
+        L(43, 119, 163, 18, "出生1990年1月2日", 0.99),
+    };
+    bn_lines_t la = {.v = a, .n = 3, .width = 400, .height = 250, .line_h = 18};
+    CHECK(bn_kie_extract("id-card", "front", &la, &k) == 0);
+    CHECK(!strcmp(val(&k, "ethnicity"), "汉"), "性女民汉: ethnicity '%s'", val(&k, "ethnicity"));
+
+    bn_line_t b[] = {
+        L(31, 27, 68, 17, "姓名张三", 0.96),
+        L(32, 48, 42, 14, "性别男", 0.86),
+        L(88, 49, 37, 12, "壮", 1.0),
+        L(32, 68, 118, 13, "出生1990年1月2日", 0.98),
+        L(120, 30, 40, 14, "测试", 0.99), /* not a group's name: never taken */
+    };
+    bn_lines_t lb = {.v = b, .n = 5, .width = 300, .height = 200, .line_h = 14};
+    CHECK(bn_kie_extract("id-card", "front", &lb, &k) == 0);
+    CHECK(!strcmp(val(&k, "ethnicity"), "壮"), "a lone 壮: ethnicity '%s'", val(&k, "ethnicity"));
+    b[2] = L(88, 49, 37, 12, "测", 1.0);
+    CHECK(bn_kie_extract("id-card", "front", &lb, &k) == 0);
+    CHECK(!bn_kie_get(&k, "ethnicity"), "no group's name, no ethnicity: '%s'", val(&k, "ethnicity"));
+
+    bn_line_t c[] = {
+        L(148, 93, 76, 25, "张三丰", 1.0),
+        L(204, 132, 75, 22, "民族汉", 0.99),
+        L(144, 171, 184, 20, "1990年1月2日", 1.0),
+        L(120, 213, 255, 21, "测试县测试镇", 0.96),
+    };
+    bn_lines_t lc = {.v = c, .n = 4, .width = 600, .height = 400, .line_h = 22};
+    CHECK(bn_kie_extract("id-card", "front", &lc, &k) == 0);
+    CHECK(!strcmp(val(&k, "name"), "张三丰"), "no 姓名: name '%s'", val(&k, "name"));
+    c[0].conf = 0.5; /* a doubtful line is no name */
+    CHECK(bn_kie_extract("id-card", "front", &lc, &k) == 0);
+    CHECK(!bn_kie_get(&k, "name"), "a doubtful line above: no name '%s'", val(&k, "name"));
+
+    bn_line_t d[] = {
+        L(24, 32, 79, 14, "名张三", 0.92),
+        L(24, 55, 52, 16, "住男", 0.60),
+        L(70, 55, 65, 17, "汉", 0.99),
+        L(25, 79, 134, 15, "出生1990年1月2日", 0.94),
+        L(26, 103, 148, 15, "址测试县测试镇9号", 0.99),
+    };
+    bn_lines_t ld = {.v = d, .n = 5, .width = 300, .height = 200, .line_h = 15};
+    CHECK(bn_kie_extract("id-card", "front", &ld, &k) == 0);
+    CHECK(!strcmp(val(&k, "name"), "张三"), "名 alone: name '%s'", val(&k, "name"));
+    CHECK(!strcmp(val(&k, "ethnicity"), "汉"), "住男 汉: ethnicity '%s'", val(&k, "ethnicity"));
+    CHECK(!strcmp(val(&k, "address"), "测试县测试镇9号"), "住男 is not 住址, 址 is: address '%s'", val(&k, "address"));
+
+    /* a bilingual card's standing boxes: 男, 民, 族 with a speck, and 彝 with the birth row's
+     * month under it, all joined into one row */
+    bn_line_t e[] = {
+        L(113, 120, 20, 68, "男", 0.99),
+        L(171, 117, 21, 72, "民", 0.99),
+        L(203, 112, 20, 49, "口族", 0.63),
+        L(226, 136, 24, 69, "彝9月", 0.79),
+    };
+    bn_lines_t le = {.v = e, .n = 4, .width = 600, .height = 400, .line_h = 22};
+    CHECK(bn_kie_extract("id-card", "front", &le, &k) == 0);
+    CHECK(!strcmp(val(&k, "ethnicity"), "彝"), "男民口族彝9: ethnicity '%s'", val(&k, "ethnicity"));
+}
+
 static void test_id_back(void)
 {
     bn_line_t v[] = {
@@ -372,6 +440,7 @@ int main(void)
 {
     test_id_front();
     test_id_front_columns();
+    test_id_front_lost_labels();
     test_id_back();
     test_license();
     test_license_spaced();

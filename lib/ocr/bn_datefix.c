@@ -53,29 +53,10 @@ static int digits_of(const char *t, char *out, int cap)
     return n;
 }
 
-/* Add a line of text at the page box (x, y, w, h). A line the detector found there is the same
- * digits read worse: it is emptied (bn_kie skips empty lines) so that they are not taken twice. */
-static int add_line(bn_lines_t *L, const char *text, double conf, float x, float y, float w, float h)
+/* a lone 年, 月 or 日 found by the detector stays: it is an anchor, not the digits */
+static int is_anchor(const char *t)
 {
-    for (int i = 0; i < L->n; i++) {
-        bn_line_t *o = &L->v[i];
-        float ix = fminf(o->x + o->w, x + w) - fmaxf(o->x, x), iy = fminf(o->y + o->h, y + h) - fmaxf(o->y, y);
-        if (ix > 0 && iy > 0 && ix * iy > 0.5f * fminf(o->w * o->h, w * h) && which_char(o->text) < 0)
-            memset(o->text, 0, sizeof o->text);
-    }
-    bn_line_t *v = realloc(L->v, (size_t)(L->n + 1) * sizeof *v);
-    if (!v)
-        return bn_error_set("out_of_memory", "bn_datefix");
-    L->v = v;
-    bn_line_t *l = &L->v[L->n++];
-    memset(l, 0, sizeof *l);
-    l->x = x, l->y = y, l->w = w, l->h = h;
-    float q[8] = {x, y, x + w, y, x + w, y + h, x, y + h};
-    memcpy(l->q, q, sizeof q);
-    l->score = 1;
-    l->conf = conf;
-    snprintf(l->text, sizeof l->text, "%s", text);
-    return 0;
+    return which_char(t) >= 0;
 }
 
 /* Add the date y-m-d as one line "Y年M月D日" at the page box, when it can be a licence's issue
@@ -86,7 +67,7 @@ static int add_date(bn_lines_t *L, int y, int m, int d, double conf, float x, fl
         return 0;
     char t[32];
     snprintf(t, sizeof t, "%d年%d月%d日", y, m, d);
-    return add_line(L, t, conf, x, yy, w, h) < 0 ? -1 : 1;
+    return bn_lines_add(L, t, conf, x, yy, w, h, is_anchor) < 0 ? -1 : 1;
 }
 
 /* The digit groups of the band g (w x h; the 年 月 日 already painted out; ends: the middles of

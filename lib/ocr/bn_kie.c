@@ -2,6 +2,7 @@
 #include "ocr/bn_kie.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,11 +26,11 @@ typedef struct {
 } spec_t;
 
 static const spec_t s_id_front[] = {
-    {"name", {"姓名", "娃名"}, V_INLINE, 1},
+    {"name", {"姓名", "娃名", "名"}, V_INLINE, 1}, /* 名: 姓 lost to glare or the frame */
     {"sex", {"性别"}, V_INLINE, 1},
     {"ethnicity", {"民族"}, V_INLINE, 1},
     {"birth_date", {"出生"}, V_INLINE, 1},
-    {"address", {"住址", "往址"}, V_INLINE, 4},
+    {"address", {"住址", "往址", "址"}, V_INLINE, 4},
     {"id_number", {"公民身份号码", "公民身份证号码", "公民身份号"}, V_INLINE, 1},
     {NULL, {NULL}, 0, 0},
 };
@@ -439,6 +440,10 @@ static int find_labels(const spec_t *sp, seg_t *seg, int ns, hit_t *hit, int max
             continue;
         int cand = -1, cands = 0;
         size_t clen = 0;
+        /* 性别 lost but for a speck before the sex (住男): no label, and surely not 住址 */
+        const char *second = seg[s].t + u8len((unsigned char)seg[s].t[0]);
+        if (!strncmp(second, "男", 3) || !strncmp(second, "女", 3))
+            continue;
         for (int k = 0; sp[k].key; k++) {
             if (has_spec(hit, n, k))
                 continue;
@@ -862,6 +867,107 @@ static void by_form_domain(seg_t *seg, int ns, bn_kie_t *out)
         out->f[out->n++] = en;
 }
 
+/* Where the sex is printed on an ID card's front: the 男 or 女 among the first characters of a
+ * short segment (性别男, 性男, 男 — 性别 misread or lost), or NULL. */
+static const char *sex_in(const seg_t *s)
+{
+    if (u8count(s->t) > 10)
+        return NULL;
+    const char *p = s->t;
+    for (int i = 0; i < 4 && *p; i++, p += u8len((unsigned char)*p))
+        if (!strncmp(p, "男", 3) || !strncmp(p, "女", 3))
+            return p;
+    return NULL;
+}
+
+/* The group's name at the start of t, after what is left of 民族 (民, 族, 民?族: after the
+ * last 族), when nothing but digits or Latin letters follow it (彝9月: the birth row's 月 read
+ * into the same box). Written to out; 0 when t holds no name there. */
+static int eth_name(const char *t, char *out, size_t cap)
+{
+    const char *z = strstr(t, "族");
+    if (z && u8count(t) - u8count(z) <= 3)
+        t = z + 3;
+    else if (!strncmp(t, "民", 3))
+        t += 3;
+    t = skip_sep(t);
+    for (int n = 4; n >= 1; n--) {
+        const char *e = t;
+        for (int i = 0; i < n && *e; i++)
+            e += u8len((unsigned char)*e);
+        if ((size_t)(e - t) >= cap || (*e && is_cjk_char(e)))
+            continue;
+        snprintf(out, cap, "%.*s", (int)(e - t), t);
+        if (bn_ethnicity_valid(out))
+            return 1;
+    }
+    out[0] = 0;
+    return 0;
+}
+
+/* 民族 lost or misread on an ID card's front (性女民汉; 汉 a line of its own beside 性别男):
+ * the ethnicity is the name of one of the 56 groups printed after the sex on its row. Only a
+ * whole name counts, so nothing else on the row can be taken for it. */
+static void ethnicity_by_row(seg_t *seg, int ns, bn_kie_t *out)
+{
+    for (int s = 0; s < ns; s++) {
+        const char *sx = sex_in(&seg[s]);
+        if (!sx)
+            continue;
+        char v[16];
+        int src = eth_name(sx + 3, v, sizeof v) ? s : -1;
+        for (int k = 0; src < 0 && k < ns; k++) {
+            const seg_t *c = &seg[k];
+            if (k != s && !c->used && same_row(c, seg[s].y, seg[s].h) && c->x > seg[s].x + seg[s].w - 0.5f * seg[s].h &&
+                c->x < seg[s].x + seg[s].w + 8 * seg[s].h && eth_name(c->t, v, sizeof v))
+                src = k;
+        }
+        bn_kie_field_t *f = src >= 0 ? field_for(out, "ethnicity") : NULL;
+        if (f) {
+            append(f, v, strlen(v), &seg[src], 1);
+            seg[src].used = 1;
+            return;
+        }
+    }
+}
+
+static int all_cjk(const char *t)
+{
+    for (; *t; t += 3)
+        if (!is_cjk_char(t))
+            return 0;
+    return 1;
+}
+
+/* 姓名 lost altogether (cut by a tight crop, under glare): the name is the short line of
+ * Chinese characters right above the sex row, where the value column starts. */
+static void name_above_sex(seg_t *seg, int ns, const hit_t *hit, int nh, bn_kie_t *out)
+{
+    int row = -1;
+    for (int s = 0; s < ns && row < 0; s++)
+        if (sex_in(&seg[s]) || !strncmp(seg[s].t, "民族", 6))
+            row = s;
+    if (row < 0)
+        return;
+    const seg_t *r = &seg[row];
+    int best = -1;
+    for (int k = 0; k < row; k++) {
+        const seg_t *c = &seg[k];
+        int n = u8count(c->t);
+        if (c->used || first_hit_in(hit, nh, k) || n < 2 || n > 4 || !all_cjk(c->t) || c->conf < 0.8 ||
+            c->y + c->h > r->y + 0.2f * r->h || r->y - (c->y + c->h) > 2.5f * r->h || c->x < r->x - 4 * r->h ||
+            c->x > r->x + 6 * r->h)
+            continue;
+        if (best < 0 || c->y > seg[best].y)
+            best = k;
+    }
+    bn_kie_field_t *f = best >= 0 ? field_for(out, "name") : NULL;
+    if (f) {
+        append(f, seg[best].t, strlen(seg[best].t), &seg[best], 1);
+        seg[best].used = 1;
+    }
+}
+
 static void by_form(const char *type, const char *side, seg_t *seg, int ns, const hit_t *hit, int nh,
                     const spec_t *sp, const bn_lines_t *L, bn_kie_t *out)
 {
@@ -935,6 +1041,10 @@ static void by_form(const char *type, const char *side, seg_t *seg, int ns, cons
     }
     if (!back) {
         by_form_number(seg, ns, out, "id_number", 0);
+        if (!bn_kie_get(out, "ethnicity"))
+            ethnicity_by_row(seg, ns, out);
+        if (!bn_kie_get(out, "name"))
+            name_above_sex(seg, ns, hit, nh, out);
         if (!bn_kie_get(out, "birth_date"))
             for (int s = 0; s < ns; s++)
                 if (!seg[s].used && strstr(seg[s].t, "年") && strstr(seg[s].t, "月") &&

@@ -6,6 +6,7 @@
 #include "ocr/bn_lines.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,4 +176,28 @@ void bn_lines_clear(bn_lines_t *self)
         memset(self->v, 0, (size_t)self->n * sizeof *self->v);
     free(self->v);
     memset(self, 0, sizeof *self);
+}
+
+int bn_lines_add(bn_lines_t *L, const char *text, double conf, float x, float y, float w, float h,
+                 int (*keep)(const char *text))
+{
+    for (int i = 0; i < L->n; i++) {
+        bn_line_t *o = &L->v[i];
+        float ix = fminf(o->x + o->w, x + w) - fmaxf(o->x, x), iy = fminf(o->y + o->h, y + h) - fmaxf(o->y, y);
+        if (ix > 0 && iy > 0 && ix * iy > 0.5f * fminf(o->w * o->h, w * h) && !(keep && keep(o->text)))
+            memset(o->text, 0, sizeof o->text);
+    }
+    bn_line_t *v = realloc(L->v, (size_t)(L->n + 1) * sizeof *v);
+    if (!v)
+        return bn_error_set("out_of_memory", "bn_lines_add");
+    L->v = v;
+    bn_line_t *l = &L->v[L->n++];
+    memset(l, 0, sizeof *l);
+    l->x = x, l->y = y, l->w = w, l->h = h;
+    float q[8] = {x, y, x + w, y, x + w, y + h, x, y + h};
+    memcpy(l->q, q, sizeof q);
+    l->score = 1;
+    l->conf = conf;
+    snprintf(l->text, sizeof l->text, "%s", text);
+    return 0;
 }

@@ -48,4 +48,10 @@ int bn_lines_read(bn_textdet_t *det, bn_ppocr_t *pp, const bn_image_t *img, cons
 
 void bn_lines_clear(bn_lines_t *self);
 
+/* Add a line read again by a later pass at the page box (x, y, w, h). Lines found there before
+ * are the same text read worse: they are emptied (bn_kie skips empty lines) so that nothing is
+ * taken twice — except those keep() says to keep (NULL: none). 0, or -1 with bn_error. */
+int bn_lines_add(bn_lines_t *L, const char *text, double conf, float x, float y, float w, float h,
+                 int (*keep)(const char *text));
+
 #endif

@@ -25,6 +25,7 @@
 #include "img/bn_textdet.h"
 #include "ocr/bn_checks.h"
 #include "ocr/bn_cardedge.h"
+#include "ocr/bn_codefix.h"
 #include "ocr/bn_datefix.h"
 #include "ocr/bn_kie.h"
 #include "ocr/bn_lines.h"
@@ -85,28 +86,13 @@ typedef struct {
 
 static int read_prepared(PIX *prep, const bn_zone_t *z, const read_spec_t *spp, field_read_t *fr);
 
-/* The 56 ethnic groups as printed on ID cards (GB/T 3304, without the 族 suffix). */
-static int ethnicity_valid(const char *v)
-{
-    static const char *const k[] = {
-        "汉", "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白",
-        "土家", "哈尼", "哈萨克", "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西",
-        "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌",
-        "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京", "塔塔尔",
-        "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺"};
-    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
-        if (!strcmp(v, k[i]))
-            return 1;
-    return 0;
-}
-
 /* Good enough to stop retrying: numbers must validate, dates parse, text be confident. */
 static int plausible(const char *doc_type, const char *key, const char *v, double conf)
 {
     if (!v[0])
         return 0;
     if (!strcmp(key, "ethnicity"))
-        return ethnicity_valid(v);
+        return bn_ethnicity_valid(v);
     if (!strcmp(key, "id_number")) {
         bn_id_info_t ii;
         return bn_id_validate(v, NULL, &ii) == BN_ID_VALID;
@@ -692,16 +678,25 @@ static void set_period(json_t *fields, const char *doc_type, const bn_kie_field_
  * width (lines are squeezed to 3/4 before recognition, which costs a little on digits: real set,
  * 1 ID number of 33 and 1 credit code of 25), and the new reading replaces the old when only the
  * new one holds a valid number. Returns the lines replaced, or -1. */
+/* Is the document's number (an ID front's, a licence's credit code) missing or failing its
+ * check? A licence with an old registration number has no code to look for. */
+static int number_missing(const bn_kie_t *k, int lic, const char *side)
+{
+    if ((!lic && side && !strcmp(side, "back")) || (lic && bn_kie_get(k, "registration_number")))
+        return 0;
+    const bn_kie_field_t *f = bn_kie_get(k, lic ? "credit_code" : "id_number");
+    char w[19];
+    int ok = f && bn_number_windows(f->value, lic, w);
+    memset(w, 0, sizeof w);
+    return !ok;
+}
+
 static int reread_number(bn_ppocr_t *pp, const bn_image_t *page, bn_lines_t *L, const bn_kie_t *k, int lic,
                          const char *side)
 {
-    const char *key = lic ? "credit_code" : "id_number";
-    if ((!lic && side && !strcmp(side, "back")) || (lic && bn_kie_get(k, "registration_number")))
+    if (!number_missing(k, lic, side))
         return 0;
-    const bn_kie_field_t *f = bn_kie_get(k, key);
     char w[19];
-    if (f && bn_number_windows(f->value, lic, w))
-        return 0;
     int changed = 0;
     for (int i = 0; i < L->n; i++) {
         bn_line_t *l = &L->v[i];
@@ -817,6 +812,9 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double sh
         kr = bn_kie_extract(doc_type, side, &L, &k);
     /* the document's number failing its check: its lines read again at full width */
     if (kr == 0 && (lic || !strcmp(doc_type, "id-card")) && reread_number(pp, up ? up : img, &L, &k, lic, side) > 0)
+        kr = bn_kie_extract(doc_type, side, &L, &k);
+    /* ...or not found at all: a licence's code, under its label at the photo's own scale */
+    if (kr == 0 && lic && number_missing(&k, lic, side) && bn_codefix_redetect(det, pp, up ? up : img, &L) > 0)
         kr = bn_kie_extract(doc_type, side, &L, &k);
     bn_image_destroy(&up);
     if (kr != 0) {

@@ -78,6 +78,8 @@ static char *filter(const char *raw, unsigned keep, char *out, size_t size)
         cp = fold(cp);
         if ((keep & KEEP_UPPER) && cp >= 'a' && cp <= 'z')
             cp -= 32;
+        if ((keep & KEEP_PUNCT) && ((cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212))
+            cp = '-'; /* a dash as printed in 12—3号 (the recogniser returns em and en dashes) */
         int ok = ((keep & KEEP_CJK) && is_cjk(cp)) || ((keep & KEEP_DIGIT) && cp >= '0' && cp <= '9') ||
                  ((keep & KEEP_UPPER) && cp >= 'A' && cp <= 'Z') ||
                  ((keep & KEEP_DOT) && cp == 0xB7) || ((keep & KEEP_POINT) && cp == '.') ||
@@ -618,4 +620,19 @@ char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char
     if (!strcmp(key, "business_term"))
         trim_term(out);
     return out;
+}
+
+/* The 56 ethnic groups as printed on ID cards (GB/T 3304, without the 族 suffix). */
+int bn_ethnicity_valid(const char *v)
+{
+    static const char *const k[] = {
+        "汉", "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白",
+        "土家", "哈尼", "哈萨克", "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西",
+        "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌",
+        "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京", "塔塔尔",
+        "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺"};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+        if (!strcmp(v, k[i]))
+            return 1;
+    return 0;
 }

@@ -15,4 +15,7 @@ char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char
  * "YYYY-MM-DD" / "long-term" / "" when not a date. */
 char *bn_norm_date(const char *raw, char *out, size_t size);
 
+/* Is v one of the 56 ethnic groups as printed on an ID card (汉, 蒙古, 维吾尔…, no 族)? */
+int bn_ethnicity_valid(const char *v);
+
 #endif
