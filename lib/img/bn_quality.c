@@ -311,8 +311,10 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
 
     STEP("frame");
     /* 3. Geometry. */
-    char dts[48];
+    char dts[48], dtype[48];
     s_doc_type_side(task, dts, sizeof dts);
+    snprintf(dtype, sizeof dtype, "%.*s", (int)strcspn(dts, ":"), dts);
+    int cert = !strcmp(dtype, "domain-certificate");
     bn_docgeom_t g;
     if (bn_doc_find_small(img, frame, dts, &g) != 0)
         goto fail;
@@ -347,8 +349,7 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
      * portrait, 阿里云's landscape): the outline's "long side horizontal" guess is no evidence,
      * the text's quarter turn is. Corners start at the document's top-left (rotation 0: k 0,
      * 270: 1, 180: 2, 90: 3). */
-    if (by_text && g.found && !strncmp(dts, "domain-certificate", 18) &&
-        tq.rotation % 90 == 0 && tq.rotation != g.rotation) {
+    if (by_text && g.found && cert && tq.rotation % 90 == 0 && tq.rotation != g.rotation) {
         int k_old = (4 - g.rotation / 90) % 4, k_new = (4 - tq.rotation / 90) % 4;
         bn_point_t c[4];
         memcpy(c, g.corners, sizeof c);
@@ -493,11 +494,8 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
      * washed-out photo 245): its clipped, colourless pixels are the paper itself, so neither glare nor overexposure is
      * judged by them (real set: 4 acceptable licence scans were flagged). Cards and passports
      * have a tinted ground: clipped there is too much light. */
-    char dtype[48];
-    snprintf(dtype, sizeof dtype, "%.*s", (int)strcspn(dts, ":"), dts);
     /* (an electronic domain certificate is such a page by nature, its print too sparse to
      * darken p5) */
-    int cert = !strcmp(dtype, "domain-certificate");
     int white_paper = bn_doc_is_page(dtype) && m.brightness_p50 >= CFG("exposure.white_paper", 245) &&
                       (cert || m.brightness_p5 < CFG("exposure.white_paper_max_p5", 200)); /* its print still dark */
     if (m.sharpness < (t = CFG("blur.min_sharpness", 0.58)))

@@ -3,10 +3,8 @@
 
 extern "C" {
 #include "core/bn_error.h"
-#include "core/bn_log.h"
-extern "C" {
 #include "core/bn_job.h"
-}
+#include "core/bn_log.h"
 }
 
 #include <opencv2/core.hpp>
