@@ -397,6 +397,7 @@ static void test_kie(void)
                   "Xinnet Technology Corporation"), "'%s'", out);
     CHECK(!strcmp(bn_norm_field("domain-certificate", "registrar", "Alibaba Cloud ComputingLtd", out, sizeof out),
                   "Alibaba Cloud Computing Ltd."), "'%s'", out);
+    CHECK(!strcmp(bn_norm_field("domain-certificate", "registrar", "GandiSAS", out, sizeof out), "Gandi SAS"), "'%s'", out);
     CHECK(!strcmp(bn_norm_field("domain-certificate", "expires_on", "长期", out, sizeof out), ""));
     CHECK(!strcmp(bn_norm_field("domain-certificate", "expires_on", "15 Mar 2027", out, sizeof out), "2027-03-15"),
           "'%s'", out);

@@ -361,6 +361,8 @@ static char *latin_text(const char *raw, char *out, size_t size)
     return out;
 }
 
+static int letter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
 /* Is the word ending at end-1 (start of text at s) one of the company abbreviations that take a
  * period? */
 static int abbrev_before(const char *s, size_t end)
@@ -368,8 +370,7 @@ static int abbrev_before(const char *s, size_t end)
     static const char *const ab[] = {"Co", "Ltd", "Inc", "Corp", "CO", "LTD", "INC", "CORP", NULL};
     for (int i = 0; ab[i]; i++) {
         size_t n = strlen(ab[i]);
-        if (end >= n && !strncmp(s + end - n, ab[i], n) &&
-            (end == n || !((s[end - n - 1] >= 'A' && s[end - n - 1] <= 'Z') || (s[end - n - 1] >= 'a' && s[end - n - 1] <= 'z'))))
+        if (end >= n && !strncmp(s + end - n, ab[i], n) && (end == n || !letter(s[end - n - 1])))
             return 1;
     }
     return 0;
@@ -383,8 +384,7 @@ static void latin_company(char *s, size_t size)
     size_t k = 0, n = strlen(s);
     for (size_t i = 0; i < n && k + 3 < sizeof o; i++) {
         o[k++] = s[i];
-        int letter_next = i + 1 < n && ((s[i + 1] >= 'A' && s[i + 1] <= 'Z') || (s[i + 1] >= 'a' && s[i + 1] <= 'z'));
-        if (letter_next && (s[i] == ',' || (s[i] == '.' && abbrev_before(s, i))))
+        if (i + 1 < n && letter(s[i + 1]) && (s[i] == ',' || (s[i] == '.' && abbrev_before(s, i))))
             o[k++] = ' ';
     }
     if (k > 0 && k + 2 < sizeof o && abbrev_before(o, k))
@@ -393,16 +393,12 @@ static void latin_company(char *s, size_t size)
     snprintf(s, size, "%s", o);
 }
 
-/* A name whose spaces the recogniser lost (small serif print): "ShenzhenQimingE-CommerceCo.,Ltd"
- * has its words back where a capital follows a small letter. A holder's English name is the
- * pinyin of the Chinese one (Tencent: 所有者(英文) is its full pinyin), which has no capital inside
- * a word. A registrar's brand is written so (GoDaddy, HiChina): there only before the words of
- * a company's name (XinnetTechnologyCorporation). */
+/* Does a word of a company's name start at p? */
 static int company_word_at(const char *p)
 {
     static const char *const w[] = {"Technology", "Technologies", "Corporation", "Computing", "Cloud", "Network",
                                     "Information", "Services", "Software", "Limited", "Ltd", "Co.", "Inc", "LLC",
-                                    "Group", "Company", NULL};
+                                    "Group", "Company", "SAS", "GmbH", NULL};
     for (int i = 0; w[i]; i++) {
         size_t n = strlen(w[i]);
         if (!strncmp(p, w[i], n) && !(p[n] >= 'a' && p[n] <= 'z'))
@@ -411,6 +407,11 @@ static int company_word_at(const char *p)
     return 0;
 }
 
+/* A name whose spaces the recogniser lost (small serif print): "ShenzhenQimingE-CommerceCo.,Ltd"
+ * has its words back where a capital follows a small letter. A holder's English name is the
+ * pinyin of the Chinese one (Tencent: 所有者(英文) is its full pinyin), which has no capital inside
+ * a word. A registrar's brand is written so (GoDaddy, HiChina): there (words_only) only before
+ * the words of a company's name (XinnetTechnologyCorporation). */
 static void camel_split(char *s, size_t size, int words_only)
 {
     char o[BN_NORM_MAX];
@@ -436,7 +437,7 @@ static char *norm_domain_cert(const char *key, const char *raw, char *out, size_
         char d[128];
         snprintf(d, sizeof d, "%s", raw ? raw : "");
         for (char *p = d; *p; p++)
-            if (*p == '0' && ((p[1] >= 'A' && p[1] <= 'Z') || (p[1] >= 'a' && p[1] <= 'z')))
+            if (*p == '0' && letter(p[1]))
                 *p = 'O';
         bn_norm_date(d, out, size);
         if (!strcmp(out, "long-term")) /* a registration always ends */
