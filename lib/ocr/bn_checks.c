@@ -636,7 +636,7 @@ static void check_entity_type(ctx_t *c)
 /* ---- domain certificate ----------------------------------------------------------------- */
 
 /* The domain's registration period, its TLD and its registrar (docs/VALIDATION.md "Domain
- * certificates"): checks.domain = {domain, tld, tld_filable, expires_on, days_left, registrar,
+ * certificates"): checks.domain = {domain, tld, tld_filable, expires_on, days_left, min_days,
  * registrar_mainland, province, province_requires_mainland}; unknown is null, never a guess. */
 static void check_domain(ctx_t *c)
 {
