@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Deterministic synthetic specimen generator for beian's stage tests and evaluations.
 
-    specgen.py --out DIR --seed N [--set quality|ocr|face|all|application] [--count X]
+    specgen.py --out DIR --seed N [--set quality|ocr|face|all|application|domain|domain-eval] [--count X]
                [--types t1,t2] [--portraits DIR] [--today YYYY-MM-DD]
 
 Renders flat 300-dpi documents from data/layouts.json with random valid fields, composes them
