@@ -184,7 +184,7 @@ int cli_app_add_doc(cli_app_t *app, const char *arg, const char *base)
     }
     if (!bn_doc_side_valid(type, side)) {
         fprintf(stderr, "beian: unknown document '%s:%s' (types: id-card passport hk-macao-permit "
-                        "taiwan-permit residence-permit business-license; sides: front back)\n", type, side);
+                        "taiwan-permit residence-permit business-license domain-certificate; sides: front back)\n", type, side);
         return -1;
     }
     /* FILE#page=N names the page of a PDF (the fragment syntax of PDF URLs, RFC 8118). Only a

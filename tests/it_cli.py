@@ -36,7 +36,7 @@ check(r.returncode == 1, "unknown side → 1")
 r = run("submit")
 check(r.returncode == 1 and b"--doc" in r.stderr, "no documents → 1")
 # Issue #11: a side the document does not have, a misspelt service: an error, not a default.
-for doc in ("passport:back", "business-license:back"):
+for doc in ("passport:back", "business-license:back", "domain-certificate:back"):
     r = run("submit", "--doc", doc + "=" + img)
     check(r.returncode == 1 and (doc.split(":")[0] + " has no back side").encode() in r.stderr,
           "%s → 1, 'has no back side'" % doc)

@@ -321,6 +321,16 @@ int main(void)
           "passport:back → bad_request 'passport has no back side'");
     CHECK(!valid("{\"documents\":[{\"type\":\"business-license\",\"side\":\"back\",\"blob\":1}]}", 1)
           && strstr(bn_error_msg(), "business-license has no back side"), "business-license:back refused");
+    /* the domain certificate (issue 12): one printed page, no portrait */
+    CHECK(valid("{\"documents\":[{\"type\":\"domain-certificate\",\"blob\":1}]}", 1), "domain-certificate accepted");
+    CHECK(!valid("{\"documents\":[{\"type\":\"domain-certificate\",\"side\":\"back\",\"blob\":1}]}", 1)
+          && strstr(bn_error_msg(), "domain-certificate has no back side"), "domain-certificate:back refused");
+    CHECK(bn_doc_is_page("domain-certificate") && bn_doc_is_page("business-license") && !bn_doc_is_page("id-card") &&
+          !bn_doc_is_page(NULL), "page documents");
+    CHECK(!bn_doc_has_portrait("domain-certificate", "front") && !bn_doc_has_back("domain-certificate"),
+          "a domain certificate has neither portrait nor back");
+    CHECK(!valid("{\"documents\":[{\"type\":\"domain-cert\",\"blob\":1}]}", 1)
+          && strstr(bn_error_msg(), "domain-certificate"), "the message lists domain-certificate");
     CHECK(valid("{\"documents\":[{\"type\":\"hk-macao-permit\",\"side\":\"back\",\"blob\":1}]}", 1)
           && valid("{\"documents\":[{\"type\":\"residence-permit\",\"side\":\"back\",\"blob\":1}]}", 1)
           && valid("{\"documents\":[{\"type\":\"taiwan-permit\",\"side\":\"back\",\"blob\":1}]}", 1),
@@ -406,6 +416,16 @@ int main(void)
     CHECK(n == 7, "2 tasks per document + face");
     CHECK(plan[1].stage == BN_STAGE_OCR && plan[1].dep == 0, "ocr after its quality");
     CHECK(plan[6].stage == BN_STAGE_FACE && plan[6].doc == 1 && plan[6].dep == 2, "face on the portrait document");
+    {
+        /* a domain certificate first: the face stage skips it for the ID front */
+        json_t *sp = json_loads("{\"documents\":[{\"type\":\"domain-certificate\",\"blob\":1},"
+                                "{\"type\":\"id-card\",\"blob\":2}],\"selfie\":3}", 0, NULL);
+        CHECK(bn_job_spec_validate(sp, 3) == 0);
+        bn_plan_task_t pl[10];
+        CHECK(bn_job_plan(sp, pl, 10) == 5 && pl[4].stage == BN_STAGE_FACE && pl[4].doc == 1 && pl[4].dep == 2,
+              "face on the ID front, not the domain certificate");
+        json_decref(sp);
+    }
 
     /* In-process run with fake stages. */
     bn_bytes_t blobs[4] = {{"FLAG", 4}, {"idf", 3}, {"idb", 3}, {"me", 2}};

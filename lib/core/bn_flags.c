@@ -47,6 +47,12 @@ static const bn_flag_def_t s_flags[] = {
     {"form_mismatch_number", "ocr", R, "The document number differs from the form.", "证件号码与填写信息不一致。"},
     {"form_mismatch_address", "ocr", R, "The address on the document differs from the form.", "证件地址与填写信息不一致。"},
     {"form_mismatch_entity_type", "ocr", R, "The entity type on the business licence differs from the form.", "营业执照主体类型与填写信息不一致。"},
+    /* ---- domain certificate (issue 12) ---- */
+    {"domain_expired", "ocr", R, "The domain's registration has expired.", "域名已过期。"},
+    {"domain_expires_soon", "ocr", R, "The domain's registration expires too soon for a filing; renew it first.", "域名即将过期，请续费后再备案。"},
+    {"tld_not_filable", "ocr", R, "The domain's top-level domain is not on MIIT's list of TLDs that can be filed.", "域名后缀不在工信部批准可备案的顶级域名之列。"},
+    {"registrar_not_mainland", "ocr", R, "The filing province requires a domain registered with a Mainland registrar; this registrar is not one (or not a known one).", "备案省份要求域名在境内注册服务机构注册，该注册商不是（或无法确认为）境内注册商。"},
+    {"form_mismatch_domain", "ocr", R, "The domain on the certificate differs from the form.", "域名证书上的域名与填写信息不一致。"},
     /* ---- face (issue 5) ---- */
     {"no_face", "face", S, "No face was found.", "未检测到人脸。"},
     {"multiple_faces", "face", S, "More than one face is in the selfie.", "画面中有多张人脸，请单人拍摄。"},

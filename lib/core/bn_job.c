@@ -27,13 +27,18 @@ int bn_doc_type_valid(const char *type)
     return 0;
 }
 
-/* A passport is read on its data page, a business licence and a domain certificate have one
- * printed side: none has a back to check, and accepting one would run the back's checks on a
- * page that is not there. */
+/* A business licence and a domain certificate are printed pages (A-series paper, measured, not
+ * a card of fixed size): one side, no portrait, large print. */
+int bn_doc_is_page(const char *type)
+{
+    return type && (strcmp(type, "business-license") == 0 || strcmp(type, "domain-certificate") == 0);
+}
+
+/* A passport is read on its data page and a page document has one printed side: neither has a
+ * back to check, and accepting one would run the back's checks on a page that is not there. */
 int bn_doc_has_back(const char *type)
 {
-    return bn_doc_type_valid(type) && strcmp(type, "passport") != 0 && strcmp(type, "business-license") != 0
-        && strcmp(type, "domain-certificate") != 0;
+    return bn_doc_type_valid(type) && strcmp(type, "passport") != 0 && !bn_doc_is_page(type);
 }
 
 int bn_doc_side_valid(const char *type, const char *side)
@@ -47,7 +52,7 @@ int bn_doc_has_portrait(const char *type, const char *side)
 {
     if (!type || !side || strcmp(side, "front") != 0)
         return 0;
-    return strcmp(type, "business-license") != 0 && strcmp(type, "domain-certificate") != 0 && bn_doc_type_valid(type);
+    return !bn_doc_is_page(type) && bn_doc_type_valid(type);
 }
 
 /* Frame reference: an integer 1..nblobs (frame 0 is the spec itself). */

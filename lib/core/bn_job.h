@@ -19,9 +19,12 @@ const char *bn_stage_name(bn_stage_id_t s);     /* "quality" "ocr" "face" */
 const char *bn_stage_service(bn_stage_id_t s);  /* "beian.quality" ... */
 
 int bn_doc_type_valid(const char *type);
-/* front for every type; back for all but passport and business-license (bn_doc_has_back). */
+/* front for every type; back for all but passport and the page documents (bn_doc_has_back). */
 int bn_doc_side_valid(const char *type, const char *side);
 int bn_doc_has_back(const char *type);
+/* A printed page rather than a card: business-license, domain-certificate (one side, no
+ * portrait, measured size; the quality stage judges them alike). */
+int bn_doc_is_page(const char *type);
 /* Does this type/side carry the holder's portrait (the face stage's document)? */
 int bn_doc_has_portrait(const char *type, const char *side);
 
