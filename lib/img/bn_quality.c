@@ -534,9 +534,11 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     else if (!cert && m.paper_white >= CFG("photocopy.white_paper", 245) &&
              m.colour_nonred < (t = CFG("photocopy.max_colour_nonred", 0.015)))
         bn_flag_add(flags, "photocopy", m.colour_nonred, t, -1);
-    /* ...or photographed in room light, its paper grey: then only a far smaller share of colour
-     * other than red tells a copy (real set: a copy on a table 0.45 %, originals from 0.97 %) */
-    else if (!cert && m.colour_nonred < (t = CFG("photocopy.max_colour_nonred_dim", 0.006)))
+    /* ...or a licence photographed in room light, its paper grey: then only a far smaller share
+     * of colour other than red tells a copy (real set: a copy on a table 0.45 %, originals from
+     * 0.97 %). Licences only: that is where it was measured, and a card's back may be printed in
+     * little but red (a clean specimen Taiwan permit back scored under it). */
+    else if (!strcmp(dtype, "business-license") && m.colour_nonred < (t = CFG("photocopy.max_colour_nonred_dim", 0.006)))
         bn_flag_add(flags, "photocopy", m.colour_nonred, t, -1);
     /* 3.5: our specimens' screens score 4.0-5.7; two acceptable real photos scored 2.6 and 3.0
      * (a card's guilloche at 4000 px, a licence's security print), while the real screen
