@@ -3,6 +3,7 @@
 #include "core/bn_config.h"
 #include "core/bn_error.h"
 #include "core/bn_log.h"
+#include "core/bn_version.h"
 #include "core/bn_zsock.h"
 
 #include <beian/proto.h>
@@ -47,7 +48,8 @@ static void s_usage(void)
            "      --retention-hours H  delete finished jobs and their images after H hours\n"
            "                         (default 720; 0 keeps them). Selfies go when the job ends.\n"
            "  -v, --verbose\n"
-           "  -h, --help\n");
+           "  -h, --help\n"
+           "      --version\n");
 }
 
 int main(int argc, char **argv)
@@ -65,7 +67,7 @@ int main(int argc, char **argv)
         {"curve-cert", 1, 0, 'K'}, {"allow", 1, 0, 'A'}, {"config", 1, 0, 'C'}, {"heartbeat", 1, 0, 'H'},
         {"lease", 1, 0, 'L'}, {"max-attempts", 1, 0, 'M'}, {"max-jobs", 1, 0, 'J'}, {"max-frame", 1, 0, 'F'}, {"max-upload", 1, 0, 'U'},
         {"retention-hours", 1, 0, 'R'},
-        {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "d:b:p:C:vh", lo, NULL)) != -1) {
         switch (ch) {
@@ -91,6 +93,7 @@ int main(int argc, char **argv)
         case 'R': o.retention_hours = atof(optarg); retention_set = 1; break;
         case 'v': verbose = 1; break;
         case 'h': s_usage(); return 0;
+        case 'V': bn_version_print(argv[0]); return 0;
         default: s_usage(); return 1;
         }
     }

@@ -20,6 +20,7 @@
 #include "core/bn_error.h"
 #include "core/bn_job.h"
 #include "core/bn_log.h"
+#include "core/bn_version.h"
 #include "core/bn_msg.h"
 
 #include <arpa/inet.h>
@@ -590,7 +591,9 @@ static void s_usage(void)
            "  -C, --config FILE        configuration JSON (default $BEIAN_CONFIG): broker.max_upload\n"
            "      --max-connections N  concurrent connections (default 64)\n"
            "      --max-buffered BYTES upload bytes held over all connections (default 1 GiB)\n"
-           "  -t, --timeout S          seconds to wait for the broker (default 30)\n");
+           "  -t, --timeout S          seconds to wait for the broker (default 30)\n"
+           "  -h, --help\n"
+           "      --version\n");
 }
 
 int main(int argc, char **argv)
@@ -604,7 +607,7 @@ int main(int argc, char **argv)
     static struct option lo[] = {
         {"listen", 1, 0, 'l'}, {"endpoint", 1, 0, 'e'}, {"tokens", 1, 0, 'k'}, {"add-token", 0, 0, 'A'},
         {"tenant", 1, 0, 'T'}, {"label", 1, 0, 'L'}, {"config", 1, 0, 'C'}, {"max-connections", 1, 0, 'm'},
-        {"max-buffered", 1, 0, 'B'}, {"timeout", 1, 0, 't'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"max-buffered", 1, 0, 'B'}, {"timeout", 1, 0, 't'}, {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "l:e:k:C:t:h", lo, NULL)) != -1) {
         switch (ch) {
@@ -619,6 +622,7 @@ int main(int argc, char **argv)
         case 'B': max_buffered = atof(optarg); break;
         case 't': s.timeout_ms = atoi(optarg) * 1000; break;
         case 'h': s_usage(); return 0;
+        case 'V': bn_version_print(argv[0]); return 0;
         default: return 1;
         }
     }
