@@ -87,13 +87,16 @@ static void s_usage(void)
            "      --version\n\n%s", s_exit_codes);
 }
 
-/* `beian CMD --help`: that command's usage on stdout. */
+/* `beian CMD --help`: that command's usage on stdout, 0; `beian help NOSUCH`: 1. */
 static int s_cmd_usage(const char *cmd)
 {
     for (size_t i = 0; i < sizeof s_cmds / sizeof s_cmds[0]; i++)
-        if (strcmp(s_cmds[i].cmd, cmd) == 0)
+        if (strcmp(s_cmds[i].cmd, cmd) == 0) {
             printf("usage: beian %s\n%s\n%s", s_cmds[i].synopsis, s_cmds[i].details, s_exit_codes);
-    return 0;
+            return 0;
+        }
+    fprintf(stderr, "beian: unknown command '%s' (try --help)\n", cmd);
+    return EXIT_BAD_INPUT;
 }
 
 /* submit: the application from --doc/--selfie/--form, then optionally wait. */

@@ -37,6 +37,8 @@ for stage in ("quality", "ocr", "face", "real"):
     check(r.returncode == 0 and r.stdout.startswith(b"usage: beian eval"), "beian eval %s --help → 0" % stage)
 r = run("submit", "--help")
 check(b"--doc" in r.stdout and b"--wait" in r.stdout and b"Exit codes" in r.stdout, "submit --help names its options and the exit codes")
+r = run("help", "frobnicate")
+check(r.returncode == 1 and b"unknown command" in r.stderr, "beian help frobnicate → 1, unknown command")
 r = run("eval")
 check(r.returncode == 1 and r.stdout.startswith(b"usage: beian eval"), "beian eval without a stage → usage, 1")
 
