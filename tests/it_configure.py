@@ -5,6 +5,7 @@ compile options on every configure but the first). And a checkout copied with it
 configures (scripts/configure.sh drops a cache that names another source directory)."""
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,6 +63,18 @@ changed = [k for k in first if first[k] != second.get(k)]
 check(not changed, "a second configure writes the same compile flags (changed: %s)" % changed[:3])
 out = build(src)
 check("Building" not in out and "Linking" not in out, "the build after a second configure does nothing (%r)" % out[-300:])
+
+# A new commit changes what --version prints: bn_version.c is recompiled, nothing else.
+git = ["git", "-C", src, "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+if subprocess.run(git + ["init", "-q"]).returncode == 0:
+    subprocess.run(git + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-qm", "one"], check=True)
+    configure(src)
+    out = build(src)
+    compiled = re.findall(r"Building C object (\S+)", out)
+    check(compiled == ["CMakeFiles/beian_core.dir/lib/core/bn_version.c.o"],
+          "after a commit only bn_version.c is compiled again (%s)" % compiled[:4])
+    shutil.rmtree(os.path.join(src, ".git"))
 
 # A copied checkout, build tree and all: plain cmake refuses the stale cache; configure.sh
 # starts that tree afresh and the copy builds.

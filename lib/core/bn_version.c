@@ -1,16 +1,10 @@
-/* BN_VERSION and BN_COMMIT are set by CMakeLists.txt on this file alone, so a new commit
- * recompiles one file and relinks, not the whole tree. */
+/* BN_VERSION and BN_COMMIT come from bn_version_gen.h, which CMakeLists.txt writes into the
+ * build tree at configure time: a new commit recompiles this file and relinks, nothing else. */
 #include "bn_version.h"
+#include "bn_version_gen.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#ifndef BN_VERSION
-#define BN_VERSION "0.0.0"
-#endif
-#ifndef BN_COMMIT
-#define BN_COMMIT ""
-#endif
 
 const char *bn_version(void) { return BN_VERSION; }
 
