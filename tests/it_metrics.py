@@ -117,8 +117,14 @@ r = subprocess.run([os.path.join(BIN, "beiand"), "--dir", os.path.join(work, "v"
                    capture_output=True, timeout=30)
 check(r.returncode == 1 and b"config_invalid" in r.stderr, "beiand --metrics localhost → 1, config_invalid")
 
+# The default tenant's webhook points at a port nobody listens on, retried for long: every
+# finished job's delivery stays pending, and the backlog shows them.
+cfg = os.path.join(work, "beian.json")
+json.dump({"webhooks": {"backoff_ms": 10000, "retry_for_ms": 600000, "timeout_ms": 500,
+                        "tenants": {"default": {"url": "http://127.0.0.1:%d/hook" % free_port(), "secret": "s" * 32}}}},
+          open(cfg, "w"))
 mport = free_port()
-st = Stack(heartbeat=200, extra=["--metrics", "127.0.0.1:%d" % mport])
+st = Stack(heartbeat=200, extra=["--metrics", "127.0.0.1:%d" % mport, "--config", cfg])
 try:
     murl = "http://127.0.0.1:%d/metrics" % mport
     for _ in range(100):
@@ -133,8 +139,8 @@ try:
                      ("beian_jobs_finished_total", "counter"), ("beian_stage_duration_seconds", "histogram"),
                      ("beian_webhook_backlog", "gauge"), ("beian_store_bytes", "gauge")):
         check(fams.get(fam, {}).get("type") == typ and fams[fam]["help"], "%s is a %s with its HELP" % (fam, typ))
-    check(value(fams, "beian_jobs", status="done") == 0 and not fams["beian_jobs_finished_total"]["samples"],
-          "before any job: no job done")
+    check(value(fams, "beian_jobs", status="done") == 0 and not fams["beian_jobs_finished_total"]["samples"]
+          and value(fams, "beian_webhook_backlog") == 0, "before any job: no job done, no webhook pending")
     try:
         urllib.request.urlopen("http://127.0.0.1:%d/other" % mport, timeout=10)
         check(False, "another path is 404")
@@ -167,7 +173,7 @@ try:
               "%s: %d stage latencies observed" % (s, n))
     check(value(fams, "beian_store_bytes", part="database") > 0 and value(fams, "beian_store_bytes", part="spool") > 0,
           "store size: database and spool bytes")
-    check(value(fams, "beian_webhook_backlog") == 0, "no webhook configured: backlog 0")
+    check(value(fams, "beian_webhook_backlog") == 2, "webhook backlog: both deliveries pending (receiver down)")
 
     # The gateway's GET /metrics: the same families, no bearer token needed.
     gport = free_port()
