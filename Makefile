@@ -14,8 +14,9 @@ all: build
 setup:
 	@scripts/setup.sh
 
+# scripts/configure.sh: a cache left by another checkout (a copied tree) is configured afresh.
 build: setup
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBEIAN_WERROR=$(if $(CI),ON,OFF) >/dev/null
+	@scripts/configure.sh $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBEIAN_WERROR=$(if $(CI),ON,OFF)
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
@@ -26,15 +27,15 @@ test: build
 
 # Same tests under AddressSanitizer + UBSan (CI runs both).
 test-asan: setup
-	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DBEIAN_SANITIZE=ON -DBEIAN_WERROR=$(if $(CI),ON,OFF) >/dev/null
+	@scripts/configure.sh $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DBEIAN_SANITIZE=ON -DBEIAN_WERROR=$(if $(CI),ON,OFF)
 	@cmake --build $(BUILD_ASAN) -j $(JOBS)
 	@cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 1
 
 # libFuzzer harnesses (tests/fuzz/) built with clang + ASan/UBSan in their own tree, each run for
 # FUZZ_SECONDS (FUZZ=name ... for some; docs/CONFIG.md "Fuzzing").
 fuzz: setup
-	@cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-	    -DCMAKE_CXX_COMPILER=clang++ -DBEIAN_FUZZ=ON -DBEIAN_MIMALLOC=OFF -DBEIAN_WERROR=$(if $(CI),ON,OFF) >/dev/null
+	@scripts/configure.sh $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	    -DCMAKE_CXX_COMPILER=clang++ -DBEIAN_FUZZ=ON -DBEIAN_MIMALLOC=OFF -DBEIAN_WERROR=$(if $(CI),ON,OFF)
 	@cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzzers
 	@scripts/fuzz.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ)
 

@@ -22,6 +22,10 @@
 #define KIND_BEIAN 0
 #define KIND_TITANIC 1
 
+/* Stage latency histogram bounds, seconds (beian.metrics). */
+static const double s_lat_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
+#define BD_LAT_BUCKETS (sizeof s_lat_bounds / sizeof s_lat_bounds[0])
+
 enum { T_WAIT = 0, T_QUEUED, T_DELAYED, T_RUNNING, T_DONE };
 
 typedef struct service service_t;
@@ -39,6 +43,9 @@ struct service {
     zlistx_t *idle;         /* worker_t*, longest idle first */
     zlistx_t *ring[2];      /* tenantq_t* per class (0 interactive, 1 batch), round robin */
     size_t nworkers, queued;
+    /* beian.metrics: how long its tasks took, worker's answer minus dispatch (histogram) */
+    uint64_t lat_count, lat_buckets[BD_LAT_BUCKETS];
+    double lat_sum;
 };
 
 struct worker {
@@ -63,7 +70,7 @@ struct task {
     service_t *svc;
     int prio;
     char *tenant;
-    int64_t not_before, lease;
+    int64_t not_before, lease, started;
     worker_t *worker;
     tenantq_t *tq;
     void *qhandle;
@@ -128,6 +135,7 @@ struct bd_broker {
     zlistx_t *plain;        /* task_t* of plain MDP requests, arrival order (= expiry order) */
     size_t plain_bytes;     /* body bytes they hold */
     int64_t heartbeat_at, purge_at;
+    json_t *finished;       /* beian.metrics: {"status\x1fverdict": jobs finished since start} */
 };
 
 static int64_t s_now(void)
@@ -587,7 +595,8 @@ static void s_dispatch(bd_broker_t *self, service_t *svc)
         t->attempt++;
         t->state = T_RUNNING;
         t->worker = w;
-        t->lease = s_now() + self->o.lease_ms;
+        t->started = s_now();
+        t->lease = t->started + self->o.lease_ms;
         w->task = t;
         if (t->job && t->job->status[0] == 'q')
             t->job->status = "running";
@@ -617,7 +626,8 @@ static int s_reserved(const char *name)
     return strncmp(name, "mmi.", 4) == 0 || strncmp(name, "titanic.", 8) == 0
         || strcmp(name, BN_SVC_SUBMIT) == 0 || strcmp(name, BN_SVC_STATUS) == 0
         || strcmp(name, BN_SVC_RESULT) == 0 || strcmp(name, BN_SVC_CANCEL) == 0
-        || strcmp(name, BN_SVC_BLOB) == 0 || strcmp(name, BN_SVC_LIST) == 0 || strcmp(name, BN_SVC_WEBHOOKS) == 0;
+        || strcmp(name, BN_SVC_BLOB) == 0 || strcmp(name, BN_SVC_LIST) == 0 || strcmp(name, BN_SVC_WEBHOOKS) == 0
+        || strcmp(name, BN_SVC_METRICS) == 0;
 }
 
 /* Is service allowed by a comma-separated list from the certificate? */
@@ -690,6 +700,11 @@ static void s_worker_reply(bd_broker_t *self, worker_t *w, bn_msg_t *m, const bn
     }
     s_worker_idle(self, w);
     t->worker = NULL;
+    double took = (double)(s_now() - t->started) / 1000;
+    t->svc->lat_count++;
+    t->svc->lat_sum += took;
+    for (size_t b = 0; b < BD_LAT_BUCKETS; b++)
+        t->svc->lat_buckets[b] += took <= s_lat_bounds[b];
     bn_msg_drop(m, p->body);
     if (!t->job) {
         /* An ephemeral MDP request: pass the reply through unchanged. */
@@ -1005,6 +1020,9 @@ static void s_job_finish(bd_broker_t *self, job_t *job, const char *status, json
         text = json_dumps(result, JSON_COMPACT);
     const char *verdict = json_string_value(json_object_get(result, "verdict"));
     bn_info("job %s %s%s%s", job->id, status, verdict ? ", verdict " : "", verdict ? verdict : "");
+    char mkey[64];
+    snprintf(mkey, sizeof mkey, "%s\x1f%s", status, verdict ? verdict : "");
+    json_object_set_new(self->finished, mkey, json_integer(json_integer_value(json_object_get(self->finished, mkey)) + 1));
     if (self->hooks && job->kind == KIND_BEIAN)
         bd_hooks_job_finished(self->hooks, job->tenant, job->id, status, verdict);
     pending_t *p;
@@ -1553,6 +1571,104 @@ static void s_webhooks(bd_broker_t *self, int sock, zmq_msg_t *client, const cha
     json_decref(q);
 }
 
+/* A Prometheus label value: backslash, double quote and newline escaped (service names are
+ * whatever a worker registered). */
+static void s_label(FILE *f, const char *v)
+{
+    for (; *v; v++)
+        if (*v == '\\' || *v == '"') fprintf(f, "\\%c", *v);
+        else if (*v == '\n') fputs("\\n", f);
+        else fputc(*v, f);
+}
+
+static void s_metric_head(FILE *f, const char *name, const char *type, const char *help)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* beian.metrics: the broker's state in the Prometheus text exposition format (version 0.0.4),
+ * rendered here in the event loop from its own tables, like any other answer — nothing else
+ * reads them, so no lock and no second thread touches the broker (beiand --metrics and the
+ * gateway's GET /metrics are clients of this service). Aggregates only, no tenant or job, so a
+ * client bound to a tenant (CURVE) is refused. */
+static void s_metrics(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service, const char *bound)
+{
+    if (bound) {
+        s_reply_error(self, sock, client, service, BN_ST_BAD, "tenant_mismatch",
+                      "the metrics cover every tenant: not for a client bound to one");
+        return;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    zlistx_t *names = zhashx_keys(self->services);
+    zlistx_set_comparator(names, (zlistx_comparator_fn *)strcmp);
+    zlistx_sort(names);
+    s_metric_head(f, "beian_queue_depth", "gauge", "Tasks waiting for a worker, per service.");
+    for (const char *n = zlistx_first(names); n; n = zlistx_next(names)) {
+        fputs("beian_queue_depth{service=\"", f), s_label(f, n);
+        fprintf(f, "\"} %zu\n", ((service_t *)zhashx_lookup(self->services, n))->queued);
+    }
+    s_metric_head(f, "beian_workers", "gauge", "Workers connected, per service.");
+    for (const char *n = zlistx_first(names); n; n = zlistx_next(names)) {
+        fputs("beian_workers{service=\"", f), s_label(f, n);
+        fprintf(f, "\"} %zu\n", ((service_t *)zhashx_lookup(self->services, n))->nworkers);
+    }
+    s_metric_head(f, "beian_stage_duration_seconds", "histogram",
+                  "Time from handing a task to a worker to its answer, per service.");
+    for (const char *n = zlistx_first(names); n; n = zlistx_next(names)) {
+        service_t *svc = zhashx_lookup(self->services, n);
+        for (size_t b = 0; b <= BD_LAT_BUCKETS; b++) {
+            fputs("beian_stage_duration_seconds_bucket{service=\"", f), s_label(f, n);
+            if (b < BD_LAT_BUCKETS)
+                fprintf(f, "\",le=\"%g\"} %llu\n", s_lat_bounds[b], (unsigned long long)svc->lat_buckets[b]);
+            else
+                fprintf(f, "\",le=\"+Inf\"} %llu\n", (unsigned long long)svc->lat_count);
+        }
+        fputs("beian_stage_duration_seconds_sum{service=\"", f), s_label(f, n);
+        fprintf(f, "\"} %.3f\n", svc->lat_sum);
+        fputs("beian_stage_duration_seconds_count{service=\"", f), s_label(f, n);
+        fprintf(f, "\"} %llu\n", (unsigned long long)svc->lat_count);
+    }
+    zlistx_destroy(&names);
+    size_t queued = 0, running = 0;
+    for (job_t *j = zhashx_first(self->jobs); j; j = zhashx_next(self->jobs))
+        *(j->status[0] == 'q' ? &queued : &running) += 1;
+    bd_store_stats_t st;
+    bd_store_stats(self->store, &st);
+    s_metric_head(f, "beian_jobs", "gauge",
+                  "Jobs by status: unfinished ones in the broker, finished ones in the store (durable store only).");
+    fprintf(f, "beian_jobs{status=\"queued\"} %zu\nbeian_jobs{status=\"running\"} %zu\n", queued, running);
+    if (st.done >= 0)
+        fprintf(f, "beian_jobs{status=\"done\"} %lld\nbeian_jobs{status=\"failed\"} %lld\n"
+                   "beian_jobs{status=\"cancelled\"} %lld\n", (long long)st.done, (long long)st.failed,
+                (long long)st.cancelled);
+    s_metric_head(f, "beian_jobs_finished_total", "counter",
+                  "Jobs finished since the broker started, by status and verdict (\"\" when none).");
+    const char *k;
+    json_t *v;
+    json_object_foreach(self->finished, k, v) {
+        const char *sep = strchr(k, '\x1f');
+        fprintf(f, "beian_jobs_finished_total{status=\"%.*s\",verdict=\"", (int)(sep - k), k);
+        s_label(f, sep + 1);
+        fprintf(f, "\"} %lld\n", (long long)json_integer_value(v));
+    }
+    s_metric_head(f, "beian_webhook_backlog", "gauge", "Webhook deliveries pending in the outbox.");
+    fprintf(f, "beian_webhook_backlog %lld\n", (long long)st.outbox_pending);
+    s_metric_head(f, "beian_store_bytes", "gauge",
+                  "Bytes the store holds: database (with its WAL) and spool; memory mode: its tmpfs payloads.");
+    fprintf(f, "beian_store_bytes{part=\"database\"} %llu\nbeian_store_bytes{part=\"spool\"} %llu\n"
+               "beian_store_bytes{part=\"memory\"} %llu\n", (unsigned long long)st.db_bytes,
+            (unsigned long long)st.spool_bytes, (unsigned long long)st.shm_bytes);
+    s_metric_head(f, "beian_queued_bytes", "gauge", "Payload bytes held by unfinished jobs and plain requests.");
+    fprintf(f, "beian_queued_bytes %zu\n", self->bytes + self->plain_bytes);
+    fclose(f);
+    bn_msg_t *r = bn_msg_new();
+    bn_msg_addmem(r, text, len);
+    free(text);
+    s_reply(self, sock, client, service, BN_ST_OK, r);
+}
+
 static void s_titanic(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service, bn_msg_t *m, size_t body,
                       const char *bound)
 {
@@ -1662,6 +1778,8 @@ static void s_client_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
         s_submit(self, sock, client, service, m, p->body, 0, bound);
     } else if (strcmp(service, BN_SVC_LIST) == 0) {
         s_list(self, sock, client, service, m, p->body, bound);
+    } else if (strcmp(service, BN_SVC_METRICS) == 0) {
+        s_metrics(self, sock, client, service, bound);
     } else if (strcmp(service, BN_SVC_WEBHOOKS) == 0) {
         s_webhooks(self, sock, client, service, m, p->body, bound);
     } else if (strcmp(service, BN_SVC_STATUS) == 0 || strcmp(service, BN_SVC_RESULT) == 0
@@ -1836,6 +1954,7 @@ bd_broker_t *bd_broker_new(const bd_options_t *opts)
     if (sodium_init() < 0)
         goto err;
     self->services = zhashx_new();
+    self->finished = json_object();
     zhashx_set_destructor(self->services, s_service_free);
     self->workers = zhashx_new();
     self->tasks = zhashx_new();
@@ -1970,6 +2089,7 @@ void bd_broker_destroy(bd_broker_t **self_p)
     zhashx_destroy(&self->tasks);
     zhashx_destroy(&self->workers);
     zhashx_destroy(&self->services);
+    json_decref(self->finished);
     bd_hooks_destroy(&self->hooks);
     bd_store_close(&self->store);
     for (int i = 0; i < self->nsocks; i++)

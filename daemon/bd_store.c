@@ -1437,3 +1437,46 @@ static int s_reseal(bd_store_t *self)
         bn_info("store: no record needs an old key now");
     return 0;
 }
+
+static uint64_t s_file_bytes(const char *dir, const char *name)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+void bd_store_stats(bd_store_t *self, bd_store_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->shm_bytes = bd_store_shm_bytes(self);
+    if (!self->durable) {
+        out->done = out->failed = out->cancelled = -1;
+        return;
+    }
+    sqlite3_stmt *st = NULL;
+    if (s_prepare(self, &st, "SELECT status, count(*) FROM jobs WHERE status NOT IN ('queued','running') GROUP BY status") == 0) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *status = (const char *)sqlite3_column_text(st, 0);
+            int64_t n = sqlite3_column_int64(st, 1);
+            if (!strcmp(status, "done")) out->done = n;
+            else if (!strcmp(status, "failed")) out->failed = n;
+            else if (!strcmp(status, "cancelled")) out->cancelled = n;
+        }
+        sqlite3_finalize(st);
+    }
+    if (s_prepare(self, &st, "SELECT count(*) FROM outbox WHERE state = 'pending'") == 0) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            out->outbox_pending = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    out->db_bytes = s_file_bytes(self->dir, "beian.db") + s_file_bytes(self->dir, "beian.db-wal");
+    DIR *d = opendir(self->spool);
+    struct dirent *e;
+    struct stat fst;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &fst, 0) == 0 && S_ISREG(fst.st_mode))
+            out->spool_bytes += (uint64_t)fst.st_size;
+    if (d)
+        closedir(d);
+}

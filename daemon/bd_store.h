@@ -115,6 +115,17 @@ typedef void (bd_store_hook_fn)(void *arg, int64_t seq, const char *tenant, cons
 int bd_store_hook_each_pending(bd_store_t *self, bd_store_hook_fn *fn, void *arg);
 /* The newest limit deliveries, of tenant (NULL: all) in state (NULL: any), as a JSON array. */
 json_t *bd_store_hook_list(bd_store_t *self, const char *tenant, const char *state, int limit);
+
+/* For the metrics (beian.metrics, docs/PROTOCOL.md): finished jobs by status (durable store:
+ * done, failed, cancelled rows; memory mode: -1, it keeps no index), the webhook outbox's pending
+ * deliveries, and the bytes the store holds (the database with its WAL, the spool; memory mode:
+ * the tmpfs payload file). A count over the jobs table: fine for a scrape every few seconds. */
+typedef struct {
+    int64_t done, failed, cancelled;
+    int64_t outbox_pending;
+    uint64_t db_bytes, spool_bytes, shm_bytes;
+} bd_store_stats_t;
+void bd_store_stats(bd_store_t *self, bd_store_stats_t *out);
 /* Delete a job, its tasks and its blob references (titanic.close, retention). */
 int bd_store_job_delete(bd_store_t *self, const char *id);
 

@@ -1,8 +1,10 @@
 /* beiand — the beian broker. See docs/PROTOCOL.md and `beiand --help`. */
 #include "bd_broker.h"
+#include "bd_metrics.h"
 #include "core/bn_config.h"
 #include "core/bn_error.h"
 #include "core/bn_log.h"
+#include "core/bn_version.h"
 #include "core/bn_zsock.h"
 
 #include <beian/proto.h>
@@ -46,8 +48,11 @@ static void s_usage(void)
            "                         --max-upload: a larger frame is dropped without an answer\n"
            "      --retention-hours H  delete finished jobs and their images after H hours\n"
            "                         (default 720; 0 keeps them). Selfies go when the job ends.\n"
+           "      --metrics ADDR:PORT  serve GET /metrics (Prometheus text) over HTTP on this IPv4\n"
+           "                         address, e.g. 127.0.0.1:9480 (docs/PROTOCOL.md \"beian.metrics\")\n"
            "  -v, --verbose\n"
-           "  -h, --help\n");
+           "  -h, --help\n"
+           "      --version\n");
 }
 
 int main(int argc, char **argv)
@@ -56,7 +61,7 @@ int main(int argc, char **argv)
      * owner's alone, whatever umask the service manager or shell left; explicit modes below too. */
     umask(077);
     bd_options_t o = {.dir = "var", .durable = 1};
-    const char *config_path = NULL, *pub = NULL;
+    const char *config_path = NULL, *pub = NULL, *metrics_addr = NULL;
     int verbose = 0;
     long max_frame = 0, max_upload = 0;
     int retention_set = 0;
@@ -64,8 +69,8 @@ int main(int argc, char **argv)
         {"dir", 1, 0, 'd'}, {"bind", 1, 0, 'b'}, {"pub", 1, 0, 'p'}, {"store", 1, 0, 'S'},
         {"curve-cert", 1, 0, 'K'}, {"allow", 1, 0, 'A'}, {"config", 1, 0, 'C'}, {"heartbeat", 1, 0, 'H'},
         {"lease", 1, 0, 'L'}, {"max-attempts", 1, 0, 'M'}, {"max-jobs", 1, 0, 'J'}, {"max-frame", 1, 0, 'F'}, {"max-upload", 1, 0, 'U'},
-        {"retention-hours", 1, 0, 'R'},
-        {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"retention-hours", 1, 0, 'R'}, {"metrics", 1, 0, 'm'},
+        {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "d:b:p:C:vh", lo, NULL)) != -1) {
         switch (ch) {
@@ -89,8 +94,10 @@ int main(int argc, char **argv)
         case 'F': max_frame = atol(optarg); break;
         case 'U': max_upload = atol(optarg); break;
         case 'R': o.retention_hours = atof(optarg); retention_set = 1; break;
+        case 'm': metrics_addr = optarg; break;
         case 'v': verbose = 1; break;
         case 'h': s_usage(); return 0;
+        case 'V': bn_version_print(argv[0]); return 0;
         default: s_usage(); return 1;
         }
     }
@@ -166,11 +173,29 @@ int main(int argc, char **argv)
         bn_info("serving %s (%s store)", o.binds[i], o.durable ? "sqlite" : "memory");
     if (o.pub)
         bn_info("announcing finished jobs on %s", o.pub);
+    /* The metrics endpoint asks the broker over its first ipc endpoint, like any client. */
+    bd_metrics_t *metrics = NULL;
+    if (metrics_addr) {
+        const char *ep = NULL;
+        for (int i = 0; i < o.nbinds && !ep; i++)
+            if (strncmp(o.binds[i], "ipc://", 6) == 0)
+                ep = o.binds[i];
+        if (!ep)
+            bn_error_set("config_invalid", "--metrics needs an ipc:// --bind to ask the broker over");
+        if (!ep || !(metrics = bd_metrics_new(metrics_addr, ep))) {
+            bn_error("cannot start: %s: %s", bn_error_code(), bn_error_msg());
+            bd_broker_destroy(&broker);
+            bn_config_destroy(&cfg);
+            return 1;
+        }
+        bn_info("metrics on http://%s/metrics", metrics_addr);
+    }
 #ifdef BEIAN_MIMALLOC
     bn_debug("allocator: mimalloc %d", mi_version()); /* also keeps the library linked */
 #endif
     bd_broker_run(broker, &s_stop);
     bn_info("stopping");
+    bd_metrics_destroy(&metrics);
     bd_broker_destroy(&broker);
     bn_config_destroy(&cfg);
     return 0;

@@ -20,6 +20,7 @@
 #include "core/bn_error.h"
 #include "core/bn_job.h"
 #include "core/bn_log.h"
+#include "core/bn_version.h"
 #include "core/bn_msg.h"
 
 #include <arpa/inet.h>
@@ -441,6 +442,29 @@ static enum MHD_Result s_list(struct MHD_Connection *c, gw_req_t *r)
 
 /* ---- the request handler ---------------------------------------------------------------- */
 
+/* GET /metrics: the broker's beian.metrics text as it is (Prometheus text format; rendered in
+ * the broker's loop, docs/PROTOCOL.md). No bearer token: aggregates only, no tenant or job,
+ * for a scraper beside the gateway (keep /metrics off the public side of the reverse proxy). */
+static enum MHD_Result s_metrics(struct MHD_Connection *c)
+{
+    bn_msg_t *req = bn_msg_new(), *rep = NULL;
+    if (s_call(c, BN_SVC_METRICS, &req, &rep) < 0)
+        return MHD_YES;
+    char status[4];
+    snprintf(status, sizeof status, "%.*s", (int)bn_msg_len(rep, 0), (const char *)bn_msg_data(rep, 0));
+    enum MHD_Result rc;
+    if (strcmp(status, BN_ST_OK) == 0 && bn_msg_size(rep) > 1) {
+        size_t n = bn_msg_len(rep, 1);
+        char *text = malloc(n ? n : 1);
+        memcpy(text, bn_msg_data(rep, 1), n);
+        rc = s_send(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, n, MHD_RESPMEM_MUST_FREE, NULL);
+    } else {
+        rc = s_broker_problem(c, status, s_reply_body(rep, status));
+    }
+    bn_msg_destroy(&rep);
+    return rc;
+}
+
 static int s_hex32(const char *text, size_t n)
 {
     return n == 32 && strspn(text, "0123456789abcdef") >= 32;
@@ -512,6 +536,9 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *c, const char
         r = calloc(1, sizeof *r);
         *con_cls = r;
         r->answered = 1;
+        if (!strcmp(url, "/metrics"))
+            return !strcmp(method, "GET") || !strcmp(method, "HEAD")
+                ? s_metrics(c) : s_problem(c, 405, "method_not_allowed", "GET /metrics only");
         const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || gw_tokens_check(s.tokens, auth + 7, r->tenant) < 0)
             return s_problem(c, 401, "auth_refused", "a valid bearer token is required (Authorization: Bearer …)");
@@ -590,7 +617,9 @@ static void s_usage(void)
            "  -C, --config FILE        configuration JSON (default $BEIAN_CONFIG): broker.max_upload\n"
            "      --max-connections N  concurrent connections (default 64)\n"
            "      --max-buffered BYTES upload bytes held over all connections (default 1 GiB)\n"
-           "  -t, --timeout S          seconds to wait for the broker (default 30)\n");
+           "  -t, --timeout S          seconds to wait for the broker (default 30)\n"
+           "  -h, --help\n"
+           "      --version\n");
 }
 
 int main(int argc, char **argv)
@@ -604,7 +633,7 @@ int main(int argc, char **argv)
     static struct option lo[] = {
         {"listen", 1, 0, 'l'}, {"endpoint", 1, 0, 'e'}, {"tokens", 1, 0, 'k'}, {"add-token", 0, 0, 'A'},
         {"tenant", 1, 0, 'T'}, {"label", 1, 0, 'L'}, {"config", 1, 0, 'C'}, {"max-connections", 1, 0, 'm'},
-        {"max-buffered", 1, 0, 'B'}, {"timeout", 1, 0, 't'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"max-buffered", 1, 0, 'B'}, {"timeout", 1, 0, 't'}, {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "l:e:k:C:t:h", lo, NULL)) != -1) {
         switch (ch) {
@@ -619,6 +648,7 @@ int main(int argc, char **argv)
         case 'B': max_buffered = atof(optarg); break;
         case 't': s.timeout_ms = atoi(optarg) * 1000; break;
         case 'h': s_usage(); return 0;
+        case 'V': bn_version_print(argv[0]); return 0;
         default: return 1;
         }
     }

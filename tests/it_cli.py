@@ -1,5 +1,6 @@
 """The beian CLI's contract: exit codes (0 result, 1 bad input, 2 unreachable/timeout, 3 job
-failed), JSON on stdout and messages on stderr, --help everywhere, JSON-lines batches."""
+failed), JSON on stdout and messages on stderr, --help everywhere (each command its own usage),
+--version on every binary, `beian list`, JSON-lines batches."""
 import json
 import os
 import re
@@ -9,9 +10,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from beian_it import BIN, Stack, check, require_binaries  # noqa: E402
+from beian_it import BIN, SRC, Stack, check, require_binaries  # noqa: E402
 
-require_binaries("beiand", "beian", "tw_worker")
+require_binaries("beiand", "beian", "tw_worker", "beian-gateway", "beian-quality", "beian-ocr", "beian-face")
 beian = os.path.join(BIN, "beian")
 work = tempfile.mkdtemp(prefix="beian-cli-")
 img = os.path.join(work, "card.jpg")
@@ -22,9 +23,36 @@ def run(*args, timeout=60):
     return subprocess.run([beian] + list(args), capture_output=True, timeout=timeout)
 
 
-for cmd in ([], ["submit"], ["status"], ["result"], ["cancel"], ["batch"], ["check"], ["keygen"]):
-    r = run(*(cmd + ["--help"]))
-    check(r.returncode == 0 and b"usage" in r.stdout.lower(), "beian %s --help" % " ".join(cmd))
+r = run("--help")
+check(r.returncode == 0 and r.stdout.startswith(b"usage: beian [global options]"), "beian --help → the global usage")
+# Issue #14: each command's --help is its own usage (not the global one), exit 0.
+for cmd in ("submit", "status", "result", "cancel", "list", "webhooks", "batch", "check", "keygen", "eval"):
+    r = run(cmd, "--help")
+    check(r.returncode == 0 and r.stdout.startswith(b"usage: beian " + cmd.encode()) and b"Global options" not in r.stdout,
+          "beian %s --help → its own usage, 0 (%r)" % (cmd, r.stdout[:60]))
+    r = run("help", cmd)
+    check(r.returncode == 0 and r.stdout.startswith(b"usage: beian " + cmd.encode()), "beian help %s" % cmd)
+for stage in ("quality", "ocr", "face", "real"):
+    r = run("eval", stage, "--help")
+    check(r.returncode == 0 and r.stdout.startswith(b"usage: beian eval"), "beian eval %s --help → 0" % stage)
+r = run("submit", "--help")
+check(b"--doc" in r.stdout and b"--wait" in r.stdout and b"Exit codes" in r.stdout, "submit --help names its options and the exit codes")
+r = run("help", "frobnicate")
+check(r.returncode == 1 and b"unknown command" in r.stderr, "beian help frobnicate → 1, unknown command")
+r = run("eval")
+check(r.returncode == 1 and r.stdout.startswith(b"usage: beian eval"), "beian eval without a stage → usage, 1")
+
+# --version on every binary: the project version from CMakeLists.txt and the commit when built
+# from a git checkout.
+version = re.search(r"project\(beian VERSION ([0-9.]+)", open(os.path.join(SRC, "CMakeLists.txt")).read()).group(1)
+head = subprocess.run(["git", "-C", SRC, "rev-parse", "--short=7", "HEAD"], capture_output=True).stdout.decode().strip()
+for b in ("beiand", "beian", "beian-gateway", "beian-quality", "beian-ocr", "beian-face"):
+    r = subprocess.run([os.path.join(BIN, b), "--version"], capture_output=True, timeout=30)
+    m = re.fullmatch(r"(\S+) ([0-9.]+)(?: \(git ([0-9a-f]+)(-dirty)?\))?\n", r.stdout.decode())
+    check(r.returncode == 0 and m and m.group(1) == b and m.group(2) == version,
+          "%s --version → '%s %s …', 0 (%r)" % (b, b, version, r.stdout))
+    # The commit is the one configured from: HEAD unless commits came since the last configure.
+    check(not head or (m.group(3) and len(m.group(3)) >= 7), "%s --version names the git commit" % b)
 r = run("frobnicate")
 check(r.returncode == 1 and b"unknown command" in r.stderr, "unknown command → 1")
 r = run("submit", "--doc", "id-card:front=" + os.path.join(work, "missing.jpg"))
@@ -85,8 +113,30 @@ try:
     r = run("-e", st.ep, "submit", "--doc", "id-card=" + poison, "--wait", "--json", timeout=120)
     res = json.loads(r.stdout)
     check(r.returncode == 3 and res["status"] == "failed", "a failed job → 3, with its result on stdout")
+    # Issue #14: cancelling a finished job is not "job failed" (3): nothing to stop, its status on
+    # stdout, "already finished" on stderr, 0.
     r = run("-e", st.ep, "cancel", ack["job"])
-    check(r.returncode == 3, "cancelling a finished job → 3")
+    check(r.returncode == 0 and json.loads(r.stdout)["status"] == "done" and b"already finished" in r.stderr,
+          "cancelling a finished job → 0, its status, 'already finished' (rc %d, %r)" % (r.returncode, r.stderr[-100:]))
+
+    # beian list: the tenant's applications, newest first, filtered and paged (beian.list).
+    r = run("-e", st.ep, "list", "--json")
+    jobs = json.loads(r.stdout)["jobs"]
+    check(r.returncode == 0 and len(jobs) == 2 and jobs[0]["job"] == res["job"] and jobs[1]["job"] == ack["job"]
+          and r.stderr == b"", "list --json → both jobs, newest first, nothing on stderr")
+    r = run("-e", st.ep, "list", "--status", "failed")
+    check(r.returncode == 0 and [j["job"] for j in json.loads(r.stdout)["jobs"]] == [res["job"]]
+          and ("%s  failed" % res["job"]).encode() in r.stderr, "list --status failed → the failed job, a table on stderr")
+    r = run("-e", st.ep, "list", "--limit", "1")
+    page = json.loads(r.stdout)
+    check(r.returncode == 0 and len(page["jobs"]) == 1 and page["next"] and b"--cursor" in r.stderr, "list --limit 1 → one job and a cursor")
+    r = run("-e", st.ep, "list", "--limit", "1", "--cursor", page["next"], "--json")
+    check(r.returncode == 0 and [j["job"] for j in json.loads(r.stdout)["jobs"]] == [ack["job"]], "list --cursor → the next page")
+    r = run("-e", st.ep, "list", "--tenant", "other", "--json")
+    check(r.returncode == 0 and json.loads(r.stdout)["jobs"] == [], "list --tenant other → none of default's jobs")
+    for bad, why in ((["--limit", "0"], b"--limit"), (["--limit", "x"], b"--limit"), (["--status", "finished"], b"bad_request")):
+        r = run("-e", st.ep, "list", *bad)
+        check(r.returncode == 1 and why in r.stderr and r.stdout == b"", "list %s → 1, %s" % (" ".join(bad), why.decode()))
     # Issue #11: an unknown profile or priority is refused by the broker; issue #12: so is a
     # misspelt form key (it used to come back as a warning in the result).
     r = run("-e", st.ep, "submit", "--doc", "id-card=" + img, "--profile", "acme", "--json")

@@ -37,6 +37,7 @@
 #define BN_SVC_BLOB "beian.blob"
 #define BN_SVC_LIST "beian.list"
 #define BN_SVC_WEBHOOKS "beian.webhooks"
+#define BN_SVC_METRICS "beian.metrics"
 #define BN_SVC_MMI "mmi.service"
 #define BN_SVC_TI_REQUEST "titanic.request"
 #define BN_SVC_TI_REPLY "titanic.reply"

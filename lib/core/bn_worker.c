@@ -1,6 +1,7 @@
 #include "core/bn_worker.h"
 #include "core/bn_error.h"
 #include "core/bn_log.h"
+#include "core/bn_version.h"
 #include "core/bn_mdp.h"
 #include "core/bn_msg.h"
 #include "core/bn_sha256.h"
@@ -433,7 +434,8 @@ static void s_usage(const char *prog, const char *service)
            "      --max-tasks N       exit after N tasks (tests)\n"
            "      --no-supervise      run in this process; no restart after a crash\n"
            "  -v, --verbose           debug logging\n"
-           "  -h, --help\n", prog, service);
+           "  -h, --help\n"
+           "      --version\n", prog, service);
 }
 
 int bn_worker_main(int argc, char **argv, const char *service, bn_stage_fn stage)
@@ -449,7 +451,7 @@ int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn 
     static struct option lo[] = {
         {"connect", 1, 0, 'c'}, {"config", 1, 0, 'C'}, {"service", 1, 0, 's'}, {"heartbeat", 1, 0, 'H'},
         {"task-timeout", 1, 0, 'T'}, {"server-key", 1, 0, 'K'}, {"cert", 1, 0, 'E'}, {"max-tasks", 1, 0, 'M'},
-        {"nice", 1, 0, 'P'}, {"no-supervise", 0, 0, 'N'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"nice", 1, 0, 'P'}, {"no-supervise", 0, 0, 'N'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "c:C:s:vh", lo, NULL)) != -1) {
         switch (ch) {
@@ -465,6 +467,7 @@ int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn 
         case 'N': supervise = 0; break;
         case 'v': verbose = 1; break;
         case 'h': s_usage(argv[0], service); return 0;
+        case 'V': bn_version_print(argv[0]); return 0;
         default: s_usage(argv[0], service); return 1;
         }
     }
