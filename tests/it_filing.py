@@ -44,7 +44,8 @@ lic = [s for s in json.load(open(index))["samples"] if s["type"] == "business-li
 if not lic:
     print("SKIP: no clean business-license specimen (BEIAN_SPECIMENS)")
     sys.exit(77)
-lic_truth = json.load(open(os.path.join(spec_dir, lic[0]["name"] + ".json"), encoding="utf-8"))["fields"]
+lic_json = json.load(open(os.path.join(spec_dir, lic[0]["name"] + ".json"), encoding="utf-8"))
+lic_truth = lic_json["fields"]
 beian = os.path.join(BIN, "beian")
 today = dt.datetime.now(dt.timezone.utc).date()
 t0 = time.monotonic()
@@ -65,8 +66,7 @@ try:
     back = "id-card:back=" + os.path.join(app, "back.jpg")
 
     licence = os.path.join(work, "lic.pdf")  # the flat licence as a scanner's one-page PDF
-    Image.open(os.path.join(spec_dir, json.load(open(os.path.join(spec_dir, lic[0]["name"] + ".json")))["flat"])) \
-        .convert("RGB").save(licence, "PDF", resolution=300.0)
+    Image.open(os.path.join(spec_dir, lic_json["flat"])).convert("RGB").save(licence, "PDF", resolution=300.0)
     lic_doc = "business-license=" + licence
 
     def cert(name, holder, **over):
