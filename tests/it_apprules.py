@@ -13,8 +13,8 @@ comes back with the rule's flag naming its document (related_document, related_t
   * another person's selfie (tests/data/astronaut.png, when present)
                                                     -> face_mismatch naming the ID front
 The domain holder rule
-is tested at the aggregation level (tests/test_core_apprules.c): no OCR stage reads domain
-certificates yet, which come back stage_failed (review) here.
+is tested with real certificates, through `beian submit`, in tests/it_filing.py (and at the
+aggregation level in tests/test_core_apprules.c).
 
 The broker allows options.now (job.allow_client_clock) so the generated cards are judged on the
 day they were made. Without Debian's facedetect example photo the applications have no selfie.
