@@ -24,6 +24,9 @@ r = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "tests", "specgen", "s
                     "--set", "domain", "--today", TODAY], capture_output=True, timeout=300)
 check(r.returncode == 0, "specgen --set domain: %s" % r.stderr.decode()[-300:])
 samples = json.load(open(os.path.join(work, "index.json")))["samples"]
+check(any(s["type"] == "business-license" and s["image"].endswith(".pdf") for s in samples),
+      "the set holds licences as PDFs too")
+samples = [s for s in samples if s["type"] == "domain-certificate"]
 check({s["style"] for s in samples} == {"aliyun", "xinnet", "english_sans"}, "the field tests' styles only")
 truths = {s["name"]: json.load(open(os.path.join(work, s["name"] + ".json"))) for s in samples}
 KEYS = ("domain", "holder", "holder_en", "registrar", "registered_on", "expires_on", "certificate_no")

@@ -483,7 +483,7 @@ def main():
     if a.set == "application":
         return applications(a, layouts, today, portraits)
     if a.set in ("domain", "domain-eval"):
-        return domain_certificates(a, today)
+        return domain_certificates(a, today, layouts, portraits)
     items = plan(a.set, a.count, types)
 
     # Every undegraded sample (clean, scan, mild, face) and every expired/expiring one shows its
@@ -627,11 +627,11 @@ DOMAIN_VARIANTS = ["expired", "expiring", "tld", "registrar", "form_domain", "ho
 DOMAIN_KINDS = ["download", "photo", "pdf", "scan", "download", "mild"]
 
 
-def domain_certificates(a, today):
+def domain_certificates(a, today, layouts, portraits):
     """--set domain (the field tests' styles) / domain-eval (the held-out styles and fonts): flat
     downloads (PNG), PDFs, scans and phone photos of certificates, good ones and one of each
     planted problem per style, each with its truth: fields, form (domain, province) and the
-    flags expected."""
+    flags expected; and business licences as PDFs (an applicant's licence often arrives as one)."""
     field = a.set == "domain"
     styles = DC.FIELD_STYLES if field else DC.HELD_OUT_STYLES
     n_ok = max(len(styles), int(round((12 if field else 36) * a.count)))
@@ -681,11 +681,28 @@ def domain_certificates(a, today):
             json.dump(truth, f, ensure_ascii=False, indent=1)
         index.append({k: truth[k] for k in ("name", "image", "type", "side", "style", "variant", "kind",
                                             "expected_flags", "clean", "mild")})
-    summary = {"seed": a.seed, "set": a.set, "count": a.count, "today": a.today, "types": ["domain-certificate"],
+    # business licences as the one-page PDF an applicant downloads or prints to PDF
+    key = "business-license:front"
+    for k in range(max(2, int(round(4 * a.count)))):
+        i = len(items) + k
+        rng = random.Random("%d/%s/licence-pdf/%d" % (a.seed, a.set, k))
+        values, extra = make_doc(key, rng, today, "ok")
+        flat, _ = R.render(key, layouts[key], values, extra, rng, portraits)
+        name = "%04d-business-license-front-pdf" % i
+        with open(os.path.join(a.out, name + ".pdf"), "wb") as f:
+            f.write(DC.to_pdf(flat))
+        truth = {"name": name, "image": name + ".pdf", "type": "business-license", "side": "front", "kind": "pdf",
+                 "fields": truth_fields(values), "expected_flags": [], "clean": True, "mild": False,
+                 "degradations": [], "corners": None}
+        with open(os.path.join(a.out, name + ".json"), "w", encoding="utf-8") as f:
+            json.dump(truth, f, ensure_ascii=False, indent=1)
+        index.append({k2: truth[k2] for k2 in ("name", "image", "type", "side", "kind", "expected_flags", "clean", "mild")})
+    summary = {"seed": a.seed, "set": a.set, "count": a.count, "today": a.today,
+               "types": ["domain-certificate", "business-license"],
                "styles": styles, "samples": index}
     with open(os.path.join(a.out, "index.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, ensure_ascii=False, indent=1)
-    print("specgen: %d domain certificates (%s) -> %s" % (len(index), ", ".join(styles), a.out), file=sys.stderr)
+    print("specgen: %d domain certificates (%s) and licence PDFs -> %s" % (len(index), ", ".join(styles), a.out), file=sys.stderr)
 
 
 # ---- applications ---------------------------------------------------------------------------
