@@ -12,21 +12,12 @@
 #include "core/bn_error.h"
 #include "img/bn_textdet.h"
 #include "ocr/bn_codefix.h"
-#include "ocr/bn_kie.h"
+#include "bn_test_lines.h"
 
 #define W 2400
 #define H 1200
 
-static bn_line_t line(float x, float y, float w, float h, const char *text)
-{
-    bn_line_t l;
-    memset(&l, 0, sizeof l);
-    l.x = x, l.y = y, l.w = w, l.h = h, l.conf = 0.9, l.score = 1;
-    snprintf(l.text, sizeof l.text, "%s", text);
-    float q[8] = {x, y, x + w, y, x + w, y + h, x, y + h};
-    memcpy(l.q, q, sizeof q);
-    return l;
-}
+#define line(x, y, w, h, text) bn_test_line(x, y, w, h, text, 0.9)
 
 /* a white RGB page with text in black at (x, baseline y) */
 static bn_image_t *page_with(L_BMF *bmf, const char *text, int x, int y)

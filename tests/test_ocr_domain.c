@@ -4,6 +4,7 @@
  * registrars' styles: Chinese, bilingual, English-only, a domain printed without its label. All
  * names and domains are synthetic. */
 #include "bn_test.h"
+#include "bn_test_lines.h"
 #include "core/bn_config.h"
 #include "ocr/bn_checks.h"
 #include "ocr/bn_domain.h"
@@ -243,22 +244,8 @@ static void test_checks(void)
 
 /* ---- fields by labels --------------------------------------------------------------------- */
 
-static bn_line_t L(float x, float y, float w, float h, const char *text, double conf)
-{
-    bn_line_t l;
-    memset(&l, 0, sizeof l);
-    l.x = x, l.y = y, l.w = w, l.h = h, l.conf = conf;
-    snprintf(l.text, sizeof l.text, "%s", text);
-    float q[8] = {x, y, x + w, y, x + w, y + h, x, y + h};
-    memcpy(l.q, q, sizeof q);
-    return l;
-}
-
-static const char *val(const bn_kie_t *k, const char *key)
-{
-    const bn_kie_field_t *f = bn_kie_get(k, key);
-    return f ? f->value : "";
-}
+#define L bn_test_line
+#define val bn_test_val
 
 static const char *nval(const bn_kie_t *k, const char *key)
 {
