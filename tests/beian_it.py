@@ -13,6 +13,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
+import uuid
 
 import zmq
 
@@ -264,6 +267,42 @@ def enospc(path):
         if os.path.exists(probe):
             os.unlink(probe)
 
+
+
+def gateway_token(tokens, tenant):
+    """A bearer token for tenant, added to the gateway's tokens file (printed once)."""
+    r = subprocess.run([os.path.join(BIN, "beian-gateway"), "--tokens", tokens, "--add-token", "--tenant", tenant],
+                       capture_output=True, check=True)
+    return r.stdout.decode().strip()
+
+
+def start_gateway(st, tokens, cfg=None):
+    """beian-gateway in front of st's broker on a free port; returns its base URL once it answers."""
+    port = free_port()
+    args = [os.path.join(BIN, "beian-gateway"), "--endpoint", st.ep, "--tokens", tokens, "--listen", "127.0.0.1:%d" % port]
+    gw = subprocess.Popen(args + (["--config", cfg] if cfg else []), stdout=st.log, stderr=st.log)
+    _procs.append(gw)
+    base = "http://127.0.0.1:%d" % port
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/v1/applications", timeout=1)
+        except urllib.error.HTTPError:
+            break
+        except OSError:
+            time.sleep(0.05)
+    return gw, base
+
+
+def multipart(parts):
+    """parts: [(name, bytes)] -> (body, content type) of a multipart/form-data request."""
+    boundary = uuid.uuid4().hex
+    out = b""
+    for name, data in parts:
+        out += (b"--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+                b"Content-Type: application/octet-stream\r\n\r\n" % (boundary.encode(), name.encode(), name.encode()))
+        out += data + b"\r\n"
+    out += b"--%s--\r\n" % boundary.encode()
+    return out, "multipart/form-data; boundary=" + boundary
 
 def require_binaries(*names):
     for n in names:

@@ -10,13 +10,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 
 import jsonschema
 import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
-from beian_it import BIN, SRC, Stack, _procs, check, fail, free_port, require_binaries  # noqa: E402
+from beian_it import (BIN, SRC, Stack, check, fail, gateway_token, multipart, require_binaries,  # noqa: E402
+                      start_gateway)
 
 require_binaries("beiand", "beian", "beian-gateway", "beian-quality", "beian-ocr", "beian-face")
 spec_dir = os.environ.get("BEIAN_SPECIMENS", "")
@@ -72,26 +72,14 @@ class Portal:
 
     def submit(self, parts, key=None, ctype=None):
         """parts: [(name, bytes)] as multipart/form-data."""
-        boundary = uuid.uuid4().hex
-        out = b""
-        for name, data in parts:
-            out += (b"--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
-                    b"Content-Type: application/octet-stream\r\n\r\n" % (boundary.encode(), name.encode(), name.encode()))
-            out += data + b"\r\n"
-        out += b"--%s--\r\n" % boundary.encode()
-        h = {"Content-Type": ctype or "multipart/form-data; boundary=" + boundary}
+        body, mtype = multipart(parts)
+        h = {"Content-Type": ctype or mtype}
         if key:
             h["Idempotency-Key"] = key
-        return self.call("POST", "/v1/applications", "/v1/applications", out, h)
+        return self.call("POST", "/v1/applications", "/v1/applications", body, h)
 
     def get(self, job):
         return self.call("GET", "/v1/applications/" + job, "/v1/applications/{id}")
-
-
-def add_token(tokens, tenant):
-    r = subprocess.run([os.path.join(BIN, "beian-gateway"), "--tokens", tokens, "--add-token", "--tenant", tenant],
-                       capture_output=True, check=True)
-    return r.stdout.decode().strip()
 
 
 cfg = None
@@ -104,23 +92,13 @@ try:
     st.args += ["--config", cfg]
     st.start_broker()
     tokens = os.path.join(st.dir, "gateway.tokens")
-    tok_acme, tok_other = add_token(tokens, "acme"), add_token(tokens, "other")
+    tok_acme, tok_other = gateway_token(tokens, "acme"), gateway_token(tokens, "other")
     text = open(tokens).read()
     check(tok_acme.startswith("bnt_") and len(tok_acme) == 68 and tok_acme not in text and "acme blake2b:" in text,
           "--add-token prints a token once; the file holds only its hash")
     check(os.stat(tokens).st_mode & 0o777 == 0o600, "the tokens file is 0600")
-    port = free_port()
-    gw = subprocess.Popen([os.path.join(BIN, "beian-gateway"), "--endpoint", st.ep, "--tokens", tokens,
-                           "--listen", "127.0.0.1:%d" % port, "--config", cfg], stdout=st.log, stderr=st.log)
-    _procs.append(gw)
-    base = "http://127.0.0.1:%d" % port
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/v1/applications", timeout=1)
-        except urllib.error.HTTPError:
-            break
-        except OSError:
-            time.sleep(0.05)
+    gw, base = start_gateway(st, tokens, cfg)
+    port = int(base.rsplit(":", 1)[1])
     acme, other = Portal(base, tok_acme), Portal(base, tok_other)
     fdata, bdata, sdata = open(front, "rb").read(), open(back, "rb").read(), open(selfie, "rb").read()
     form = json.dumps({"name": truth["fields"]["name"], "id_number": truth["fields"]["id_number"]}).encode()
