@@ -56,7 +56,9 @@ for k, s in enumerate(picked):
 front, back = "0000-id-card-front-clean.jpg", "0001-id-card-back-clean.jpg"
 for f in (front, back):
     shutil.copy(os.path.join(SPEC, f), man)
-rows.append({"id": "app-47", "documents": ["id-card:front=" + front, "id-card:back=" + back]})
+# a form with another ID number: an OCR flag (form_mismatch_number) about a field with a box
+rows.append({"id": "app-47", "documents": ["id-card:front=" + front, "id-card:back=" + back],
+             "form": {"id_number": "110105194912310029"}})
 os.makedirs(os.path.join(man, "folder.jpg"))
 rows.append({"id": "=bad,\"one\"", "documents": ["id-card:front=missing.jpg"]})
 rows.append({"id": "bad two", "documents": ["passport=folder.jpg"]})
@@ -166,6 +168,27 @@ try:
         counts[v] = counts.get(v, 0) + 1
     print("verdicts:", counts)
     check(len(counts) >= 3, "the set spans several verdicts")
+
+    # ---- the review image marks the OCR flag in its field's box --------------------------------
+    import cv2
+    import numpy as np
+    a47 = results["app-47"]
+    flag = [f for f in a47["flags"] if f["code"] == "form_mismatch_number"]
+    box = a47["documents"][0]["fields"]["id_number"].get("box")
+    check(flag and flag[0].get("field") == "id_number" and box, "app-47: form_mismatch_number about id_number, with a box")
+    base = os.path.join(work, "base")
+    subprocess.run([beian, "check", "--doc", "id-card:front=" + os.path.join(man, front), "--out", base],
+                   capture_output=True, timeout=300)
+    marked, plain = (cv2.imread(p).astype(int) for p in (os.path.join(out, "app-47", "d0.review.jpg"),
+                                                          os.path.join(base, "d0.review.jpg")))
+    check(marked.shape == plain.shape, "review images of the same photo, with and without the form")
+    k = marked.shape[1] / cv2.imread(os.path.join(man, front)).shape[1]
+    x, y, w, h = (int(v * k) for v in box)
+    diff = np.abs(marked - plain).sum(axis=2) > 120
+    diff[:int(60 * max(0.5, marked.shape[1] / 1400))] = False  # the list of labels at the top
+    inside = diff[max(0, y - 30):y + h + 8, max(0, x - 8):x + w + 8].sum()
+    check(inside > 200 and inside >= 0.9 * diff.sum(),
+          "the review image marks the OCR flag in its field's box (%d of %d changed pixels there)" % (inside, diff.sum()))
 
     # ---- CSV ------------------------------------------------------------------------------
     raw = open(os.path.join(out, "report.csv"), "rb").read()
