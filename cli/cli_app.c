@@ -187,7 +187,7 @@ int cli_app_add_doc(cli_app_t *app, const char *arg, const char *base)
     }
     if (!bn_doc_side_valid(type, side)) {
         bn_error_set("bad_document", "unknown document '%s:%s' (types: id-card passport hk-macao-permit "
-                     "taiwan-permit residence-permit business-license; sides: front back)", type, side);
+                     "taiwan-permit residence-permit business-license domain-certificate; sides: front back)", type, side);
         fprintf(stderr, "beian: %s\n", bn_error_msg());
         return -1;
     }

@@ -1236,6 +1236,7 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
         if ((bound && bn_job_bind_tenant(spec, bound) < 0)
             || bn_job_spec_validate(spec, bn_msg_size(m) - blob0) < 0
             || bn_job_profile_check(spec, self->o.config) < 0
+            || bn_job_form_check(spec) < 0
             || bn_job_options_check(spec, self->o.config) < 0) {
             s_reply_error(self, sock, client, service, BN_ST_BAD, bn_error_code(), bn_error_msg());
             json_decref(spec);

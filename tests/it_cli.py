@@ -36,7 +36,7 @@ check(r.returncode == 1, "unknown side → 1")
 r = run("submit")
 check(r.returncode == 1 and b"--doc" in r.stderr, "no documents → 1")
 # Issue #11: a side the document does not have, a misspelt service: an error, not a default.
-for doc in ("passport:back", "business-license:back"):
+for doc in ("passport:back", "business-license:back", "domain-certificate:back"):
     r = run("submit", "--doc", doc + "=" + img)
     check(r.returncode == 1 and (doc.split(":")[0] + " has no back side").encode() in r.stderr,
           "%s → 1, 'has no back side'" % doc)
@@ -87,8 +87,8 @@ try:
     check(r.returncode == 3 and res["status"] == "failed", "a failed job → 3, with its result on stdout")
     r = run("-e", st.ep, "cancel", ack["job"])
     check(r.returncode == 3, "cancelling a finished job → 3")
-    # Issue #11: an unknown profile or priority is refused by the broker; a misspelt form key
-    # comes back as a warning in the result.
+    # Issue #11: an unknown profile or priority is refused by the broker; issue #12: so is a
+    # misspelt form key (it used to come back as a warning in the result).
     r = run("-e", st.ep, "submit", "--doc", "id-card=" + img, "--profile", "acme", "--json")
     check(r.returncode == 1 and b"unknown_profile" in r.stderr, "submit --profile acme → 1, unknown_profile")
     r = run("-e", st.ep, "submit", "--doc", "id-card=" + img, "--priority", "5", "--json")
@@ -96,9 +96,11 @@ try:
     nmae = os.path.join(work, "nmae.json")
     json.dump({"nmae": "张三", "id_number": "11010519491231002X"}, open(nmae, "w"))
     r = run("-e", st.ep, "submit", "--doc", "id-card=" + img, "--form", nmae, "--wait", "--json", timeout=120)
-    res = json.loads(r.stdout)
-    check(r.returncode == 0 and [(w["code"], w["field"]) for w in res.get("warnings", [])]
-          == [("unknown_form_key", "form.nmae")], "form key nmae → warnings: unknown_form_key form.nmae")
+    check(r.returncode == 1 and b"form_invalid" in r.stderr and b"form.nmae" in r.stderr,
+          "submit: form key nmae → 1, form_invalid naming form.nmae")
+    r = run("check", "--doc", "id-card=" + img, "--form", nmae, "--json", timeout=120)
+    check(r.returncode == 1 and b"form_invalid" in r.stderr and b"form.nmae" in r.stderr,
+          "check: the same error, the same exit code")
 
     # JSON-lines manifest with a form and a selfie; a bad line is reported, the rest runs.
     form = os.path.join(work, "form.json")

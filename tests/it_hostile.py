@@ -196,9 +196,17 @@ def form_inputs():
     deep = "[" * 100000 + "]" * 100000
     return [
         ("form nested 100000 deep", "deep.json", ('{"name": %s}' % deep).encode(), ("cli", "form")),
-        ("form nested 1000 deep", "nest.json", ('{"name": "X", "x": %s}' % ("[" * 1000 + "]" * 1000)).encode(), ("form", None)),
-        ("form name of 3 MB", "long.json", json.dumps({"name": "张" * 1000000}, ensure_ascii=False).encode(), ("form", None)),
-        ("form with 100000 keys", "keys.json", json.dumps({"k%d" % i: "v" for i in range(100000)}).encode(), ("form", None)),
+        # issue #12: a form outside docs/form.schema.json is refused before any stage runs
+        ("form nested 1000 deep", "nest.json", ('{"name": "X", "x": %s}' % ("[" * 1000 + "]" * 1000)).encode(),
+         ("cli", "form_invalid")),
+        ("form name of 3 MB", "long.json", json.dumps({"name": "张" * 1000000}, ensure_ascii=False).encode(),
+         ("cli", "form_invalid")),
+        ("form with 100000 keys", "keys.json", json.dumps({"k%d" % i: "v" for i in range(100000)}).encode(),
+         ("cli", "form_invalid")),
+        ("form every key at its longest", "max.json", json.dumps(
+            {"name": "张" * 128, "id_number": "1" * 32, "address": "路" * 256, "company_name": "司" * 256,
+             "credit_code": "9" * 32, "entity_type": "企" * 64, "domain": "a" * 249 + ".com", "province": "省" * 32},
+            ensure_ascii=False).encode(), ("form", None)),
         ("form not an object", "array.json", b"[1, 2, 3]", ("cli", "form")),
         ("form invalid UTF-8", "utf8.json", b'{"name": "\xff\xfe"}', ("cli", "form")),
         ("form with NUL escape", "nul.json", b'{"name": "a\\u0000b"}', ("cli", "form")),

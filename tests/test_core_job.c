@@ -321,6 +321,16 @@ int main(void)
           "passport:back → bad_request 'passport has no back side'");
     CHECK(!valid("{\"documents\":[{\"type\":\"business-license\",\"side\":\"back\",\"blob\":1}]}", 1)
           && strstr(bn_error_msg(), "business-license has no back side"), "business-license:back refused");
+    /* the domain certificate (issue 12): one printed page, no portrait */
+    CHECK(valid("{\"documents\":[{\"type\":\"domain-certificate\",\"blob\":1}]}", 1), "domain-certificate accepted");
+    CHECK(!valid("{\"documents\":[{\"type\":\"domain-certificate\",\"side\":\"back\",\"blob\":1}]}", 1)
+          && strstr(bn_error_msg(), "domain-certificate has no back side"), "domain-certificate:back refused");
+    CHECK(bn_doc_is_page("domain-certificate") && bn_doc_is_page("business-license") && !bn_doc_is_page("id-card") &&
+          !bn_doc_is_page(NULL), "page documents");
+    CHECK(!bn_doc_has_portrait("domain-certificate", "front") && !bn_doc_has_back("domain-certificate"),
+          "a domain certificate has neither portrait nor back");
+    CHECK(!valid("{\"documents\":[{\"type\":\"domain-cert\",\"blob\":1}]}", 1)
+          && strstr(bn_error_msg(), "domain-certificate"), "the message lists domain-certificate");
     CHECK(valid("{\"documents\":[{\"type\":\"hk-macao-permit\",\"side\":\"back\",\"blob\":1}]}", 1)
           && valid("{\"documents\":[{\"type\":\"residence-permit\",\"side\":\"back\",\"blob\":1}]}", 1)
           && valid("{\"documents\":[{\"type\":\"taiwan-permit\",\"side\":\"back\",\"blob\":1}]}", 1),
@@ -355,30 +365,28 @@ int main(void)
         json_decref(r);
         json_decref(q);
     }
-    /* Unknown form keys are warned about in the result, known ones are not. */
+    /* The form is checked before anything runs: a misspelt key is form_invalid naming it (it
+     * used to be only an unknown_form_key warning in the result), in bn_check_run as in the
+     * broker's submit. */
     {
         json_t *sp = json_loads("{\"documents\":[{\"type\":\"id-card\",\"blob\":1}],"
-                                "\"form\":{\"nmae\":\"x\",\"name\":\"y\",\"id_number\":\"z\"}}", 0, NULL);
-        CHECK(bn_job_spec_validate(sp, 1) == 0, "form spec valid");
-        bn_plan_task_t pl[4];
-        int np = bn_job_plan(sp, pl, 4);
-        json_t *res = bn_job_result("j", "done", sp, pl, np, NULL, NULL, NULL);
-        json_t *w = json_object_get(res, "warnings");
-        CHECK(json_array_size(w) == 1
-              && !strcmp(json_string_value(json_object_get(json_array_get(w, 0), "code")), "unknown_form_key")
-              && !strcmp(json_string_value(json_object_get(json_array_get(w, 0), "field")), "form.nmae"),
-              "form key nmae → one unknown_form_key warning naming form.nmae");
-        json_decref(res);
+                                "\"form\":{\"name\":\"y\",\"nmae\":\"x\",\"id_number\":\"z\"}}", 0, NULL);
+        CHECK(bn_job_spec_validate(sp, 1) == 0, "the spec itself is valid (a stored job still loads)");
+        CHECK(bn_job_form_check(sp) < 0 && !strcmp(bn_error_code(), "form_invalid")
+              && !strncmp(bn_error_msg(), "form.nmae: unknown key", 22), "form key nmae → form_invalid: %s", bn_error_msg());
+        bn_bytes_t one = {"x", 1};
+        bn_stage_fn const none[BN_STAGE_COUNT] = {NULL, NULL, NULL};
+        json_t *r = bn_check_run(sp, &one, 1, none, NULL, NULL, NULL);
+        CHECK(!r && !strcmp(bn_error_code(), "form_invalid"), "bn_check_run: form_invalid before any stage");
         json_object_del(json_object_get(sp, "form"), "nmae");
-        res = bn_job_result("j", "done", sp, pl, np, NULL, NULL, NULL);
-        CHECK(!json_object_get(res, "warnings"), "known form keys: no warnings key");
-        json_decref(res);
+        CHECK(bn_job_form_check(sp) == 0, "known keys: valid");
         json_decref(sp);
         const char *const *fk = bn_job_form_keys();
         int n = 0;
         while (fk[n])
             n++;
-        CHECK(n == 6, "six form keys (lib/ocr/bn_checks.c)");
+        CHECK(n == 8 && !strcmp(fk[6], "domain") && !strcmp(fk[7], "province"),
+              "eight form keys: bn_checks.c's six, domain, province");
     }
     /* Config keys nothing reads are named: a misspelling is not a silent default. */
     {
@@ -408,6 +416,16 @@ int main(void)
     CHECK(n == 7, "2 tasks per document + face");
     CHECK(plan[1].stage == BN_STAGE_OCR && plan[1].dep == 0, "ocr after its quality");
     CHECK(plan[6].stage == BN_STAGE_FACE && plan[6].doc == 1 && plan[6].dep == 2, "face on the portrait document");
+    {
+        /* a domain certificate first: the face stage skips it for the ID front */
+        json_t *sp = json_loads("{\"documents\":[{\"type\":\"domain-certificate\",\"blob\":1},"
+                                "{\"type\":\"id-card\",\"blob\":2}],\"selfie\":3}", 0, NULL);
+        CHECK(bn_job_spec_validate(sp, 3) == 0);
+        bn_plan_task_t pl[10];
+        CHECK(bn_job_plan(sp, pl, 10) == 5 && pl[4].stage == BN_STAGE_FACE && pl[4].doc == 1 && pl[4].dep == 2,
+              "face on the ID front, not the domain certificate");
+        json_decref(sp);
+    }
 
     /* In-process run with fake stages. */
     bn_bytes_t blobs[4] = {{"FLAG", 4}, {"idf", 3}, {"idb", 3}, {"me", 2}};

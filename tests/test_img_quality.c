@@ -144,13 +144,14 @@ static void s_clean_contract(const char *dir, bn_config_t *cfg)
     free(bytes);
 }
 
-/* A licence page on white paper at clipping (a flatbed scan): black print, a red seal, and a
- * blue border band or none; ink: the print's grey level (washed out when light). */
-static uint8_t *s_white_page(int border, int ink, size_t *len)
+/* A licence page on white paper at clipping (a flatbed scan), or on paper as grey as room light
+ * leaves it (paper < 255): black print, a red seal, and a blue border band or none; ink: the
+ * print's grey level (washed out when light). */
+static uint8_t *s_white_page(int border, int ink, int paper, size_t *len)
 {
     int w = 1400, h = 990;
     uint8_t *px = malloc((size_t)w * h * 3);
-    memset(px, 255, (size_t)w * h * 3);
+    memset(px, paper, (size_t)w * h * 3);
     unsigned seed = 7;
     int gap[64];
     for (int k = 0; k < 64; k++) /* word lengths that vary, as print does (no grid for moire) */
@@ -185,17 +186,19 @@ static void s_white_paper(bn_config_t *cfg)
 {
     CHECK(bn_vips_init() == 0);
     static const struct {
-        int border, ink;
+        int border, ink, paper;
         const char *glare, *overexposed, *photocopy; /* "1": must be raised, "0": must not */
         const char *what;
     } cases[] = {
-        {1, 20, "0", "0", "0", "a scan of an original: no glare, overexposure or copy"},
-        {0, 20, NULL, NULL, "1", "black print and a red seal only: a copy"},
-        {1, 238, NULL, "1", NULL, "washed-out print is overexposed"},
+        {1, 20, 255, "0", "0", "0", "a scan of an original: no glare, overexposure or copy"},
+        {0, 20, 255, NULL, NULL, "1", "black print and a red seal only: a copy"},
+        {1, 238, 255, NULL, "1", NULL, "washed-out print is overexposed"},
+        {0, 20, 180, NULL, NULL, "1", "a copy photographed in room light (grey paper)"},
+        {1, 20, 180, NULL, NULL, "0", "an original photographed in room light"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t len = 0;
-        uint8_t *page = s_white_page(cases[i].border, cases[i].ink, &len);
+        uint8_t *page = s_white_page(cases[i].border, cases[i].ink, cases[i].paper, &len);
         bn_task_t t = {.stage = "quality", .doc_type = "business-license", .doc_side = "front", .config = cfg,
                        .image = page, .image_size = len};
         bn_stage_result_t r;

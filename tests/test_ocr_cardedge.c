@@ -115,5 +115,18 @@ int main(void)
     k.f[1].box[3] = 300;
     CHECK(bn_cardedge_id_front(&L, &k, &e) == 0, "a number row 30 mm tall is no card's");
     CHECK(bn_cardedge_id_front(NULL, &k, &e) == 0);
+
+    /* a licence: 登记机关 8 line heights above the photo's bottom, 4 (the footer cut), none */
+    bn_line_t auth = {.x = 600, .y = 700, .w = 120, .h = 30};
+    snprintf(auth.text, sizeof auth.text, "登记机关");
+    bn_lines_t lic = {.v = &auth, .n = 1, .width = 1000, .height = 970, .line_h = 30};
+    double below = 0;
+    CHECK(bn_cardedge_licence(&lic, &below) == 1 && fabs(below - 8) < 0.01, "whole: %.2f lines below", below);
+    lic.height = 850;
+    CHECK(bn_cardedge_licence(&lic, &below) == 1 && fabs(below - 4) < 0.01, "cut: %.2f lines below", below);
+    lic.skew = 5; /* turned: the row's right end sits lower on the photo */
+    CHECK(bn_cardedge_licence(&lic, &below) == 1 && below < 4, "turned: %.2f lines below", below);
+    snprintf(auth.text, sizeof auth.text, "登记");
+    CHECK(bn_cardedge_licence(&lic, &below) == 0, "no label, nothing measured");
     return bn_test_end("test_ocr_cardedge");
 }

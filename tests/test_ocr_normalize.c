@@ -1,6 +1,6 @@
 /* test_ocr_normalize — width, spaces, dots, brackets, case, traditional→simplified, similarity. */
 #include "bn_test.h"
-#include "ocr/bn_normalize.h"
+#include "core/bn_normalize.h"
 
 #include <math.h>
 #include <stdio.h>

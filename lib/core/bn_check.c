@@ -16,7 +16,8 @@ json_t *bn_check_run(json_t *spec, const bn_bytes_t *blobs, int nblobs,
                      bn_stage_fn const stages[BN_STAGE_COUNT], const bn_config_t *config,
                      bn_check_blob_fn *on_blob, void *arg)
 {
-    if (sodium_init() < 0 || bn_job_spec_validate(spec, (size_t)nblobs) < 0 || bn_job_profile_check(spec, config) < 0)
+    if (sodium_init() < 0 || bn_job_spec_validate(spec, (size_t)nblobs) < 0 || bn_job_profile_check(spec, config) < 0
+        || bn_job_form_check(spec) < 0)
         return NULL;
     bn_plan_task_t plan[2 * BN_MAX_DOCS + 1];
     json_t *replies[2 * BN_MAX_DOCS + 1] = {0};

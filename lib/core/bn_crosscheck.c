@@ -1,5 +1,6 @@
 #include "core/bn_crosscheck.h"
 #include "core/bn_flags.h"
+#include "core/bn_normalize.h"
 #include "core/bn_validate.h"
 
 #include <math.h>
@@ -77,13 +78,69 @@ static int s_id_span(json_t *front, json_t *back, json_t *job_flags, double min_
     json_object_set_new(f, "field", json_string("valid_until"));
     json_object_set_new(f, "document", json_incref(json_object_get(back, "index")));
     json_object_set_new(f, "related_document", json_incref(json_object_get(front, "index")));
+    json_object_set_new(f, "related_type", json_incref(json_object_get(front, "type")));
     json_array_append(job_flags, f);
     return 1;
+}
+
+/* Do two printed values say the same? Dates by date (2030.06.01 = 2030-06-01), the rest after
+ * bn_norm of its kind. */
+static int s_same(const char *a, const char *b, bn_norm_kind_t kind)
+{
+    bn_date_t da, db;
+    if (kind == BN_NORM_TEXT && bn_date_parse(a, &da) == 0 && bn_date_parse(b, &db) == 0)
+        return da.y == db.y && da.m == db.m && da.d == db.d;
+    return bn_norm_equal(a, b, kind);
+}
+
+/* Both sides of one card: whatever each side prints of the number, the name and the validity
+ * must agree (a front and a back of two different cards, or of a renewed one). A mainland ID's
+ * front has no dates and its back no name or number: its sides are joined by the span rule
+ * above. A permit's back MRZ (when its check digits pass) stands for the back's number and end
+ * date. Raised once per pair, on the back, field = the first key that differs. */
+static int s_sides(json_t *front, json_t *back, json_t *job_flags, double min_conf)
+{
+    static const struct {
+        const char *key, *mrz;
+        bn_norm_kind_t kind;
+    } cmp[] = {{"id_number", NULL, BN_NORM_NUMBER}, {"document_number", "document_number", BN_NORM_NUMBER},
+               {"name", NULL, BN_NORM_NAME}, {"name_latin", NULL, BN_NORM_NAME},
+               {"valid_from", NULL, BN_NORM_TEXT}, {"valid_until", "expiry_date", BN_NORM_TEXT}};
+    json_t *mrz = json_object_get(json_object_get(back, "checks"), "mrz");
+    int mrz_ok = json_is_true(json_object_get(mrz, "checks_valid"));
+    for (size_t i = 0; i < sizeof cmp / sizeof cmp[0]; i++) {
+        double cf, cb;
+        const char *a = s_field(front, cmp[i].key, &cf), *b = s_field(back, cmp[i].key, &cb);
+        if (!b && mrz_ok && cmp[i].mrz) {
+            b = json_string_value(json_object_get(mrz, cmp[i].mrz));
+            cb = 1.0; /* its check digits vouch for it */
+        }
+        if (!a || !b || !*a || !*b || s_same(a, b, cmp[i].kind))
+            continue;
+        json_t *f = bn_flag_add(json_object_get(back, "flags"), "document_sides_mismatch", NAN, NAN,
+                                fmin(cf, cb) < min_conf ? BN_SEV_REVIEW : -1);
+        if (!f)
+            return 0;
+        json_object_set_new(f, "field", json_string(cmp[i].key));
+        json_object_set_new(f, "document", json_incref(json_object_get(back, "index")));
+        json_object_set_new(f, "related_document", json_incref(json_object_get(front, "index")));
+        json_object_set_new(f, "related_type", json_incref(json_object_get(front, "type")));
+        json_array_append(job_flags, f);
+        return 1;
+    }
+    return 0;
 }
 
 int bn_crosscheck(json_t *docs, json_t *job_flags, const bn_config_t *config)
 {
     double min_conf = bn_config_num(config, "ocr.min_confidence_for_reject", 0.80);
+    static const char *two_sided[] = {"id-card", "residence-permit", "hk-macao-permit", "taiwan-permit"};
+    int n = 0;
+    for (size_t i = 0; i < sizeof two_sided / sizeof two_sided[0]; i++) {
+        json_t *front = s_only(docs, two_sided[i], "front"), *back = s_only(docs, two_sided[i], "back");
+        if (front && back)
+            n += s_sides(front, back, job_flags, min_conf);
+    }
     json_t *front = s_only(docs, "id-card", "front"), *back = s_only(docs, "id-card", "back");
-    return front && back ? s_id_span(front, back, job_flags, min_conf) : 0;
+    return n + (front && back ? s_id_span(front, back, job_flags, min_conf) : 0);
 }

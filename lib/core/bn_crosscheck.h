@@ -10,7 +10,13 @@
  *   date (the one in its validating id_number, else its printed birth_date) → `validity_span_invalid` on the back, `reject`, or `review` when a
  *   date's OCR confidence is below ocr.min_confidence_for_reject (0.80). Skipped when the back
  *   was already judged with a birth date (from the form) or a date is missing. A residence
- *   permit's span is 5 years at any age: its back alone decides. */
+ *   permit's span is 5 years at any age: its back alone decides.
+ *   one front + one back of the same type (id-card, residence-permit, the permits): the values
+ *   both sides print (id_number, document_number, name, name_latin, valid_from, valid_until;
+ *   a permit back's valid MRZ for the number and the end date) must agree after bn_norm (dates
+ *   as dates) → `document_sides_mismatch` on the back, field = the first that differs, reject
+ *   or review at low confidence.
+ * Every flag carries related_document (the front's index) and related_type (its type). */
 #ifndef BN_CROSSCHECK_H
 #define BN_CROSSCHECK_H
 

@@ -47,6 +47,12 @@ static const bn_flag_def_t s_flags[] = {
     {"form_mismatch_number", "ocr", R, "The document number differs from the form.", "证件号码与填写信息不一致。", "number differs from form"},
     {"form_mismatch_address", "ocr", R, "The address on the document differs from the form.", "证件地址与填写信息不一致。", "address differs from form"},
     {"form_mismatch_entity_type", "ocr", R, "The entity type on the business licence differs from the form.", "营业执照主体类型与填写信息不一致。", "entity type differs from form"},
+    /* ---- domain certificate (issue 12) ---- */
+    {"domain_expired", "ocr", R, "The domain's registration has expired.", "域名已过期。", "domain expired"},
+    {"domain_expires_soon", "ocr", R, "The domain's registration expires too soon for a filing; renew it first.", "域名即将过期，请续费后再备案。", "domain expires soon"},
+    {"tld_not_filable", "ocr", R, "The domain's top-level domain is not on MIIT's list of TLDs that can be filed.", "域名后缀不在工信部批准可备案的顶级域名之列。", "TLD not filable"},
+    {"registrar_not_mainland", "ocr", R, "The filing province requires a domain registered with a Mainland registrar; this registrar is not one (or not a known one).", "备案省份要求域名在境内注册服务机构注册，该注册商不是（或无法确认为）境内注册商。", "registrar not Mainland"},
+    {"form_mismatch_domain", "ocr", R, "The domain on the certificate differs from the form.", "域名证书上的域名与填写信息不一致。", "domain differs from form"},
     /* ---- face (issue 5) ---- */
     {"no_face", "face", S, "No face was found.", "未检测到人脸。", "no face"},
     {"multiple_faces", "face", S, "More than one face is in the selfie.", "画面中有多张人脸，请单人拍摄。", "several faces"},
@@ -56,6 +62,12 @@ static const bn_flag_def_t s_flags[] = {
     {"face_blurry", "face", S, "The face is blurry.", "人脸模糊。", "face blurry"},
     {"face_mismatch", "face", R, "The selfie does not match the document portrait.", "人脸与证件照片不一致。", "face mismatch"},
     {"liveness_suspect", "face", V, "The selfie may not be a live capture; a reviewer will check it.", "活体检测存疑，需人工复核。", "liveness?"},
+    /* ---- application rules (issue 12): raised by the job's aggregation over all documents
+     * (bn_crosscheck, bn_apprules), never by a stage ---- */
+    {"domain_holder_mismatch", "application", R, "The domain certificate's holder is not the filing subject (the business licence's name for an organisation, the person's name for an individual).", "域名证书持有者与备案主体不一致（单位为营业执照名称，个人为证件姓名）。", "holder is not the subject"},
+    {"certificate_type_mismatch", "application", R, "The certificate does not fit the entity type: an organisation files with its business licence, an individual with an ID card, passport or permit.", "证件类型与主体性质不符：单位须提供营业执照，个人须提供身份证、护照或通行证。", "certificate type wrong"},
+    {"document_sides_mismatch", "application", R, "The two sides of the document disagree (number, name or validity); upload both sides of the same card.", "证件正反面信息不一致（号码、姓名或有效期），请上传同一证件的正反面。", "sides disagree"},
+    {"id_expires_soon", "application", R, "The person in charge's ID is not valid long enough for this provider.", "负责人证件剩余有效期不足接入商要求，请更换证件。", "ID expires soon"},
     /* ---- job level (issue 2) ---- */
     {"stage_failed", "job", V, "A processing stage failed for this document; a reviewer will check it.", "处理环节失败，需人工复核。", "stage failed"},
     {"stage_not_implemented", "job", V, "A processing stage is not available yet; a reviewer will check it.", "处理环节暂不可用，需人工复核。", "stage unavailable"},

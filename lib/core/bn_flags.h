@@ -9,7 +9,7 @@ typedef enum { BN_SEV_INFO = 0, BN_SEV_REVIEW, BN_SEV_RESHOOT, BN_SEV_REJECT } b
 
 typedef struct {
     const char *code;
-    const char *stage;      /* quality | ocr | face | job */
+    const char *stage;      /* quality | ocr | face | application | job */
     bn_severity_t severity; /* default; a stage may raise or lower it per case */
     const char *message_en;
     const char *message_zh;

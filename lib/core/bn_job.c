@@ -1,5 +1,6 @@
 #include "core/bn_job.h"
 #include "core/bn_error.h"
+#include "core/bn_apprules.h"
 #include "core/bn_crosscheck.h"
 #include "core/bn_evidence.h"
 #include "core/bn_flags.h"
@@ -16,7 +17,7 @@ const char *bn_stage_name(bn_stage_id_t s) { return s < BN_STAGE_COUNT ? s_stage
 const char *bn_stage_service(bn_stage_id_t s) { return s < BN_STAGE_COUNT ? s_stage_services[s] : "?"; }
 
 static const char *s_types[] = {"id-card", "passport", "hk-macao-permit", "taiwan-permit",
-                                "residence-permit", "business-license", NULL};
+                                "residence-permit", "business-license", "domain-certificate", NULL};
 
 int bn_doc_type_valid(const char *type)
 {
@@ -26,11 +27,18 @@ int bn_doc_type_valid(const char *type)
     return 0;
 }
 
-/* A passport is read on its data page and a business licence has one printed side: neither has
- * a back to check, and accepting one would run the back's checks on a page that is not there. */
+/* A business licence and a domain certificate are printed pages (A-series paper, measured, not
+ * a card of fixed size): one side, no portrait, large print. */
+int bn_doc_is_page(const char *type)
+{
+    return type && (strcmp(type, "business-license") == 0 || strcmp(type, "domain-certificate") == 0);
+}
+
+/* A passport is read on its data page and a page document has one printed side: neither has a
+ * back to check, and accepting one would run the back's checks on a page that is not there. */
 int bn_doc_has_back(const char *type)
 {
-    return bn_doc_type_valid(type) && strcmp(type, "passport") != 0 && strcmp(type, "business-license") != 0;
+    return bn_doc_type_valid(type) && strcmp(type, "passport") != 0 && !bn_doc_is_page(type);
 }
 
 int bn_doc_side_valid(const char *type, const char *side)
@@ -44,7 +52,7 @@ int bn_doc_has_portrait(const char *type, const char *side)
 {
     if (!type || !side || strcmp(side, "front") != 0)
         return 0;
-    return strcmp(type, "business-license") != 0 && bn_doc_type_valid(type);
+    return !bn_doc_is_page(type) && bn_doc_type_valid(type);
 }
 
 /* Frame reference: an integer 1..nblobs (frame 0 is the spec itself). */
@@ -135,7 +143,7 @@ int bn_job_spec_validate(json_t *spec, size_t nblobs)
         const char *type = json_string_value(json_object_get(d, "type"));
         if (!bn_doc_type_valid(type))
             return bn_error_set("bad_request", "documents[%zu].type '%s' is not one of id-card, passport, "
-                                "hk-macao-permit, taiwan-permit, residence-permit, business-license",
+                                "hk-macao-permit, taiwan-permit, residence-permit, business-license, domain-certificate",
                                 i, type ? type : "(missing)");
         char where[32];
         snprintf(where, sizeof where, "documents[%zu]", i);
@@ -230,41 +238,117 @@ int bn_job_options_check(const json_t *spec, const bn_config_t *config)
     return 0;
 }
 
-/* ---- form keys ---------------------------------------------------------------------- */
+/* ---- the application form ------------------------------------------------------------ */
 
-/* The form keys the OCR stage compares with the documents: exactly the keys
- * lib/ocr/bn_checks.c reads (form_str / form_cmp in check_form, form_name_latin,
- * check_entity_type, and id_number for an ID back's birth date; docs/VALIDATION.md "form key").
- * Keep the two in step: a key read there but missing here is reported as unknown. */
+/* A form value's own check beyond its length (the schema's "pattern"). */
+static int s_alnum(unsigned char c) { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
+
+/* ^[0-9A-Za-z][0-9A-Za-z -]*$ */
+static int s_number_ok(const char *v)
+{
+    if (!s_alnum((unsigned char)*v))
+        return 0;
+    for (; *v; v++)
+        if (!s_alnum((unsigned char)*v) && *v != ' ' && *v != '-')
+            return 0;
+    return 1;
+}
+
+/* ^[0-9A-Za-z]+$ */
+static int s_code_chars_ok(const char *v)
+{
+    for (; *v; v++)
+        if (!s_alnum((unsigned char)*v))
+            return 0;
+    return 1;
+}
+
+/* ^[^ \t\n\r/:@.]+(\.[^ \t\n\r/:@.]+)+$ : labels, at least two, none empty, no URL parts
+ * (a scheme, path, port or user), any script (例子.中国). */
+static int s_domain_ok(const char *v)
+{
+    int labels = 0;
+    size_t run = 0;
+    for (;; v++) {
+        if (*v == '.' || !*v) {
+            if (!run)
+                return 0;
+            labels++, run = 0;
+            if (!*v)
+                return labels >= 2;
+        } else if (strchr(" \t\n\r/:@", *v)) {
+            return 0;
+        } else {
+            run++;
+        }
+    }
+}
+
+/* The form keys: exactly docs/form.schema.json's properties (tests/it_form_schema.py checks the
+ * two agree). name .. entity_type are compared with the documents by lib/ocr/bn_checks.c (form_str
+ * / form_cmp in check_form, form_name_latin, check_entity_type, and id_number for an ID back's
+ * birth date and the person in charge's age, bn_apprules); domain and province are the domain
+ * certificate's (docs/VALIDATION.md "form key"). Every value is a string. */
 static const char *const s_form_keys[] = {"name", "id_number", "address", "company_name", "credit_code",
-                                          "entity_type", NULL};
+                                          "entity_type", "domain", "province", NULL};
+/* Per key, in the same order: */
+static const struct {
+    int max;                   /* code points; at least 1 */
+    int (*ok)(const char *);   /* the schema's pattern, NULL none */
+    const char *pattern;       /* its text, for the message */
+} s_form[] = {
+    {128, NULL, NULL},
+    {32, s_number_ok, "letters, digits, spaces and -, starting with a letter or digit"},
+    {256, NULL, NULL},
+    {256, NULL, NULL},
+    {32, s_code_chars_ok, "letters and digits"},
+    {64, NULL, NULL},
+    {253, s_domain_ok, "a domain name such as example.com (no scheme, path, port or spaces)"},
+    {32, NULL, NULL},
+};
+#define FORM_KEYS (sizeof s_form / sizeof s_form[0])
+_Static_assert(FORM_KEYS + 1 == sizeof s_form_keys / sizeof s_form_keys[0], "one rule per form key");
 
 const char *const *bn_job_form_keys(void) { return s_form_keys; }
 
-json_t *bn_job_warnings(const json_t *spec)
+/* UTF-8 code points (the schema's lengths count characters, not bytes). */
+static size_t s_code_points(const char *s)
 {
-    json_t *warnings = json_array();
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+int bn_job_form_check(const json_t *spec)
+{
     json_t *form = json_object_get(spec, "form");
     const char *k;
     json_t *v;
-    /* A misspelt key (nmae) is compared with nothing: say so rather than pass unchecked. */
+    /* Keys are the submitter's text: printed at most 64 bytes, and only up to a whole character. */
     json_object_foreach((json_t *)form, k, v) {
-        int known = 0;
-        for (int i = 0; s_form_keys[i] && !known; i++)
-            known = strcmp(k, s_form_keys[i]) == 0;
-        if (known)
-            continue;
-        char field[96];
-        /* The key is the submitter's text: bounded here, as flags' strings are. */
-        snprintf(field, sizeof field, "form.%.64s", k);
-        json_t *f = json_string(field);
-        if (!f) /* the cut fell inside a UTF-8 character */
-            f = json_string("form.(key not shown)");
-        json_array_append_new(warnings, json_pack("{s:s, s:o, s:s}", "code", "unknown_form_key", "field", f, "message",
-                                                  "this form key is not compared with any document (known: name "
-                                                  "id_number address company_name credit_code entity_type)"));
+        size_t i = 0, cut = strnlen(k, 64);
+        while (cut > 0 && cut < strlen(k) && ((unsigned char)k[cut] & 0xC0) == 0x80)
+            cut--;
+        while (i < FORM_KEYS && strcmp(k, s_form_keys[i]) != 0)
+            i++;
+        if (i == FORM_KEYS) {
+            char known[160] = "";
+            for (size_t j = 0; j < FORM_KEYS; j++)
+                snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", j ? ", " : "", s_form_keys[j]);
+            return bn_error_set("form_invalid", "form.%.*s: unknown key; the form's keys are %s (docs/form.schema.json)",
+                                (int)cut, k, known);
+        }
+        const char *s = json_string_value(v);
+        if (!s)
+            return bn_error_set("form_invalid", "form.%s must be a string", k);
+        size_t n = s_code_points(s);
+        if (n < 1 || n > (size_t)s_form[i].max)
+            return bn_error_set("form_invalid", "form.%s must be 1..%d characters", k, s_form[i].max);
+        if (s_form[i].ok && !s_form[i].ok(s))
+            return bn_error_set("form_invalid", "form.%s must be %s", k, s_form[i].pattern);
     }
-    return warnings;
+    return 0;
 }
 
 /* ---- stage replies ---------------------------------------------------------------------- */
@@ -322,9 +406,9 @@ static int s_flag_check(const json_t *f, size_t i)
     const bn_flag_def_t *d = bn_flag_lookup(json_string_value(json_object_get(f, "code")));
     if (!d)
         return bn_error_set(INVALID, "result.flags[%zu].code is not a code of the flag table", i);
-    if (strcmp(d->stage, "job") == 0)
-        return bn_error_set(INVALID, "result.flags[%zu]: %s is the job's flag; a stage that failed answers ok:false",
-                            i, d->code);
+    if (strcmp(d->stage, "job") == 0 || strcmp(d->stage, "application") == 0)
+        return bn_error_set(INVALID, "result.flags[%zu]: %s is the job's flag (a stage that failed answers ok:false; "
+                            "application rules are the aggregation's)", i, d->code);
     /* An unknown severity is not quietly read as review: the stage said something we do not
      * understand, so its whole answer is not trusted. */
     const char *sev = json_string_value(json_object_get(f, "severity"));
@@ -510,6 +594,7 @@ json_t *bn_job_result(const char *job_id, const char *status, const json_t *spec
                                                   "flags", "quality", "fields", "checks", "prepared"));
     }
     json_t *face = NULL;
+    int face_doc = -1;
     for (int t = 0; t < ntasks; t++) {
         json_t *r = results ? results[t] : NULL;
         if (!r)
@@ -524,6 +609,9 @@ json_t *bn_job_result(const char *job_id, const char *status, const json_t *spec
                            : s_error_flags(tasks[t].stage, invalid ? invalid : json_object_get(r, "error"));
         json_decref(invalid);
         if (tasks[t].stage == BN_STAGE_FACE) {
+            json_t *fd = json_array_get(docs, (size_t)tasks[t].doc);
+            if (bn_doc_has_portrait(json_string_value(json_object_get(fd, "type")), json_string_value(json_object_get(fd, "side"))))
+                face_doc = tasks[t].doc;
             face = json_is_object(res) ? json_deep_copy(res) : json_object();
             json_object_set_new(face, "flags", json_array());
             s_collect_flags(flags, -1, json_object_get(face, "flags"), job_flags);
@@ -549,6 +637,7 @@ json_t *bn_job_result(const char *job_id, const char *status, const json_t *spec
     if (done) {
         bn_evidence_apply(docs_out, config);
         bn_crosscheck(docs_out, job_flags, config);
+        bn_apprules(docs_out, face, face_doc, spec, job_flags, config);
     }
     bn_severity_t worst = bn_flags_worst(job_flags);
     json_array_foreach(docs_out, i, d) {
@@ -565,10 +654,6 @@ json_t *bn_job_result(const char *job_id, const char *status, const json_t *spec
     json_object_set_new(out, "documents", docs_out);
     if (face)
         json_object_set_new(out, "face", face);
-    json_t *warnings = bn_job_warnings(spec);
-    if (json_array_size(warnings))
-        json_object_set(out, "warnings", warnings);
-    json_decref(warnings);
     if (error)
         json_object_set_new(out, "error", json_deep_copy(error));
     return out;

@@ -19,9 +19,12 @@ const char *bn_stage_name(bn_stage_id_t s);     /* "quality" "ocr" "face" */
 const char *bn_stage_service(bn_stage_id_t s);  /* "beian.quality" ... */
 
 int bn_doc_type_valid(const char *type);
-/* front for every type; back for all but passport and business-license (bn_doc_has_back). */
+/* front for every type; back for all but passport and the page documents (bn_doc_has_back). */
 int bn_doc_side_valid(const char *type, const char *side);
 int bn_doc_has_back(const char *type);
+/* A printed page rather than a card: business-license, domain-certificate (one side, no
+ * portrait, measured size; the quality stage judges them alike). */
+int bn_doc_is_page(const char *type);
 /* Does this type/side carry the holder's portrait (the face stage's document)? */
 int bn_doc_has_portrait(const char *type, const char *side);
 
@@ -43,12 +46,16 @@ int bn_job_profile_check(const json_t *spec, const bn_config_t *config);
  * NULL-terminated. */
 const char *const *bn_job_profile_names(void);
 
-/* The applicant form keys the OCR stage compares (lib/ocr/bn_checks.c), NULL-terminated. */
+/* The application form's keys (docs/form.schema.json), NULL-terminated: those the OCR stage
+ * compares (lib/ocr/bn_checks.c) and the domain certificate's domain and province. */
 const char *const *bn_job_form_keys(void);
-/* The spec's warnings: things accepted but not acted on, never a silent default. Today one per
- * form key the stages do not read: {"code": "unknown_form_key", "field": "form.<key>",
- * "message"}. Returns a new array (empty when none); bn_job_result adds it as "warnings". */
-json_t *bn_job_warnings(const json_t *spec);
+/* Validate spec.form (absent or null: nothing to check) against docs/form.schema.json, before
+ * anything runs: every key one of bn_job_form_keys() — a misspelt key is an error, never
+ * ignored — every value a string of 1..max characters, id_number, credit_code and domain of
+ * their pattern. Returns 0, or -1 with bn_error form_invalid and a message starting with the
+ * path ("form.nmae: unknown key …"). The broker answers 400 with it, `beian check` exits 1.
+ * Not part of bn_job_spec_validate, which also reads back stored jobs that predate the rule. */
+int bn_job_form_check(const json_t *spec);
 
 /* One planned task. deps: index of the task whose result is its hint (-1 none). */
 typedef struct {

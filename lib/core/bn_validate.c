@@ -806,3 +806,25 @@ int bn_number_windows(const char *s, int uscc, char out[19])
     }
     return count;
 }
+
+char bn_entity_category(const char *s)
+{
+    if (!s)
+        return 0;
+    static const struct {
+        const char *word;
+        char cat;
+    } m[] = {{"个体", 'B'}, {"企业", 'B'}, {"公司", 'B'}, {"合作社", 'B'}, {"enterprise", 'B'}, {"company", 'B'},
+             {"business", 'B'}, {"事业", 'G'}, {"政府", 'G'}, {"机关", 'G'},
+             {"government", 'G'}, {"institution", 'G'}, {"社会团体", 'S'}, {"基金会", 'S'}, {"民办非", 'S'},
+             {"social", 'S'}, {"foundation", 'S'}, {"个人", 'P'}, {"individual", 'P'}};
+    /* 民办非企业单位 contains 企业: test the social words first; the person words last, so
+     * 个人独资企业 (a sole proprietorship) is a business. */
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (m[i].cat == 'S' && strcasestr(s, m[i].word))
+            return 'S';
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (strcasestr(s, m[i].word))
+            return m[i].cat;
+    return 0;
+}

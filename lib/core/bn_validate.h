@@ -177,4 +177,11 @@ int bn_is_adult(const bn_date_t *birth, const bn_date_t *today);
  * G→6); any other character unchanged. Used in digit-only positions of numbers and MRZs. */
 char bn_char_as_digit(char c);
 
+/* The filing entity's coarse category from its wording (the form's entity_type, a licence's
+ * printed 类型): BN_ENTITY_BUSINESS (企业, 公司, 个体工商户, 合作社), _GOVERNMENT (事业单位,
+ * 机关), _SOCIAL (社会团体, 民办非企业单位, 基金会), _PERSON (个人, individual), 0 unknown.
+ * Organisations (all but _PERSON) file with a licence, persons with an ID. */
+enum { BN_ENTITY_BUSINESS = 'B', BN_ENTITY_GOVERNMENT = 'G', BN_ENTITY_SOCIAL = 'S', BN_ENTITY_PERSON = 'P' };
+char bn_entity_category(const char *wording);
+
 #endif

@@ -467,7 +467,7 @@ extern "C" int bn_doc_canonical_mm(const char *doc_type, double *w_mm, double *h
         *w_mm = 125.0, *h_mm = 88.0;
         return 0;
     }
-    if (is("business-license"))
+    if (is("business-license") || is("domain-certificate"))
         return 0; /* sizes vary (A3 正本, A4 副本): the size is measured, the aspect is A-series */
     return -1;
 }
@@ -775,6 +775,10 @@ extern "C" bn_image_t *bn_doc_rectify(const bn_image_t *img, const bn_docgeom_t 
              * Unknown documents keep the measured aspect. */
             double aspect = doc_type ? doc_aspect(doc_type)
                                      : std::min(2.2, std::max(0.5, top / std::max(1.0, side)));
+            /* a domain certificate may be a portrait page: its corners (turned by the text)
+             * say which */
+            if (doc_type && !strncmp(doc_type, "domain-certificate", 18) && side > top)
+                aspect = 1 / aspect;
             W = (int)std::lround(std::min(4200.0, std::max(2000.0, top)));
             H = (int)std::lround(W / aspect);
         }

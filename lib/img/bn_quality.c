@@ -8,6 +8,7 @@
 #include "img/bn_quality.h"
 #include "img/bn_textq.h"
 #include "core/bn_error.h"
+#include "core/bn_job.h"
 #include "core/bn_flags.h"
 #include "core/bn_log.h"
 #include "img/bn_docfind.h"
@@ -310,8 +311,10 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
 
     STEP("frame");
     /* 3. Geometry. */
-    char dts[48];
+    char dts[48], dtype[48];
     s_doc_type_side(task, dts, sizeof dts);
+    snprintf(dtype, sizeof dtype, "%.*s", (int)strcspn(dts, ":"), dts);
+    int cert = !strcmp(dtype, "domain-certificate");
     bn_docgeom_t g;
     if (bn_doc_find_small(img, frame, dts, &g) != 0)
         goto fail;
@@ -340,6 +343,18 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         memcpy(c, g.corners, sizeof c);
         for (int k = 0; k < 4; k++)
             g.corners[k] = c[(k + 2) % 4];
+        g.rotation = tq.rotation;
+    }
+    /* A domain certificate is printed upright in either orientation (新网's and DNSPod's are
+     * portrait, 阿里云's landscape): the outline's "long side horizontal" guess is no evidence,
+     * the text's quarter turn is. Corners start at the document's top-left (rotation 0: k 0,
+     * 270: 1, 180: 2, 90: 3). */
+    if (by_text && g.found && cert && tq.rotation % 90 == 0 && tq.rotation != g.rotation) {
+        int k_old = (4 - g.rotation / 90) % 4, k_new = (4 - tq.rotation / 90) % 4;
+        bn_point_t c[4];
+        memcpy(c, g.corners, sizeof c);
+        for (int k = 0; k < 4; k++)
+            g.corners[k] = c[(k + k_new - k_old + 4) % 4];
         g.rotation = tq.rotation;
     }
     if (by_text && g.found) {
@@ -479,8 +494,10 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
      * washed-out photo 245): its clipped, colourless pixels are the paper itself, so neither glare nor overexposure is
      * judged by them (real set: 4 acceptable licence scans were flagged). Cards and passports
      * have a tinted ground: clipped there is too much light. */
-    int white_paper = !strncmp(dts, "business-license", 16) && m.brightness_p50 >= CFG("exposure.white_paper", 245) &&
-                      m.brightness_p5 < CFG("exposure.white_paper_max_p5", 200); /* its print still dark */
+    /* (an electronic domain certificate is such a page by nature, its print too sparse to
+     * darken p5) */
+    int white_paper = bn_doc_is_page(dtype) && m.brightness_p50 >= CFG("exposure.white_paper", 245) &&
+                      (cert || m.brightness_p5 < CFG("exposure.white_paper_max_p5", 200)); /* its print still dark */
     if (m.sharpness < (t = CFG("blur.min_sharpness", 0.58)))
         bn_flag_add(flags, "blurry", m.sharpness, t, -1);
     if (!white_paper && m.glare_fraction > (t = CFG("glare.max_fraction", 0.01)))
@@ -512,9 +529,14 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     /* ...or white paper whose only colour is red: a black-and-white copy with the company's
      * seal stamped on it. An original's print (a licence's border and emblem, a card's
      * background) has colour of other hues (real set, white-paper licences: two copies 0.5 and
-     * 1.0 % of the page, a third 3.2 %; scans of originals 2.3-88 %). */
-    else if (m.paper_white >= CFG("photocopy.white_paper", 245) &&
+     * 1.0 % of the page, a third 3.2 %; scans of originals 2.3-88 %). Not a domain certificate:
+     * 新网's original is exactly black print, a red frame and a red seal on white. */
+    else if (!cert && m.paper_white >= CFG("photocopy.white_paper", 245) &&
              m.colour_nonred < (t = CFG("photocopy.max_colour_nonred", 0.015)))
+        bn_flag_add(flags, "photocopy", m.colour_nonred, t, -1);
+    /* ...or photographed in room light, its paper grey: then only a far smaller share of colour
+     * other than red tells a copy (real set: a copy on a table 0.45 %, originals from 0.97 %) */
+    else if (!cert && m.colour_nonred < (t = CFG("photocopy.max_colour_nonred_dim", 0.006)))
         bn_flag_add(flags, "photocopy", m.colour_nonred, t, -1);
     /* 3.5: our specimens' screens score 4.0-5.7; two acceptable real photos scored 2.6 and 3.0
      * (a card's guilloche at 4000 px, a licence's security print), while the real screen

@@ -3,6 +3,7 @@
 
 extern "C" {
 #include "core/bn_error.h"
+#include "core/bn_job.h"
 #include "core/bn_log.h"
 }
 
@@ -243,7 +244,10 @@ extern "C" void bn_cv_set_threads(int n)
 
 extern "C" int bn_textdet_side(const bn_config_t *cfg, const char *doc_type)
 {
-    bool lic = doc_type && !std::strncmp(doc_type, "business-license", 16);
+    // page documents (licences, domain certificates): "type" or "type:side"
+    char t[48];
+    std::snprintf(t, sizeof t, "%.*s", doc_type ? (int)std::strcspn(doc_type, ":") : 0, doc_type ? doc_type : "");
+    bool lic = bn_doc_is_page(t);
     // Cards at 480: their text is large in the frame, and 640 found no more (real set: fields
     // 391 exact at 480, 387 at 640, the same quality verdicts) at 1.8x the cost.
     return (int)bn_config_num(cfg, lic ? "ocr.det_side_license" : "ocr.det_side", lic ? 960 : 480);

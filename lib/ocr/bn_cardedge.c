@@ -88,3 +88,24 @@ int bn_cardedge_id_front(const bn_lines_t *L, const bn_kie_t *k, bn_cardedge_t *
     across(L, id->value, out);
     return 1;
 }
+
+int bn_cardedge_licence(const bn_lines_t *L, double *lines_below)
+{
+    *lines_below = 0;
+    if (!L || L->line_h <= 0)
+        return 0;
+    for (int i = 0; i < L->n; i++) {
+        const bn_line_t *l = &L->v[i];
+        if (strstr(l->text, "登记机关")) {
+            /* its row's lowest point on the photo (the straightened box turned back by skew) */
+            double a = L->skew * M_PI / 180, cy = L->height / 2.0, cx = L->width / 2.0, low = -1e9;
+            for (int c = 0; c < 2; c++) {
+                double x = l->x + c * l->w, y = l->y + l->h;
+                low = fmax(low, cy + (x - cx) * sin(a) + (y - cy) * cos(a));
+            }
+            *lines_below = (L->height - low) / L->line_h;
+            return 1;
+        }
+    }
+    return 0;
+}

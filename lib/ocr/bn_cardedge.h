@@ -40,4 +40,12 @@ typedef struct {
  * with *out filled, 0 when the rows are not there (nothing measured). */
 int bn_cardedge_id_front(const bn_lines_t *L, const bn_kie_t *k, bn_cardedge_t *out);
 
+/* A licence's bottom edge: under 登记机关 a licence prints its issue date, the seal and the
+ * footer (国家企业信用信息公示系统…): from the label's row to the bottom edge of the photo, real
+ * licences photographed whole measured 6.8-19.7 median line heights (bn_lines_t.line_h), one
+ * whose bottom border and footer were cut off 5.0.
+ * Returns 1 with *lines_below (from the label's row to the frame's bottom, in line heights),
+ * 0 when the label was not read. */
+int bn_cardedge_licence(const bn_lines_t *L, double *lines_below);
+
 #endif

@@ -1,8 +1,9 @@
 #include "ocr/bn_checks.h"
 #include "core/bn_error.h"
 #include "core/bn_flags.h"
+#include "ocr/bn_domain.h"
 #include "ocr/bn_mrz.h"
-#include "ocr/bn_normalize.h"
+#include "core/bn_normalize.h"
 #include "core/bn_validate.h"
 
 #include <math.h>
@@ -18,6 +19,7 @@ typedef struct {
     bn_date_t today;
     double min_conf_reject, min_field_conf, addr_sim;
     int min_days;
+    int domain_min_days; /* profiles.<profile>.domain_min_days */
     /* what earlier checks learnt, for later ones */
     bn_date_t birth;     /* best birth date: valid ID number, else printed, else MRZ */
     int have_birth;
@@ -37,6 +39,8 @@ static const char *const s_req_permit_front[] = {"name", "birth_date", "document
 static const char *const s_req_license[] = {
     "credit_code|registration_number", "name",
     "legal_representative|person_in_charge|operator|investor|executive_partner", "address", NULL};
+/* a certificate need not print its registrar: the registrar rule then has nothing to judge */
+static const char *const s_req_domain[] = {"domain", "holder", "expires_on", NULL};
 static const char *const s_req_none[] = {NULL};
 
 static int is_back(const char *side) { return side && strcmp(side, "back") == 0; }
@@ -53,6 +57,8 @@ const char *const *bn_checks_required_fields(const char *t, const char *side)
         return is_back(side) ? s_req_none : s_req_permit_front;
     if (strcmp(t, "business-license") == 0)
         return s_req_license;
+    if (strcmp(t, "domain-certificate") == 0)
+        return s_req_domain;
     return s_req_none;
 }
 
@@ -572,29 +578,6 @@ static void form_name_latin(ctx_t *c, const char *surname, const char *given, do
     flag(c, "form_mismatch_name", sim, NAN, sev_for(c, conf), cn ? "name" : "surname");
 }
 
-/* Coarse entity category: 'B' business (企业, 个体工商户, 合作社), 'G' government body or
- * public institution (机构编制), 'S' social organisation (民政), 0 unknown. */
-static char entity_of_form(const char *s)
-{
-    if (!s)
-        return 0;
-    static const struct {
-        const char *word;
-        char cat;
-    } m[] = {{"个体", 'B'}, {"企业", 'B'}, {"公司", 'B'}, {"合作社", 'B'}, {"enterprise", 'B'}, {"company", 'B'},
-             {"business", 'B'}, {"事业", 'G'}, {"政府", 'G'}, {"机关", 'G'},
-             {"government", 'G'}, {"institution", 'G'}, {"社会团体", 'S'}, {"基金会", 'S'}, {"民办非", 'S'},
-             {"social", 'S'}, {"foundation", 'S'}};
-    /* 民办非企业单位 contains 企业: test the social words first */
-    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
-        if (m[i].cat == 'S' && strcasestr(s, m[i].word))
-            return 'S';
-    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
-        if (strcasestr(s, m[i].word))
-            return m[i].cat;
-    return 0;
-}
-
 static char entity_of_doc(const ctx_t *c)
 {
     bn_uscc_info_t u;
@@ -606,7 +589,7 @@ static char entity_of_doc(const ctx_t *c)
         case '5': return 'S';
         }
     }
-    return entity_of_form(fval(c, "type"));
+    return bn_entity_category(fval(c, "type"));
 }
 
 static void check_entity_type(ctx_t *c)
@@ -614,17 +597,88 @@ static void check_entity_type(ctx_t *c)
     const char *fv = form_str(c, "entity_type");
     if (!fv)
         return;
-    char want = entity_of_form(fv), have = entity_of_doc(c);
+    char want = bn_entity_category(fv), have = entity_of_doc(c);
     json_t *o = json_object();
     json_object_set_new(form_obj(c), "entity_type", o);
-    if (!want || !have) {
-        json_object_set_new(o, "compared", json_false()); /* unknown wording: not a verdict */
+    /* unknown wording is not a verdict; a person filing with a licence is the application's
+     * certificate_type_mismatch (bn_apprules), not a second flag here */
+    if (!want || !have || want == BN_ENTITY_PERSON) {
+        json_object_set_new(o, "compared", json_false());
         return;
     }
     json_object_set_new(o, "compared", json_true());
     json_object_set_new(o, "match", json_boolean(want == have));
     if (want != have)
         flag(c, "form_mismatch_entity_type", NAN, NAN, sev_for(c, fconf(c, "type")), "type");
+}
+
+/* ---- domain certificate ----------------------------------------------------------------- */
+
+/* The domain's registration period, its TLD and its registrar (docs/VALIDATION.md "Domain
+ * certificates"): checks.domain = {domain, tld, tld_filable, expires_on, days_left, min_days,
+ * registrar_mainland, province, province_requires_mainland}; unknown is null, never a guess. */
+static void check_domain(ctx_t *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(c->checks, "domain", o);
+    const char *dom = fval(c, "domain");
+    if (dom) {
+        char tld[BN_DOMAIN_MAX];
+        json_object_set_new(o, "domain", json_string(dom));
+        json_object_set_new(o, "tld", json_string(bn_domain_tld(dom, tld, sizeof tld)));
+        int ok = bn_domain_tld_filable(dom);
+        json_object_set_new(o, "tld_filable", ok < 0 ? json_null() : json_boolean(ok));
+        if (ok == 0)
+            flag(c, "tld_not_filable", NAN, NAN, sev_for(c, fconf(c, "domain")), "domain");
+    }
+    const char *exp = fval(c, "expires_on");
+    bn_date_t d;
+    if (exp && !parse_date_field(exp, &d)) {
+        mark_unreadable(c, "expires_on", 0);
+    } else if (exp) {
+        long left = bn_days_left(&d, &c->today);
+        set_date(o, "expires_on", &d);
+        json_object_set_new(o, "days_left", json_integer(left));
+        json_object_set_new(o, "min_days", json_integer(c->domain_min_days));
+        int sev = sev_for(c, fconf(c, "expires_on"));
+        if (left < 0)
+            flag(c, "domain_expired", (double)left, 0, sev, "expires_on");
+        else if (left < c->domain_min_days)
+            flag(c, "domain_expires_soon", (double)left, c->domain_min_days, sev, "expires_on");
+    }
+    /* the registrar rule is the filing province's: without a province it is not judged */
+    const char *prov = form_str(c, "province"), *reg = fval(c, "registrar");
+    int mainland = reg ? bn_registrar_mainland(reg) : -1;
+    json_object_set_new(o, "registrar_mainland", mainland < 0 ? json_null() : json_boolean(mainland));
+    if (!prov)
+        return;
+    char code[3];
+    int req = bn_province_requires_mainland(prov, code);
+    json_object_set_new(o, "province", code[0] ? json_string(code) : json_null());
+    json_object_set_new(o, "province_requires_mainland", req < 0 ? json_null() : json_boolean(req));
+    /* not printed (新网's certificate names its registrar only in its logo and seal): nothing to
+     * judge, and nothing the applicant could reshoot; checks say registrar_mainland null */
+    if (req != 1 || mainland == 1 || !reg)
+        return;
+    /* a registrar the table does not know may be an approved one it lacks: a person decides */
+    flag(c, "registrar_not_mainland", NAN, NAN, mainland == 0 ? sev_for(c, fconf(c, "registrar")) : BN_SEV_REVIEW,
+         "registrar");
+}
+
+/* form "domain" = the certificate's, compared in canonical form (case, full-width dots,
+ * spaces, a scheme; an IDN in punycode or in Chinese alike). */
+static void form_domain(ctx_t *c)
+{
+    const char *fv = form_str(c, "domain"), *dv = fval(c, "domain");
+    if (!fv || !dv)
+        return;
+    char a[BN_DOMAIN_MAX], b[BN_DOMAIN_MAX];
+    bn_domain_canonical(fv, a, sizeof a);
+    bn_domain_canonical(dv, b, sizeof b);
+    int same = a[0] && !strcmp(a, b);
+    json_object_set_new(form_obj(c), "domain", json_pack("{s:b, s:s}", "match", same, "field", "domain"));
+    if (!same)
+        flag(c, "form_mismatch_domain", NAN, NAN, sev_for(c, fconf(c, "domain")), "domain");
 }
 
 static void check_form(ctx_t *c, const char *type, const bn_mrz_t *mrz)
@@ -644,6 +698,8 @@ static void check_form(ctx_t *c, const char *type, const bn_mrz_t *mrz)
         form_cmp(c, "address", fval(c, "address"), fconf(c, "address"), BN_NORM_ADDRESS, "form_mismatch_address",
                  "address");
         check_entity_type(c);
+    } else if (strcmp(type, "domain-certificate") == 0) {
+        form_domain(c);
     } else {
         /* passport and permits: names may be Latin; numbers from the VIZ or else the MRZ */
         const char *sur = fval(c, "surname"), *giv = fval(c, "given_names");
@@ -691,20 +747,42 @@ static void split_period(json_t *fields)
 static int known_type(const char *t)
 {
     static const char *types[] = {"id-card", "passport", "hk-macao-permit", "taiwan-permit", "residence-permit",
-                                  "business-license"};
+                                  "business-license", "domain-certificate"};
     for (size_t i = 0; t && i < sizeof types / sizeof types[0]; i++)
         if (strcmp(t, types[i]) == 0)
             return 1;
     return 0;
 }
 
+/* profiles.<name>.domain_min_days, else the default profile's, else 90: more than 3 months left
+ * is what Huawei Cloud and QingCloud ask for (../shared/notes/filing-application.md B). */
+static int domain_min_days(const bn_config_t *cfg, const json_t *options)
+{
+    const char *prof = json_string_value(json_object_get(options, "profile"));
+    double d = bn_config_num(cfg, "profiles.default.domain_min_days", 90);
+    char key[96];
+    if (prof && *prof && strlen(prof) < 40 && !strchr(prof, '.')) {
+        snprintf(key, sizeof key, "profiles.%s.domain_min_days", prof);
+        d = bn_config_num(cfg, key, d);
+    }
+    return d >= 0 && d < 100000 ? (int)d : 90;
+}
+
 int bn_checks_run_cfg(const bn_config_t *cfg, const char *type, const char *side, json_t *fields,
                       const json_t *form, const char *today, json_t *checks, json_t *flags)
 {
+    return bn_checks_run_opts(cfg, NULL, type, side, fields, form, today, checks, flags);
+}
+
+int bn_checks_run_opts(const bn_config_t *cfg, const json_t *options, const char *type, const char *side,
+                       json_t *fields, const json_t *form, const char *today, json_t *checks, json_t *flags)
+{
     if (!known_type(type) || !json_is_object(checks) || !json_is_array(flags))
         return bn_error_set("invalid_argument", "bn_checks_run: unknown document type or bad output containers");
-    if (cfg)
+    if (cfg) {
         bn_regions_configure(cfg); /* first call picks ocr.regions_path; later ones are no-ops */
+        bn_domain_configure(cfg);  /* and ocr.domain_data_dir */
+    }
     /* Work on a copy: the caller's fields stay as read, while a period printed in one field
      * ("2016.03.15-2036.03.15", as ID backs print it) is split into valid_from/valid_until. */
     json_t *own = json_is_object(fields) ? json_deep_copy(fields) : json_object();
@@ -721,6 +799,7 @@ int bn_checks_run_cfg(const bn_config_t *cfg, const char *type, const char *side
         .min_field_conf = bn_config_num(cfg, "ocr.min_field_confidence", 0.50),
         .addr_sim = bn_config_num(cfg, "ocr.address_min_similarity", 0.90),
         .min_days = (int)bn_config_num(cfg, "ocr.expiry_min_days", 90),
+        .domain_min_days = domain_min_days(cfg, options),
         .unreadable = json_array(),
         .unreadable_review_only = 1,
     };
@@ -755,19 +834,22 @@ int bn_checks_run_cfg(const bn_config_t *cfg, const char *type, const char *side
         check_expiry(&c, passport ? "expiry_date" : "valid_until");
         if (!json_object_get(checks, "expiry") && have_mrz && mrz.expiry_date[0])
             check_expiry_value(&c, "mrz", mrz.expiry_date); /* stands in for an unread VIZ date */
+    } else if (strcmp(type, "domain-certificate") == 0) {
+        check_domain(&c);
     } else { /* business-license */
         check_credit_code(&c);
         check_expiry(&c, "valid_until");
     }
 
     /* age: from the valid number, else the printed birth date, else the MRZ */
-    if (!back && !c.have_birth && strcmp(type, "business-license") != 0) {
+    int page = strcmp(type, "business-license") == 0 || strcmp(type, "domain-certificate") == 0;
+    if (!back && !c.have_birth && !page) {
         if (parse_date_field(fval(&c, "birth_date"), &c.birth))
             c.have_birth = 1;
         else if (have_mrz && mrz.checks_ok && parse_date_field(mrz.birth_date, &c.birth))
             c.have_birth = 1;
     }
-    if (!back && strcmp(type, "business-license") != 0)
+    if (!back && !page)
         check_age(&c);
 
     check_form(&c, type, have_mrz ? &mrz : NULL);

@@ -13,7 +13,9 @@
  *           number_checksum_invalid, number_birth_mismatch, number_sex_mismatch,
  *           region_code_unknown, expired, expires_within_90_days, validity_span_invalid,
  *           under_18, temporary_id, mrz_checksum_invalid, field_unreadable,
- *           wrong_document_type, form_mismatch_name / _number / _address / _entity_type.
+ *           wrong_document_type, form_mismatch_name / _number / _address / _entity_type;
+ *           domain certificates: domain_expired, domain_expires_soon, tld_not_filable,
+ *           registrar_not_mainland (form "province"), form_mismatch_domain (form "domain").
  *           Flags about one field carry "field" (or "fields") naming it.
  * Severity rules (docs/VALIDATION.md): a form mismatch or a number/birth/sex failure is the
  * table's default (reject) unless the field's OCR confidence is below
@@ -30,7 +32,7 @@
 #include "core/bn_config.h"
 
 /* Run every check for doc_type ("id-card" "passport" "hk-macao-permit" "taiwan-permit"
- * "residence-permit" "business-license") and side ("front" | "back"; NULL = front) with the
+ * "residence-permit" "business-license" "domain-certificate") and side ("front" | "back"; NULL = front) with the
  * compiled-in defaults. form may be NULL; today is "YYYY-MM-DD" (NULL = now, UTC).
  * Returns 0, or -1 with bn_error "invalid_argument" (unknown type, checks/flags not an
  * object/array). Never fails on the content of fields or form. */
@@ -40,6 +42,11 @@ int bn_checks_run(const char *doc_type, const char *side, json_t *fields, const 
  * the region table (ocr.regions_path, see bn_regions_configure). */
 int bn_checks_run_cfg(const bn_config_t *cfg, const char *doc_type, const char *side, json_t *fields,
                       const json_t *form, const char *today, json_t *checks, json_t *flags);
+
+/* Same, with the task's options: options.profile picks profiles.<name>.domain_min_days (the
+ * remaining registration a domain certificate needs, default 90 days). options may be NULL. */
+int bn_checks_run_opts(const bn_config_t *cfg, const json_t *options, const char *doc_type, const char *side,
+                       json_t *fields, const json_t *form, const char *today, json_t *checks, json_t *flags);
 
 /* Required field keys for a type and side, NULL-terminated (an empty list for unknown ones); an
  * entry "a|b" is satisfied by either key (a licence's credit_code|registration_number). */

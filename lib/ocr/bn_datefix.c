@@ -8,7 +8,7 @@
 
 #include "core/bn_error.h"
 #include "img/bn_textdet.h"
-#include "ocr/bn_normalize.h"
+#include "core/bn_normalize.h"
 
 enum { YEAR, MONTH, DAY };
 

@@ -8,6 +8,7 @@
 
 #include "core/bn_error.h"
 #include "core/bn_validate.h"
+#include "ocr/bn_domain.h"
 #include "ocr/bn_ocr_norm.h"
 
 #define SEG_TEXT (BN_LINE_TEXT_MAX * 2)
@@ -16,9 +17,10 @@
 
 /* A field of a document: its key, its labels (first the usual one), and how its value lies. */
 enum { V_INLINE = 0, V_BELOW = 1 /* may be printed under its label (licence codes) */ };
+#define NLAB 10
 typedef struct {
     const char *key;
-    const char *labels[6];
+    const char *labels[NLAB];
     int place;
     int max_lines; /* lines a value may run over */
 } spec_t;
@@ -57,6 +59,24 @@ static const spec_t s_license[] = {
     {NULL, {NULL}, 0, 0},
 };
 
+/* Registrars print their own certificates: Chinese, bilingual or English labels (新网's
+ * 域名/Domain Name, 注册所有人/Registrant, 注册时间/Registration Date, 到期时间/Expiration Date).
+ * English labels are matched ignoring case and spaces. */
+static const spec_t s_domain[] = {
+    {"domain", {"域名名称", "域名", "Domain Name", "Domain"}, V_BELOW, 1},
+    {"holder", {"域名持有者", "域名所有者", "注册所有人", "持有者", "所有者", "注册人", "Registrant Name", "Registrant",
+                "Domain Holder", "Holder"}, V_BELOW, 2},
+    {"registrar", {"域名注册服务机构", "注册服务机构", "注册商", "Sponsoring Registrar", "Registrar"}, V_INLINE, 2},
+    {"registered_on", {"注册日期", "注册时间", "Registration Date", "Creation Date", "Registered On"}, V_INLINE, 1},
+    {"expires_on", {"到期日期", "到期时间", "过期时间", "有效期至", "Expiration Date", "Expiry Date", "Expires On"},
+     V_INLINE, 1},
+    {"certificate_no", {"证书编号", "证书号码", "Certificate No", "Certificate Number"}, V_INLINE, 1},
+    {"address", {"通信地址", "Address"}, V_INLINE, 0}, /* read for its label only: stops values above it */
+    {NULL, {NULL}, 0, 0},
+};
+
+static int is_domain_cert(const char *type) { return type && !strcmp(type, "domain-certificate"); }
+
 static const spec_t *spec_for(const char *type, const char *side)
 {
     int back = side && !strcmp(side, "back");
@@ -66,6 +86,8 @@ static const spec_t *spec_for(const char *type, const char *side)
         return back ? s_id_back : s_id_front;
     if (!strcmp(type, "business-license"))
         return s_license;
+    if (is_domain_cert(type))
+        return s_domain;
     return NULL;
 }
 
@@ -90,19 +112,20 @@ static int u8count(const char *s)
 }
 
 /* Spaces out (a label printed 名  称 reads "名 称"), full-width ASCII folded, so that labels
- * and values compare as printed. */
-static void clean(const char *in, char *out, size_t cap)
+ * and values compare as printed. keep_spaces (documents with English text: a name "Beijing
+ * Example Co., Ltd.") keeps one space where there were any, none at the start; labels are then
+ * matched across them (label_find). */
+static void clean(const char *in, char *out, size_t cap, int keep_spaces)
 {
     size_t o = 0;
     while (*in && o + 4 < cap) {
         const unsigned char *u = (const unsigned char *)in;
         int n = u8len(u[0]);
-        if (u[0] == ' ' || u[0] == '\t') {
-            in++;
-            continue;
-        }
-        if (n == 3 && u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80) { /* U+3000 */
-            in += 3;
+        int space = u[0] == ' ' || u[0] == '\t' || (n == 3 && u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80);
+        if (space) {
+            in += u[0] == 0xE3 ? 3 : 1;
+            if (keep_spaces && o > 0 && out[o - 1] != ' ')
+                out[o++] = ' ';
             continue;
         }
         if (n == 3 && u[0] == 0xEF && ((u[1] == 0xBC && u[2] >= 0x81) || (u[1] == 0xBD && u[2] <= 0x9E))) {
@@ -122,7 +145,7 @@ static void clean(const char *in, char *out, size_t cap)
 static const char *skip_sep(const char *s)
 {
     for (;;) {
-        if (*s == ':' || *s == '.' || *s == ',' || *s == '-' || *s == '_' || *s == '|')
+        if (*s == ':' || *s == '.' || *s == ',' || *s == '-' || *s == '_' || *s == '|' || *s == ' ' || *s == '/')
             s++;
         else if (!strncmp(s, "：", 3) || !strncmp(s, "，", 3) || !strncmp(s, "、", 3))
             s += 3;
@@ -224,7 +247,7 @@ static int label_halves(const spec_t *sp, const char *a, const char *b)
 {
     size_t la = strlen(a);
     for (; sp && sp->key; sp++)
-        for (int i = 0; i < 6 && sp->labels[i]; i++) {
+        for (int i = 0; i < NLAB && sp->labels[i]; i++) {
             const char *l = sp->labels[i];
             if (strlen(l) <= la || strncmp(l, a, la))
                 continue;
@@ -234,7 +257,7 @@ static int label_halves(const spec_t *sp, const char *a, const char *b)
     return 0;
 }
 
-static int build_segments(const bn_lines_t *in, const spec_t *sp, seg_t *seg, int max)
+static int build_segments(const bn_lines_t *in, const spec_t *sp, seg_t *seg, int max, int keep_spaces)
 {
     bn_lines_t L = *in;
     L.v = malloc((size_t)(MAX_SEGS + 1) * sizeof *L.v);
@@ -251,7 +274,7 @@ static int build_segments(const bn_lines_t *in, const spec_t *sp, seg_t *seg, in
     for (int i = 0; i < L.n; i++) {
         const bn_line_t *l = order[i];
         char t[BN_LINE_TEXT_MAX];
-        clean(l->text, t, sizeof t);
+        clean(l->text, t, sizeof t, keep_spaces);
         /* specks, guilloche and stray marks read as one or two unlikely characters */
         if (!t[0] || (l->conf < 0.35 && u8count(t) <= 3))
             continue;
@@ -269,8 +292,11 @@ static int build_segments(const bn_lines_t *in, const spec_t *sp, seg_t *seg, in
                 break;
             }
         }
-        if (join >= 0 && strlen(seg[join].t) + strlen(t) < SEG_TEXT) {
+        if (join >= 0 && strlen(seg[join].t) + strlen(t) + 1 < SEG_TEXT) {
             seg_t *s = &seg[join];
+            /* two boxes of one English phrase: the space the detector cut at */
+            if (keep_spaces && s->t[0] && s->t[strlen(s->t) - 1] != ' ')
+                strcat(s->t, " ");
             if (s->nparts < MAX_PARTS)
                 s->part_at[s->nparts] = strlen(s->t), s->part_x[s->nparts++] = l->x;
             strcat(s->t, t);
@@ -303,6 +329,41 @@ static int cmp_hit(const void *a, const void *b)
 {
     const hit_t *p = a, *q = b;
     return p->seg != q->seg ? p->seg - q->seg : (int)p->at - (int)q->at;
+}
+
+static int is_ascii_label(const char *l) { return (unsigned char)l[0] < 0x80; }
+
+/* The first occurrence of label in text, ASCII compared ignoring case, spaces in text skipped
+ * between the label's characters (a CJK label has no case, and text without spaces compares as
+ * strstr). *len: the bytes it spans in text. */
+static const char *label_find(const char *text, const char *label, size_t *len)
+{
+    for (const char *start = text; *start; start += u8len((unsigned char)*start)) {
+        if (*start == ' ')
+            continue;
+        const char *t = start, *l = label;
+        while (*l) {
+            if (*l == ' ') {
+                l++;
+                continue;
+            }
+            while (*t == ' ' && t != start)
+                t++;
+            char a = *t, b = *l;
+            if (a >= 'A' && a <= 'Z')
+                a = (char)(a + 32);
+            if (b >= 'A' && b <= 'Z')
+                b = (char)(b + 32);
+            if (!a || a != b)
+                break;
+            t++, l++;
+        }
+        if (!*l) {
+            *len = (size_t)(t - start);
+            return start;
+        }
+    }
+    return NULL;
 }
 
 /* Does text start with label but for exactly one character? *len: the bytes it spans. */
@@ -348,17 +409,18 @@ static int find_labels(const spec_t *sp, seg_t *seg, int ns, hit_t *hit, int max
 {
     int n = 0;
     /* longest labels first, so 营业场所 is not also taken as 场所 or 住所 inside it */
-    for (int pass = 8; pass >= 1; pass--)
+    for (int pass = 24; pass >= 1; pass--)
         for (int s = 0; s < ns; s++)
             for (int k = 0; sp[k].key; k++)
-                for (int v = 0; v < 6 && sp[k].labels[v]; v++) {
+                for (int v = 0; v < NLAB && sp[k].labels[v]; v++) {
                     const char *lab = sp[k].labels[v];
                     if (u8count(lab) != pass)
                         continue;
-                    const char *p = strstr(seg[s].t, lab);
+                    size_t len = 0;
+                    const char *p = label_find(seg[s].t, lab, &len);
                     if (!p || n >= max)
                         continue;
-                    size_t at = (size_t)(p - seg[s].t), len = strlen(lab);
+                    size_t at = (size_t)(p - seg[s].t);
                     if (overlaps(hit, n, s, at, len))
                         continue;
                     if (pass == 1 && (at != 0 || has_spec(hit, n, k)))
@@ -385,9 +447,10 @@ static int find_labels(const spec_t *sp, seg_t *seg, int ns, hit_t *hit, int max
         for (int k = 0; sp[k].key; k++) {
             if (has_spec(hit, n, k))
                 continue;
-            for (int v = 0; v < 6 && sp[k].labels[v]; v++) {
+            for (int v = 0; v < NLAB && sp[k].labels[v]; v++) {
                 size_t len;
-                if (u8count(sp[k].labels[v]) >= 2 && one_off_prefix(seg[s].t, sp[k].labels[v], &len)) {
+                if (u8count(sp[k].labels[v]) >= 2 && !is_ascii_label(sp[k].labels[v]) &&
+                    one_off_prefix(seg[s].t, sp[k].labels[v], &len)) {
                     if (cand != k)
                         cands++;
                     cand = k, clen = len;
@@ -405,7 +468,14 @@ static int find_labels(const spec_t *sp, seg_t *seg, int ns, hit_t *hit, int max
     for (int i = 0; i < n; i++) {
         const hit_t *h = &hit[i];
         int mid = h->at > 3;
-        if (mid && u8count(sp[h->spec].labels[0]) < 4 && !seg[h->seg].starts_label)
+        /* English words inside a sentence ("the domain name … is registered by") are no label */
+        const char *lab = sp[h->spec].labels[0];
+        for (int v = 0; v < NLAB && sp[h->spec].labels[v]; v++) {
+            size_t l2;
+            if (label_find(seg[h->seg].t + h->at, sp[h->spec].labels[v], &l2) == seg[h->seg].t + h->at && l2 == h->len)
+                lab = sp[h->spec].labels[v];
+        }
+        if (mid && (u8count(lab) < 4 || is_ascii_label(lab)) && !seg[h->seg].starts_label)
             continue;
         /* after 经营范围 in a segment comes running text, whatever words it holds */
         if (h->seg == boundary_seg)
@@ -501,7 +571,13 @@ static int plausible_value(const char *key, const char *t, size_t n)
 {
     if (!strcmp(key, "credit_code") || !strcmp(key, "registration_number") || !strcmp(key, "id_number"))
         return alnum_count(t, n) >= 13;
-    if (strstr(key, "date")) { /* digits, or Chinese numerals with 年 (二〇一〇年三月十五日) */
+    if (!strcmp(key, "domain")) {
+        char buf[BN_KIE_VALUE_MAX], d[BN_DOMAIN_MAX];
+        snprintf(buf, sizeof buf, "%.*s", (int)n, t);
+        return bn_domain_plausible(bn_domain_norm(buf, d, sizeof d));
+    }
+    if (strstr(key, "date") || !strcmp(key, "registered_on") || !strcmp(key, "expires_on")) {
+        /* digits, or Chinese numerals with 年 (二〇一〇年三月十五日) */
         char buf[BN_KIE_VALUE_MAX], d[32];
         snprintf(buf, sizeof buf, "%.*s", (int)n, t);
         return alnum_count(t, n) >= 4 || bn_norm_date(buf, d, sizeof d)[0];
@@ -567,7 +643,7 @@ static void continuation(seg_t *seg, int ns, const hit_t *hit, int nh, bn_kie_fi
 /* The value of label hit i: after it in its segment, else the segment to its right on the same
  * row, else (codes) the segment under it. */
 static void value_of(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int nh, int i, bn_kie_t *out,
-                     int id_front)
+                     int id_front, float reach)
 {
     const hit_t *h = &hit[i];
     const spec_t *fs = &sp[h->spec];
@@ -579,6 +655,9 @@ static void value_of(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int
     seg_t *s = &seg[h->seg];
     size_t end = i + 1 < nh && hit[i + 1].seg == h->seg ? hit[i + 1].at : strlen(s->t);
     const char *v = skip_sep(s->t + h->at + h->len);
+    /* a bilingual label (域名 Domain Name：…): the value follows the second half */
+    if (i + 1 < nh && hit[i + 1].seg == h->seg && hit[i + 1].spec == h->spec && v >= s->t + end)
+        return;
     size_t vlen = v < s->t + end ? (size_t)(s->t + end - v) : 0;
     int src = -1;
     float vx = s->x;
@@ -592,7 +671,7 @@ static void value_of(const spec_t *sp, seg_t *seg, int ns, const hit_t *hit, int
         for (int k = 0; k < ns; k++) {
             seg_t *c = &seg[k];
             if (k == h->seg || c->used || !same_row(c, s->y, s->h) || c->x < s->x + s->w - 0.5f * s->h ||
-                c->x > s->x + s->w + 6 * s->h)
+                c->x > s->x + s->w + reach * s->h)
                 continue;
             size_t n = text_before_label(seg, hit, nh, k);
             if (n == 0 || !plausible_value(fs->key, c->t, n))
@@ -744,6 +823,50 @@ static int issue_date_by_parts(seg_t *seg, int ns, const hit_t *hit, int nh, int
                          "issue_date", out);
 }
 
+/* A domain certificate: the domain printed large without its label (the tallest line that is
+ * wholly a domain: a footer's "www.registrar.cn" is small print), and a holder printed in
+ * Chinese then English ("北京示例科技有限公司 Beijing Shili Technology Co., Ltd.", or the English
+ * line under it) split into holder and holder_en. */
+static void by_form_domain(seg_t *seg, int ns, bn_kie_t *out)
+{
+    if (!bn_kie_get(out, "domain")) {
+        int best = -1;
+        char d[BN_DOMAIN_MAX];
+        for (int s = 0; s < ns; s++)
+            if (!seg[s].used && bn_domain_plausible(bn_domain_norm(seg[s].t, d, sizeof d)) && strchr(seg[s].t, '.') &&
+                (best < 0 || seg[s].h > seg[best].h))
+                best = s;
+        bn_kie_field_t *f = best >= 0 ? field_for(out, "domain") : NULL;
+        if (f)
+            append(f, seg[best].t, strlen(seg[best].t), &seg[best], 1), seg[best].used = 1;
+    }
+    bn_kie_field_t *h = NULL;
+    for (int i = 0; i < out->n; i++)
+        if (!strcmp(out->f[i].key, "holder") && out->f[i].value[0])
+            h = &out->f[i];
+    if (!h || bn_kie_get(out, "holder_en"))
+        return;
+    /* the Latin text after the last Chinese character (or full-width bracket) */
+    size_t cut = 0;
+    for (size_t i = 0; h->value[i]; i += (size_t)u8len((unsigned char)h->value[i]))
+        if ((unsigned char)h->value[i] >= 0x80)
+            cut = i + (size_t)u8len((unsigned char)h->value[i]);
+    const char *tail = h->value + cut;
+    int letters = 0;
+    for (const char *p = tail; *p; p++)
+        letters += (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z');
+    if (cut == 0 || letters < 3)
+        return;
+    bn_kie_field_t en = *h;
+    while (*tail == ' ')
+        tail++;
+    snprintf(en.key, sizeof en.key, "holder_en");
+    memmove(en.value, tail, strlen(tail) + 1);
+    h->value[cut] = 0;
+    if (out->n < BN_KIE_MAX)
+        out->f[out->n++] = en;
+}
+
 /* Where the sex is printed on an ID card's front: the 男 or 女 among the first characters of a
  * short segment (性别男, 性男, 男 — 性别 misread or lost), or NULL. */
 static const char *sex_in(const seg_t *s)
@@ -848,6 +971,10 @@ static void name_above_sex(seg_t *seg, int ns, const hit_t *hit, int nh, bn_kie_
 static void by_form(const char *type, const char *side, seg_t *seg, int ns, const hit_t *hit, int nh,
                     const spec_t *sp, const bn_lines_t *L, bn_kie_t *out)
 {
+    if (is_domain_cert(type)) {
+        by_form_domain(seg, ns, out);
+        return;
+    }
     int lic = !strcmp(type, "business-license"), back = side && !strcmp(side, "back");
     char buf[64];
     if (lic) {
@@ -971,7 +1098,7 @@ int bn_kie_extract(const char *doc_type, const char *side, const bn_lines_t *lin
         free(seg), free(hit);
         return bn_error_set("out_of_memory", "bn_kie_extract");
     }
-    int ns = build_segments(lines, sp, seg, MAX_SEGS);
+    int ns = build_segments(lines, sp, seg, MAX_SEGS, is_domain_cert(doc_type));
     if (ns < 0) {
         free(seg), free(hit);
         return bn_error_set("out_of_memory", "bn_kie_extract");
@@ -981,10 +1108,11 @@ int bn_kie_extract(const char *doc_type, const char *side, const bn_lines_t *lin
     for (int i = 0; i < nh; i++)
         if (hit[i].spec < 32 && !seen[hit[i].spec]++)
             out->labels_seen++;
-    int id_front = strcmp(doc_type, "business-license") != 0 && !(side && !strcmp(side, "back"));
+    int id_front = spec_for(doc_type, side) == s_id_front;
     /* mark label-only segments so that no value takes them */
     for (int i = 0; i < nh; i++)
-        value_of(sp, seg, ns, hit, nh, i, out, id_front);
+        /* a certificate's value column may lie far right of short labels (REGISTRANT … name) */
+        value_of(sp, seg, ns, hit, nh, i, out, id_front, is_domain_cert(doc_type) ? 20.0f : 6.0f);
     by_form(doc_type, side, seg, ns, hit, nh, sp, lines, out);
     /* fields whose label was found but no value: drop them */
     int m = 0;

@@ -1,5 +1,6 @@
 #include "ocr/bn_ocr_norm.h"
-#include "ocr/bn_normalize.h"
+#include "core/bn_normalize.h"
+#include "ocr/bn_domain.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -335,12 +336,138 @@ static void trim_term(char *s)
     memmove(s, d, strlen(d) + 1);
 }
 
+/* English text as printed: full-width folded, one space between words, case kept
+ * ("Beijing Example Technology Co., Ltd."). */
+static char *latin_text(const char *raw, char *out, size_t size)
+{
+    size_t k = 0;
+    int pending_space = 0;
+    for (const char *p = raw ? raw : ""; *p;) {
+        uint32_t cp;
+        p += utf8_next(p, &cp);
+        cp = fold(cp);
+        if (cp == ' ' || cp == '\t' || cp == '\n' || cp == 0x3000) {
+            pending_space = k > 0;
+            continue;
+        }
+        if (cp < 0x21 || cp == 0x7F)
+            continue;
+        if (pending_space && k + 2 < size)
+            out[k++] = ' ';
+        pending_space = 0;
+        k = utf8_put(out, k, size, cp);
+    }
+    out[k] = 0;
+    return out;
+}
+
+static int letter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
+/* Is the word ending at end-1 (start of text at s) one of the company abbreviations that take a
+ * period? */
+static int abbrev_before(const char *s, size_t end)
+{
+    static const char *const ab[] = {"Co", "Ltd", "Inc", "Corp", "CO", "LTD", "INC", "CORP", NULL};
+    for (int i = 0; ab[i]; i++) {
+        size_t n = strlen(ab[i]);
+        if (end >= n && !strncmp(s + end - n, ab[i], n) && (end == n || !letter(s[end - n - 1])))
+            return 1;
+    }
+    return 0;
+}
+
+/* The recogniser drops the space after a comma or an abbreviation's period and a final period
+ * ("Co.,Ltd" for "Co., Ltd."): English company names get their conventional punctuation. */
+static void latin_company(char *s, size_t size)
+{
+    char o[BN_NORM_MAX];
+    size_t k = 0, n = strlen(s);
+    for (size_t i = 0; i < n && k + 3 < sizeof o; i++) {
+        o[k++] = s[i];
+        if (i + 1 < n && letter(s[i + 1]) && (s[i] == ',' || (s[i] == '.' && abbrev_before(s, i))))
+            o[k++] = ' ';
+    }
+    if (k > 0 && k + 2 < sizeof o && abbrev_before(o, k))
+        o[k++] = '.';
+    o[k] = 0;
+    snprintf(s, size, "%s", o);
+}
+
+/* Does a word of a company's name start at p? */
+static int company_word_at(const char *p)
+{
+    static const char *const w[] = {"Technology", "Technologies", "Corporation", "Computing", "Cloud", "Network",
+                                    "Information", "Services", "Software", "Limited", "Ltd", "Co.", "Inc", "LLC",
+                                    "Group", "Company", "SAS", "GmbH", NULL};
+    for (int i = 0; w[i]; i++) {
+        size_t n = strlen(w[i]);
+        if (!strncmp(p, w[i], n) && !(p[n] >= 'a' && p[n] <= 'z'))
+            return 1;
+    }
+    return 0;
+}
+
+/* A name whose spaces the recogniser lost (small serif print): "ShenzhenQimingE-CommerceCo.,Ltd"
+ * has its words back where a capital follows a small letter. A holder's English name is the
+ * pinyin of the Chinese one (Tencent: 所有者(英文) is its full pinyin), which has no capital inside
+ * a word. A registrar's brand is written so (GoDaddy, HiChina): there (words_only) only before
+ * the words of a company's name (XinnetTechnologyCorporation). */
+static void camel_split(char *s, size_t size, int words_only)
+{
+    char o[BN_NORM_MAX];
+    size_t k = 0, n = strlen(s);
+    for (size_t i = 0; i < n && k + 2 < sizeof o; i++) {
+        if (i > 0 && s[i] >= 'A' && s[i] <= 'Z' && s[i - 1] >= 'a' && s[i - 1] <= 'z' &&
+            (!words_only || company_word_at(s + i)))
+            o[k++] = ' ';
+        o[k++] = s[i];
+    }
+    o[k] = 0;
+    snprintf(s, size, "%s", o);
+}
+
+/* A domain certificate's fields (docs/OCR.md): the domain by bn_domain_norm, dates YYYY-MM-DD,
+ * a Chinese holder or registrar as a licence's name, an English one as printed. */
+static char *norm_domain_cert(const char *key, const char *raw, char *out, size_t size)
+{
+    if (!strcmp(key, "domain"))
+        return bn_domain_norm(raw, out, size);
+    if (!strcmp(key, "registered_on") || !strcmp(key, "expires_on")) {
+        /* a month's O read as a zero ("11 0ct 2026"): a 0 before a letter is one */
+        char d[128];
+        snprintf(d, sizeof d, "%s", raw ? raw : "");
+        for (char *p = d; *p; p++)
+            if (*p == '0' && letter(p[1]))
+                *p = 'O';
+        bn_norm_date(d, out, size);
+        if (!strcmp(out, "long-term")) /* a registration always ends */
+            out[0] = 0;
+        return out;
+    }
+    if (!strcmp(key, "certificate_no"))
+        return filter(raw, KEEP_DIGIT | KEEP_UPPER, out, size);
+    int cjk = 0;
+    for (const char *p = raw ? raw : ""; *p && !cjk;) {
+        uint32_t cp;
+        p += utf8_next(p, &cp);
+        cjk = is_cjk(cp);
+    }
+    if (cjk)
+        return bn_norm_field("business-license", "name", raw, out, size);
+    latin_text(raw, out, size);
+    camel_split(out, size, !strcmp(key, "registrar"));
+    latin_company(out, size);
+    return out;
+}
+
 char *bn_norm_field(const char *doc_type, const char *key, const char *raw, char *out, size_t size)
 {
     out[0] = 0;
     if (!key || size < 2)
         return out;
     doc_type = doc_type ? doc_type : "";
+    if (!strcmp(doc_type, "domain-certificate"))
+        return norm_domain_cert(key, raw, out, size);
     int passport = !strcmp(doc_type, "passport");
     if (!strcmp(key, "id_number")) {
         filter(raw, KEEP_DIGIT | KEEP_UPPER, out, size);

@@ -1,6 +1,6 @@
 /* bn_real_eval — `beian eval real DIR...` (see bn_real_eval.h). */
 #include "ocr/bn_real_eval.h"
-#include "ocr/bn_normalize.h"
+#include "core/bn_normalize.h"
 #include "core/bn_config.h"
 #include "core/bn_error.h"
 #include "core/bn_file.h"

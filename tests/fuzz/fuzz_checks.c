@@ -11,7 +11,7 @@
 #include <string.h>
 
 static const char *s_types[] = {"id-card", "passport", "hk-macao-permit", "taiwan-permit",
-                                "residence-permit", "business-license"};
+                                "residence-permit", "business-license", "domain-certificate"};
 
 static void s_run(const char *type, const char *side, json_t *fields, const json_t *form)
 {

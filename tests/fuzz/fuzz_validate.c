@@ -1,13 +1,13 @@
 /* Fuzz the validators and the text normaliser: every bn_validate function promises to take any
  * NUL-terminated string and answer "invalid" rather than fail (lib/core/bn_validate.h), and
- * bn_norm bounds its input and output (lib/ocr/bn_normalize.h).
+ * bn_norm bounds its input and output (lib/core/bn_normalize.h).
  * Input: up to four strings separated by '\n'; each goes through everything, the first two are
  * also compared. Properties checked, beyond not crashing: a parsed date formats and parses back
  * to itself, a valid ID number carries its own check character, a string is fully similar to
  * itself, a normalisation into a small buffer is a prefix of the one into a large buffer. */
 #include "core/bn_error.h"
 #include "core/bn_validate.h"
-#include "ocr/bn_normalize.h"
+#include "core/bn_normalize.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Deterministic synthetic specimen generator for beian's stage tests and evaluations.
 
-    specgen.py --out DIR --seed N [--set quality|ocr|face|all|application] [--count X]
+    specgen.py --out DIR --seed N [--set quality|ocr|face|all|application|domain|domain-eval] [--count X]
                [--types t1,t2] [--portraits DIR] [--today YYYY-MM-DD]
 
 Renders flat 300-dpi documents from data/layouts.json with random valid fields, composes them
@@ -24,6 +24,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import domaincert as DC  # noqa: E402
 import fields as F  # noqa: E402
 import render as R  # noqa: E402
 
@@ -220,7 +221,7 @@ class Scene:
 
 def compose(flat, key, g, style="photo", frac=None, skew=None, jitter=None, cut=0.0, light=None,
             optics=0.5, scene_long=None):
-    card = not key.startswith(("business-license", "passport"))
+    card = not key.startswith(("business-license", "passport", "domain-certificate"))
     fh, fw = flat.shape[:2]
     aspect = fw / fh
     if style == "scan":
@@ -448,7 +449,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--set", default="all", choices=["quality", "ocr", "face", "all", "application"])
+    ap.add_argument("--set", default="all", choices=["quality", "ocr", "face", "all", "application", "domain", "domain-eval"])
     ap.add_argument("--count", type=float, default=1.0, help="scale factor for the number of samples (default 1)")
     ap.add_argument("--types", default=",".join(TYPES))
     ap.add_argument("--portraits", default=None, help="face photo, or directory of them, to paste as portraits")
@@ -475,12 +476,14 @@ def main():
     # A re-run into the same directory must not leave samples of an earlier run behind (evaluators
     # read every *.json): remove only files with the names this generator writes.
     for f in sorted(os.listdir(a.out)):
-        if f == "index.json" or re.match(r"^\d{4}-[a-z-]+\.(jpg|png|json|flat\.png)$", f):
+        if f == "index.json" or re.match(r"^\d{4}-[a-z-]+\.(jpg|png|pdf|json|flat\.png)$", f):
             os.remove(os.path.join(a.out, f))
         elif re.match(r"^app-\d{4}$", f) and os.path.isdir(os.path.join(a.out, f)):
             remove_application(os.path.join(a.out, f))
     if a.set == "application":
         return applications(a, layouts, today, portraits)
+    if a.set in ("domain", "domain-eval"):
+        return domain_certificates(a, today)
     items = plan(a.set, a.count, types)
 
     # Every undegraded sample (clean, scan, mild, face) and every expired/expiring one shows its
@@ -615,6 +618,74 @@ def sample(a, i, kind, slot, layout, values, flat, src, fname, g, derived=None):
     with open(os.path.join(a.out, name + ".json"), "w", encoding="utf-8") as f:
         json.dump(truth, f, ensure_ascii=False, indent=1)
     return {k: truth[k] for k in ("name", "image", "type", "side", "degradations", "expected_flags", "clean", "mild")}
+
+
+# ---- domain certificates ----------------------------------------------------------------------
+
+DOMAIN_KEY = "domain-certificate:front"
+DOMAIN_VARIANTS = ["expired", "expiring", "tld", "registrar", "form_domain", "holder"]
+DOMAIN_KINDS = ["download", "photo", "pdf", "scan", "download", "mild"]
+
+
+def domain_certificates(a, today):
+    """--set domain (the field tests' styles) / domain-eval (the held-out styles and fonts): flat
+    downloads (PNG), PDFs, scans and phone photos of certificates, good ones and one of each
+    planted problem per style, each with its truth: fields, form (domain, province) and the
+    flags expected."""
+    field = a.set == "domain"
+    styles = DC.FIELD_STYLES if field else DC.HELD_OUT_STYLES
+    n_ok = max(len(styles), int(round((12 if field else 36) * a.count)))
+    per_variant = max(1, int(round((1 if field else 4) * a.count)))
+    items = [("ok", styles[i % len(styles)]) for i in range(n_ok)]
+    for v in DOMAIN_VARIANTS:
+        items += [(v, styles[(k + DOMAIN_VARIANTS.index(v)) % len(styles)]) for k in range(per_variant)]
+    index = []
+    for i, (variant, style) in enumerate(items):
+        rng = random.Random("%d/%s/domain/%d" % (a.seed, a.set, i))
+        g = np.random.default_rng([a.seed, i, 21 if field else 22])
+        values, extra = DC.make_values(rng, today, style, variant)
+        flat = DC.draw(style, values, extra, rng)
+        kind = DOMAIN_KINDS[i % len(DOMAIN_KINDS)] if variant == "ok" else DOMAIN_KINDS[(i * 5) % 4]
+        name = "%04d-domain-certificate-front-%s" % (i, kind)
+        sc = None
+        if kind == "pdf":
+            ext, data = ".pdf", DC.to_pdf(flat)
+        elif kind == "download":
+            ext = ".png"
+            s = g.uniform(0.7, 1.0)  # registrars' PNGs: 140-200 dpi
+            img = cv2.resize(flat, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)[..., ::-1]
+            data = encode(np.ascontiguousarray(img), ext, 0)
+        else:
+            if kind == "scan":
+                sc = compose(flat, DOMAIN_KEY, g, style="scan", frac=g.uniform(0.55, 0.75), optics=0.4)
+            elif kind == "mild":
+                sc = compose(flat, DOMAIN_KEY, g, frac=g.uniform(0.45, 0.65), jitter=g.uniform(0.03, 0.06),
+                             skew=g.uniform(-2, 2), light=(g.uniform(0.6, 0.7), g.uniform(0.9, 0.97)),
+                             optics=g.uniform(0.8, 1.1))
+            else:
+                sc = compose(flat, DOMAIN_KEY, g, frac=g.uniform(0.45, 0.7))
+            ext = ".jpg"
+            data = encode(to_u8(sc.img), ext, int(g.integers(88, 96)))
+        with open(os.path.join(a.out, name + ext), "wb") as f:
+            f.write(data)
+        truth = {
+            "name": name, "image": name + ext, "type": "domain-certificate", "side": "front",
+            "style": style, "held_out": not field, "variant": variant, "kind": kind,
+            "fields": DC.truth_fields(values), "form": extra["form"], "subject": extra["subject"],
+            "seal": extra["seal"], "expected_flags": DC.expected_flags(variant),
+            "clean": variant == "ok" and kind != "mild", "mild": variant == "ok" and kind == "mild",
+            "degradations": [], "corners": None if sc is None else [[round(float(x), 2), round(float(y), 2)]
+                                                                   for x, y in sc.corners],
+        }
+        with open(os.path.join(a.out, name + ".json"), "w", encoding="utf-8") as f:
+            json.dump(truth, f, ensure_ascii=False, indent=1)
+        index.append({k: truth[k] for k in ("name", "image", "type", "side", "style", "variant", "kind",
+                                            "expected_flags", "clean", "mild")})
+    summary = {"seed": a.seed, "set": a.set, "count": a.count, "today": a.today, "types": ["domain-certificate"],
+               "styles": styles, "samples": index}
+    with open(os.path.join(a.out, "index.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, ensure_ascii=False, indent=1)
+    print("specgen: %d domain certificates (%s) -> %s" % (len(index), ", ".join(styles), a.out), file=sys.stderr)
 
 
 # ---- applications ---------------------------------------------------------------------------

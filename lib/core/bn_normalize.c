@@ -1,4 +1,4 @@
-#include "ocr/bn_normalize.h"
+#include "core/bn_normalize.h"
 
 #include <stdio.h>
 #include <stdlib.h>
