@@ -22,8 +22,13 @@ const char *cli_report_verdict(const json_t *result)
     const char *v = json_string_value(json_object_get(result, "verdict"));
     const char *st = json_string_value(json_object_get(result, "status"));
     if (st && (!strcmp(st, "input_error") || !strcmp(st, "failed") || !strcmp(st, "cancelled")))
-        return st; /* a failed job's review verdict is the machine's, not the documents' */
-    return v ? v : st ? st : "input_error";
+        v = st; /* a failed job's review verdict is the machine's, not the documents' */
+    /* Only the known names: the value lands in HTML attributes and a file read back on a resume
+     * is not trusted to hold one. Anything else is for a person to look at. */
+    for (int k = 0; v && k < NORDER; k++)
+        if (!strcmp(v, s_order[k]))
+            return s_order[k];
+    return "review";
 }
 
 static void s_html(FILE *f, const char *s)

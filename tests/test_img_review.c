@@ -24,13 +24,12 @@ static bn_image_t *s_review(const char *ocr_flags, const char *glare)
     json_t *q = json_loads("[]", 0, NULL), *o = json_loads(ocr_flags, 0, NULL), *gl = glare ? json_loads(glare, 0, NULL) : NULL;
     json_t *fields = json_loads("{\"id_number\": {\"value\": \"x\", \"box\": [200, 200, 300, 50]}}", 0, NULL);
     const json_t *fl[] = {q, o};
-    bn_stage_result_t out = {0};
-    json_t *rv = bn_review_blob(&out, img, &g, W, fl, 2, gl, fields, 800, 400);
-    bn_image_t *back = NULL;
-    CHECK(json_is_object(rv) && out.nblobs == 1 && !strcmp(out.blobs[0].name, "review"), "a review blob");
-    if (out.nblobs == 1)
-        back = bn_image_decode(out.blobs[0].data, out.blobs[0].size, &(bn_decode_limits_t){0}, NULL);
-    bn_stage_result_clear(&out);
+    void *jpg = NULL;
+    size_t len = 0;
+    json_t *rv = bn_review_blob(img, &g, W, fl, 2, gl, fields, 800, 400, &jpg, &len);
+    CHECK(json_is_object(rv) && jpg && (size_t)json_integer_value(json_object_get(rv, "bytes")) == len, "a review JPEG");
+    bn_image_t *back = jpg ? bn_image_decode(jpg, len, &(bn_decode_limits_t){0}, NULL) : NULL;
+    free(jpg);
     json_decref(rv);
     json_decref(q);
     json_decref(o);

@@ -7,7 +7,6 @@
 #include "img/bn_prepare.h"
 #include "core/bn_error.h"
 #include "core/bn_flags.h"
-#include "core/bn_stage.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -122,9 +121,8 @@ static int s_box(const json_t *a, bn_review_mark_t *m)
     return m->has_box;
 }
 
-json_t *bn_review_blob(bn_stage_result_t *out, const bn_image_t *orig, const bn_docgeom_t *g, int long_side,
-                       const json_t *const *flags, int nflags, const json_t *glare, const json_t *fields, int fw,
-                       int fh)
+json_t *bn_review_blob(const bn_image_t *orig, const bn_docgeom_t *g, int long_side, const json_t *const *flags,
+                       int nflags, const json_t *glare, const json_t *fields, int fw, int fh, void **jpg, size_t *len)
 {
     enum { MAX_MARKS = 96 };
     bn_review_mark_t marks[MAX_MARKS];
@@ -156,14 +154,12 @@ json_t *bn_review_blob(bn_stage_result_t *out, const bn_image_t *orig, const bn_
         }
     }
     bn_image_t *review = bn_review_render(orig, g, marks, n, long_side);
-    size_t len = 0;
-    void *jpg = review ? bn_image_encode_jpeg(review, 80, &len) : NULL;
+    *len = 0;
+    *jpg = review ? bn_image_encode_jpeg(review, 80, len) : NULL;
     json_t *rv = json_null();
-    if (jpg) {
+    if (*jpg)
         rv = json_pack("{s:i, s:i, s:I, s:s, s:s}", "width", review->width, "height", review->height, "bytes",
-                       (json_int_t)len, "mime", "image/jpeg", "blob", "review");
-        bn_stage_result_add_blob(out, "review", "image/jpeg", jpg, len);
-    }
+                       (json_int_t)*len, "mime", "image/jpeg", "blob", "review");
     bn_image_destroy(&review);
     return rv;
 }

@@ -1,7 +1,7 @@
 /* bn_prepare — the image a portal uploads to the provider, and the annotated review image. */
 #ifndef BN_PREPARE_H
 #define BN_PREPARE_H
-#include "core/bn_stage.h"
+#include <jansson.h>
 #include "img/bn_docfind.h"
 #include "img/bn_layout.h"
 #include "img/bn_metrics.h"
@@ -39,15 +39,15 @@ typedef struct {
 bn_image_t *bn_review_render(const bn_image_t *orig, const bn_docgeom_t *g, const bn_review_mark_t *marks,
                              int nmarks, int long_side);
 
-/* The review image of a document as a stage's blob "review" (JPEG) and its JSON description
- * ({"width", "height", "bytes", "mime", "blob"}, or null when it could not be drawn). Its marks:
+/* The review image of a document: a JPEG for the stage's blob "review" (*jpg, malloc'd; NULL
+ * when it could not be drawn) and its JSON description ({"width", "height", "bytes", "mime",
+ * "blob"}, or null). Its marks:
  * every flag of `flags` arrays (the table's label_en), each box of glare ({"size": [w, h] of the
  * rectified document, "boxes": [[x, y, w, h], ...]}, may be NULL), and the box of each flag's
  * field in fields (may be NULL), in a rectified document of fw x fh pixels (0: orig's pixels).
  * Called by the quality stage, and again by the ocr stage with the quality flags (hints) and its
  * own, whose review then replaces the quality stage's in the result. */
-json_t *bn_review_blob(bn_stage_result_t *out, const bn_image_t *orig, const bn_docgeom_t *g, int long_side,
-                       const json_t *const *flags, int nflags, const json_t *glare, const json_t *fields, int fw,
-                       int fh);
+json_t *bn_review_blob(const bn_image_t *orig, const bn_docgeom_t *g, int long_side, const json_t *const *flags,
+                       int nflags, const json_t *glare, const json_t *fields, int fw, int fh, void **jpg, size_t *len);
 
 #endif

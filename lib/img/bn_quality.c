@@ -562,7 +562,9 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     for (int k = 0; k < 4; k++)
         gr.corners[k].x *= fs, gr.corners[k].y *= fs;
     const json_t *fl[] = {flags};
-    json_t *rv = bn_review_blob(out, frame, &gr, fw, fl, 1, json_object_get(q, "glare_boxes"), NULL, 0, 0);
+    void *rj = NULL;
+    size_t rlen = 0;
+    json_t *rv = bn_review_blob(frame, &gr, fw, fl, 1, json_object_get(q, "glare_boxes"), NULL, 0, 0, &rj, &rlen);
 
     STEP("review");
     /* What is left of preparing once metrics and review are done (0 when it overlapped fully). */
@@ -574,10 +576,13 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         json_object_set_new(q, "watermark", json_boolean(1));
     if (!prep.jpg) {
         json_decref(rv);
+        free(rj);
         bn_error_set(prep.code[0] ? prep.code : "internal", "%s", prep.msg);
         goto fail;
     }
     bn_stage_result_add_blob(out, "prepared", "image/jpeg", prep.jpg, prep.pi.bytes);
+    if (rj)
+        bn_stage_result_add_blob(out, "review", "image/jpeg", rj, rlen);
     json_t *prepared = json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:b}", "width", prep.pi.width, "height",
                                  prep.pi.height, "bytes", (json_int_t)prep.pi.bytes, "mime", "image/jpeg", "blob",
                                  "prepared", "profile", prof.name, "jpeg_quality", prep.pi.quality, "fits_profile",

@@ -1053,9 +1053,14 @@ finish:;
         if (!have)
             have = geom_from_hints(task->hints, shrink, &g) == 0;
         const json_t *fl[] = {json_object_get(qh, "flags"), flags};
-        rv = bn_review_blob(out, img, have ? &g : NULL, (int)bn_config_num(task->config, "quality.review.long_side", 800),
-                            fl, 2, json_object_get(json_object_get(qh, "quality"), "glare_boxes"),
-                            page || rotation == 0 ? fields : NULL, page ? page->width : 0, page ? page->height : 0);
+        void *rj = NULL;
+        size_t rlen = 0;
+        rv = bn_review_blob(img, have ? &g : NULL, (int)bn_config_num(task->config, "quality.review.long_side", 800), fl,
+                            2, json_object_get(json_object_get(qh, "quality"), "glare_boxes"),
+                            page || rotation == 0 ? fields : NULL, page ? page->width : 0, page ? page->height : 0, &rj,
+                            &rlen);
+        if (rj)
+            bn_stage_result_add_blob(out, "review", "image/jpeg", rj, rlen);
     }
     doc = json_pack("{s:o, s:o, s:o, s:s, s:i}", "fields", fields, "checks", checks, "flags", flags, "verdict",
                     bn_verdict_name(bn_flags_worst(flags)), "rotation", rotation);
