@@ -65,6 +65,17 @@ int cmd_check(int argc, char **argv);
 int cmd_batch(int argc, char **argv, const cli_conn_t *conn);
 int cmd_keygen(int argc, char **argv);
 
+/* The agency report (docs/REPORT.md): DIR/report.csv and DIR/report.html from records
+ * [{"id", "line" (the manifest entry), "result" (result JSON or input_error record)}], in
+ * manifest order; thumbnails from DIR/<id>/d<i>.review.jpg. counts_out (may be NULL) gets the
+ * count per verdict, in the order of cli_report_name(0..CLI_REPORT_NVERDICTS-1). */
+#define CLI_REPORT_NVERDICTS 7
+int cli_report_write(const char *dir, const json_t *records, int counts_out[CLI_REPORT_NVERDICTS]);
+const char *cli_report_name(int k);
+/* pass | review | reshoot | reject, or the status when there is no verdict of the documents:
+ * input_error, failed, cancelled. */
+const char *cli_report_verdict(const json_t *result);
+
 /* Print a result: JSON on stdout always; a short human summary on stderr unless quiet. */
 void cli_print_result(const json_t *result, int json_only);
 

@@ -163,14 +163,16 @@ int cli_app_add_doc(cli_app_t *app, const char *arg, const char *base)
 {
     const char *eq = strchr(arg, '=');
     if (!eq || eq == arg || !eq[1]) {
-        fprintf(stderr, "beian: --doc wants TYPE[:SIDE]=FILE, got '%s'\n", arg);
+        bn_error_set("bad_document", "--doc wants TYPE[:SIDE]=FILE, got '%s'", arg);
+        fprintf(stderr, "beian: %s\n", bn_error_msg());
         return -1;
     }
     char type[64] = "", side[16] = "front";
     const char *colon = memchr(arg, ':', (size_t)(eq - arg));
     size_t tl = (size_t)((colon ? colon : eq) - arg);
     if (tl >= sizeof type || (colon && (size_t)(eq - colon - 1) >= sizeof side)) {
-        fprintf(stderr, "beian: bad --doc '%s'\n", arg);
+        bn_error_set("bad_document", "bad --doc '%s'", arg);
+        fprintf(stderr, "beian: %s\n", bn_error_msg());
         return -1;
     }
     memcpy(type, arg, tl);
@@ -179,12 +181,14 @@ int cli_app_add_doc(cli_app_t *app, const char *arg, const char *base)
         side[eq - colon - 1] = '\0';
     }
     if (!strcmp(side, "back") && bn_doc_type_valid(type) && !bn_doc_has_back(type)) {
-        fprintf(stderr, "beian: --doc '%s:%s': %s has no back side (sides: front)\n", type, side, type);
+        bn_error_set("bad_document", "--doc '%s:%s': %s has no back side (sides: front)", type, side, type);
+        fprintf(stderr, "beian: %s\n", bn_error_msg());
         return -1;
     }
     if (!bn_doc_side_valid(type, side)) {
-        fprintf(stderr, "beian: unknown document '%s:%s' (types: id-card passport hk-macao-permit "
-                        "taiwan-permit residence-permit business-license domain-certificate; sides: front back)\n", type, side);
+        bn_error_set("bad_document", "unknown document '%s:%s' (types: id-card passport hk-macao-permit "
+                     "taiwan-permit residence-permit business-license domain-certificate; sides: front back)", type, side);
+        fprintf(stderr, "beian: %s\n", bn_error_msg());
         return -1;
     }
     /* FILE#page=N names the page of a PDF (the fragment syntax of PDF URLs, RFC 8118). Only a
@@ -196,7 +200,8 @@ int cli_app_add_doc(cli_app_t *app, const char *arg, const char *base)
     if (frag && !strncmp(frag, "#page=", 6) && frag[6] && strspn(frag + 6, "0123456789") == strlen(frag + 6)) {
         page = strtol(frag + 6, NULL, 10);
         if (page < 1 || page > BN_PDF_PAGE_MAX || strlen(frag + 6) > 6) {
-            fprintf(stderr, "beian: --doc '%s': page must be 1..%d\n", arg, BN_PDF_PAGE_MAX);
+            bn_error_set("bad_document", "--doc '%s': page must be 1..%d", arg, BN_PDF_PAGE_MAX);
+            fprintf(stderr, "beian: %s\n", bn_error_msg());
             return -1;
         }
         *frag = '\0';
@@ -230,7 +235,8 @@ int cli_app_set_form(cli_app_t *app, const char *path, const char *base)
     json_t *form = json_loadb(text, size, 0, &err);
     free(text);
     if (!json_is_object(form)) {
-        fprintf(stderr, "beian: form %s: %s\n", path, form ? "not a JSON object" : err.text);
+        bn_error_set("form_invalid", "form %s: %s", path, form ? "not a JSON object" : err.text);
+        fprintf(stderr, "beian: %s\n", bn_error_msg());
         json_decref(form);
         return -1;
     }
@@ -328,8 +334,9 @@ int cli_submit(bn_client_t *client, cli_app_t *app, char job_id[33], int timeout
             continue;
         }
         json_t *err = json_object_get(body, "error");
-        fprintf(stderr, "beian: submission refused: %s: %s\n", json_string_value(json_object_get(err, "code")),
-                json_string_value(json_object_get(err, "message")));
+        const char *code = json_string_value(json_object_get(err, "code"));
+        bn_error_set(code ? code : "bad_request", "%s", json_string_value(json_object_get(err, "message")) ?: "");
+        fprintf(stderr, "beian: submission refused: %s: %s\n", bn_error_code(), bn_error_msg());
         json_decref(body);
         return busy ? EXIT_UNREACHABLE : EXIT_BAD_INPUT;
     }

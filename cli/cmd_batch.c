@@ -6,12 +6,14 @@
  * Paths are relative to the manifest and must stay inside its folder (after '..' and symbolic
  * links): a manifest is often written by someone else (an agency), and `=/etc/shadow` would
  * otherwise be read and uploaded with the operator's rights. --allow-outside lifts that for a
- * manifest the operator trusts. Each application's id is its idempotency key, and its
- * result lands in OUT/<id>.json (written atomically), so a rerun skips what is finished and a
- * crash or a lost acknowledgement never submits an application twice. */
+ * manifest the operator trusts. Each application's id (with its content's digest) is its
+ * idempotency key, and its result lands in OUT/<id>.json (written atomically), so a rerun skips
+ * what is finished and a crash or a lost acknowledgement never submits an application twice.
+ * The agency report (cli_report.c, docs/REPORT.md) covers every row of the manifest. */
 #include "cli.h"
 #include "core/bn_error.h"
 #include "core/bn_msg.h"
+#include "core/bn_sha256.h"
 
 #include <beian/proto.h>
 #include <errno.h>
@@ -32,7 +34,10 @@
 
 typedef struct {
     char id[129];
-    json_t *line; /* {"documents":[...], "selfie":..., "form":...} */
+    json_t *line;   /* {"documents":[...], "selfie":..., "form":...} */
+    int dup;        /* the id was on an earlier row */
+    char sha[65];   /* digest of what is checked (s_digest) */
+    json_t *record; /* its result, or its input_error record, once known */
 } entry_t;
 
 typedef struct {
@@ -138,8 +143,11 @@ static int s_load(const char *path, entry_t **out)
             cap = cap ? cap * 2 : 64;
             v = realloc(v, (size_t)cap * sizeof *v);
         }
+        memset(&v[n], 0, sizeof v[n]);
         snprintf(v[n].id, sizeof v[n].id, "%s", id);
         v[n].line = obj;
+        for (int k = 0; k < n; k++)
+            v[n].dup |= !strcmp(v[k].id, id);
         n++;
     }
     fclose(f);
@@ -153,7 +161,28 @@ err:
     return -1;
 }
 
-static int s_build(cli_app_t *app, const entry_t *e, const char *base, const char *root, const char *tenant,
+/* A digest of what is checked — the spec without its options, and every image's bytes — so
+ * that the same id with other content is told apart (docs/REPORT.md, "Corrected applications"). */
+static void s_digest(const cli_app_t *app, char hex[65])
+{
+    json_t *c = json_deep_copy(app->spec);
+    json_object_del(c, "options");
+    char *t = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(c);
+    size_t tl = strlen(t), n = tl + (size_t)app->nblobs * 64;
+    char *buf = malloc(n + 1);
+    memcpy(buf, t, tl);
+    for (int i = 0; i < app->nblobs; i++) {
+        char h[65];
+        bn_sha256_hex(app->blobs[i].data, app->blobs[i].size, h);
+        memcpy(buf + tl + (size_t)i * 64, h, 64);
+    }
+    bn_sha256_hex(buf, n, hex);
+    free(buf);
+    free(t);
+}
+
+static int s_build(cli_app_t *app, entry_t *e, const char *base, const char *root, const char *tenant,
                    const char *priority)
 {
     cli_app_init(app);
@@ -171,12 +200,33 @@ static int s_build(cli_app_t *app, const entry_t *e, const char *base, const cha
         return -1;
     if (json_is_object(form))
         json_object_set(app->spec, "form", form);
+    /* The idempotency key is the id and the content's digest: a resubmission of the same
+     * application finds its job, a corrected one under the same id is a new job, never the old
+     * result (options.key is at most 128 characters; the id is cut, the digest kept). */
+    s_digest(app, e->sha);
+    char key[129];
+    snprintf(key, sizeof key, "%.16s:%.111s", e->sha, e->id);
     json_t *opt = json_object_get(app->spec, "options");
-    json_object_set_new(opt, "key", json_string(e->id));
+    json_object_set_new(opt, "key", json_string(key));
     json_object_set_new(opt, "priority", json_string(priority));
     if (tenant)
         json_object_set_new(opt, "tenant", json_string(tenant));
     return 0;
+}
+
+/* The record of an application that was not checked: in the report, and (write) as OUT/<id>.json
+ * so that the agency sees it next to the results; a rerun tries it again. */
+static void s_input_error(entry_t *e, const char *out, int write, const char *code, const char *msg)
+{
+    json_decref(e->record);
+    e->record = json_pack("{s:s, s:n, s:s, s:n, s:{s:s, s:s}}", "application_id", e->id, "job", "status", "input_error",
+                          "verdict", "error", "code", code, "message", msg);
+    if (write) {
+        char name[200], *text = json_dumps(e->record, JSON_INDENT(2));
+        snprintf(name, sizeof name, "%s.json", e->id);
+        cli_write_file(out, name, text, strlen(text));
+        free(text);
+    }
 }
 
 static void s_send(slot_t *s, const char *service, const char *job)
@@ -221,7 +271,11 @@ int cmd_batch(int argc, char **argv, const cli_conn_t *conn)
                    "File paths are relative to the manifest and must resolve inside its folder: an entry\n"
                    "naming a file elsewhere (absolute, '..', a symbolic link out) is skipped with\n"
                    "path_outside_manifest and the batch goes on. --allow-outside permits such paths\n"
-                   "(only for a manifest you trust).\n");
+                   "(only for a manifest you trust).\n"
+                   "DIR gets, per application, <id>.json (its result with application_id, or an input_error\n"
+                   "record) and <id>/ (prepared and review images), and for the whole manifest, earlier runs\n"
+                   "included, report.html (self-contained, filters by verdict) and report.csv (UTF-8 with BOM).\n"
+                   "An id already finished with other files is refused (application_changed). docs/REPORT.md.\n");
             return 0;
         } else return EXIT_BAD_INPUT;
     }
@@ -246,18 +300,44 @@ int cmd_batch(int argc, char **argv, const cli_conn_t *conn)
         return EXIT_BAD_INPUT;
     }
     mkdir(out, 0700);
-    int *todo = calloc((size_t)n + 1, sizeof *todo), ntodo = 0, skipped = 0;
+    int *todo = calloc((size_t)n + 1, sizeof *todo), ntodo = 0, skipped = 0, bad = 0;
     for (int i = 0; i < n; i++) {
+        entry_t *e = &entries[i];
+        if (e->dup) {
+            s_input_error(e, out, 0, "duplicate_application_id",
+                          "an earlier row of the manifest has this application id; this row was not checked");
+            bad++;
+            continue;
+        }
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s.json", out, entries[i].id);
-        if (access(path, F_OK) == 0)
-            skipped++; /* finished in an earlier run */
-        else
+        snprintf(path, sizeof path, "%s/%s.json", out, e->id);
+        json_t *old = json_load_file(path, 0, NULL);
+        const char *st = json_string_value(json_object_get(old, "status"));
+        if (!st || !strcmp(st, "input_error")) { /* not run yet, or its input was bad: (again) */
+            json_decref(old);
             todo[ntodo++] = i;
+            continue;
+        }
+        /* Finished in an earlier run: only if it is still the same application. */
+        const char *was = json_string_value(json_object_get(old, "application_sha256"));
+        cli_app_t app;
+        int built = was && s_build(&app, e, base, allow_outside ? NULL : root, tenant, priority) == 0;
+        if (was)
+            cli_app_clear(&app);
+        if (built && strcmp(was, e->sha) != 0) {
+            json_decref(old);
+            fprintf(stderr, "batch: %s: application_changed: other files than its result in %s were checked for\n",
+                    e->id, out);
+            s_input_error(e, out, 0, "application_changed",
+                          "the result OUT/<id>.json of this application id was for other files; give the corrected "
+                          "application a new id, or delete that result to check it under this one");
+            bad++;
+            continue;
+        }
+        e->record = old;
+        skipped++;
     }
-    int tty = isatty(2), next = 0, done = 0, failed = 0, bad = 0, outside = 0;
-    int verdicts[5] = {0}; /* pass review reshoot reject other */
-    static const char *vnames[] = {"pass", "review", "reshoot", "reject", "-"};
+    int tty = isatty(2), next = 0, done = 0, failed = 0, submitted = 0, outside = 0;
     slot_t slots[MAX_WINDOW];
     memset(slots, 0, sizeof slots);
     for (int i = 0; i < window; i++) {
@@ -274,28 +354,24 @@ int cmd_batch(int argc, char **argv, const cli_conn_t *conn)
             if (s->state)
                 continue;
             cli_app_t app;
-            const entry_t *e = &entries[todo[next]];
+            entry_t *e = &entries[todo[next]];
             bn_error_clear();
-            if (s_build(&app, e, base, allow_outside ? NULL : root, tenant, priority) < 0) {
-                /* The code, when there is one, says what to fix (path_outside_manifest, ...). */
-                int out_of_folder = !strcmp(bn_error_code(), "path_outside_manifest");
-                fprintf(stderr, "%sbatch: %s: bad application%s%s%s, skipped\n", tty ? "\n" : "", e->id,
-                        *bn_error_code() ? " (" : "", bn_error_code(), *bn_error_code() ? ")" : "");
-                cli_app_clear(&app);
-                outside += out_of_folder;
-                bad++;
-                done++;
-                next++;
-                continue;
-            }
+            int rc = s_build(&app, e, base, allow_outside ? NULL : root, tenant, priority) < 0 ? EXIT_BAD_INPUT : -1;
             char job[33];
-            int rc = cli_submit(s->client, &app, job, conn->timeout_ms, NULL);
+            if (rc < 0)
+                rc = cli_submit(s->client, &app, job, conn->timeout_ms, NULL);
             cli_app_clear(&app);
             if (rc == EXIT_UNREACHABLE) {
                 fprintf(stderr, "%sbatch: broker unreachable; rerun to resume\n", tty ? "\n" : "");
                 goto stop;
             }
             if (rc != EXIT_RESULT) {
+                /* The code, when there is one, says what to fix (path_outside_manifest, ...);
+                 * the message may name files, so it goes to the record, not to the log. */
+                const char *code = *bn_error_code() ? bn_error_code() : "bad_application";
+                fprintf(stderr, "%sbatch: %s: bad application (%s), skipped\n", tty ? "\n" : "", e->id, code);
+                outside += !strcmp(code, "path_outside_manifest");
+                s_input_error(e, out, 1, code, *bn_error_msg() ? bn_error_msg() : "the application could not be read");
                 bad++;
                 done++;
                 next++;
@@ -334,49 +410,70 @@ int cmd_batch(int argc, char **argv, const cli_conn_t *conn)
                 s_send(s, BN_SVC_RESULT, s->job); /* 300: ask again */
                 continue;
             }
+            entry_t *e = &entries[s->entry];
             json_t *res = json_loadb(bn_msg_data(rep, 1), bn_msg_len(rep, 1), 0, NULL);
-            char name[200];
-            snprintf(name, sizeof name, "%s.json", entries[s->entry].id);
+            bn_msg_destroy(&rep);
+            if (!json_is_object(res)) {
+                json_decref(res);
+                res = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "job", s->job, "status", "failed", "verdict",
+                                "review", "error", "code", "bad_reply", "message", "the result was not JSON");
+            }
+            json_object_set_new(res, "application_id", json_string(e->id));
+            json_object_set_new(res, "application_sha256", json_string(e->sha));
+            /* The images first: a result on disk means a finished application (resume). */
+            char dir[4200], name[200];
+            snprintf(dir, sizeof dir, "%s/%s", out, e->id);
+            cli_fetch_blobs(s->client, s->job, res, dir, conn->timeout_ms);
+            snprintf(name, sizeof name, "%s.json", e->id);
             char *text = json_dumps(res, JSON_INDENT(2));
             cli_write_file(out, name, text, strlen(text));
             free(text);
             const char *st = json_string_value(json_object_get(res, "status"));
             const char *v = json_string_value(json_object_get(res, "verdict"));
-            int vi = 4;
-            for (int k = 0; v && k < 4; k++)
-                if (!strcmp(v, vnames[k]))
-                    vi = k;
-            verdicts[vi]++;
             if (st && strcmp(st, "done") != 0)
                 failed++;
             if (!tty)
-                fprintf(stderr, "done %s job=%s status=%s verdict=%s\n", entries[s->entry].id, s->job,
-                        st ? st : "?", v ? v : "-");
-            json_decref(res);
-            bn_msg_destroy(&rep);
+                fprintf(stderr, "done %s job=%s status=%s verdict=%s\n", e->id, s->job, st ? st : "?", v ? v : "-");
+            json_decref(e->record);
+            e->record = res;
             s->state = 0;
             s->entry = -1;
             done++;
+            submitted++;
             s_progress(tty, done, ntodo, start);
         }
     }
 stop:
     if (tty)
         fprintf(stderr, "\n");
+    /* The report covers every application of the manifest known so far, earlier runs included. */
+    json_t *records = json_array();
+    for (int i = 0; i < n; i++)
+        if (entries[i].record)
+            json_array_append_new(records, json_pack("{s:s, s:O, s:O}", "id", entries[i].id, "line",
+                                                     entries[i].line, "result", entries[i].record));
+    int counts[CLI_REPORT_NVERDICTS];
+    int report_rc = cli_report_write(out, records, counts);
     double el = s_now() - start;
     fprintf(stderr, "\n  applications  %6d\n  skipped       %6d  (finished earlier)\n  finished      %6d  in %.1f s (%.1f/s)\n",
-            n, skipped, done - bad, el, el > 0 ? (done - bad) / el : 0.0);
-    for (int k = 0; k < 5; k++)
-        if (verdicts[k])
-            fprintf(stderr, "    %-10s  %6d\n", vnames[k], verdicts[k]);
+            n, skipped, submitted, el, el > 0 ? submitted / el : 0.0);
+    for (int k = 0; k < CLI_REPORT_NVERDICTS; k++)
+        if (counts[k])
+            fprintf(stderr, "    %-11s %6d\n", cli_report_name(k), counts[k]);
+    if (n > (int)json_array_size(records))
+        fprintf(stderr, "    %-11s %6d\n", "unfinished", n - (int)json_array_size(records));
     fprintf(stderr, "  failed jobs   %6d\n  bad input     %6d\n", failed, bad);
     if (outside)
         fprintf(stderr, "    of which    %6d  path_outside_manifest (files outside %s; --allow-outside)\n",
                 outside, root);
+    fprintf(stderr, "  report        %s/report.html, %s/report.csv%s\n", out, out, report_rc ? " (not written)" : "");
+    json_decref(records);
     for (int i = 0; i < window; i++)
         bn_client_destroy(&slots[i].client);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         json_decref(entries[i].line);
+        json_decref(entries[i].record);
+    }
     free(entries);
     free(todo);
     free(mpath);

@@ -162,7 +162,14 @@ try:
     out = os.path.join(work, "out")
     r = run("-e", st.ep, "batch", os.path.join(work, "apps.jsonl"), "--out", out, "--window", "2", timeout=120)
     check(r.returncode == 1 and re.search(rb"bad input\s+1\n", r.stderr), "batch: one bad application → 1, reported in the summary")
-    check(sorted(os.listdir(out)) == ["a1.json", "a2.json"], "batch wrote a result per good application")
+    jsons = sorted(n for n in os.listdir(out) if n.endswith(".json"))
+    a3 = json.load(open(os.path.join(out, "a3.json")))
+    check(jsons == ["a1.json", "a2.json", "a3.json"] and a3["status"] == "input_error"
+          and a3["error"]["code"] == "file_unreadable" and a3["application_id"] == "a3",
+          "batch wrote a result per good application and an input_error record (code file_unreadable) for the bad one")
+    check(all(json.load(open(os.path.join(out, n)))["application_id"] == n[:-5] for n in jsons),
+          "every result JSON carries its application id")
+    check({"report.html", "report.csv"} <= set(os.listdir(out)), "batch wrote report.html and report.csv")
     check(re.search(rb"applications\s+3\n", r.stderr) and b"pass" in r.stderr, "batch prints a summary table")
     check(b"done a1" in r.stderr, "plain progress lines when stderr is not a terminal")
 
@@ -197,8 +204,10 @@ try:
     out = os.path.join(work, "out-confined")
     r = run("-e", st.ep, "batch", os.path.join(mdir, "apps.jsonl"), "--out", out, timeout=120)
     err = r.stderr.decode()
-    check(r.returncode == 1 and sorted(os.listdir(out)) == ["p1.json", "p2.json"],
-          "batch: entries with paths outside the manifest's folder are skipped, the others run → 1")
+    recs = {n[:-5]: json.load(open(os.path.join(out, n))) for n in os.listdir(out) if n.endswith(".json")}
+    check(r.returncode == 1 and sorted(i for i, x in recs.items() if x["status"] == "done") == ["p1", "p2"]
+          and all(recs[x]["error"]["code"] == "path_outside_manifest" for x in ("x1", "x2", "x3", "x4", "x5", "x6")),
+          "batch: entries with paths outside the manifest's folder are skipped (input_error records), the others run → 1")
     check(all(re.search(r"batch: %s: bad application \(path_outside_manifest\), skipped" % x, err)
               for x in ("x1", "x2", "x3", "x4", "x5", "x6")),
           "each refused entry is reported with path_outside_manifest (absolute, '..', file and directory links, selfie, form)")
@@ -207,7 +216,8 @@ try:
     check(not os.path.exists(os.path.join(spool, secret_sha)), "the file outside was never uploaded")
     out = os.path.join(work, "out-allowed")
     r = run("-e", st.ep, "batch", os.path.join(mdir, "apps.jsonl"), "--out", out, "--allow-outside", timeout=120)
-    check(r.returncode == 0 and len(os.listdir(out)) == len(apps) and b"path_outside_manifest" not in r.stderr,
+    check(r.returncode == 0 and len([n for n in os.listdir(out) if n.endswith(".json")]) == len(apps)
+          and b"path_outside_manifest" not in r.stderr,
           "--allow-outside: the operator opts in and every entry runs")
     check(os.path.exists(os.path.join(spool, secret_sha)), "--allow-outside: the file outside was submitted")
     r = run("batch", "--help")

@@ -65,8 +65,12 @@ try:
         f.write(json.dumps({"id": "big", "documents": ["id-card=big.jpg"]}) + "\n")
         f.write(json.dumps({"id": "ok", "documents": ["id-card=ok.jpg"]}) + "\n")
     r, took = run("-e", st.ep, "batch", os.path.join(work, "apps.jsonl"), "--out", os.path.join(work, "out"), timeout=30)
+    out = os.path.join(work, "out")
+    big = json.load(open(os.path.join(out, "big.json")))
     check(r.returncode == 1 and b"big: bad application (upload_too_large)" in r.stderr
-          and os.listdir(os.path.join(work, "out")) == ["ok.json"], "batch: the entry is skipped as upload_too_large, the rest runs")
+          and json.load(open(os.path.join(out, "ok.json")))["status"] == "done"
+          and (big["status"], big["error"]["code"]) == ("input_error", "upload_too_large"),
+          "batch: the entry is skipped as upload_too_large (an input_error record), the rest runs")
 
     # The broker says the same to a client that does not check (a stock MDP client): the
     # 40 MiB frame is received (the frame cap lies above the limit) and refused, with the limit.

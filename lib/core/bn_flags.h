@@ -13,6 +13,7 @@ typedef struct {
     bn_severity_t severity; /* default; a stage may raise or lower it per case */
     const char *message_en;
     const char *message_zh;
+    const char *label_en;   /* a few words (ASCII) marking it on the review image */
 } bn_flag_def_t;
 
 const bn_flag_def_t *bn_flag_lookup(const char *code);

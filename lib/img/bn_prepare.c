@@ -6,9 +6,11 @@
  * card at 1011 px can be below 55 KB even at quality 97). */
 #include "img/bn_prepare.h"
 #include "core/bn_error.h"
+#include "core/bn_flags.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static bn_image_t *s_scaled(const bn_image_t *img, double s)
 {
@@ -102,4 +104,62 @@ void *bn_prepare_jpeg(const bn_image_t *img, const bn_profile_t *prof, bn_prepar
     info->width = best_w, info->height = best_h, info->quality = best_q;
     info->bytes = best_len, info->fits = fits;
     return best;
+}
+
+static int s_box(const json_t *a, bn_review_mark_t *m)
+{
+    if (json_array_size(a) != 4)
+        return 0;
+    double v[4];
+    for (size_t k = 0; k < 4; k++) {
+        if (!json_is_number(json_array_get(a, k)))
+            return 0;
+        v[k] = json_number_value(json_array_get(a, k));
+    }
+    m->has_box = v[2] > 0 && v[3] > 0;
+    m->x = v[0], m->y = v[1], m->w = v[2], m->h = v[3];
+    return m->has_box;
+}
+
+json_t *bn_review_blob(const bn_image_t *orig, const bn_docgeom_t *g, int long_side, const json_t *const *flags,
+                       int nflags, const json_t *glare, const json_t *fields, int fw, int fh, void **jpg, size_t *len)
+{
+    enum { MAX_MARKS = 96 };
+    bn_review_mark_t marks[MAX_MARKS];
+    int n = 0;
+    for (int a = 0; a < nflags; a++) {
+        size_t i, k;
+        json_t *f, *b;
+        json_array_foreach(flags[a], i, f) {
+            const bn_flag_def_t *d = bn_flag_lookup(json_string_value(json_object_get(f, "code")));
+            if (!d || n == MAX_MARKS)
+                continue;
+            bn_review_mark_t *m = &marks[n++];
+            *m = (bn_review_mark_t){.label = d->label_en, .space_w = fw, .space_h = fh};
+            const char *field = json_string_value(json_object_get(f, "field"));
+            if (field)
+                s_box(json_object_get(json_object_get(fields, field), "box"), m);
+            if (strcmp(d->code, "glare") != 0)
+                continue;
+            json_t *size = json_object_get(glare, "size");
+            json_array_foreach(json_object_get(glare, "boxes"), k, b) {
+                if (n == MAX_MARKS)
+                    break;
+                m = &marks[n];
+                *m = (bn_review_mark_t){.label = d->label_en,
+                                        .space_w = (int)json_integer_value(json_array_get(size, 0)),
+                                        .space_h = (int)json_integer_value(json_array_get(size, 1))};
+                n += s_box(b, m);
+            }
+        }
+    }
+    bn_image_t *review = bn_review_render(orig, g, marks, n, long_side);
+    *len = 0;
+    *jpg = review ? bn_image_encode_jpeg(review, 80, len) : NULL;
+    json_t *rv = json_null();
+    if (*jpg)
+        rv = json_pack("{s:i, s:i, s:I, s:s, s:s}", "width", review->width, "height", review->height, "bytes",
+                       (json_int_t)*len, "mime", "image/jpeg", "blob", "review");
+    bn_image_destroy(&review);
+    return rv;
 }

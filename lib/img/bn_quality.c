@@ -225,7 +225,7 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     if (!task || !task->image)
         return bn_error_set("invalid_argument", "quality stage needs an image");
     json_t *flags = json_array(), *q = json_object(), *text_boxes = NULL;
-    bn_image_t *img = NULL, *rect = NULL, *work = NULL, *review = NULL, *frame = NULL;
+    bn_image_t *img = NULL, *rect = NULL, *work = NULL, *frame = NULL;
     bn_profile_t prof;
     const char *pname = json_string_value(json_object_get(task->options, "profile"));
     if (bn_profile_get(task->config, pname, &prof) != 0)
@@ -547,25 +547,26 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
         bn_flag_add(flags, "screen_recapture", m.moire, t, -1);
 
     STEP("metrics");
-    /* 6. Review thumbnail. */
-    const char *codes[32];
-    int nc = 0;
-    size_t i;
-    json_t *f;
-    json_array_foreach(flags, i, f) if (nc < 32) codes[nc++] = json_string_value(json_object_get(f, "code"));
-    bn_rect_t gl[BN_MAX_GLARE];
-    double gs = (double)rect->width / mimg->width;
-    for (int k = 0; k < m.nglare; k++)
-        gl[k] = (bn_rect_t){(int)(m.glare[k].x * gs), (int)(m.glare[k].y * gs), (int)(m.glare[k].w * gs),
-                            (int)(m.glare[k].h * gs)};
+    /* 6. Review thumbnail. The glare boxes, in the rectified document's pixels, also go into
+     * the result: the ocr stage draws the review again with its own flags (bn_review_blob). */
+    if (m.nglare > 0) {
+        double gs = (double)rect->width / mimg->width;
+        json_t *boxes = json_array();
+        for (int k = 0; k < m.nglare; k++)
+            json_array_append_new(boxes, json_pack("[i, i, i, i]", (int)(m.glare[k].x * gs), (int)(m.glare[k].y * gs),
+                                                   (int)(m.glare[k].w * gs), (int)(m.glare[k].h * gs)));
+        json_object_set_new(q, "glare_boxes",
+                            json_pack("{s:[i, i], s:o}", "size", rect->width, rect->height, "boxes", boxes));
+    }
     /* Geometry is in decoded pixels; the review is drawn on the small frame. */
     bn_docgeom_t gr = g;
     double fs = (double)frame->width / img->width;
     for (int k = 0; k < 4; k++)
         gr.corners[k].x *= fs, gr.corners[k].y *= fs;
-    review = bn_review_render(frame, &gr, rect->width, rect->height, gl, m.nglare, codes, nc, fw);
+    const json_t *fl[] = {flags};
+    void *rj = NULL;
     size_t rlen = 0;
-    void *rj = review ? bn_image_encode_jpeg(review, 80, &rlen) : NULL;
+    json_t *rv = bn_review_blob(frame, &gr, fw, fl, 1, json_object_get(q, "glare_boxes"), NULL, 0, 0, &rj, &rlen);
 
     STEP("review");
     /* What is left of preparing once metrics and review are done (0 when it overlapped fully). */
@@ -576,21 +577,18 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     if (wm_on)
         json_object_set_new(q, "watermark", json_boolean(1));
     if (!prep.jpg) {
+        json_decref(rv);
         free(rj);
         bn_error_set(prep.code[0] ? prep.code : "internal", "%s", prep.msg);
         goto fail;
     }
     bn_stage_result_add_blob(out, "prepared", "image/jpeg", prep.jpg, prep.pi.bytes);
+    if (rj)
+        bn_stage_result_add_blob(out, "review", "image/jpeg", rj, rlen);
     json_t *prepared = json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:b}", "width", prep.pi.width, "height",
                                  prep.pi.height, "bytes", (json_int_t)prep.pi.bytes, "mime", "image/jpeg", "blob",
                                  "prepared", "profile", prof.name, "jpeg_quality", prep.pi.quality, "fits_profile",
                                  prep.pi.fits);
-    json_t *rv = json_null();
-    if (rj) {
-        bn_stage_result_add_blob(out, "review", "image/jpeg", rj, rlen);
-        rv = json_pack("{s:i, s:i, s:I, s:s, s:s}", "width", review->width, "height", review->height, "bytes",
-                       (json_int_t)rlen, "mime", "image/jpeg", "blob", "review");
-    }
     STEP("prepare");
     json_object_set_new(timing, "total", json_real(round((s_ms() - t_start) * 10) / 10));
     json_object_set_new(q, "timing_ms", timing);
@@ -610,7 +608,6 @@ int bn_quality_run(const bn_task_t *task, bn_stage_result_t *out)
     bn_image_destroy(&img);
     bn_image_destroy(&rect);
     bn_image_destroy(&work);
-    bn_image_destroy(&review);
     bn_image_destroy(&frame);
     return 0;
 
@@ -624,7 +621,6 @@ fail:
     bn_image_destroy(&img);
     bn_image_destroy(&rect);
     bn_image_destroy(&work);
-    bn_image_destroy(&review);
     bn_image_destroy(&frame);
     bn_stage_result_clear(out);
     return -1;

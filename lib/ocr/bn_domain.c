@@ -433,7 +433,7 @@ int bn_province_requires_mainland(const char *province, char code3[3])
                 ok = !strcmp(s + nl, suffix[k]);
             if (!ok)
                 continue;
-            snprintf(code3, 3, "%s", r->a);
+            snprintf(code3, 3, "%.2s", r->a); /* the province's 2-digit code */
             return r->yes;
         }
     }

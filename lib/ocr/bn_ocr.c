@@ -21,6 +21,7 @@
 #include "core/bn_log.h"
 #include "img/bn_docfind.h"
 #include "img/bn_image.h"
+#include "img/bn_prepare.h"
 #include "img/bn_quality.h"
 #include "img/bn_textdet.h"
 #include "ocr/bn_checks.h"
@@ -897,10 +898,12 @@ int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
 
     json_t *fields = json_object(), *checks = json_object(), *flags = json_array();
     json_t *doc = NULL;
-    int rotation = 0;
+    int rotation = 0, have = 0;
     bn_image_t *img = NULL, *page = NULL;
     PIX *pg = NULL;
     bn_decode_info_t di;
+    bn_docgeom_t g = {0};
+    double shrink = 1;
     bn_decode_limits_t lim = {0};
     /* 2400 px on the long side keeps a card in a phone photo at >= 300 dpi when it fills a
      * third of the frame; more only costs decode time. */
@@ -916,6 +919,7 @@ int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
         goto finish;
     }
     double t_dec = dbg_now();
+    shrink = di.shrink > 0 ? di.shrink : 1;
     if (by_lines(doc_type)) {
         int r = read_by_lines(task, img, di.shrink, doc_type, side, fields, flags, &rotation);
         if (r < 0)
@@ -923,9 +927,7 @@ int bn_ocr_run(const bn_task_t *task, bn_stage_result_t *out)
         if (r == 0)
             goto checks;
     }
-    bn_docgeom_t g;
-    double shrink = di.shrink > 0 ? di.shrink : 1;
-    int have = geom_from_hints(task->hints, shrink, &g) == 0;
+    have = geom_from_hints(task->hints, shrink, &g) == 0;
     if (!have && bn_doc_find(img, doc_type, &g) == 0 && g.found)
         have = 1;
     page = have ? bn_doc_rectify(img, &g, doc_type, DPI) : NULL;
@@ -1039,9 +1041,33 @@ checks:
     bn_checks_run_opts(task->config, task->options, doc_type, side, fields, task->form, today_buf, checks, flags);
 #endif
 
-finish:
+finish:;
+    /* The review image again, with this stage's flags marked too (the box of the field each is
+     * about): it replaces the quality stage's in the result (bn_job_result merges a later stage's
+     * images over an earlier one's). Only after the quality stage, whose flags and glare boxes it
+     * carries on. Field boxes are in the rectified page's pixels, or the decoded photo's when read
+     * by lines (none drawn when that page was turned to read it). */
+    json_t *rv = NULL;
+    const json_t *qh = json_object_get(task->hints, "quality");
+    if (img && qh) {
+        if (!have)
+            have = geom_from_hints(task->hints, shrink, &g) == 0;
+        const json_t *fl[] = {json_object_get(qh, "flags"), flags};
+        void *rj = NULL;
+        size_t rlen = 0;
+        rv = bn_review_blob(img, have ? &g : NULL, (int)bn_config_num(task->config, "quality.review.long_side", 800), fl,
+                            2, json_object_get(json_object_get(qh, "quality"), "glare_boxes"),
+                            page || rotation == 0 ? fields : NULL, page ? page->width : 0, page ? page->height : 0, &rj,
+                            &rlen);
+        if (rj)
+            bn_stage_result_add_blob(out, "review", "image/jpeg", rj, rlen);
+    }
     doc = json_pack("{s:o, s:o, s:o, s:s, s:i}", "fields", fields, "checks", checks, "flags", flags, "verdict",
                     bn_verdict_name(bn_flags_worst(flags)), "rotation", rotation);
+    if (doc && rv)
+        json_object_set_new(doc, "review", rv);
+    else
+        json_decref(rv);
     fields = checks = flags = NULL;
     if (!doc)
         goto oom;
