@@ -198,7 +198,9 @@ static void test_domain_holder(void)
 
 static void test_person(void)
 {
-    bn_config_t *cfg = bn_config_from_json(json_pack("{s:{s:{s:i}}}", "profiles", "aliyun", "id_min_valid_days", 180));
+    json_t *root = json_pack("{s:{s:{s:i}}}", "profiles", "aliyun", "id_min_valid_days", 180);
+    bn_config_t *cfg = bn_config_from_json(root); /* takes its own reference */
+    json_decref(root);
     /* Age: a minor whose document's age was not flagged by the stage. */
     json_t *r = run(json_pack("[o]", doc("id-card", "front", NULL, json_pack("{s:{s:i, s:b}}", "age", "years", 16, "adult", 0),
                                          NULL)), NULL, NULL, NULL, NULL);
