@@ -28,4 +28,24 @@ static inline const char *bn_test_val(const bn_kie_t *k, const char *key)
     return f ? f->value : "";
 }
 
+/* Black text at (x, baseline y) on an RGB page, in Leptonica's bitmap font (the caller includes
+ * <leptonica/allheaders.h>): a line for the detector and recogniser to find. */
+#ifdef LEPTONICA_ALLHEADERS_H
+static inline void bn_test_draw_text(bn_image_t *img, L_BMF *bmf, const char *text, int x, int y)
+{
+    PIX *p = pixCreate(img->width, img->height, 8);
+    pixSetAll(p);
+    l_int32 width = 0, ovf = 0;
+    pixSetTextline(p, bmf, text, 0x00000000, x, y, &width, &ovf);
+    for (int yy = 0; yy < img->height; yy++)
+        for (int xx = 0; xx < img->width; xx++) {
+            l_uint32 v;
+            pixGetPixel(p, xx, yy, &v);
+            if (v < 128)
+                memset(img->data + ((size_t)yy * img->width + xx) * 3, 0, 3);
+        }
+    pixDestroy(&p);
+}
+#endif
+
 #endif

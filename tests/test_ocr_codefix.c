@@ -24,18 +24,7 @@ static bn_image_t *page_with(L_BMF *bmf, const char *text, int x, int y)
 {
     bn_image_t *img = bn_image_new(W, H, 3);
     memset(img->data, 255, (size_t)W * H * 3);
-    PIX *p = pixCreate(W, H, 8);
-    pixSetAll(p);
-    l_int32 width = 0, ovf = 0;
-    pixSetTextline(p, bmf, text, 0x00000000, x, y, &width, &ovf);
-    for (int yy = 0; yy < H; yy++)
-        for (int xx = 0; xx < W; xx++) {
-            l_uint32 v;
-            pixGetPixel(p, xx, yy, &v);
-            if (v < 128)
-                memset(img->data + ((size_t)yy * W + xx) * 3, 0, 3);
-        }
-    pixDestroy(&p);
+    bn_test_draw_text(img, bmf, text, x, y);
     return img;
 }
 

@@ -20,22 +20,7 @@
 
 #define line(x, y, w, h, text) bn_test_line(x, y, w, h, text, 1.0)
 
-/* black text at (x, baseline y) on the RGB page */
-static void draw(bn_image_t *img, L_BMF *bmf, const char *text, int x, int y)
-{
-    PIX *p = pixCreate(W, H, 8);
-    pixSetAll(p);
-    l_int32 width = 0, ovf = 0;
-    pixSetTextline(p, bmf, text, 0x00000000, x, y, &width, &ovf);
-    for (int yy = 0; yy < H; yy++)
-        for (int xx = 0; xx < W; xx++) {
-            l_uint32 v;
-            pixGetPixel(p, xx, yy, &v);
-            if (v < 128)
-                memset(img->data + ((size_t)yy * W + xx) * 3, 0, 3);
-        }
-    pixDestroy(&p);
-}
+#define draw bn_test_draw_text
 
 /* the page: digits above the row, the characters' ink as blocks, a red seal over it all */
 static bn_image_t *page_of(L_BMF *bmf, const char *y, const char *m, const char *d, int blocks)

@@ -849,8 +849,8 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double sh
     /* an ID card's top or bottom edge off the photo, its text whole: the rows say where the
      * edges are (the quality stage judged the outline and the lines; one flag per code) */
     bn_cardedge_t ce;
-    if (!strcmp(doc_type, "id-card") && !strcmp(side, "front") && bn_cardedge_id_front(&L, &k, &ce) &&
-        !bn_flags_has(json_object_get(json_object_get(task->hints, "quality"), "flags"), "border_incomplete")) {
+    int cut = bn_flags_has(json_object_get(json_object_get(task->hints, "quality"), "flags"), "border_incomplete");
+    if (!cut && !strcmp(doc_type, "id-card") && !strcmp(side, "front") && bn_cardedge_id_front(&L, &k, &ce)) {
         double out_mm = fmax(ce.top_out, ce.bottom_out), t = bn_config_num(task->config, "ocr.card_edge_outside_mm", 1.5);
         if (ce.across)
             out_mm = fmax(out_mm, fmax(ce.left_out, ce.right_out));
@@ -862,8 +862,7 @@ static int read_by_lines(const bn_task_t *task, const bn_image_t *img, double sh
     }
     /* ...and a licence's: the date, seal and footer under 登记机关 need room on the photo */
     double below;
-    if (lic && bn_cardedge_licence(&L, &below) &&
-        !bn_flags_has(json_object_get(json_object_get(task->hints, "quality"), "flags"), "border_incomplete")) {
+    if (!cut && lic && bn_cardedge_licence(&L, &below)) {
         double t = bn_config_num(task->config, "ocr.licence_authority_min_lines", 6.0);
         if (getenv("BEIAN_OCR_DEBUG"))
             fprintf(stderr, "licence edge: %.1f lines under 登记机关 (line %.1f px)\n", below, L.line_h);
