@@ -136,6 +136,11 @@ struct bd_broker {
     size_t plain_bytes;     /* body bytes they hold */
     int64_t heartbeat_at, purge_at;
     json_t *finished;       /* beian.metrics: {"status\x1fverdict": jobs finished since start} */
+    /* Shared store: long-polls for jobs another broker runs, id → zlistx_t of pending_t; answered
+     * when its announcement arrives (bd_store_notified) or, should one be missed, by a look
+     * at the store every second. */
+    zhashx_t *remote;
+    int64_t remote_at;
 };
 
 static int64_t s_now(void)
@@ -980,6 +985,82 @@ static void s_job_schedule(bd_broker_t *self, job_t *job)
     }
 }
 
+/* A finished job's event on the PUB socket (topic: its tenant). */
+static void s_publish(bd_broker_t *self, const char *id, const char *tenant, const char *status, const char *verdict)
+{
+    if (!self->pub)
+        return;
+    bn_msg_t *ev = bn_msg_new();
+    /* On a CURVE endpoint the topic ends with a NUL (s_pub_subscriptions): no tenant's topic
+     * is then a prefix of another's. */
+    bn_msg_addmem(ev, tenant, strlen(tenant) + (size_t)self->pub_curve);
+    json_t *e = json_pack("{s:s, s:s, s:s?}", "job", id, "status", status, "verdict", verdict);
+    char *et = json_dumps(e, JSON_COMPACT);
+    bn_msg_addstr(ev, et);
+    free(et);
+    json_decref(e);
+    s_queue(self, -1, ev);
+}
+
+/* ---- jobs of other brokers (shared store) --------------------------------------------- */
+
+static void s_remote_list_free(void **item)
+{
+    zlistx_t *l = *item;
+    pending_t *p;
+    while ((p = zlistx_detach(l, NULL))) {
+        bn_msg_destroy(&p->msg);
+        free(p);
+    }
+    zlistx_destroy(&l);
+    *item = NULL;
+}
+
+/* Park a long-poll (p->msg holds the client's [identity]) for a job another broker runs. */
+static void s_remote_wait(bd_broker_t *self, const char *id, pending_t *p)
+{
+    zlistx_t *l = zhashx_lookup(self->remote, id);
+    if (!l) {
+        l = zlistx_new();
+        zhashx_insert(self->remote, id, l);
+    }
+    zlistx_add_end(l, p);
+}
+
+/* Answer the long-polls parked for id if the store has its end. */
+static void s_remote_answer(bd_broker_t *self, const char *id)
+{
+    zlistx_t *l = zhashx_lookup(self->remote, id);
+    char *status = NULL, *result = NULL;
+    if (!l || !bd_store_job_get(self->store, id, NULL, &status, &result, NULL) || !result
+        || !strcmp(status, "queued") || !strcmp(status, "running")) {
+        free(status);
+        free(result);
+        return;
+    }
+    pending_t *p;
+    while ((p = zlistx_detach(l, NULL))) {
+        bn_msg_t *r = bn_msg_new();
+        bn_msg_addstr(r, result);
+        s_reply(self, p->sock, bn_msg_frame(p->msg, 0), BN_SVC_RESULT, BN_ST_OK, r);
+        bn_msg_destroy(&p->msg);
+        free(p);
+    }
+    zhashx_delete(self->remote, id);
+    free(status);
+    free(result);
+}
+
+/* Another broker finished a job (its transaction committed): long-polls and subscribers here
+ * hear of it as they would of one of ours. */
+static void s_notified(void *arg, const char *id, const char *tenant, const char *status, const char *verdict)
+{
+    bd_broker_t *self = arg;
+    s_remote_answer(self, id);
+    if (tenant)
+        s_publish(self, id, tenant, status, verdict);
+}
+
 /* Announce a final state: waiters, PUB, and the job leaves memory. */
 /* The selfie is face data (sensitive personal information under PIPL): it is kept only until
  * the job finishes, then its spool file goes (unless a document of the job is the same file). */
@@ -1014,11 +1095,25 @@ static void s_job_finish(bd_broker_t *self, job_t *job, const char *status, json
         job->stored = 1;
     } else {
         text = json_dumps(result, JSON_COMPACT);
-        bd_store_job_set_status(self->store, job->id, status, text);
+        if (bd_store_job_set_status(self->store, job->id, status, text) == 1) {
+            /* Shared store: this broker was presumed dead and the job taken over, or another
+             * broker cancelled it. Its end is announced by whoever wrote it; the long-polls
+             * here wait for that announcement. */
+            bn_warn("job %s: finished here, but its row says another broker ended or owns it: not announced", job->id);
+            pending_t *p;
+            while ((p = zlistx_detach(job->waiters, NULL)))
+                s_remote_wait(self, job->id, p);
+            free(text);
+            json_decref(result);
+            s_job_free(self, job);
+            return;
+        }
     }
     if (!text && zlistx_size(job->waiters))
         text = json_dumps(result, JSON_COMPACT);
     const char *verdict = json_string_value(json_object_get(result, "verdict"));
+    if (job->stored)
+        bd_store_announce(self->store, job->id, job->tenant, status, verdict);
     bn_info("job %s %s%s%s", job->id, status, verdict ? ", verdict " : "", verdict ? verdict : "");
     char mkey[64];
     snprintf(mkey, sizeof mkey, "%s\x1f%s", status, verdict ? verdict : "");
@@ -1034,18 +1129,7 @@ static void s_job_finish(bd_broker_t *self, job_t *job, const char *status, json
         bn_msg_destroy(&m);
         free(p);
     }
-    if (self->pub) {
-        bn_msg_t *ev = bn_msg_new();
-        /* On a CURVE endpoint the topic ends with a NUL (s_pub_subscriptions): no tenant's topic
-         * is then a prefix of another's. */
-        bn_msg_addmem(ev, job->tenant, strlen(job->tenant) + (size_t)self->pub_curve);
-        json_t *e = json_pack("{s:s, s:s, s:s?}", "job", job->id, "status", status, "verdict", verdict);
-        char *et = json_dumps(e, JSON_COMPACT);
-        bn_msg_addstr(ev, et);
-        free(et);
-        json_decref(e);
-        s_queue(self, -1, ev);
-    }
+    s_publish(self, job->id, job->tenant, status, verdict);
     free(text);
     json_decref(result);
     s_job_free(self, job);
@@ -1182,9 +1266,29 @@ static void s_release_blobs(bd_broker_t *self, const char *id, json_t *blobs)
  * images are still served, and work is accepted again by itself when there is room. */
 static void s_reply_store_full(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service)
 {
+    if (bd_store_unavailable(self->store)) {
+        /* PostgreSQL is out of reach: another broker may reach it (clients fail over). */
+        s_reply_json(self, sock, client, service, BN_ST_BUSY,
+                     json_pack("{s:{s:s, s:s}, s:i}", "error", "code", "store_unavailable", "message",
+                               "the broker lost its database connection; retry later or at another broker",
+                               "retry_after_ms", 1000));
+        return;
+    }
     s_reply_json(self, sock, client, service, BN_ST_BUSY,
                  json_pack("{s:{s:s, s:s}, s:i}", "error", "code", "store_full", "message",
                            "the broker's store is out of disk space; retry later", "retry_after_ms", 5000));
+}
+
+static void s_reply_duplicate(bd_broker_t *self, int sock, zmq_msg_t *client, const char *service, int titanic,
+                              const char *id)
+{
+    if (titanic) {
+        bn_msg_t *r = bn_msg_new();
+        bn_msg_addstr(r, id);
+        s_reply(self, sock, client, service, BN_ST_OK, r);
+    } else {
+        s_reply_json(self, sock, client, service, BN_ST_OK, json_pack("{s:s, s:b}", "job", id, "duplicate", 1));
+    }
 }
 
 /* beian.submit and titanic.request share this: body = [spec][payload frames...] for beian jobs,
@@ -1291,14 +1395,7 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
     if (dup) {
         /* A resubmission after a lost acknowledgement: the same job, not a duplicate. */
         json_decref(spec);
-        if (titanic) {
-            bn_msg_t *r = bn_msg_new();
-            bn_msg_addstr(r, id);
-            s_reply(self, sock, client, service, BN_ST_OK, r);
-        } else {
-            s_reply_json(self, sock, client, service, BN_ST_OK,
-                         json_pack("{s:s, s:b}", "job", id, "duplicate", 1));
-        }
+        s_reply_duplicate(self, sock, client, service, titanic, id);
         return;
     }
     s_new_id(id);
@@ -1348,6 +1445,14 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
            ? bd_store_job_insert(self->store, id, tenant, key, kind, prio, stext, slen, btext, s_wall()) : 0;
     free(generated);
     free(btext);
+    char other[33];
+    if (rc < 0 && !strcmp(bn_error_code(), "duplicate") && bd_store_job_by_key(self->store, tenant, key, other)) {
+        /* Another broker took the same key at the same moment (shared store): its job. */
+        s_release_blobs(self, id, blobs);
+        json_decref(spec);
+        s_reply_duplicate(self, sock, client, service, titanic, other);
+        return;
+    }
     if (rc < 0) {
         int full = !strcmp(bn_error_code(), "store_full");
         s_release_blobs(self, id, blobs);
@@ -1378,6 +1483,12 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
         bn_msg_addstr(r, ack);
     }
     s_reply(self, sock, client, service, BN_ST_OK, r);
+}
+
+/* A stored status that is an end (a job another broker runs says queued or running). */
+static int s_final(const char *status)
+{
+    return !status || (strcmp(status, "queued") != 0 && strcmp(status, "running") != 0);
 }
 
 /* Look a job up in memory, then in the store. Returns 1 live, 2 stored, 0 unknown. bound (NULL:
@@ -1417,22 +1528,41 @@ static void s_job_api(bd_broker_t *self, int sock, zmq_msg_t *client, const char
         }
         s_reply_json(self, sock, client, service, BN_ST_OK, r);
     } else if (strcmp(service, BN_SVC_RESULT) == 0) {
-        if (!job) {
+        /* Shared store: a job another broker runs has no result yet. */
+        int elsewhere = !job && !s_final(status);
+        zlistx_t *parked = elsewhere ? zhashx_lookup(self->remote, id) : NULL;
+        if (!job && !elsewhere) {
             bn_msg_t *r = bn_msg_new();
             bn_msg_addstr(r, result ? result : "{}");
             s_reply(self, sock, client, service, BN_ST_OK, r);
-        } else if (bn_msg_streq(m, body + 1, "wait") && (int)zlistx_size(job->waiters) < self->o.max_waiters) {
+        } else if (bn_msg_streq(m, body + 1, "wait")
+                   && (int)zlistx_size(job ? job->waiters : parked) < self->o.max_waiters) {
             pending_t *p = malloc(sizeof *p);
             p->sock = sock;
             p->msg = bn_msg_new();
             bn_msg_addframe(p->msg, client);
-            zlistx_add_end(job->waiters, p);
+            if (job)
+                zlistx_add_end(job->waiters, p);
+            else
+                s_remote_wait(self, id, p);
         } else {
             s_reply_json(self, sock, client, service, BN_ST_PENDING,
-                         json_pack("{s:s, s:s}", "job", id, "status", job->status));
+                         json_pack("{s:s, s:s}", "job", id, "status", job ? job->status : status));
         }
     } else if (strcmp(service, BN_SVC_CANCEL) == 0) {
-        if (!job) {
+        if (!job && !s_final(status)) {
+            /* Another broker runs it: the row says cancelled from now on, and that broker's own
+             * end of the job will find it so (bd_store_job_set_status) and drop it. */
+            char tenant[256];
+            if (bd_store_job_cancel(self->store, id, tenant, sizeof tenant) == 1) {
+                s_notified(self, id, tenant, "cancelled", NULL);
+                s_reply_json(self, sock, client, service, BN_ST_OK, json_pack("{s:s, s:s}", "job", id, "status", "cancelled"));
+            } else {
+                s_reply_json(self, sock, client, service, BN_ST_CONFLICT,
+                             json_pack("{s:s, s:s, s:{s:s, s:s}}", "job", id, "status", "done", "error", "code",
+                                       "already_finished", "message", "the job has already finished"));
+            }
+        } else if (!job) {
             s_reply_json(self, sock, client, service, BN_ST_CONFLICT,
                          json_pack("{s:s, s:s, s:{s:s, s:s}}", "job", id, "status", status, "error", "code",
                                    "already_finished", "message", "the job has already finished"));
@@ -1877,10 +2007,36 @@ static void s_expire_plain(bd_broker_t *self, int64_t now)
     }
 }
 
+static void s_drop_jobs(bd_broker_t *self);
+
+/* Shared store: liveness, take-overs, reconnection, and the long-polls for other brokers' jobs. */
+static void s_shared_tick(bd_broker_t *self, int64_t now)
+{
+    int f = bd_store_tick(self->store, s_resume_cb, self);
+    if (f & BD_STORE_LOST) {
+        s_drop_jobs(self); /* another broker runs them now */
+    } else if (f & BD_STORE_BACK) {
+        s_drop_jobs(self);
+        int n = bd_store_each_unfinished(self->store, s_resume_cb, self);
+        bn_info("reloaded %d unfinished jobs", n > 0 ? n : 0);
+    }
+    if ((f & (BD_STORE_LOST | BD_STORE_BACK | BD_STORE_HOOKS)) && self->hooks)
+        bd_hooks_reload(self->hooks);
+    if (now >= self->remote_at) {
+        self->remote_at = now + 1000;
+        zlistx_t *ids = zhashx_keys(self->remote);
+        for (const char *id = zlistx_first(ids); id; id = zlistx_next(ids))
+            s_remote_answer(self, id);
+        zlistx_destroy(&ids);
+    }
+}
+
 static void s_timers(bd_broker_t *self)
 {
     int64_t now = s_now();
     bd_store_check_space(self->store);
+    if (bd_store_shared(self->store))
+        s_shared_tick(self, now);
     /* Workers that went silent. A busy worker that never heartbeats while busy (a stock MDP
      * worker does not) is bounded by its task's lease instead. */
     zlistx_t *dead = zlistx_new();
@@ -1982,7 +2138,12 @@ bd_broker_t *bd_broker_new(const bd_options_t *opts)
         }
     }
     /* The payload file may outgrow the live bytes by fragmentation (bd_arena): half again. */
-    self->store = bd_store_open(o->dir, o->durable, (uint64_t)o->max_bytes * 3 / 2, o->config);
+    if (o->store_url)
+        o->durable = 1;
+    self->remote = zhashx_new();
+    zhashx_set_destructor(self->remote, s_remote_list_free);
+    self->store = o->store_url ? bd_store_open_pg(o->dir, o->store_url, o->config)
+                               : bd_store_open(o->dir, o->durable, (uint64_t)o->max_bytes * 3 / 2, o->config);
     if (!self->store)
         goto err;
     /* Before any turn: what a kill -9 inside the last commit left in the spool (issue #11,
@@ -2029,6 +2190,15 @@ err:
     return NULL;
 }
 
+/* Every unfinished job leaves memory unannounced (the store has them). */
+static void s_drop_jobs(bd_broker_t *self)
+{
+    zlistx_t *all = zhashx_values(self->jobs);
+    for (job_t *job = zlistx_first(all); job; job = zlistx_next(all))
+        s_job_free(self, job);
+    zlistx_destroy(&all);
+}
+
 /* The store rolled the turn back (no room): what this turn did in memory is undone the way a
  * restart would undo it, without the restart — the turn's replies are dropped (none was
  * durable; clients retry, idempotency keys make that safe), the unfinished jobs are freed and
@@ -2043,10 +2213,7 @@ static void s_store_rolled_back(bd_broker_t *self)
         bn_msg_destroy(&p->msg);
         free(p);
     }
-    zlistx_t *all = zhashx_values(self->jobs);
-    for (job_t *job = zlistx_first(all); job; job = zlistx_next(all))
-        s_job_free(self, job);
-    zlistx_destroy(&all);
+    s_drop_jobs(self);
     int n = bd_store_each_unfinished(self->store, s_resume_cb, self);
     bn_info("reloaded %d unfinished jobs", n > 0 ? n : 0);
     if (self->hooks)
@@ -2086,6 +2253,7 @@ void bd_broker_destroy(bd_broker_t **self_p)
     zlistx_destroy(&self->plain);
     zhashx_destroy(&self->jobs);
     zhashx_destroy(&self->keys);
+    zhashx_destroy(&self->remote);
     zhashx_destroy(&self->tasks);
     zhashx_destroy(&self->workers);
     zhashx_destroy(&self->services);
@@ -2105,7 +2273,7 @@ void bd_broker_destroy(bd_broker_t **self_p)
 
 int bd_broker_run(bd_broker_t *self, volatile int *stop)
 {
-    zmq_pollitem_t items[BD_MAX_BINDS + 3];
+    zmq_pollitem_t items[BD_MAX_BINDS + 4];
     int n = 0;
     for (int i = 0; i < self->nsocks; i++)
         items[n++] = (zmq_pollitem_t){self->socks[i], 0, ZMQ_POLLIN, 0};
@@ -2127,13 +2295,18 @@ int bd_broker_run(bd_broker_t *self, volatile int *stop)
             wait = 100;
         if (wait < 0)
             wait = 0;
-        if (zmq_poll(items, n, (long)wait) < 0) {
+        /* The shared store's socket (its announcements) goes last: it changes on reconnection. */
+        int sfd = bd_store_fd(self->store);
+        items[n] = (zmq_pollitem_t){NULL, sfd, ZMQ_POLLIN, 0};
+        if (zmq_poll(items, n + (sfd >= 0), (long)wait) < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
         if (self->zap && (items[n - 1].revents & ZMQ_POLLIN))
             bd_zap_handle(self->zap);
+        if (sfd >= 0 && (items[n].revents & ZMQ_POLLIN))
+            bd_store_notified(self->store, s_notified, self);
         if (pub_item >= 0 && (items[pub_item].revents & ZMQ_POLLIN))
             s_pub_subscriptions(self);
         if (hooks_item >= 0 && (items[hooks_item].revents & ZMQ_POLLIN))

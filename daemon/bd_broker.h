@@ -16,6 +16,8 @@
 typedef struct {
     const char *dir;           /* state directory: beian.db, spool/ */
     int durable;               /* 1: SQLite + spool; 0: in memory (benchmarks) */
+    const char *store_url;     /* postgres://…: the PostgreSQL store shared with other brokers
+                                  (bd_pgstore.h); durable is then 1 */
     const char *binds[BD_MAX_BINDS];
     int nbinds;
     const char *pub;           /* PUB endpoint for finished-job announcements, or NULL */

@@ -1,6 +1,7 @@
 #include "bd_store.h"
 #include "bd_arena.h"
 #include "bd_memjobs.h"
+#include "bd_pgstore.h"
 #include "bd_seal.h"
 #include "core/bn_error.h"
 #include "core/bn_log.h"
@@ -28,6 +29,7 @@
 
 struct bd_store {
     sqlite3 *db;
+    bd_pg_t *pg;      /* the PostgreSQL store: everything below but the keys is unused */
     int durable;
     int in_tx;
     char *spool;      /* dir/spool */
@@ -100,12 +102,12 @@ static void s_full(bd_store_t *self, const char *what)
     self->full_until = s_mono_ms() + BD_STORE_FULL_MS;
 }
 
-int bd_store_full(const bd_store_t *self) { return self->full; }
+int bd_store_full(const bd_store_t *self) { return self->full || bd_store_unavailable(self); }
 
 int bd_store_check_space(bd_store_t *self)
 {
-    if (!self->durable)
-        return 0;
+    if (!self->durable || self->pg)
+        return bd_store_full(self);
     int64_t now = s_mono_ms();
     if (now < self->space_at)
         return self->full;
@@ -281,7 +283,7 @@ static char *s_col_open(bd_store_t *self, sqlite3_stmt *st, int col, const char 
 
 /* The store key (docs/STORE.md): store.key_file, default <dir>/beian.key, made at the first
  * start; old keys from store.old_key_files, default <key file>.old when it exists. */
-static int s_keys_open(bd_store_t *self, const bn_config_t *cfg)
+static int s_keys_open(bd_store_t *self, const bn_config_t *cfg, const uint32_t *ids, int nids)
 {
     char dflt[4200], oldp[4300];
     snprintf(dflt, sizeof dflt, "%s/beian.key", self->dir);
@@ -300,19 +302,6 @@ static int s_keys_open(bd_store_t *self, const bn_config_t *cfg)
     snprintf(oldp, sizeof oldp, "%s.old", key_file);
     if (!list && access(oldp, F_OK) == 0)
         old[nold++] = oldp;
-    /* The keys the database's records were sealed with. */
-    uint32_t ids[16];
-    int nids = 0;
-    sqlite3_stmt *st;
-    if (s_prepare(self, &st, "SELECT DISTINCT substr(v,1,8) FROM (SELECT spec AS v FROM jobs UNION ALL"
-                             " SELECT result FROM jobs UNION ALL SELECT reply FROM tasks) WHERE typeof(v)='blob'"))
-        return -1;
-    while (sqlite3_step(st) == SQLITE_ROW && nids < 16) {
-        uint32_t id;
-        if (bd_seal_rec_id(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &id))
-            ids[nids++] = id;
-    }
-    sqlite3_finalize(st);
     char hex[9], cur[9];
     /* A missing key file is made afresh only for a store with nothing sealed yet, or when old
      * keys are given (a rotation): a new key would not open what the lost one sealed. */
@@ -320,7 +309,7 @@ static int s_keys_open(bd_store_t *self, const bn_config_t *cfg)
     if (!self->keys) {
         if (!strcmp(bn_error_code(), "store_key_missing") && nids) {
             bd_seal_id_hex(ids[0], hex);
-            return bn_error_set("store_key_missing", "%s does not exist, but beian.db holds records sealed with key %s: "
+            return bn_error_set("store_key_missing", "%s does not exist, but the store holds records sealed with key %s: "
                                 "restore the key file from its backup, or point store.key_file at it; a new key would "
                                 "not open them (docs/STORE.md)", key_file, hex);
         }
@@ -330,7 +319,7 @@ static int s_keys_open(bd_store_t *self, const bn_config_t *cfg)
     for (int k = 0; k < nids; k++)
         if (!bd_keyring_has(self->keys, ids[k])) {
             bd_seal_id_hex(ids[k], hex);
-            return bn_error_set("store_key_mismatch", "beian.db holds records sealed with key %s, which neither %s (key %s) "
+            return bn_error_set("store_key_mismatch", "the store holds records sealed with key %s, which neither %s (key %s) "
                                 "nor the %d old key file(s) open: the wrong key file? (docs/STORE.md)", hex, key_file,
                                 cur, nold);
         }
@@ -338,7 +327,66 @@ static int s_keys_open(bd_store_t *self, const bn_config_t *cfg)
     return 0;
 }
 
+/* The keys the SQLite database's records were sealed with. */
+static int s_sqlite_key_ids(bd_store_t *self, uint32_t *ids, int max)
+{
+    int nids = 0;
+    sqlite3_stmt *st;
+    if (s_prepare(self, &st, "SELECT DISTINCT substr(v,1,8) FROM (SELECT spec AS v FROM jobs UNION ALL"
+                             " SELECT result FROM jobs UNION ALL SELECT reply FROM tasks) WHERE typeof(v)='blob'"))
+        return -1;
+    while (sqlite3_step(st) == SQLITE_ROW && nids < max) {
+        uint32_t id;
+        if (bd_seal_rec_id(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &id))
+            ids[nids++] = id;
+    }
+    sqlite3_finalize(st);
+    return nids;
+}
+
 static int s_reseal(bd_store_t *self);
+
+bd_store_t *bd_store_open_pg(const char *dir, const char *url, const bn_config_t *cfg)
+{
+    bd_store_t *self = calloc(1, sizeof *self);
+    self->durable = 1;
+    self->spool_fd = -1;
+    self->dir = strdup(dir);
+    mkdir(dir, 0700); /* the key file's home */
+    uint32_t ids[16];
+    int nids;
+    if (!(self->pg = bd_pg_open(url, cfg)) || (nids = bd_pg_key_ids(self->pg, ids, 16)) < 0
+        || s_keys_open(self, cfg, ids, nids) < 0 || bd_pg_set_keys(self->pg, self->keys) < 0) {
+        bd_store_close(&self);
+        return NULL;
+    }
+    return self;
+}
+
+int bd_store_shared(const bd_store_t *self) { return self->pg != NULL; }
+int bd_store_unavailable(const bd_store_t *self) { return self->pg && bd_pg_unavailable(self->pg); }
+int bd_store_fd(const bd_store_t *self) { return self->pg ? bd_pg_fd(self->pg) : -1; }
+
+int bd_store_tick(bd_store_t *self, bd_store_job_fn *fn, void *arg)
+{
+    return self->pg ? bd_pg_tick(self->pg, fn, arg) : 0;
+}
+
+void bd_store_announce(bd_store_t *self, const char *id, const char *tenant, const char *status, const char *verdict)
+{
+    if (self->pg)
+        bd_pg_announce(self->pg, id, tenant, status, verdict);
+}
+
+int bd_store_job_cancel(bd_store_t *self, const char *id, char *tenant, size_t cap)
+{
+    return self->pg ? bd_pg_job_cancel(self->pg, id, tenant, cap) : 0;
+}
+
+int bd_store_notified(bd_store_t *self, bd_store_notify_fn *fn, void *arg)
+{
+    return self->pg ? bd_pg_notified(self->pg, fn, arg) : 0;
+}
 
 bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap, const bn_config_t *cfg)
 {
@@ -467,8 +515,12 @@ bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap, cons
         || s_prepare(self, &self->st_unref_job, "DELETE FROM blob_refs WHERE job=?")
         || s_prepare(self, &self->st_has_ref, "SELECT 1 FROM blob_refs WHERE sha=? LIMIT 1"))
         goto err;
-    if (durable && (s_keys_open(self, cfg) < 0 || s_reseal(self) < 0))
-        goto err;
+    if (durable) {
+        uint32_t ids[16];
+        int nids = s_sqlite_key_ids(self, ids, 16);
+        if (nids < 0 || s_keys_open(self, cfg, ids, nids) < 0 || s_reseal(self) < 0)
+            goto err;
+    }
     return self;
 err:
     bd_store_close(&self);
@@ -480,6 +532,7 @@ void bd_store_close(bd_store_t **self_p)
     if (!self_p || !*self_p)
         return;
     bd_store_t *self = *self_p;
+    bd_pg_close(&self->pg);
     if (self->db && self->in_tx)
         (void)bd_store_commit(self); /* full: rolled back, as at a crash; nothing of it was acknowledged */
     sqlite3_stmt *sts[] = {self->st_insert, self->st_bykey, self->st_status, self->st_get,
@@ -504,7 +557,10 @@ void bd_store_close(bd_store_t **self_p)
 }
 
 int bd_store_durable(const bd_store_t *self) { return self->durable; }
-int bd_store_dirty(const bd_store_t *self) { return self->in_tx || self->nstaged || self->norphans; }
+int bd_store_dirty(const bd_store_t *self)
+{
+    return self->pg ? bd_pg_dirty(self->pg) : self->in_tx || self->nstaged || self->norphans;
+}
 
 static void s_begin(bd_store_t *self)
 {
@@ -584,6 +640,8 @@ int bd_store_blob_put(bd_store_t *self, const void *data, size_t size, char sha_
         snprintf(sha_hex, 65, "mem-%llu", (unsigned long long)++self->tmp_seq);
         return 0;
     }
+    if (self->pg)
+        return bd_pg_blob_put(self->pg, data, size, sha_hex);
     /* A scan is hashed on a second thread while this one writes it under a temporary name:
      * the hash (~0.7 ms/MB) and the page-cache copy (~0.5 ms/MB) overlap instead of adding up,
      * and the content address names the file once both are done. The cost: a duplicate scan
@@ -709,6 +767,8 @@ int bd_store_blob_map(bd_store_t *self, const char *sha_hex, void **data, size_t
     }
     if (!self->durable)
         return bn_error_set("blob_missing", "memory store keeps no blobs");
+    if (self->pg)
+        return bd_pg_blob_map(self->pg, sha_hex, data, size);
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", self->spool, sha_hex);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -800,6 +860,8 @@ int bd_store_job_insert(bd_store_t *self, const char *id, const char *tenant, co
                         int kind, int priority, const char *spec, size_t spec_len, const char *blobs,
                         int64_t created)
 {
+    if (self->pg)
+        return bd_pg_job_insert(self->pg, id, tenant, key, kind, priority, spec, spec_len, blobs, created);
     return s_job_record(self, id, tenant, key, kind, priority, spec, spec_len, blobs, created, "queued", NULL);
 }
 
@@ -814,6 +876,8 @@ int bd_store_job_by_key(bd_store_t *self, const char *tenant, const char *key, c
 {
     if (self->done)
         return bd_memjobs_by_key(self->done, tenant, key, id_out);
+    if (self->pg)
+        return bd_pg_job_by_key(self->pg, tenant, key, id_out);
     sqlite3_stmt *st = self->st_bykey;
     sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
@@ -828,6 +892,8 @@ int bd_store_job_by_key(bd_store_t *self, const char *tenant, const char *key, c
 
 int bd_store_job_set_status(bd_store_t *self, const char *id, const char *status, const char *result)
 {
+    if (self->pg)
+        return bd_pg_job_set_status(self->pg, id, status, result);
     s_begin(self);
     sqlite3_stmt *st = self->st_status;
     sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
@@ -849,6 +915,8 @@ int bd_store_job_get(bd_store_t *self, const char *id, const char *tenant, char 
 {
     if (self->done)
         return bd_memjobs_get(self->done, id, tenant, status, result, kind);
+    if (self->pg)
+        return bd_pg_job_get(self->pg, id, tenant, status, result, kind);
     sqlite3_stmt *st = self->st_get;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (tenant)
@@ -885,6 +953,8 @@ int bd_store_job_list(bd_store_t *self, const char *tenant, const char *status, 
 {
     if (self->done)
         return bn_error_set("not_implemented", "listing jobs needs the durable store (--store memory keeps none)");
+    if (self->pg)
+        return bd_pg_job_list(self->pg, tenant, status, cursor_created, cursor_id, limit, fn, arg);
     /* kind 0: beian.submit jobs (bd_broker's KIND_BEIAN); a Titanic request is no application.
      * Keyset paging on (created, id): stable while new jobs arrive, no OFFSET scan. */
     sqlite3_stmt *st = NULL;
@@ -908,6 +978,8 @@ int bd_store_job_list(bd_store_t *self, const char *tenant, const char *status, 
 
 int64_t bd_store_hook_add(bd_store_t *self, const char *tenant, const char *job, const char *body, int64_t now_ms)
 {
+    if (self->pg)
+        return bd_pg_hook_add(self->pg, tenant, job, body, now_ms);
     s_begin(self);
     sqlite3_stmt *st = NULL;
     if (s_prepare(self, &st, "INSERT INTO outbox(tenant, job, body, created, next) VALUES(?,?,?,?,?)") < 0)
@@ -926,6 +998,10 @@ int64_t bd_store_hook_add(bd_store_t *self, const char *tenant, const char *job,
 void bd_store_hook_update(bd_store_t *self, int64_t seq, const char *state, int attempts, int64_t next_ms,
                           int64_t done_ms, const char *last_error)
 {
+    if (self->pg) {
+        bd_pg_hook_update(self->pg, seq, state, attempts, next_ms, done_ms, last_error);
+        return;
+    }
     s_begin(self);
     sqlite3_stmt *st = NULL;
     if (s_prepare(self, &st, "UPDATE outbox SET state=?, attempts=?, next=?, done=?, last_error=? WHERE seq=?") < 0)
@@ -945,6 +1021,8 @@ void bd_store_hook_update(bd_store_t *self, int64_t seq, const char *state, int 
 
 int bd_store_hook_each_pending(bd_store_t *self, bd_store_hook_fn *fn, void *arg)
 {
+    if (self->pg)
+        return bd_pg_hook_each_pending(self->pg, fn, arg);
     sqlite3_stmt *st = NULL;
     if (s_prepare(self, &st, "SELECT seq, tenant, job, body, attempts, created, next FROM outbox"
                              " WHERE state = 'pending' ORDER BY seq") < 0)
@@ -959,6 +1037,8 @@ int bd_store_hook_each_pending(bd_store_t *self, bd_store_hook_fn *fn, void *arg
 
 json_t *bd_store_hook_list(bd_store_t *self, const char *tenant, const char *state, int limit)
 {
+    if (self->pg)
+        return bd_pg_hook_list(self->pg, tenant, state, limit);
     sqlite3_stmt *st = NULL;
     if (s_prepare(self, &st, "SELECT seq, tenant, job, state, attempts, created, next, done, last_error FROM outbox"
                              " WHERE (?1 IS NULL OR tenant=?1) AND (?2 IS NULL OR state=?2)"
@@ -990,6 +1070,8 @@ json_t *bd_store_hook_list(bd_store_t *self, const char *tenant, const char *sta
 
 int bd_store_task_done(bd_store_t *self, const char *job_id, int seq, const char *reply)
 {
+    if (self->pg)
+        return bd_pg_task_done(self->pg, job_id, seq, reply);
     s_begin(self);
     sqlite3_stmt *st = self->st_task;
     sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
@@ -1016,6 +1098,8 @@ int bd_store_job_delete(bd_store_t *self, const char *id)
         bd_memjobs_delete(self->done, id);
         return 0;
     }
+    if (self->pg)
+        return bd_pg_job_delete(self->pg, id);
     s_begin(self);
     if (self->durable) {
         sqlite3_bind_text(self->st_refs_of, 1, id, -1, SQLITE_STATIC);
@@ -1039,6 +1123,10 @@ void bd_store_blob_ref(bd_store_t *self, const char *job, const char *sha)
 {
     if (!self->durable)
         return;
+    if (self->pg) {
+        bd_pg_blob_ref(self->pg, job, sha);
+        return;
+    }
     s_begin(self);
     sqlite3_bind_text(self->st_ref, 1, sha, -1, SQLITE_STATIC);
     sqlite3_bind_text(self->st_ref, 2, job, -1, SQLITE_STATIC);
@@ -1051,6 +1139,10 @@ void bd_store_blob_release(bd_store_t *self, const char *job, const char *sha)
 {
     if (!self->durable)
         return;
+    if (self->pg) {
+        bd_pg_blob_release(self->pg, job, sha);
+        return;
+    }
     s_begin(self);
     sqlite3_bind_text(self->st_unref, 1, sha, -1, SQLITE_STATIC);
     sqlite3_bind_text(self->st_unref, 2, job, -1, SQLITE_STATIC);
@@ -1061,8 +1153,8 @@ void bd_store_blob_release(bd_store_t *self, const char *job, const char *sha)
 
 int bd_store_sweep(bd_store_t *self)
 {
-    if (!self->durable)
-        return 0;
+    if (!self->durable || self->pg)
+        return 0; /* PostgreSQL deletes a scan with its last reference, in the same transaction */
     sqlite3_stmt *st = NULL;
     int legacy = 0;
     if (sqlite3_prepare_v2(self->db, "SELECT 1 FROM jobs WHERE blobs <> '[]' AND NOT EXISTS"
@@ -1124,6 +1216,8 @@ int bd_store_purge(bd_store_t *self, int64_t before_ms)
 {
     if (self->done)
         return bd_memjobs_purge(self->done, before_ms);
+    if (self->pg)
+        return bd_pg_purge(self->pg, before_ms);
     sqlite3_stmt *st;
     if (s_prepare(self, &st, "SELECT id FROM jobs WHERE status IN ('done','failed','cancelled') AND updated < ? LIMIT 1000"))
         return -1;
@@ -1149,6 +1243,8 @@ int bd_store_purge(bd_store_t *self, int64_t before_ms)
 
 int bd_store_each_unfinished(bd_store_t *self, bd_store_job_fn *fn, void *arg)
 {
+    if (self->pg)
+        return bd_pg_each_unfinished(self->pg, fn, arg);
     sqlite3_stmt *st, *tt;
     if (s_prepare(self, &st, "SELECT id, tenant, key, kind, priority, spec, blobs, created FROM jobs"
                              " WHERE status IN ('queued','running') ORDER BY created")
@@ -1191,6 +1287,8 @@ int bd_store_each_unfinished(bd_store_t *self, bd_store_job_fn *fn, void *arg)
 
 int bd_store_commit(bd_store_t *self)
 {
+    if (self->pg)
+        return bd_pg_commit(self->pg);
     int renamed = 0; /* staged blobs already moved into spool/ */
     const char *what = "a statement";
     if (self->tx_failed)
@@ -1452,6 +1550,10 @@ void bd_store_stats(bd_store_t *self, bd_store_stats_t *out)
     out->shm_bytes = bd_store_shm_bytes(self);
     if (!self->durable) {
         out->done = out->failed = out->cancelled = -1;
+        return;
+    }
+    if (self->pg) {
+        bd_pg_stats(self->pg, out);
         return;
     }
     sqlite3_stmt *st = NULL;

@@ -40,6 +40,13 @@ typedef struct bd_store bd_store_t;
  * store_key_mismatch). At open, plaintext records and spool files (written before sealing)
  * and those sealed with an old key are sealed again with the current key. */
 bd_store_t *bd_store_open(const char *dir, int durable, uint64_t arena_cap, const bn_config_t *cfg);
+/* The PostgreSQL store (bd_pgstore.h, docs/STORE.md "PostgreSQL"): url is a libpq connection
+ * URI (postgres://…); dir holds the store key as above (store.key_file), which every broker
+ * sharing the database must have. NULL with bn_error store_unavailable, store,
+ * store_key_missing or store_key_mismatch. */
+bd_store_t *bd_store_open_pg(const char *dir, const char *url, const bn_config_t *cfg);
+/* Other brokers share this store (PostgreSQL): jobs may be another broker's, see below. */
+int bd_store_shared(const bd_store_t *self);
 void bd_store_close(bd_store_t **self_p);
 int bd_store_durable(const bd_store_t *self);
 
@@ -78,6 +85,8 @@ void bd_store_blob_unmap(void *data, size_t size);
 /* Jobs. Times are milliseconds since the epoch. spec is the submission's spec as received (not
  * re-serialised: that was a quarter of the submit path); blobs the JSON array of its images
  * [{"sha256","bytes"}...]. */
+/* A shared store answers -1 with bn_error duplicate when another broker's job holds (tenant,
+ * key), even one inserted at the same moment: bd_store_job_by_key then names it. */
 int bd_store_job_insert(bd_store_t *self, const char *id, const char *tenant, const char *key,
                         int kind, int priority, const char *spec, size_t spec_len, const char *blobs,
                         int64_t created);
@@ -88,6 +97,8 @@ void bd_store_job_remember(bd_store_t *self, const char *id, const char *tenant,
                            const char *status, json_t *result, int64_t now_ms);
 /* Find a job by idempotency key; returns 1 and fills id_out (33 bytes) when found, 0 if not. */
 int bd_store_job_by_key(bd_store_t *self, const char *tenant, const char *key, char id_out[33]);
+/* 0; 1 when the shared store says the job is no longer this broker's (it was taken over): nothing
+ * was written, and its end is the new owner's to announce. */
 int bd_store_job_set_status(bd_store_t *self, const char *id, const char *status, const char *result);
 /* Fetch a job's status and result (malloc'd strings, *result may be NULL). 1 found, 0 not.
  * tenant (NULL: any) scopes the lookup: another tenant's job is not found, so a client bound to
@@ -166,5 +177,29 @@ int bd_store_full(const bd_store_t *self);
  * when the store becomes full and when it has room again. Returns bd_store_full. */
 int bd_store_check_space(bd_store_t *self);
 int bd_store_dirty(const bd_store_t *self);
+/* PostgreSQL: the connection is lost; new work is refused (503 store_unavailable) until a
+ * tick reconnects. Always 0 for SQLite and memory. */
+int bd_store_unavailable(const bd_store_t *self);
+
+/* ---- several brokers (PostgreSQL; no-ops otherwise) ----------------------------------- */
+/* The socket to poll for other brokers' announcements, or -1. */
+int bd_store_fd(const bd_store_t *self);
+/* Every turn (acts once a second): reconnect, refresh this broker's liveness, take over the
+ * unfinished jobs of brokers not seen for store.broker_lease_ms (fn is called for each, as by
+ * bd_store_each_unfinished; they are this broker's from now on). Returns BD_STORE_* bits. */
+#define BD_STORE_LOST 1    /* this broker was presumed dead: its jobs are another's; drop them */
+#define BD_STORE_BACK 2    /* reconnected after an outage: reload this broker's unfinished jobs */
+#define BD_STORE_HOOKS 4   /* webhook deliveries were taken over: reload the outbox */
+int bd_store_tick(bd_store_t *self, bd_store_job_fn *fn, void *arg);
+/* Cancel a job another broker runs: 1 when it was unfinished (tenant receives its tenant; the
+ * cancellation is announced), 0 when it had ended. SQLite and memory: 0 (every unfinished job
+ * is in the broker's memory). */
+int bd_store_job_cancel(bd_store_t *self, const char *id, char *tenant, size_t cap);
+/* A job finished: announced to the other brokers when the turn commits (NOTIFY). */
+void bd_store_announce(bd_store_t *self, const char *id, const char *tenant, const char *status, const char *verdict);
+/* Announcements of jobs other brokers finished, read from bd_store_fd when it is readable. */
+typedef void (bd_store_notify_fn)(void *arg, const char *id, const char *tenant, const char *status,
+                                  const char *verdict);
+int bd_store_notified(bd_store_t *self, bd_store_notify_fn *fn, void *arg);
 
 #endif

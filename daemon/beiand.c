@@ -34,7 +34,9 @@ static void s_usage(void)
            "                         tcp:// endpoints require --curve-cert and --allow\n"
            "  -p, --pub EP           announce finished jobs here (topic = tenant);\n"
            "                         default ipc://DIR/events.sock, 'none' to disable\n"
-           "      --store KIND       sqlite (default, durable) or memory\n"
+           "      --store KIND       sqlite (default, durable), memory, or a PostgreSQL URL\n"
+           "                         postgres://user@host:port/db shared by several beiand\n"
+           "                         (docs/STORE.md \"PostgreSQL\", docs/DEPLOY.md)\n"
            "      --curve-cert FILE  the broker's secret certificate (beian keygen)\n"
            "      --allow DIR        directory of allowed client/worker public certificates\n"
            "  -C, --config FILE      configuration JSON (default $BEIAN_CONFIG)\n"
@@ -81,7 +83,14 @@ int main(int argc, char **argv)
             break;
         case 'p': pub = optarg; break;
         case 'S':
-            if (strcmp(optarg, "sqlite") && strcmp(optarg, "memory")) { fprintf(stderr, "beiand: --store sqlite|memory\n"); return 1; }
+            if (!strncmp(optarg, "postgres://", 11) || !strncmp(optarg, "postgresql://", 13)) {
+                o.store_url = optarg;
+                break;
+            }
+            if (strcmp(optarg, "sqlite") && strcmp(optarg, "memory")) {
+                fprintf(stderr, "beiand: --store sqlite|memory|postgres://…\n");
+                return 1;
+            }
             o.durable = strcmp(optarg, "sqlite") == 0;
             break;
         case 'K': o.curve_cert = optarg; break;
@@ -170,7 +179,7 @@ int main(int argc, char **argv)
         return 1;
     }
     for (int i = 0; i < o.nbinds; i++)
-        bn_info("serving %s (%s store)", o.binds[i], o.durable ? "sqlite" : "memory");
+        bn_info("serving %s (%s store)", o.binds[i], o.store_url ? "postgresql" : o.durable ? "sqlite" : "memory");
     if (o.pub)
         bn_info("announcing finished jobs on %s", o.pub);
     /* The metrics endpoint asks the broker over its first ipc endpoint, like any client. */
