@@ -24,6 +24,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "beian setup: installing ${#missing[@]} Debian packages: ${missing[*]}" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # Installing `postgresql` creates Debian's default cluster (15/main on port 5432) and, where
+  # systemd runs, starts it. The tests never use it (each starts its own: scripts/pg-cluster.sh),
+  # so a server we caused is stopped and not started at boot; undo with
+  # `manual` -> `auto` in /etc/postgresql/15/main/start.conf. One that was there before is left alone.
+  if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v pg_lsclusters >/dev/null; then
+    pg_lsclusters --no-header 2>/dev/null | while read -r ver name _ status _; do
+      [ "$name" = main ] || continue
+      echo "beian setup: PostgreSQL's default cluster $ver/$name is not needed: stopped, start=manual" >&2
+      [[ $status != online* ]] || pg_ctlcluster "$ver" "$name" stop || true
+      sed -i "s/^auto$/manual/" "/etc/postgresql/$ver/$name/start.conf"
+    done
+  fi
 fi
 
 "$here/fetch-models.sh"
