@@ -1056,6 +1056,15 @@ static void s_remote_answer(bd_broker_t *self, const char *id)
 static void s_notified(void *arg, const char *id, const char *tenant, const char *status, const char *verdict)
 {
     bd_broker_t *self = arg;
+    job_t *live = zhashx_lookup(self->jobs, id);
+    if (live) {
+        /* Ours, and cancelled at another broker: stop working on it now rather than at its end. */
+        pending_t *p;
+        while ((p = zlistx_detach(live->waiters, NULL)))
+            s_remote_wait(self, id, p);
+        bn_info("job %s cancelled at another broker", id);
+        s_job_free(self, live);
+    }
     s_remote_answer(self, id);
     if (tenant)
         s_publish(self, id, tenant, status, verdict);
@@ -1216,6 +1225,12 @@ static void s_resume_cb(void *arg, const char *id, const char *tenant, const cha
     job_t *job = s_job_load(self, id, kind, spec, replies);
     job->stored = 1;
     job->created = created;
+    /* Taken over from another broker: the long-polls parked here for it are now its own. */
+    zlistx_t *parked = zhashx_lookup(self->remote, id);
+    for (pending_t *p; parked && (p = zlistx_detach(parked, NULL));)
+        zlistx_add_end(job->waiters, p);
+    if (parked)
+        zhashx_delete(self->remote, id);
     if (job->ndone == job->ntasks)
         s_job_finish(self, job, "done", s_job_result(self, job, "done", NULL));
     else
@@ -1536,7 +1551,7 @@ static void s_job_api(bd_broker_t *self, int sock, zmq_msg_t *client, const char
             bn_msg_addstr(r, result ? result : "{}");
             s_reply(self, sock, client, service, BN_ST_OK, r);
         } else if (bn_msg_streq(m, body + 1, "wait")
-                   && (int)zlistx_size(job ? job->waiters : parked) < self->o.max_waiters) {
+                   && (int)(job ? zlistx_size(job->waiters) : parked ? zlistx_size(parked) : 0) < self->o.max_waiters) {
             pending_t *p = malloc(sizeof *p);
             p->sock = sock;
             p->msg = bn_msg_new();
