@@ -1051,6 +1051,8 @@ static void s_remote_answer(bd_broker_t *self, const char *id)
     free(result);
 }
 
+static void s_discard_selfie(bd_broker_t *self, job_t *job);
+
 /* Another broker finished a job (its transaction committed): long-polls and subscribers here
  * hear of it as they would of one of ours. */
 static void s_notified(void *arg, const char *id, const char *tenant, const char *status, const char *verdict)
@@ -1063,6 +1065,7 @@ static void s_notified(void *arg, const char *id, const char *tenant, const char
         while ((p = zlistx_detach(live->waiters, NULL)))
             s_remote_wait(self, id, p);
         bn_info("job %s cancelled at another broker", id);
+        s_discard_selfie(self, live); /* face data goes when the job ends, wherever it ends */
         s_job_free(self, live);
     }
     s_remote_answer(self, id);
