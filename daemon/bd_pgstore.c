@@ -47,12 +47,17 @@ static const char *const s_migrations[] = {
 /* Prepared statements, by index. Results that carry sealed columns (bytea) come back in binary
  * format, so their other columns are cast to text, whose binary form is the text itself. */
 enum {
-    Q_BLOB_PUT, Q_BLOB_GET, Q_REF, Q_REF_INC, Q_UNREF, Q_REF_DEC, Q_BLOB_DEL, Q_UNREF_JOB,
+    Q_BLOB_PUT, Q_BLOB_PUT_REF, Q_BLOB_GET, Q_REF, Q_REF_INC, Q_UNREF, Q_REF_DEC, Q_BLOB_DEL, Q_UNREF_JOB,
     Q_JOB_INSERT, Q_BYKEY, Q_STATUS, Q_CANCEL, Q_GET, Q_TASK, Q_DEL_TASKS, Q_DEL_JOB, Q_MINE, Q_TASKS_OF,
     Q_HEARTBEAT, Q_REGISTER, Q_UNREGISTER, Q_BURY, Q_CLAIM, Q_NOTIFY, Q_HOOK_ADD, Q_HOOK_UPDATE, NQ
 };
 static const char *const s_sql[NQ] = {
     [Q_BLOB_PUT] = "INSERT INTO blobs(sha, data, refs) VALUES($1, $2, 0) ON CONFLICT (sha) DO UPDATE SET refs = blobs.refs",
+    /* A put and its reference in one round trip (the broker takes the reference right after
+     * the put): refs grows by the reference rows actually added. */
+    [Q_BLOB_PUT_REF] = "WITH r AS (INSERT INTO blob_refs(sha, job) VALUES($1, $3) ON CONFLICT DO NOTHING RETURNING 1)"
+                       " INSERT INTO blobs(sha, data, refs) VALUES($1, $2, (SELECT count(*) FROM r))"
+                       " ON CONFLICT (sha) DO UPDATE SET refs = blobs.refs + EXCLUDED.refs",
     [Q_BLOB_GET] = "SELECT data FROM blobs WHERE sha = $1",
     [Q_REF] = "INSERT INTO blob_refs(sha, job) VALUES($1, $2) ON CONFLICT DO NOTHING",
     [Q_REF_INC] = "UPDATE blobs SET refs = refs + 1 WHERE sha = $1",
@@ -107,6 +112,11 @@ struct bd_pg {
     int down;             /* no connection: refusing work until tick reconnects */
     const char *fail_code; /* why the open transaction failed */
     int64_t tick_at;
+    /* The last blob put, not yet sent: its reference usually follows at once, and goes with it
+     * (Q_BLOB_PUT_REF). Anything else sends it first, alone (s_send_put). */
+    char put_sha[65];
+    void *put_rec;
+    size_t put_len;
 };
 
 static int64_t s_mono_ms(void)
@@ -147,8 +157,12 @@ static const char *s_name(int q, char name[8])
     return name;
 }
 
+static void s_send_put(bd_pg_t *self);
+
 static PGresult *s_run(bd_pg_t *self, int q, int n, const char *const *v, const int *len, const int *fmt, int binary)
 {
+    if (self->put_rec && q != Q_BLOB_PUT && q != Q_BLOB_PUT_REF)
+        s_send_put(self);
     if (self->down || (self->in_tx && self->tx_failed))
         return NULL;
     char name[8];
@@ -292,6 +306,7 @@ void bd_pg_close(bd_pg_t **self_p)
         PQclear(s_run(self, Q_UNREGISTER, 1, (const char *[]){self->id}, NULL, NULL, 0));
     }
     PQfinish(self->conn);
+    free(self->put_rec);
     free(self->url);
     free(self);
     *self_p = NULL;
@@ -349,17 +364,28 @@ static char *s_open(bd_pg_t *self, PGresult *res, int row, int col, const char *
 
 /* ---- blobs ---------------------------------------------------------------------------- */
 
+/* Send the held put on its own (no reference came with it). */
+static void s_send_put(bd_pg_t *self)
+{
+    void *rec = self->put_rec;
+    self->put_rec = NULL;
+    PQclear(s_write(self, Q_BLOB_PUT, 2, (const char *[]){self->put_sha, rec}, (int[]){0, (int)self->put_len},
+                    (int[]){0, 1}));
+    free(rec);
+}
+
 int bd_pg_blob_put(bd_pg_t *self, const void *data, size_t size, char sha_hex[65])
 {
     if (bn_sha256_hex(data, size, sha_hex) < 0)
         return bn_error_set("store", "sha256 failed");
+    if (self->put_rec)
+        s_send_put(self);
+    if (self->down)
+        return bn_error_set("store_unavailable", "store a blob: no database connection");
     char ad[96];
-    size_t n;
-    void *rec = bd_seal_rec(self->keys, data, size, s_ad(ad, "blob", sha_hex, -1), &n);
-    PGresult *res = s_write(self, Q_BLOB_PUT, 2, (const char *[]){sha_hex, rec}, (int[]){0, (int)n}, (int[]){0, 1});
-    free(rec);
-    PQclear(res);
-    return res ? 0 : bn_error_set(self->fail_code, "store a blob: %s", PQerrorMessage(self->conn));
+    self->put_rec = bd_seal_rec(self->keys, data, size, s_ad(ad, "blob", sha_hex, -1), &self->put_len);
+    memcpy(self->put_sha, sha_hex, 65);
+    return 0;
 }
 
 int bd_pg_blob_map(bd_pg_t *self, const char *sha_hex, void **data, size_t *size)
@@ -412,6 +438,14 @@ int bd_pg_blob_check(bd_pg_t *self, const char *sha_hex)
 
 void bd_pg_blob_ref(bd_pg_t *self, const char *job, const char *sha)
 {
+    if (self->put_rec && !strcmp(self->put_sha, sha)) {
+        void *rec = self->put_rec;
+        self->put_rec = NULL;
+        PQclear(s_write(self, Q_BLOB_PUT_REF, 3, (const char *[]){sha, rec, job}, (int[]){0, (int)self->put_len, 0},
+                        (int[]){0, 1, 0}));
+        free(rec);
+        return;
+    }
     if (s_write_ok(self, Q_REF, 2, (const char *[]){sha, job}) == 1)
         s_write_ok(self, Q_REF_INC, 1, (const char *[]){sha});
 }
@@ -737,6 +771,8 @@ void bd_pg_stats(bd_pg_t *self, bd_store_stats_t *out)
 
 int bd_pg_commit(bd_pg_t *self)
 {
+    if (self->put_rec)
+        s_send_put(self);
     if (!self->in_tx && !self->tx_failed)
         return 0;
     int ok = 0;
@@ -762,7 +798,7 @@ int bd_pg_commit(bd_pg_t *self)
     return bn_error_set(code, "the turn's transaction was rolled back (%s)", code);
 }
 
-int bd_pg_dirty(const bd_pg_t *self) { return self->in_tx || self->tx_failed; }
+int bd_pg_dirty(const bd_pg_t *self) { return self->in_tx || self->tx_failed || self->put_rec; }
 int bd_pg_unavailable(const bd_pg_t *self) { return self->down; }
 int bd_pg_fd(const bd_pg_t *self) { return self->down ? -1 : PQsocket(self->conn); }
 
