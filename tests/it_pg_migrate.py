@@ -5,14 +5,12 @@ one cancelled, webhook deliveries pending for a receiver that is down — is mig
 on PostgreSQL with its own --dir and the same key file then answers through the CLI as the old
 one did: every job with its status and result, the tenants' lists, the result images; the keys
 still dedupe; the queued jobs are taken over and finish once workers connect; the pending
-deliveries reach the receiver once it is up. Refused: while the broker runs
+deliveries reach the receiver once it is up; a damaged record is copied as it was. Refused: while the broker runs
 (migrate_broker_running), into a database that holds jobs (migrate_target_not_empty, nothing
 changed), from a directory without a store (migrate_source_missing)."""
-import hashlib
 import http.server
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -130,6 +128,16 @@ try:
         rc, out, err = migrate(empty, pg.url, cfg)
         check(rc == 1 and "migrate_source_missing" in err, "a --dir without a store: migrate_source_missing")
 
+        # A damaged record (a finished job's task reply, which nothing reads again): copied as it is.
+        beta_done = [j for j, (t, _, _) in done.items() if t == "beta"][0]
+        db = st.db()
+        (reply,) = db.execute("SELECT reply FROM tasks WHERE job=? AND seq=0", (beta_done,)).fetchone()
+        damaged = bytearray(reply)
+        damaged[60] ^= 1
+        db.execute("UPDATE tasks SET reply=? WHERE job=? AND seq=0", (bytes(damaged), beta_done))
+        db.commit()
+        db.close()
+
         rc, out, err = migrate(st.state, pg.url, cfg)
         check(rc == 0, "beiand --migrate-to exits 0 (%s)" % err[-600:])
         counts = json.loads(out)
@@ -141,12 +149,15 @@ try:
         db.close()
         check(counts["jobs"] == 6 and counts["unfinished"] == 2 and counts["deliveries"] == 2
               and counts["pending_deliveries"] == 2 and counts["blobs"] == len(spool) and counts["refs"] == refs
-              and counts["tasks"] == ntasks and counts["damaged"] == 0 and counts["bytes"] > 0,
-              "it prints the counts: 6 jobs (2 unfinished), %d blobs, %d refs, %d tasks, 2 deliveries: %s"
+              and counts["tasks"] == ntasks and counts["damaged"] == 1 and counts["bytes"] > 0,
+              "it prints the counts: 6 jobs (2 unfinished), %d blobs, %d refs, %d tasks, 2 deliveries, 1 damaged: %s"
               % (len(spool), refs, ntasks, out.strip()))
         check(pg.psql("SELECT id, tenant, key, status, created, updated FROM jobs ORDER BY id")
               == "\n".join("|".join(str(v) for v in r) for r in rows),
               "every job is there with its tenant, key, status and its created and updated times")
+        check(pg.psql("SELECT encode(reply, 'hex') FROM tasks WHERE job = '%s' AND seq = 0" % beta_done)
+              == bytes(damaged).hex() and "does not open" in err,
+              "the damaged record is copied as it was (it reads as store_corrupt there too), with a warning")
         check(pg.psql("SELECT count(*) FROM jobs WHERE owner IS NOT NULL") == "0",
               "no job has an owner in PostgreSQL yet")
         check(pg.psql("SELECT count(*) FROM blobs b WHERE refs <> (SELECT count(*) FROM blob_refs r"
