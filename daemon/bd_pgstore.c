@@ -870,3 +870,5 @@ int bd_pg_notified(bd_pg_t *self, bd_store_notify_fn *fn, void *arg)
     }
     return n;
 }
+
+struct pg_conn *bd_pg_conn(bd_pg_t *self) { return self->conn; }

@@ -78,4 +78,8 @@ int bd_pg_fd(const bd_pg_t *self);
 int bd_pg_tick(bd_pg_t *self, bd_store_job_fn *fn, void *arg);
 int bd_pg_notified(bd_pg_t *self, bd_store_notify_fn *fn, void *arg);
 
+/* The connection, for bd_migrate's one transaction (nothing of this store's turn may be open). */
+struct pg_conn;
+struct pg_conn *bd_pg_conn(bd_pg_t *self);
+
 #endif

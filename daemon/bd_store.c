@@ -364,6 +364,9 @@ bd_store_t *bd_store_open_pg(const char *dir, const char *url, const bn_config_t
 }
 
 int bd_store_shared(const bd_store_t *self) { return self->pg != NULL; }
+struct sqlite3 *bd_store_sqlite(bd_store_t *self) { return self->pg || !self->durable ? NULL : self->db; }
+struct bd_pg *bd_store_pg(bd_store_t *self) { return self->pg; }
+const struct bd_keyring *bd_store_keys(const bd_store_t *self) { return self->keys; }
 int bd_store_unavailable(const bd_store_t *self) { return self->pg && bd_pg_unavailable(self->pg); }
 int bd_store_fd(const bd_store_t *self) { return self->pg ? bd_pg_fd(self->pg) : -1; }
 

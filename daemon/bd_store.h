@@ -202,4 +202,14 @@ typedef void (bd_store_notify_fn)(void *arg, const char *id, const char *tenant,
                                   const char *verdict);
 int bd_store_notified(bd_store_t *self, bd_store_notify_fn *fn, void *arg);
 
+/* ---- for bd_migrate (SQLite to PostgreSQL), which reads and writes rows as they are ---- */
+struct sqlite3;
+struct bd_pg;
+struct bd_keyring;
+/* The SQLite database (NULL for PostgreSQL and memory), the PostgreSQL store (NULL
+ * otherwise), the keyring that seals this store's records (NULL in memory mode). */
+struct sqlite3 *bd_store_sqlite(bd_store_t *self);
+struct bd_pg *bd_store_pg(bd_store_t *self);
+const struct bd_keyring *bd_store_keys(const bd_store_t *self);
+
 #endif

@@ -1,6 +1,7 @@
 /* beiand — the beian broker. See docs/PROTOCOL.md and `beiand --help`. */
 #include "bd_broker.h"
 #include "bd_metrics.h"
+#include "bd_migrate.h"
 #include "core/bn_config.h"
 #include "core/bn_error.h"
 #include "core/bn_log.h"
@@ -37,6 +38,9 @@ static void s_usage(void)
            "      --store KIND       sqlite (default, durable), memory, or a PostgreSQL URL\n"
            "                         postgres://user@host:port/db shared by several beiand\n"
            "                         (docs/STORE.md \"PostgreSQL\", docs/DEPLOY.md)\n"
+           "      --migrate-to URL   copy the SQLite store in DIR (stopped) into an empty\n"
+           "                         PostgreSQL database, print the counts as JSON and exit\n"
+           "                         (docs/DEPLOY.md \"Moving a SQLite store to PostgreSQL\")\n"
            "      --curve-cert FILE  the broker's secret certificate (beian keygen)\n"
            "      --allow DIR        directory of allowed client/worker public certificates\n"
            "  -C, --config FILE      configuration JSON (default $BEIAN_CONFIG)\n"
@@ -63,7 +67,7 @@ int main(int argc, char **argv)
      * owner's alone, whatever umask the service manager or shell left; explicit modes below too. */
     umask(077);
     bd_options_t o = {.dir = "var", .durable = 1};
-    const char *config_path = NULL, *pub = NULL, *metrics_addr = NULL;
+    const char *config_path = NULL, *pub = NULL, *metrics_addr = NULL, *migrate_to = NULL;
     int verbose = 0;
     long max_frame = 0, max_upload = 0;
     int retention_set = 0;
@@ -71,7 +75,7 @@ int main(int argc, char **argv)
         {"dir", 1, 0, 'd'}, {"bind", 1, 0, 'b'}, {"pub", 1, 0, 'p'}, {"store", 1, 0, 'S'},
         {"curve-cert", 1, 0, 'K'}, {"allow", 1, 0, 'A'}, {"config", 1, 0, 'C'}, {"heartbeat", 1, 0, 'H'},
         {"lease", 1, 0, 'L'}, {"max-attempts", 1, 0, 'M'}, {"max-jobs", 1, 0, 'J'}, {"max-frame", 1, 0, 'F'}, {"max-upload", 1, 0, 'U'},
-        {"retention-hours", 1, 0, 'R'}, {"metrics", 1, 0, 'm'},
+        {"retention-hours", 1, 0, 'R'}, {"metrics", 1, 0, 'm'}, {"migrate-to", 1, 0, 'T'},
         {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "d:b:p:C:vh", lo, NULL)) != -1) {
@@ -104,6 +108,7 @@ int main(int argc, char **argv)
         case 'U': max_upload = atol(optarg); break;
         case 'R': o.retention_hours = atof(optarg); retention_set = 1; break;
         case 'm': metrics_addr = optarg; break;
+        case 'T': migrate_to = optarg; break;
         case 'v': verbose = 1; break;
         case 'h': s_usage(); return 0;
         case 'V': bn_version_print(argv[0]); return 0;
@@ -118,6 +123,19 @@ int main(int argc, char **argv)
     }
     o.config = cfg;
     bn_config_warn_unknown(cfg);
+    if (migrate_to) {
+        bd_migrate_stats_t ms;
+        int rc = bd_migrate(o.dir, migrate_to, cfg, &ms);
+        if (rc < 0)
+            bn_error("cannot migrate: %s: %s", bn_error_code(), bn_error_msg());
+        else
+            printf("{\"jobs\":%lld,\"unfinished\":%lld,\"tasks\":%lld,\"blobs\":%lld,\"refs\":%lld,\"bytes\":%llu,"
+                   "\"deliveries\":%lld,\"pending_deliveries\":%lld,\"damaged\":%lld}\n", (long long)ms.jobs,
+                   (long long)ms.unfinished, (long long)ms.tasks, (long long)ms.blobs, (long long)ms.refs,
+                   (unsigned long long)ms.bytes, (long long)ms.deliveries, (long long)ms.pending, (long long)ms.damaged);
+        bn_config_destroy(&cfg);
+        return rc < 0 ? 1 : 0;
+    }
     if (bn_config_bool(cfg, "job.allow_client_clock", 0))
         bn_warn("job.allow_client_clock is on: submitters may set options.now, the date age and expiry are judged by");
     /* Command-line options win over the configuration file. */
