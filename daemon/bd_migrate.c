@@ -24,7 +24,6 @@ typedef struct {
     PGconn *pg;
     bd_store_t *src;
     const bd_keyring_t *from, *to;
-    char ghost[33]; /* the stand-in broker that holds the pending deliveries, or "" */
     bd_migrate_stats_t *out;
 } migrate_t;
 
@@ -204,25 +203,6 @@ static int s_blobs(migrate_t *m)
     return s_done(m, st, rc, failed);
 }
 
-/* Pending deliveries must have an owner that a broker will bury (bd_pgstore takes over the
- * deliveries of dead brokers only): a broker row last seen at the epoch, registered here. */
-static const char *s_ghost(migrate_t *m)
-{
-    if (m->ghost[0])
-        return m->ghost;
-    unsigned char r[16];
-    randombytes_buf(r, sizeof r);
-    char id[33], pid[16];
-    for (int i = 0; i < 16; i++)
-        snprintf(id + 2 * i, 3, "%02x", r[i]);
-    snprintf(pid, sizeof pid, "%d", (int)getpid());
-    if (s_pg(m, "INSERT INTO brokers(id, host, pid, started, seen) VALUES($1, 'sqlite-migration', $2,"
-                " to_timestamp(0), to_timestamp(0))", 2, (const char *[]){id, pid}, NULL, NULL, NULL) < 0)
-        return NULL;
-    snprintf(m->ghost, sizeof m->ghost, "%s", id);
-    return m->ghost;
-}
-
 /* The webhook outbox, delivery ids (seq) kept: they are in the deliveries' bodies and lists. */
 static int s_outbox(migrate_t *m)
 {
@@ -232,18 +212,13 @@ static int s_outbox(migrate_t *m)
         return -1;
     int rc, failed = 0;
     while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *state = (const char *)sqlite3_column_text(st, 4), *owner = NULL;
-        int pending = !strcmp(state, "pending");
-        if (pending && !(owner = s_ghost(m))) {
-            failed = 1;
-            break;
-        }
-        const char *v[11];
+        /* No owner: the first broker's tick takes pending deliveries over, like unfinished jobs. */
+        int pending = !strcmp((const char *)sqlite3_column_text(st, 4), "pending");
+        const char *v[10];
         for (int i = 0; i < 10; i++)
             v[i] = (const char *)sqlite3_column_text(st, i);
-        v[10] = owner;
-        failed = s_pg(m, "INSERT INTO outbox(seq, tenant, job, body, state, attempts, created, next, done, last_error,"
-                         " owner) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, v, NULL, NULL, NULL) < 0;
+        failed = s_pg(m, "INSERT INTO outbox(seq, tenant, job, body, state, attempts, created, next, done, last_error)"
+                         " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, v, NULL, NULL, NULL) < 0;
         m->out->deliveries++;
         m->out->pending += pending;
     }

@@ -49,7 +49,7 @@ static const char *const s_migrations[] = {
 enum {
     Q_BLOB_PUT, Q_BLOB_PUT_REF, Q_BLOB_GET, Q_REF, Q_REF_INC, Q_UNREF, Q_REF_DEC, Q_BLOB_DEL, Q_UNREF_JOB,
     Q_JOB_INSERT, Q_BYKEY, Q_STATUS, Q_CANCEL, Q_GET, Q_TASK, Q_DEL_TASKS, Q_DEL_JOB, Q_MINE, Q_TASKS_OF,
-    Q_HEARTBEAT, Q_REGISTER, Q_UNREGISTER, Q_BURY, Q_CLAIM, Q_NOTIFY, Q_HOOK_ADD, Q_HOOK_UPDATE, NQ
+    Q_HEARTBEAT, Q_REGISTER, Q_UNREGISTER, Q_BURY, Q_CLAIM, Q_CLAIM_HOOKS, Q_NOTIFY, Q_HOOK_ADD, Q_HOOK_UPDATE, NQ
 };
 static const char *const s_sql[NQ] = {
     [Q_BLOB_PUT] = "INSERT INTO blobs(sha, data, refs) VALUES($1, $2, 0) ON CONFLICT (sha) DO UPDATE SET refs = blobs.refs",
@@ -84,13 +84,16 @@ static const char *const s_sql[NQ] = {
     [Q_HEARTBEAT] = "UPDATE brokers SET seen = now() WHERE id = $1",
     [Q_REGISTER] = "INSERT INTO brokers(id, host, pid) VALUES($1, $2, $3)",
     [Q_UNREGISTER] = "DELETE FROM brokers WHERE id = $1",
-    /* A broker not seen for a lease is dead: its row goes, its pending deliveries are ours. Its
-     * jobs are then owned by nobody and taken by Q_CLAIM, in the same transaction. SKIP LOCKED:
-     * two brokers never bury the same one (nor wait for each other to). */
-    [Q_BURY] = "WITH dead AS (SELECT id FROM brokers WHERE seen < now() - $2::int * interval '1 millisecond'"
-               "   AND id <> $1 FOR UPDATE SKIP LOCKED LIMIT 8),"
-               " moved AS (UPDATE outbox SET owner = $1 WHERE state = 'pending' AND owner IN (SELECT id FROM dead))"
-               " DELETE FROM brokers WHERE id IN (SELECT id FROM dead) RETURNING id",
+    /* A broker not seen for a lease is dead: its row goes. Its jobs and pending deliveries are
+     * then owned by nobody and taken by Q_CLAIM and Q_CLAIM_HOOKS, in the same transaction.
+     * SKIP LOCKED: two brokers never bury the same one (nor wait for each other to). */
+    [Q_BURY] = "DELETE FROM brokers WHERE id IN (SELECT id FROM brokers WHERE seen < now() - $2::int * interval"
+               " '1 millisecond' AND id <> $1 FOR UPDATE SKIP LOCKED LIMIT 8) RETURNING id",
+    /* Pending deliveries whose owner is not a registered broker (buried, stopped cleanly, or
+     * moved from a SQLite store by beiand --migrate-to). */
+    [Q_CLAIM_HOOKS] = "UPDATE outbox SET owner = $1 WHERE seq IN (SELECT seq FROM outbox o WHERE state = 'pending'"
+                      "   AND (owner IS NULL OR NOT EXISTS (SELECT 1 FROM brokers b WHERE b.id = o.owner))"
+                      "   LIMIT 1000 FOR UPDATE SKIP LOCKED)",
     /* Unfinished jobs whose owner is not a registered broker (buried above, stopped cleanly, or
      * moved from a SQLite store with no owner). */
     [Q_CLAIM] = "UPDATE jobs SET owner = $1 WHERE id IN (SELECT id FROM jobs j WHERE status IN ('queued','running')"
@@ -834,9 +837,9 @@ int bd_pg_tick(bd_pg_t *self, bd_store_job_fn *fn, void *arg)
     for (int i = 0; res && i < PQntuples(res); i++)
         bn_warn("store: broker %.8s not seen for %d ms: taking over its jobs and webhook deliveries",
                 PQgetvalue(res, i, 0), self->lease_ms);
-    if (res && PQntuples(res) > 0)
-        flags |= BD_STORE_HOOKS;
     PQclear(res);
+    if (s_write_ok(self, Q_CLAIM_HOOKS, 1, (const char *[]){self->id}) > 0)
+        flags |= BD_STORE_HOOKS;
     s_begin(self);
     res = s_run(self, Q_CLAIM, 2, (const char *[]){self->id, max}, NULL, NULL, 1);
     if (res && PQntuples(res) > 0) {

@@ -70,6 +70,14 @@ static void on_job(void *arg, const char *id, const char *tenant, const char *ke
     n_taken++;
 }
 
+static int n_hooks;
+static void on_hook(void *arg, int64_t seq, const char *tenant, const char *job, const char *body, int attempts,
+                    int64_t created, int64_t next)
+{
+    (void)arg, (void)seq, (void)tenant, (void)job, (void)body, (void)attempts, (void)created, (void)next;
+    n_hooks++;
+}
+
 static void on_note(void *arg, const char *id, const char *tenant, const char *status, const char *verdict)
 {
     (void)arg, (void)tenant;
@@ -170,12 +178,20 @@ int main(void)
     /* A broker not seen for a lease: buried, its job taken over with its finished task. */
     bd_store_job_insert(a, j5, "t", NULL, 0, 0, spec, strlen(spec), "[]", 5);
     bd_store_task_done(a, j5, 0, "{\"flags\":[]}");
-    CHECK(bd_store_commit(a) == 0, "a holds a job with one finished task");
+    int64_t seq = bd_store_hook_add(a, "t", j1, "{}", 1);
+    CHECK(bd_store_commit(a) == 0 && seq > 0, "a holds a job with one finished task, and a webhook delivery");
     CHECK(bd_store_tick(b, on_job, NULL) == 0 && bd_store_commit(b) == 0 && n_taken == 0,
           "a live broker's jobs are not taken");
+    n_hooks = 0;
+    bd_store_hook_each_pending(b, on_hook, NULL);
+    CHECK(n_hooks == 0, "nor its webhook deliveries");
     usleep(2300 * 1000); /* a's lease (2000 ms) runs out: it does not tick */
     int f = bd_store_tick(b, on_job, NULL);
-    CHECK(bd_store_commit(b) == 0 && n_taken == 2 && (f & BD_STORE_HOOKS), "b buried a and took its jobs (%d)", n_taken);
+    CHECK(bd_store_commit(b) == 0 && n_taken == 2 && (f & BD_STORE_HOOKS), "b buried a and took its jobs (%d) and "
+          "its delivery", n_taken);
+    n_hooks = 0;
+    bd_store_hook_each_pending(b, on_hook, NULL);
+    CHECK(n_hooks == 1, "b delivers a's pending webhook now (%d)", n_hooks);
     CHECK(bd_store_job_set_status(a, j5, "done", "{\"by\":\"a\"}") == 1, "a's end of it is refused: not a's now");
     bd_store_commit(a);
     f = bd_store_tick(a, on_job, NULL);
