@@ -87,6 +87,8 @@ try:
     check(b"EP[,EP..]" in r.stdout, "workers' --help documents --connect EP,EP")
     r = run("-e", a.ep + ",," + b.ep, "status", "0" * 32)
     check(r.returncode == 1 and b"empty endpoint" in r.stderr, "an empty item in the list → 1, said on stderr")
+    r = subprocess.run([os.path.join(BIN, "tw_worker"), "--connect", both + ","], capture_output=True, timeout=30)
+    check(r.returncode == 1 and b"empty endpoint" in r.stderr, "a worker given a bad list exits 1 (no restart loop)")
 
     # One worker process per service, each serving both brokers.
     for s in ("beian.quality", "beian.ocr", "beian.face"):

@@ -536,6 +536,14 @@ int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn 
         o.endpoint = getenv("BEIAN_ENDPOINT");
     if (!o.endpoint)
         o.endpoint = "ipc://var/beiand.sock";
+    char *eps[BN_ZSOCK_MAX_ENDPOINTS];
+    int neps = bn_zsock_endpoints(o.endpoint, eps); /* a bad list is said once, not at each restart */
+    if (neps < 0) {
+        bn_error("--connect: %s", bn_error_msg());
+        return 1;
+    }
+    while (neps > 0)
+        free(eps[--neps]);
     bn_config_t *cfg = bn_config_load(config_path);
     if (!cfg) {
         bn_error("%s: %s", bn_error_code(), bn_error_msg());
