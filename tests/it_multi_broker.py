@@ -134,6 +134,14 @@ try:
     check(r.returncode == 0 and json.loads(r.stdout)["job"] == job_k, "A dead: status -e A,B → B's answer")
     check(result(both, job_k) == "done", "A dead: the worker keeps serving B")
     check(all(p.poll() is None for p in workers), "the workers are still running")
+    with open(os.path.join(work, "apps.jsonl"), "w") as f:
+        for i in (1, 2):
+            f.write(json.dumps({"id": "a%d" % i, "documents": ["id-card:front=card.jpg"]}) + "\n")
+    out = os.path.join(work, "out")
+    r = run("-e", both, "batch", os.path.join(work, "apps.jsonl"), "--out", out, "--window", "2")
+    done = [json.load(open(os.path.join(out, "a%d.json" % i))).get("status") if os.path.exists(os.path.join(out, "a%d.json" % i))
+            else None for i in (1, 2)]
+    check(r.returncode == 0 and done == ["done", "done"], "A dead: beian -e A,B batch → every application done via B (%r)" % done)
     # Once the workers have given A up (its heartbeats stopped), they still serve B.
     check(wait_for(lambda: ("broker %s silent" % a.ep) in a.logtext(), 30), "the workers noticed that A is gone")
     r, job_g = submit(both)
