@@ -2,7 +2,9 @@
  * keygen, eval. JSON goes to stdout, human messages to stderr. Exit codes: 0 a result (and the
  * cancel of a job already finished), 1 bad input, 2 broker unreachable or timed out, 3 the job failed. */
 #include "cli.h"
+#include "core/bn_error.h"
 #include "core/bn_log.h"
+#include "core/bn_zsock.h"
 #include "core/bn_version.h"
 #include "ocr/bn_real_eval.h"
 #include "img/bn_textdet.h"
@@ -78,8 +80,11 @@ static void s_usage(void)
            "business-license domain-certificate; sides: front (default) back (not for passport,\n"
            "business-license or domain-certificate).\n\n"
            "Global options:\n"
-           "  -e, --endpoint EP    broker (default $BEIAN_ENDPOINT or ipc://var/beiand.sock)\n"
-           "      --server-key K   broker public key (Z85), for tcp:// endpoints\n"
+           "  -e, --endpoint EP[,EP...]  broker (default $BEIAN_ENDPOINT or ipc://var/beiand.sock);\n"
+           "                       a comma-separated list names brokers sharing one store: a request\n"
+           "                       goes to the next when one is down or silent (a submission without\n"
+           "                       --key gets an automatic key, so it is never made twice)\n"
+           "      --server-key K   broker public key (Z85), for tcp:// endpoints (all of a list)\n"
            "      --cert FILE      this client's secret certificate, for tcp:// endpoints\n"
            "  -t, --timeout S      seconds to wait for the broker (default 30; --wait: 600)\n"
            "  -C, --config FILE    configuration JSON (default $BEIAN_CONFIG): broker.max_upload, the\n"
@@ -392,6 +397,14 @@ int main(int argc, char **argv)
     }
     if (!conn.endpoint)
         conn.endpoint = "ipc://var/beiand.sock";
+    char *eps[BN_ZSOCK_MAX_ENDPOINTS];
+    int neps = bn_zsock_endpoints(conn.endpoint, eps);
+    if (neps < 0) {
+        fprintf(stderr, "beian: --endpoint: %s\n", bn_error_msg());
+        return EXIT_BAD_INPUT;
+    }
+    while (neps > 0)
+        free(eps[--neps]);
     if (conn.timeout_ms <= 0)
         conn.timeout_ms = 30000;
     if (i >= argc) {

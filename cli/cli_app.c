@@ -266,6 +266,10 @@ int cli_write_file(const char *dir, const char *name, const void *data, size_t s
 bn_client_t *cli_connect(const cli_conn_t *conn)
 {
     bn_client_t *c = bn_client_new(conn->endpoint);
+    if (!c) {
+        fprintf(stderr, "beian: --endpoint: %s\n", bn_error_msg());
+        return NULL;
+    }
     if (conn->server_key && bn_client_set_curve(c, conn->server_key, conn->cert) < 0) {
         fprintf(stderr, "beian: --server-key must be a 40-character Z85 key\n");
         bn_client_destroy(&c);

@@ -344,9 +344,11 @@ int cmd_batch(int argc, char **argv, const cli_conn_t *conn)
         slots[i].client = cli_connect(conn);
         slots[i].entry = -1;
     }
+    double start = s_now();
+    if (!slots[0].client) /* a bad --endpoint or --server-key, said on stderr */
+        goto stop;
     if (!tty)
         fprintf(stderr, "batch: %d applications, %d already finished, window %d\n", n, skipped, window);
-    double start = s_now();
     while (done < ntodo) {
         /* Fill free slots. */
         for (int i = 0; i < window && next < ntodo; i++) {
@@ -394,9 +396,9 @@ int cmd_batch(int argc, char **argv, const cli_conn_t *conn)
                 continue;
             if (!(items[i].revents & ZMQ_POLLIN)) {
                 if (s_now() - s->since > REPOLL_S) {
-                    /* Reconnect and ask again: the job is durable, only our long-poll was lost. */
-                    bn_client_destroy(&s->client);
-                    s->client = cli_connect(conn);
+                    /* Reconnect and ask again: the job is durable, only our long-poll was lost.
+                     * With several brokers the next one is asked (they share the store). */
+                    bn_client_next(s->client);
                     s_send(s, BN_SVC_RESULT, s->job);
                 }
                 continue;

@@ -609,7 +609,8 @@ static void s_usage(void)
            "HTTP/1.1 API in front of beiand (docs/GATEWAY.md, docs/openapi.yaml). Plain HTTP: put TLS\n"
            "in a reverse proxy.\n\n"
            "  -l, --listen ADDR:PORT   address to serve (default 127.0.0.1:8480)\n"
-           "  -e, --endpoint EP        the broker (default $BEIAN_ENDPOINT or ipc://var/beiand.sock)\n"
+           "  -e, --endpoint EP[,EP..] the broker, or several sharing one store: failover (default\n"
+           "                           $BEIAN_ENDPOINT or ipc://var/beiand.sock)\n"
            "  -k, --tokens FILE        bearer tokens, hashed (default var/gateway.tokens)\n"
            "      --add-token          make a token for --tenant, append its hash to FILE, print it once\n"
            "      --tenant T           the tenant the new token acts for\n"
@@ -694,6 +695,10 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
     s.client = bn_client_new(endpoint ? endpoint : "ipc://var/beiand.sock");
+    if (!s.client) {
+        fprintf(stderr, "beian-gateway: %s: %s\n", bn_error_code(), bn_error_msg());
+        return 1;
+    }
     s.tokens = gw_tokens_new(tokens);
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, s_handler, NULL,

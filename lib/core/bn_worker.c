@@ -193,26 +193,50 @@ bn_msg_t *bn_worker_encode_reply(int rc, bn_stage_result_t *r)
  * thread borrows the socket to send the heartbeats MDP needs (a long OCR must not look like a
  * dead worker) and ends the process when the task overruns its time. The socket is only ever
  * touched under `mu` (libzmq allows moving a socket between threads behind a full barrier);
- * the watchdog wakes on its own clock, not per task, so a short task costs no wake-up. */
+ * the watchdog wakes on its own clock, not per task, so a short task costs no wake-up.
+ *
+ * Several brokers (issue #13, --connect A,B): one DEALER per broker, all polled, each with its
+ * own READY, liveness and reconnect backoff, so a broker that dies costs only its own socket.
+ * A task is answered to the broker it came from. The process still runs one task at a time:
+ * while it works for one broker it heartbeats to all of them (it is alive) but reads from
+ * none, and a task another broker handed it meanwhile waits in that socket until this one is
+ * done (MDP has no "busy": the broker counts it as running, under its lease). */
+
+typedef struct {
+    const char *endpoint;
+    void *sock;                 /* NULL while waiting to reconnect */
+    int64_t broker_expiry, reconnect_at;
+    int backoff_ms;
+} s_broker_t;
 
 typedef struct {
     const bn_worker_opts_t *opts;
-    void *ctx, *sock;
-    int64_t heartbeat_at, broker_expiry;
-    int backoff_ms;
-    pthread_mutex_t mu;        /* owns sock, heartbeat_at */
+    void *ctx;
+    s_broker_t brokers[BN_ZSOCK_MAX_ENDPOINTS];
+    char *eps[BN_ZSOCK_MAX_ENDPOINTS];
+    int nbrokers;
+    int64_t heartbeat_at;
+    pthread_mutex_t mu;        /* owns the sockets, heartbeat_at */
     _Atomic int64_t busy_until; /* task deadline while a stage runs, else 0 */
     pthread_mutex_t qmu;       /* watchdog sleep / quit */
     pthread_cond_t qcv;
     int quit;
 } s_conn_t;
 
-static int s_send_cmd(s_conn_t *c, int cmd, bn_msg_t *body, const void *addr, size_t addr_len)
+static int s_send_cmd(s_broker_t *b, int cmd, bn_msg_t *body, const void *addr, size_t addr_len)
 {
     bn_msg_t *m = body ? body : bn_msg_new();
-    int rc = bn_mdp_wrap_worker(m, NULL, cmd, addr, addr_len) == 0 ? bn_msg_send(m, c->sock) : -1;
+    int rc = b->sock && bn_mdp_wrap_worker(m, NULL, cmd, addr, addr_len) == 0 ? bn_msg_send(m, b->sock) : -1;
     bn_msg_destroy(&m);
     return rc;
+}
+
+/* A command to every connected broker (HEARTBEAT, DISCONNECT). */
+static void s_send_all(s_conn_t *c, int cmd)
+{
+    for (int i = 0; i < c->nbrokers; i++)
+        if (c->brokers[i].sock)
+            s_send_cmd(&c->brokers[i], cmd, NULL, NULL, 0);
 }
 
 static void *s_watchdog(void *arg)
@@ -239,11 +263,11 @@ static void *s_watchdog(void *arg)
              * restarts a clean worker. */
             bn_error("task exceeded %d ms; exiting so the supervisor restarts a clean worker",
                      c->opts->task_timeout_ms);
-            s_send_cmd(c, BN_MDPW_DISCONNECT, NULL, NULL, 0);
+            s_send_all(c, BN_MDPW_DISCONNECT);
             _exit(75);
         }
         if (deadline && now >= c->heartbeat_at) {
-            s_send_cmd(c, BN_MDPW_HEARTBEAT, NULL, NULL, 0);
+            s_send_all(c, BN_MDPW_HEARTBEAT);
             c->heartbeat_at = now + c->opts->heartbeat_ms;
         }
         pthread_mutex_unlock(&c->mu);
@@ -252,11 +276,11 @@ static void *s_watchdog(void *arg)
     return NULL;
 }
 
-static int s_connect(s_conn_t *c)
+static int s_connect(s_conn_t *c, s_broker_t *b)
 {
-    if (c->sock) {
-        zmq_close(c->sock);
-        c->sock = NULL;
+    if (b->sock) {
+        zmq_close(b->sock);
+        b->sock = NULL;
     }
     /* A fresh routing id per connection, with the prefix that tells the broker we heartbeat
      * while busy (see BN_WORKER_ID_PREFIX). */
@@ -266,20 +290,18 @@ static int s_connect(s_conn_t *c)
     int k = snprintf(id, sizeof id, "%s", BN_WORKER_ID_PREFIX);
     for (size_t i = 0; i < sizeof r; i++)
         k += snprintf(id + k, sizeof id - (size_t)k, "%02x", r[i]);
-    c->sock = bn_zsock_new_id(c->ctx, ZMQ_DEALER, c->opts->endpoint, 0, c->opts->server_key, c->opts->cert_path, id);
-    if (!c->sock)
+    b->sock = bn_zsock_new_id(c->ctx, ZMQ_DEALER, b->endpoint, 0, c->opts->server_key, c->opts->cert_path, id);
+    if (!b->sock)
         return -1;
     bn_msg_t *m = bn_msg_new();
     bn_msg_addstr(m, c->opts->service);
     /* Over ipc the broker is on this host: offer to read large payloads from its files
      * rather than have each one copied through the socket again for every stage. */
-    if (!strncmp(c->opts->endpoint, "ipc://", 6) && !getenv("BEIAN_WORKER_NO_REFS"))
+    if (!strncmp(b->endpoint, "ipc://", 6) && !getenv("BEIAN_WORKER_NO_REFS"))
         bn_msg_addstr(m, BN_READY_REFS);
-    s_send_cmd(c, BN_MDPW_READY, m, NULL, 0);
-    int64_t now = s_now_ms();
-    c->heartbeat_at = now + c->opts->heartbeat_ms;
-    c->broker_expiry = now + (int64_t)c->opts->heartbeat_ms * c->opts->liveness;
-    bn_info("connected to %s as %s", c->opts->endpoint, c->opts->service);
+    s_send_cmd(b, BN_MDPW_READY, m, NULL, 0);
+    b->broker_expiry = s_now_ms() + (int64_t)c->opts->heartbeat_ms * c->opts->liveness;
+    bn_info("connected to %s as %s", b->endpoint, c->opts->service);
     return 0;
 }
 
@@ -303,6 +325,47 @@ static bn_msg_t *s_run_task(const bn_worker_opts_t *opts, bn_msg_t *body)
     return reply;
 }
 
+/* One message from broker b: a task is run and answered there (returns 1), a DISCONNECT
+ * reconnects, a HEARTBEAT needs nothing beyond the expiry refresh. */
+static int s_broker_message(s_conn_t *c, s_broker_t *b, bn_msg_t *m, int64_t now)
+{
+    const bn_worker_opts_t *opts = c->opts;
+    bn_mdp_t p;
+    const char *why;
+    if (bn_msg_recv(m, b->sock, BN_DEFAULT_MAX_FRAMES, 0) < 0)
+        return 0;
+    b->broker_expiry = now + (int64_t)opts->heartbeat_ms * opts->liveness;
+    b->backoff_ms = 250;
+    if (bn_mdp_parse(m, 0, &p, &why) < 0 || !p.worker) {
+        bn_warn("dropped malformed message from broker: %s", why ? why : "client message");
+    } else if (p.command == BN_MDPW_REQUEST) {
+        char addr[256];
+        size_t al = bn_msg_len(m, p.address);
+        if (al >= sizeof addr) {
+            bn_warn("request with an oversized address; refused");
+            return 0;
+        }
+        memcpy(addr, bn_msg_data(m, p.address), al);
+        bn_msg_drop(m, p.body);
+        c->busy_until = now + opts->task_timeout_ms;
+        pthread_mutex_unlock(&c->mu);
+        bn_msg_t *reply = s_run_task(opts, m);
+        pthread_mutex_lock(&c->mu);
+        c->busy_until = 0;
+        s_send_cmd(b, BN_MDPW_REPLY, reply, addr, al);
+        /* Broker messages that queued meanwhile are read now; the brokers' silence during
+         * our stage does not count against them. */
+        now = s_now_ms();
+        for (int i = 0; i < c->nbrokers; i++)
+            c->brokers[i].broker_expiry = now + (int64_t)opts->heartbeat_ms * opts->liveness;
+        return 1;
+    } else if (p.command == BN_MDPW_DISCONNECT) {
+        bn_info("broker %s asked us to reconnect", b->endpoint);
+        s_connect(c, b);
+    }
+    return 0;
+}
+
 int bn_worker_run(const bn_worker_opts_t *opts_in, volatile int *stop, int max_tasks)
 {
     bn_worker_opts_t opts = *opts_in;
@@ -312,7 +375,13 @@ int bn_worker_run(const bn_worker_opts_t *opts_in, volatile int *stop, int max_t
     if (opts.task_timeout_ms <= 0) opts.task_timeout_ms = 120000;
     if (sodium_init() < 0)
         return bn_error_set("internal", "libsodium init failed");
-    s_conn_t c = {.opts = &opts, .ctx = zmq_ctx_new(), .backoff_ms = 250};
+    s_conn_t c = {.opts = &opts};
+    c.nbrokers = bn_zsock_endpoints(opts.endpoint, c.eps);
+    if (c.nbrokers < 0)
+        return -1;
+    c.ctx = zmq_ctx_new();
+    for (int i = 0; i < c.nbrokers; i++)
+        c.brokers[i] = (s_broker_t){.endpoint = c.eps[i], .backoff_ms = 250};
     pthread_mutex_init(&c.mu, NULL);
     pthread_mutex_init(&c.qmu, NULL);
     pthread_cond_init(&c.qcv, NULL);
@@ -320,8 +389,10 @@ int bn_worker_run(const bn_worker_opts_t *opts_in, volatile int *stop, int max_t
     pthread_t watchdog;
     bn_msg_t *m = bn_msg_new();
     pthread_mutex_lock(&c.mu);
-    if (s_connect(&c) < 0)
-        goto done;
+    for (int i = 0; i < c.nbrokers; i++)
+        if (s_connect(&c, &c.brokers[i]) < 0)
+            goto done;
+    c.heartbeat_at = s_now_ms() + opts.heartbeat_ms;
     if (pthread_create(&watchdog, NULL, s_watchdog, &c) != 0) {
         bn_error_set("internal", "cannot start the watchdog thread");
         goto done;
@@ -329,64 +400,47 @@ int bn_worker_run(const bn_worker_opts_t *opts_in, volatile int *stop, int max_t
     started = 1;
 
     while (!*stop && (max_tasks == 0 || tasks < max_tasks)) {
-        zmq_pollitem_t item = {c.sock, 0, ZMQ_POLLIN, 0};
-        int64_t now = s_now_ms();
-        int64_t wait = c.heartbeat_at - now;
-        if (wait < 0) wait = 0;
-        if (zmq_poll(&item, 1, (long)wait) < 0 && errno != EINTR)
-            break;
-        now = s_now_ms();
-        if (item.revents & ZMQ_POLLIN) {
-            bn_mdp_t p;
-            const char *why;
-            if (bn_msg_recv(m, c.sock, BN_DEFAULT_MAX_FRAMES, 0) == 0) {
-                c.broker_expiry = now + (int64_t)opts.heartbeat_ms * opts.liveness;
-                c.backoff_ms = 250;
-                if (bn_mdp_parse(m, 0, &p, &why) < 0 || !p.worker) {
-                    bn_warn("dropped malformed message from broker: %s", why ? why : "client message");
-                } else if (p.command == BN_MDPW_REQUEST) {
-                    char addr[256];
-                    size_t al = bn_msg_len(m, p.address);
-                    if (al >= sizeof addr) {
-                        bn_warn("request with an oversized address; refused");
-                    } else {
-                        memcpy(addr, bn_msg_data(m, p.address), al);
-                        bn_msg_drop(m, p.body);
-                        c.busy_until = now + opts.task_timeout_ms;
-                        pthread_mutex_unlock(&c.mu);
-                        bn_msg_t *reply = s_run_task(&opts, m);
-                        pthread_mutex_lock(&c.mu);
-                        c.busy_until = 0;
-                        tasks++;
-                        s_send_cmd(&c, BN_MDPW_REPLY, reply, addr, al);
-                        /* Broker messages that queued meanwhile are read now; its silence
-                         * during our stage does not count against it. */
-                        now = s_now_ms();
-                        c.broker_expiry = now + (int64_t)opts.heartbeat_ms * opts.liveness;
-                    }
-                } else if (p.command == BN_MDPW_DISCONNECT) {
-                    bn_info("broker asked us to reconnect");
-                    s_connect(&c);
-                }
-                /* HEARTBEAT needs nothing beyond the expiry refresh above. */
+        zmq_pollitem_t items[BN_ZSOCK_MAX_ENDPOINTS];
+        s_broker_t *polled[BN_ZSOCK_MAX_ENDPOINTS];
+        int n = 0;
+        int64_t now = s_now_ms(), wake = c.heartbeat_at;
+        for (int i = 0; i < c.nbrokers; i++) {
+            s_broker_t *b = &c.brokers[i];
+            if (b->sock) {
+                items[n] = (zmq_pollitem_t){b->sock, 0, ZMQ_POLLIN, 0};
+                polled[n++] = b;
+            } else if (b->reconnect_at < wake) {
+                wake = b->reconnect_at;
             }
         }
-        if (now > c.broker_expiry) {
-            bn_warn("broker silent for %d ms; reconnecting in %d ms", opts.heartbeat_ms * opts.liveness, c.backoff_ms);
-            struct timespec ts = {c.backoff_ms / 1000, (long)(c.backoff_ms % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
-            c.backoff_ms = c.backoff_ms * 2 > opts.reconnect_max_ms ? opts.reconnect_max_ms : c.backoff_ms * 2;
-            if (s_connect(&c) < 0)
-                break;
-            now = s_now_ms();
+        if (zmq_poll(items, n, (long)(wake > now ? wake - now : 0)) < 0 && errno != EINTR)
+            break;
+        now = s_now_ms();
+        for (int k = 0; k < n && !*stop && (max_tasks == 0 || tasks < max_tasks); k++)
+            if (items[k].revents & ZMQ_POLLIN && polled[k]->sock && s_broker_message(&c, polled[k], m, now)) {
+                tasks++;
+                now = s_now_ms();
+            }
+        for (int i = 0; i < c.nbrokers; i++) {
+            s_broker_t *b = &c.brokers[i];
+            if (b->sock && now > b->broker_expiry) {
+                /* This broker only: the others keep being served while it is away. */
+                bn_warn("broker %s silent for %d ms; reconnecting in %d ms", b->endpoint,
+                        opts.heartbeat_ms * opts.liveness, b->backoff_ms);
+                zmq_close(b->sock);
+                b->sock = NULL;
+                b->reconnect_at = now + b->backoff_ms;
+                b->backoff_ms = b->backoff_ms * 2 > opts.reconnect_max_ms ? opts.reconnect_max_ms : b->backoff_ms * 2;
+            } else if (!b->sock && now >= b->reconnect_at && s_connect(&c, b) < 0) {
+                goto done;
+            }
         }
         if (now >= c.heartbeat_at) {
-            s_send_cmd(&c, BN_MDPW_HEARTBEAT, NULL, NULL, 0);
+            s_send_all(&c, BN_MDPW_HEARTBEAT);
             c.heartbeat_at = now + opts.heartbeat_ms;
         }
     }
-    if (c.sock)
-        s_send_cmd(&c, BN_MDPW_DISCONNECT, NULL, NULL, 0);
+    s_send_all(&c, BN_MDPW_DISCONNECT);
     rc = 0;
 done:
     pthread_mutex_unlock(&c.mu);
@@ -398,8 +452,11 @@ done:
         pthread_join(watchdog, NULL);
     }
     bn_msg_destroy(&m);
-    if (c.sock)
-        zmq_close(c.sock);
+    for (int i = 0; i < c.nbrokers; i++) {
+        if (c.brokers[i].sock)
+            zmq_close(c.brokers[i].sock);
+        free(c.eps[i]);
+    }
     zmq_ctx_term(c.ctx);
     pthread_mutex_destroy(&c.mu);
     pthread_mutex_destroy(&c.qmu);
@@ -423,7 +480,9 @@ static void s_usage(const char *prog, const char *service)
 {
     printf("usage: %s [options]\n"
            "Connects to beiand as an MDP worker for service '%s'.\n\n"
-           "  -c, --connect EP        broker endpoint (default $BEIAN_ENDPOINT or ipc://var/beiand.sock)\n"
+           "  -c, --connect EP[,EP..] broker endpoint (default $BEIAN_ENDPOINT or ipc://var/beiand.sock);\n"
+           "                          a comma-separated list: serve every one of those brokers (one\n"
+           "                          task at a time in all; each broker reconnected on its own)\n"
            "  -C, --config FILE       configuration JSON (default $BEIAN_CONFIG)\n"
            "  -s, --service NAME      register under another service name\n"
            "      --heartbeat MS      heartbeat interval (default 2500)\n"
@@ -477,6 +536,14 @@ int bn_worker_main_init(int argc, char **argv, const char *service, bn_stage_fn 
         o.endpoint = getenv("BEIAN_ENDPOINT");
     if (!o.endpoint)
         o.endpoint = "ipc://var/beiand.sock";
+    char *eps[BN_ZSOCK_MAX_ENDPOINTS];
+    int neps = bn_zsock_endpoints(o.endpoint, eps); /* a bad list is said once, not at each restart */
+    if (neps < 0) {
+        bn_error("--connect: %s", bn_error_msg());
+        return 1;
+    }
+    while (neps > 0)
+        free(eps[--neps]);
     bn_config_t *cfg = bn_config_load(config_path);
     if (!cfg) {
         bn_error("%s: %s", bn_error_code(), bn_error_msg());

@@ -2,7 +2,9 @@
 #include "core/bn_error.h"
 
 #include <beian/proto.h>
+#include <ctype.h>
 #include <czmq.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int64_t s_max_frame = BN_DEFAULT_MAX_FRAME;
@@ -63,4 +65,29 @@ void *bn_zsock_new_id(void *ctx, int type, const char *endpoint, int bind, const
 err:
     zmq_close(sock);
     return NULL;
+}
+
+int bn_zsock_endpoints(const char *list, char *out[BN_ZSOCK_MAX_ENDPOINTS])
+{
+    int n = 0;
+    for (const char *p = list ? list : "";; p++) {
+        const char *end = strchr(p, ',');
+        if (!end)
+            end = p + strlen(p);
+        while (p < end && isspace((unsigned char)*p))
+            p++;
+        const char *q = end;
+        while (q > p && isspace((unsigned char)q[-1]))
+            q--;
+        if (q == p || n == BN_ZSOCK_MAX_ENDPOINTS) {
+            const char *why = q == p ? "an empty endpoint" : "more than 16 endpoints";
+            while (n)
+                free(out[--n]);
+            return bn_error_set("bad_endpoint", "endpoint list '%s': %s (EP[,EP...])", list ? list : "", why);
+        }
+        out[n++] = strndup(p, (size_t)(q - p));
+        if (!*end)
+            return n;
+        p = end;
+    }
 }

@@ -19,4 +19,13 @@ void *bn_zsock_new_id(void *ctx, int type, const char *endpoint, int bind, const
 /* Frame size cap applied to new sockets (default BN_DEFAULT_MAX_FRAME). */
 void bn_zsock_set_max_frame(size_t bytes);
 
+/* Endpoint lists (issue #13, several brokers): "EP[,EP...]", blanks around each item ignored.
+ * Fills out[] with up to BN_ZSOCK_MAX_ENDPOINTS malloc'd strings (the caller frees each) and
+ * returns how many; -1 with bn_error bad_endpoint for an empty list, an empty item ("a,,b",
+ * a trailing comma) or too many items, nothing allocated. No other check: a wrong scheme is
+ * refused by libzmq at connect, as for a single endpoint. Z85 keys contain no comma, so a
+ * list may one day carry per-endpoint keys without a new separator. */
+#define BN_ZSOCK_MAX_ENDPOINTS 16
+int bn_zsock_endpoints(const char *list, char *out[BN_ZSOCK_MAX_ENDPOINTS]);
+
 #endif
