@@ -12,12 +12,17 @@
      jobs of killed brokers were taken over by the others (leases reclaimed).
   3. A long-poll at one broker for a job another broker runs is answered when it ends (LISTEN/
      NOTIFY), and a cancel at one broker ends a job the other runs.
+  4. A portal's view, through the CLI with both endpoints (`beian -e A,B`) and workers serving
+     both brokers (`--connect A,B`): broker A is killed -9 while it runs a job; the result of
+     that job is asked for at A,B — B answers once it has taken the job over — and new
+     submissions go through B meanwhile.
 The test workers (tests/tw_worker) sleep in each stage (SLOW:<ms>), so kills land on jobs in
 flight."""
 import http.server
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import threading
@@ -25,9 +30,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import bn_pg  # noqa: E402
-from beian_it import MdpClient, Stack, check, fail, require_binaries, wait_for  # noqa: E402
+from beian_it import BIN, MdpClient, Stack, _procs, check, fail, require_binaries, wait_for  # noqa: E402
 
-require_binaries("beiand", "tw_worker")
+require_binaries("beiand", "beian", "tw_worker")
 bn_pg.require_postgres()
 N_JOBS = 300
 N_KILLS = 6
@@ -200,6 +205,39 @@ with bn_pg.PgCluster() as pg:
     check(row == "cancelled", "the job is cancelled in the store (%s)" % row)
     ok = wait_for(lambda: "cancelled at another broker" in brokers[0].logtext(), timeout=5)
     check(ok, "broker A dropped the job at once")
+
+    # --- 4. a portal with both endpoints, and broker A killed mid-job -----------------------
+    both = "%s,%s" % (brokers[0].ep, brokers[1].ep)
+    for s in ("beian.quality", "beian.ocr"):
+        w = subprocess.Popen([os.path.join(BIN, "tw_worker"), "--connect", both, "--service", s, "--heartbeat", "200",
+                              "--no-supervise"], stdout=brokers[1].log, stderr=brokers[1].log)
+        _procs.append(w)
+        brokers[1].workers.append(w)
+    img = os.path.join(tmp, "slow.jpg")
+
+    def cli(*args):
+        r = subprocess.run([os.path.join(BIN, "beian"), "-e", both, "-t", "30"] + list(args), capture_output=True,
+                           timeout=120, env={k: v for k, v in os.environ.items() if k != "BEIAN_ENDPOINT"})
+        return r.returncode, r.stdout.decode(errors="replace")
+
+    open(img, "wb").write(b"SLOW:1500 portal job")
+    rc, out = cli("submit", "--doc", "id-card=" + img, "--json")
+    job = json.loads(out)["job"] if rc == 0 else fail("submit through A,B: %s" % out)
+    row = pg.psql("SELECT owner IS NOT NULL FROM jobs WHERE id = '%s'" % job).strip()
+    check(row == "t", "a job at A (the list's first endpoint), running")
+    time.sleep(0.5)  # its first stage is under way at A
+    brokers[0].kill_broker()
+    t1 = time.time()
+    open(img, "wb").write(b"SLOW:10 while A is down")
+    rc, out = cli("submit", "--doc", "id-card=" + img, "--json")
+    check(rc == 0 and json.loads(out).get("job"), "with A dead, a submission through A,B is acknowledged by B "
+          "(%.2f s)" % (time.time() - t1))
+    rc, out = cli("result", job, "--wait")
+    res = json.loads(out) if rc == 0 else {}
+    check(res.get("status") == "done", "the result of A's job, asked at A,B, comes from B once it took the job over "
+          "(%.1f s after the kill; lease %d ms)" % (time.time() - t1, LEASE_MS))
+    rows = pg.psql("SELECT count(*) FROM outbox WHERE job = '%s'" % job).strip()
+    check(rows == "1", "and it ended once (%s webhook delivery rows)" % rows)
     for b in brokers:
         b.close()
 print("it_pg_brokers: ok")
