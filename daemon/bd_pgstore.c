@@ -258,7 +258,7 @@ static int s_connect(bd_pg_t *self, int migrate)
         if (!ok)
             return bn_error_set("store", "prepare %s: %s", s_sql[q], PQerrorMessage(self->conn));
     }
-    if (s_exec(self, "LISTEN beian_done") < 0)
+    if (s_exec(self, "LISTEN beian_done") < 0 || s_exec(self, "LISTEN beian_claim") < 0)
         return -1;
     self->down = 0;
     self->in_tx = self->tx_failed = 0;
@@ -304,9 +304,10 @@ void bd_pg_close(bd_pg_t **self_p)
     if (self->conn && !self->down) {
         if (self->in_tx)
             bd_pg_commit(self);
-        /* A clean stop hands this broker's unfinished jobs to the others at their next tick,
-         * rather than after a lease. */
+        /* A clean stop hands this broker's unfinished jobs to the others at once, rather than
+         * after a lease: its row goes, and the others are told to look (beian_claim). */
         PQclear(s_run(self, Q_UNREGISTER, 1, (const char *[]){self->id}, NULL, NULL, 0));
+        PQclear(PQexec(self->conn, "NOTIFY beian_claim"));
     }
     PQfinish(self->conn);
     free(self->put_rec);
@@ -861,6 +862,11 @@ int bd_pg_notified(bd_pg_t *self, bd_store_notify_fn *fn, void *arg)
     int n = 0;
     PGnotify *note;
     while ((note = PQnotifies(self->conn))) {
+        if (!strcmp(note->relname, "beian_claim")) {
+            self->tick_at = 0; /* a broker stopped: take its jobs at the next turn */
+            PQfreemem(note);
+            continue;
+        }
         char *f[5] = {0}, *p = note->extra;
         for (int i = 0; i < 5 && p; i++)
             f[i] = strsep(&p, "\x1f");

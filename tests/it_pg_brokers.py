@@ -15,9 +15,11 @@
   4. A portal's view, through the CLI with both endpoints (`beian -e A,B`) and workers serving
      both brokers (`--connect A,B`): broker A is killed -9 while it runs a job; the result of
      that job is asked for at A,B — B answers once it has taken the job over — and new
-     submissions go through B meanwhile.
+     submissions go through B meanwhile. A selfie (face data, PIPL) leaves the database when its
+     job ends, the document stays until retention.
 The test workers (tests/tw_worker) sleep in each stage (SLOW:<ms>), so kills land on jobs in
 flight."""
+import hashlib
 import http.server
 import json
 import os
@@ -208,7 +210,7 @@ with bn_pg.PgCluster() as pg:
 
     # --- 4. a portal with both endpoints, and broker A killed mid-job -----------------------
     both = "%s,%s" % (brokers[0].ep, brokers[1].ep)
-    for s in ("beian.quality", "beian.ocr"):
+    for s in ("beian.quality", "beian.ocr", "beian.face"):
         w = subprocess.Popen([os.path.join(BIN, "tw_worker"), "--connect", both, "--service", s, "--heartbeat", "200",
                               "--no-supervise"], stdout=brokers[1].log, stderr=brokers[1].log)
         _procs.append(w)
@@ -238,6 +240,13 @@ with bn_pg.PgCluster() as pg:
           "(%.1f s after the kill; lease %d ms)" % (time.time() - t1, LEASE_MS))
     rows = pg.psql("SELECT count(*) FROM outbox WHERE job = '%s'" % job).strip()
     check(rows == "1", "and it ended once (%s webhook delivery rows)" % rows)
+    card, face = b"SLOW:10 card with a selfie " + os.urandom(8), b"selfie " + os.urandom(16)
+    st, body = MdpClient(brokers[1].ep).submit([("id-card", "front", card)], selfie=face)
+    st, res = MdpClient(brokers[1].ep).result(body["job"], wait=True, timeout=15000)
+    held = pg.psql("SELECT sha FROM blobs WHERE sha IN ('%s', '%s')" % (hashlib.sha256(card).hexdigest(),
+                                                                     hashlib.sha256(face).hexdigest())).split()
+    check(res.get("status") == "done" and held == [hashlib.sha256(card).hexdigest()],
+          "the selfie is deleted from the database when its job ends; the document stays (%d of 2 kept)" % len(held))
     for b in brokers:
         b.close()
 print("it_pg_brokers: ok")

@@ -63,7 +63,8 @@ static void on_job(void *arg, const char *id, const char *tenant, const char *ke
     (void)arg, (void)tenant, (void)key, (void)kind, (void)prio, (void)blobs, (void)created;
     /* a's unfinished jobs: j1 (no task done) and j5 (one) */
     int j5 = !strcmp(id, "55555555555555555555555555555555");
-    CHECK(j5 || !strcmp(id, "11111111111111111111111111111111"), "the take-over hands on the dead broker's jobs");
+    CHECK(j5 || !strcmp(id, "11111111111111111111111111111111") || !strcmp(id, "77777777777777777777777777777777"),
+          "the take-over hands on the dead (or stopped) broker's jobs");
     CHECK(strstr(spec, "documents") != NULL, "with their spec (sealed, opened by the shared key)");
     CHECK(json_array_size(replies) == (size_t)j5 && (!j5 || json_is_object(json_array_get(replies, 0))),
           "and their finished tasks");
@@ -228,6 +229,18 @@ int main(void)
     CHECK(bd_store_job_cancel(b, j6, tenant, sizeof tenant) == 0, "a second cancel: already ended");
     bd_store_commit(b);
 
+    /* A broker that stops cleanly hands its jobs over at once: no lease to wait for. */
+    bd_store_t *c = s_open(dir, url, key);
+    bd_store_job_insert(c, "77777777777777777777777777777777", "t", NULL, 0, 0, spec, strlen(spec), "[]", 7);
+    CHECK(bd_store_commit(c) == 0, "a third broker takes a job");
+    bd_store_close(&c);
+    pfd.fd = bd_store_fd(b);
+    poll(&pfd, 1, 2000);
+    bd_store_notified(b, on_note, NULL); /* the stop's notice: tick now */
+    n_taken = 0;
+    bd_store_tick(b, on_job, NULL);
+    CHECK(bd_store_commit(b) == 0 && n_taken == 1, "b took the stopped broker's job at once (%d)", n_taken);
+
     /* Listing and purge. */
     int rows = 0;
     bd_store_stats_t s;
@@ -244,7 +257,7 @@ int main(void)
     CHECK(bd_store_job_get(a, j1, NULL, NULL, NULL, NULL), "unfinished jobs stay");
 
     /* Key files that do not open the store's records: missing, or another key. */
-    bd_store_t *c = s_open(dir, url, other);
+    c = s_open(dir, url, other);
     CHECK(!c && !strcmp(bn_error_code(), "store_key_missing"), "a missing key file is refused: %s", bn_error_code());
     FILE *kf = fopen(other, "w");
     fprintf(kf, "%064d\n", 7);
