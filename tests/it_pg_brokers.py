@@ -247,6 +247,15 @@ with bn_pg.PgCluster() as pg:
                                                                      hashlib.sha256(face).hexdigest())).split()
     check(res.get("status") == "done" and held == [hashlib.sha256(card).hexdigest()],
           "the selfie is deleted from the database when its job ends; the document stays (%d of 2 kept)" % len(held))
+    # Stopped in order (SIGTERM): under the sanitizer build a report of any process is in a log.
+    for b in brokers:
+        for p in b.workers + [b.broker]:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(20)
+    logs = brokers[0].logtext() + brokers[1].logtext()
+    check("Sanitizer" not in logs and "runtime error:" not in logs,
+          "no AddressSanitizer, LeakSanitizer or UBSan report from the brokers or workers")
     for b in brokers:
         b.close()
 print("it_pg_brokers: ok")
