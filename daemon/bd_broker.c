@@ -1,4 +1,5 @@
 #include "bd_broker.h"
+#include "core/bn_clock.h"
 #include "bd_hooks.h"
 #include "bd_store.h"
 #include "bd_zap.h"
@@ -142,20 +143,6 @@ struct bd_broker {
     zhashx_t *remote;
     int64_t remote_at;
 };
-
-static int64_t s_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t s_wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Hex without printf: this runs for every message (worker keys, task keys), and snprintf per
  * byte was a tenth of the broker's instructions. */
@@ -539,7 +526,7 @@ static void s_task_retry(bd_broker_t *self, task_t *t, const char *why)
     }
     t->state = T_DELAYED;
     int64_t delay = (int64_t)self->o.retry_backoff_ms << (t->attempt > 10 ? 10 : t->attempt - 1);
-    t->not_before = s_now() + (delay > 30000 ? 30000 : delay);
+    t->not_before = bn_mono_ms() + (delay > 30000 ? 30000 : delay);
     zlistx_add_end(self->delayed, t);
 }
 
@@ -600,7 +587,7 @@ static void s_dispatch(bd_broker_t *self, service_t *svc)
         t->attempt++;
         t->state = T_RUNNING;
         t->worker = w;
-        t->started = s_now();
+        t->started = bn_mono_ms();
         t->lease = t->started + self->o.lease_ms;
         w->task = t;
         if (t->job && t->job->status[0] == 'q')
@@ -705,7 +692,7 @@ static void s_worker_reply(bd_broker_t *self, worker_t *w, bn_msg_t *m, const bn
     }
     s_worker_idle(self, w);
     t->worker = NULL;
-    double took = (double)(s_now() - t->started) / 1000;
+    double took = (double)(bn_mono_ms() - t->started) / 1000;
     t->svc->lat_count++;
     t->svc->lat_sum += took;
     for (size_t b = 0; b < BD_LAT_BUCKETS; b++)
@@ -839,7 +826,7 @@ static void s_worker_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
     s_hex(id, il, key + 2);
     worker_t *w = zhashx_lookup(self->workers, key);
     if (w)
-        w->expiry = s_now() + (int64_t)self->o.heartbeat_ms * self->o.liveness;
+        w->expiry = bn_mono_ms() + (int64_t)self->o.heartbeat_ms * self->o.liveness;
 
     switch (p->command) {
     case BN_MDPW_READY: {
@@ -870,7 +857,7 @@ static void s_worker_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
         w->sock = sock;
         w->svc = s_service(self, service);
         w->svc->nworkers++;
-        w->expiry = s_now() + (int64_t)self->o.heartbeat_ms * self->o.liveness;
+        w->expiry = bn_mono_ms() + (int64_t)self->o.heartbeat_ms * self->o.liveness;
         w->hb_busy = il > strlen(BN_WORKER_ID_PREFIX) && memcmp(id, BN_WORKER_ID_PREFIX, strlen(BN_WORKER_ID_PREFIX)) == 0;
         w->refs = p->body < bn_msg_size(m); /* the BN_READY_REFS extension (bn_mdp checked it) */
         zhashx_insert(self->workers, key, w);
@@ -921,7 +908,7 @@ static job_t *s_job_new(bd_broker_t *self, const char *id, int kind, json_t *spe
     job->blobs = calloc((size_t)nblobs + 1, sizeof(zmq_msg_t));
     job->ref_text = calloc((size_t)nblobs + 1, sizeof(char *));
     job->waiters = zlistx_new();
-    job->created = s_wall();
+    job->created = bn_wall_ms();
     const char *key = json_string_value(json_object_get(opt, "key"));
     if (key) {
         size_t n = strlen(job->tenant) + strlen(key) + 2;
@@ -1103,7 +1090,7 @@ static void s_job_finish(bd_broker_t *self, job_t *job, const char *status, json
         /* Memory mode keeps unfinished jobs only in memory; the finished one is remembered so
          * status and result queries (and its idempotency key) keep working. */
         const char *k = job->key ? strchr(job->key, '\x1f') + 1 : NULL;
-        bd_store_job_remember(self->store, job->id, job->tenant, k, job->kind, status, result, s_wall());
+        bd_store_job_remember(self->store, job->id, job->tenant, k, job->kind, status, result, bn_wall_ms());
         job->stored = 1;
     } else {
         text = json_dumps(result, JSON_COMPACT);
@@ -1460,7 +1447,7 @@ static void s_submit(bd_broker_t *self, int sock, zmq_msg_t *client, const char 
     /* The memory store writes the job only when it finishes (s_job_finish): nothing would
      * read the row before, and the insert was a third of the submission path. */
     int rc = bd_store_durable(self->store)
-           ? bd_store_job_insert(self->store, id, tenant, key, kind, prio, stext, slen, btext, s_wall()) : 0;
+           ? bd_store_job_insert(self->store, id, tenant, key, kind, prio, stext, slen, btext, bn_wall_ms()) : 0;
     free(generated);
     free(btext);
     char other[33];
@@ -1961,7 +1948,7 @@ static void s_client_message(bd_broker_t *self, int sock, bn_msg_t *m, const bn_
         for (size_t i = 0; i < bn_msg_size(m); i++)
             bn_msg_addframe(t->body, bn_msg_frame(m, i));
         t->bytes = bytes;
-        t->expires = s_now() + self->o.request_timeout_ms;
+        t->expires = bn_mono_ms() + self->o.request_timeout_ms;
         t->phandle = zlistx_add_end(self->plain, t);
         self->plain_bytes += bytes;
         s_enqueue(self, t);
@@ -2051,7 +2038,7 @@ static void s_shared_tick(bd_broker_t *self, int64_t now)
 
 static void s_timers(bd_broker_t *self)
 {
-    int64_t now = s_now();
+    int64_t now = bn_mono_ms();
     bd_store_check_space(self->store);
     if (bd_store_shared(self->store))
         s_shared_tick(self, now);
@@ -2089,7 +2076,7 @@ static void s_timers(bd_broker_t *self)
     zlistx_destroy(&ready);
     s_expire_plain(self, now);
     if (self->o.retention_hours > 0 && now >= self->purge_at) {
-        int n = bd_store_purge(self->store, s_wall() - (int64_t)(self->o.retention_hours * 3600000.0));
+        int n = bd_store_purge(self->store, bn_wall_ms() - (int64_t)(self->o.retention_hours * 3600000.0));
         if (n > 0)
             bn_info("retention: deleted %d finished jobs older than %g hours", n, self->o.retention_hours);
         /* Every minute, or more often for short retentions (tests). */
@@ -2304,11 +2291,11 @@ int bd_broker_run(bd_broker_t *self, volatile int *stop)
     if (self->zap)
         items[n++] = (zmq_pollitem_t){bd_zap_socket(self->zap), 0, ZMQ_POLLIN, 0};
     bn_msg_t *m = bn_msg_new();
-    self->heartbeat_at = s_now() + self->o.heartbeat_ms;
+    self->heartbeat_at = bn_mono_ms() + self->o.heartbeat_ms;
     while (!*stop) {
         /* Sleep until the next heartbeat at most; leases and retries are checked each turn,
          * which is at least every heartbeat interval. */
-        int64_t wait = self->heartbeat_at - s_now();
+        int64_t wait = self->heartbeat_at - bn_mono_ms();
         if (wait > 100)
             wait = 100;
         if (wait < 0)

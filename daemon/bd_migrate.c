@@ -78,17 +78,6 @@ static int s_done(migrate_t *m, sqlite3_stmt *st, int rc, int failed)
     return rc == SQLITE_DONE ? 0 : bn_error_set("store", "SQLite: %s", sqlite3_errmsg(m->db));
 }
 
-/* A record's associated data as each store writes it: SQLite keeps 40 characters of the id,
- * PostgreSQL 64 (ids are 32). */
-static const char *s_ad(char buf[96], const char *what, int width, const char *id, int seq)
-{
-    if (seq >= 0)
-        snprintf(buf, 96, "%s:%.*s:%d", what, width, id, seq);
-    else
-        snprintf(buf, 96, "%s:%.*s", what, width, id);
-    return buf;
-}
-
 /* A sealed SQLite value sealed again for PostgreSQL: malloc'd, *n bytes; NULL for SQL NULL. A
  * value that does not open (damaged, or plaintext where a sealed record belongs) is copied as
  * it is: it reads as store_corrupt there as it did here, and the rest of the job still moves. */
@@ -99,7 +88,7 @@ static void *s_reseal(migrate_t *m, sqlite3_stmt *st, int col, const char *what,
     const void *v = sqlite3_column_blob(st, col);
     size_t len = (size_t)sqlite3_column_bytes(st, col), plen, out;
     char ad[96];
-    char *plain = bd_seal_rec_open(m->from, v, len, s_ad(ad, what, 40, id, seq), &plen);
+    char *plain = bd_seal_rec_open(m->from, v, len, bd_seal_ad(ad, what, id, seq), &plen);
     if (!plain) {
         bn_warn("job %s: its %s record does not open (%s): copied as it is", id, what, bn_error_code());
         m->out->damaged++;
@@ -109,7 +98,7 @@ static void *s_reseal(migrate_t *m, sqlite3_stmt *st, int col, const char *what,
         *n = (int)len;
         return copy;
     }
-    void *rec = bd_seal_rec(m->to, plain, plen, s_ad(ad, what, 64, id, seq), &out);
+    void *rec = bd_seal_rec(m->to, plain, plen, bd_seal_ad(ad, what, id, seq), &out);
     sodium_memzero(plain, plen);
     free(plain);
     *n = (int)out;
@@ -181,7 +170,7 @@ static int s_blobs(migrate_t *m)
             break;
         }
         char ad[96];
-        void *rec = bd_seal_rec(m->to, data, size, s_ad(ad, "blob", 64, sha, -1), &n);
+        void *rec = bd_seal_rec(m->to, data, size, bd_seal_ad(ad, "blob", sha, -1), &n);
         bd_store_blob_unmap(data, size);
         failed = s_pg(m, "INSERT INTO blobs(sha, data, refs) VALUES($1, $2, $3)", 3, (const char *[]){sha, rec, refs},
                       (int[]){0, (int)n, 0}, (int[]){0, 1, 0}, NULL) < 0;

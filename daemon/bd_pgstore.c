@@ -1,4 +1,5 @@
 #include "bd_pgstore.h"
+#include "core/bn_clock.h"
 #include "core/bn_error.h"
 #include "core/bn_log.h"
 #include "core/bn_sha256.h"
@@ -121,13 +122,6 @@ struct bd_pg {
     void *put_rec;
     size_t put_len;
 };
-
-static int64_t s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A statement failed: a lost connection makes the store unavailable, no room (53100) full,
  * anything else (a deadlock between two brokers' turns, say) only this turn. Either way the
@@ -346,15 +340,6 @@ int bd_pg_set_keys(bd_pg_t *self, const bd_keyring_t *keys)
 
 /* ---- sealed values -------------------------------------------------------------------- */
 
-static const char *s_ad(char buf[96], const char *what, const char *id, int seq)
-{
-    if (seq >= 0)
-        snprintf(buf, 96, "%s:%.64s:%d", what, id, seq);
-    else
-        snprintf(buf, 96, "%s:%.64s", what, id);
-    return buf;
-}
-
 /* A sealed value of a binary result: malloc'd plaintext, NULL for SQL NULL, or NULL with *bad. */
 static char *s_open(bd_pg_t *self, PGresult *res, int row, int col, const char *ad, size_t *len, int *bad)
 {
@@ -387,7 +372,7 @@ int bd_pg_blob_put(bd_pg_t *self, const void *data, size_t size, char sha_hex[65
     if (self->down)
         return bn_error_set("store_unavailable", "store a blob: no database connection");
     char ad[96];
-    self->put_rec = bd_seal_rec(self->keys, data, size, s_ad(ad, "blob", sha_hex, -1), &self->put_len);
+    self->put_rec = bd_seal_rec(self->keys, data, size, bd_seal_ad(ad, "blob", sha_hex, -1), &self->put_len);
     memcpy(self->put_sha, sha_hex, 65);
     return 0;
 }
@@ -404,7 +389,7 @@ int bd_pg_blob_map(bd_pg_t *self, const char *sha_hex, void **data, size_t *size
     char ad[96];
     int bad;
     size_t len = 0;
-    char *plain = s_open(self, res, 0, 0, s_ad(ad, "blob", sha_hex, -1), &len, &bad);
+    char *plain = s_open(self, res, 0, 0, bd_seal_ad(ad, "blob", sha_hex, -1), &len, &bad);
     PQclear(res);
     if (!plain)
         return bad && !strcmp(bn_error_code(), "store_key_missing") ? -1
@@ -480,7 +465,7 @@ int bd_pg_job_insert(bd_pg_t *self, const char *id, const char *tenant, const ch
     snprintf(p, sizeof p, "%d", priority);
     snprintf(c, sizeof c, "%lld", (long long)created);
     size_t n;
-    void *rec = bd_seal_rec(self->keys, spec, spec_len, s_ad(ad, "spec", id, -1), &n);
+    void *rec = bd_seal_rec(self->keys, spec, spec_len, bd_seal_ad(ad, "spec", id, -1), &n);
     PGresult *res = s_write(self, Q_JOB_INSERT, 9, (const char *[]){id, tenant, key, k, p, rec, blobs, c, self->id},
                             (int[]){0, 0, 0, 0, 0, (int)n, 0, 0, 0}, (int[]){0, 0, 0, 0, 0, 1, 0, 0, 0});
     free(rec);
@@ -506,7 +491,7 @@ int bd_pg_job_set_status(bd_pg_t *self, const char *id, const char *status, cons
 {
     char ad[96];
     size_t n = 0;
-    void *rec = result ? bd_seal_rec(self->keys, result, strlen(result), s_ad(ad, "result", id, -1), &n) : NULL;
+    void *rec = result ? bd_seal_rec(self->keys, result, strlen(result), bd_seal_ad(ad, "result", id, -1), &n) : NULL;
     PGresult *res = s_write(self, Q_STATUS, 4, (const char *[]){id, status, rec, self->id}, (int[]){0, 0, (int)n, 0},
                             (int[]){0, 0, 1, 0});
     free(rec);
@@ -521,7 +506,7 @@ int bd_pg_job_cancel(bd_pg_t *self, const char *id, char *tenant, size_t cap)
     char ad[96], text[120];
     snprintf(text, sizeof text, "{\"job\":\"%.40s\",\"status\":\"cancelled\"}", id);
     size_t n;
-    void *rec = bd_seal_rec(self->keys, text, strlen(text), s_ad(ad, "result", id, -1), &n);
+    void *rec = bd_seal_rec(self->keys, text, strlen(text), bd_seal_ad(ad, "result", id, -1), &n);
     PGresult *res = s_write(self, Q_CANCEL, 2, (const char *[]){id, rec}, (int[]){0, (int)n}, (int[]){0, 1});
     free(rec);
     int done = res && PQntuples(res) == 1;
@@ -543,13 +528,9 @@ int bd_pg_job_get(bd_pg_t *self, const char *id, const char *tenant, char **stat
         if (result) {
             char ad[96];
             int bad;
-            *result = s_open(self, res, 0, 1, s_ad(ad, "result", id, -1), NULL, &bad);
-            if (bad) {
-                json_t *e = json_pack("{s:s, s:s, s:{s:s, s:s}}", "job", id, "status", "failed", "error", "code",
-                                      bn_error_code(), "message", "the stored result failed authentication");
-                *result = json_dumps(e, JSON_COMPACT);
-                json_decref(e);
-            }
+            *result = s_open(self, res, 0, 1, bd_seal_ad(ad, "result", id, -1), NULL, &bad);
+            if (bad)
+                *result = bd_store_unreadable_result(id);
         }
         if (kind)
             *kind = atoi(PQgetvalue(res, 0, 2));
@@ -585,7 +566,7 @@ int bd_pg_task_done(bd_pg_t *self, const char *job_id, int seq, const char *repl
     char s[12], ad[96];
     snprintf(s, sizeof s, "%d", seq);
     size_t n;
-    void *rec = bd_seal_rec(self->keys, reply, strlen(reply), s_ad(ad, "reply", job_id, seq), &n);
+    void *rec = bd_seal_rec(self->keys, reply, strlen(reply), bd_seal_ad(ad, "reply", job_id, seq), &n);
     PQclear(s_write(self, Q_TASK, 3, (const char *[]){job_id, s, rec}, (int[]){0, 0, (int)n}, (int[]){0, 0, 1}));
     free(rec);
     return 0;
@@ -650,7 +631,7 @@ static int s_each_job(bd_pg_t *self, PGresult *res, bd_store_job_fn *fn, void *a
         PGresult *tr = s_run(self, Q_TASKS_OF, 1, (const char *[]){id}, NULL, NULL, 1);
         for (int t = 0; tr && t < PQntuples(tr); t++) {
             int seq = atoi(PQgetvalue(tr, t, 0));
-            char *text = s_open(self, tr, t, 1, s_ad(ad, "reply", id, seq), NULL, &bad);
+            char *text = s_open(self, tr, t, 1, bd_seal_ad(ad, "reply", id, seq), NULL, &bad);
             if (bad)
                 bn_error("job %s task %d: stored reply unreadable (%s); the task runs again", id, seq, bn_error_code());
             while ((int)json_array_size(replies) <= seq)
@@ -659,7 +640,7 @@ static int s_each_job(bd_pg_t *self, PGresult *res, bd_store_job_fn *fn, void *a
             free(text);
         }
         PQclear(tr);
-        char *spec = s_open(self, res, i, 5, s_ad(ad, "spec", id, -1), NULL, &bad);
+        char *spec = s_open(self, res, i, 5, bd_seal_ad(ad, "spec", id, -1), NULL, &bad);
         fn(arg, id, PQgetvalue(res, i, 1), PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
            atoi(PQgetvalue(res, i, 3)), atoi(PQgetvalue(res, i, 4)), spec ? spec : "", PQgetvalue(res, i, 6),
            atoll(PQgetvalue(res, i, 7)), replies);
@@ -808,7 +789,7 @@ int bd_pg_fd(const bd_pg_t *self) { return self->down ? -1 : PQsocket(self->conn
 
 int bd_pg_tick(bd_pg_t *self, bd_store_job_fn *fn, void *arg)
 {
-    int64_t now = s_mono_ms();
+    int64_t now = bn_mono_ms();
     if (now < self->tick_at)
         return 0;
     self->tick_at = now + (self->down ? TICK_MS / 2 : TICK_MS);

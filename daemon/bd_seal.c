@@ -317,3 +317,12 @@ int bd_seal_file_read(const bd_keyring_t *self, int fd, size_t file_size, void *
     *size = plain;
     return 0;
 }
+
+const char *bd_seal_ad(char buf[96], const char *what, const char *id, int seq)
+{
+    if (seq >= 0)
+        snprintf(buf, 96, "%s:%.64s:%d", what, id, seq);
+    else
+        snprintf(buf, 96, "%s:%.64s", what, id);
+    return buf;
+}

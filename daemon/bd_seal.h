@@ -39,6 +39,11 @@ void bd_seal_id_hex(uint32_t id, char out[9]);
 int bd_seal_rec_id(const void *rec, size_t len, uint32_t *id);
 int bd_seal_file_id(const void *hdr, size_t len, uint32_t *id);
 
+/* A record's associated data: where it lives, "<what>:<id>" or "<what>:<id>:<seq>" (spec:<job>,
+ * result:<job>, reply:<job>:<seq>, blob:<sha256>), so that a record copied to another row or
+ * column does not open. Ids up to 64 characters (a job id has 32, a sha256 64). */
+const char *bd_seal_ad(char buf[96], const char *what, const char *id, int seq);
+
 /* Seal plain under the current key: a malloc'd record of *out_len bytes. */
 void *bd_seal_rec(const bd_keyring_t *self, const void *plain, size_t len, const char *ad, size_t *out_len);
 /* Open a record: malloc'd plaintext with a NUL after it, or NULL with bn_error store_corrupt

@@ -1,4 +1,5 @@
 #include "bd_store.h"
+#include "core/bn_clock.h"
 #include "bd_arena.h"
 #include "bd_memjobs.h"
 #include "bd_pgstore.h"
@@ -75,13 +76,6 @@ static int s_sql_nospace(bd_store_t *self, int rc)
         || ((rc & 0xff) == SQLITE_IOERR && s_nospace(sqlite3_system_errno(self->db)));
 }
 
-static int64_t s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint64_t s_free_bytes(const bd_store_t *self)
 {
     struct statvfs vfs;
@@ -99,7 +93,7 @@ static void s_full(bd_store_t *self, const char *what)
                 "(503 store_full), still serving status and results", what, (unsigned long long)fb, self->dir);
     self->full = 1;
     self->free_at_error = fb == UINT64_MAX ? 1 : fb + 1;
-    self->full_until = s_mono_ms() + BD_STORE_FULL_MS;
+    self->full_until = bn_mono_ms() + BD_STORE_FULL_MS;
 }
 
 int bd_store_full(const bd_store_t *self) { return self->full || bd_store_unavailable(self); }
@@ -108,7 +102,7 @@ int bd_store_check_space(bd_store_t *self)
 {
     if (!self->durable || self->pg)
         return bd_store_full(self);
-    int64_t now = s_mono_ms();
+    int64_t now = bn_mono_ms();
     if (now < self->space_at)
         return self->full;
     self->space_at = now + 250;
@@ -242,17 +236,6 @@ static int s_quick_check(bd_store_t *self, const char *path)
     return bn_error_set("store_db_corrupt", "%s failed its integrity check (PRAGMA quick_check: %.150s). The broker "
                         "does not start on a damaged database: restore beian.db from a backup; the spool %s is left "
                         "as it is (docs/STORE.md)", path, what, self->spool);
-}
-
-/* A sealed record's associated data: where it lives ("spec:<job>", "reply:<job>:<seq>"), so
- * that a record copied to another row or column does not open. */
-static const char *s_ad(char buf[96], const char *what, const char *id, int seq)
-{
-    if (seq >= 0)
-        snprintf(buf, 96, "%s:%.40s:%d", what, id, seq);
-    else
-        snprintf(buf, 96, "%s:%.40s", what, id);
-    return buf;
 }
 
 /* Bind text sealed (durable store) or as it is (memory store). */
@@ -840,12 +823,12 @@ static int s_job_record(bd_store_t *self, const char *id, const char *tenant, co
     sqlite3_bind_int(st, 5, priority);
     sqlite3_bind_text(st, 6, status, -1, SQLITE_STATIC);
     char ad[96];
-    s_bind_sealed(self, st, 7, spec, spec_len, s_ad(ad, "spec", id, -1));
+    s_bind_sealed(self, st, 7, spec, spec_len, bd_seal_ad(ad, "spec", id, -1));
     sqlite3_bind_text(st, 8, blobs, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, created);
     sqlite3_bind_int64(st, 10, created);
     if (result)
-        s_bind_sealed(self, st, 11, result, strlen(result), s_ad(ad, "result", id, -1));
+        s_bind_sealed(self, st, 11, result, strlen(result), bd_seal_ad(ad, "result", id, -1));
     else
         sqlite3_bind_null(st, 11);
     int rc = sqlite3_step(st);
@@ -902,7 +885,7 @@ int bd_store_job_set_status(bd_store_t *self, const char *id, const char *status
     sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
     char ad[96];
     if (result)
-        s_bind_sealed(self, st, 2, result, strlen(result), s_ad(ad, "result", id, -1));
+        s_bind_sealed(self, st, 2, result, strlen(result), bd_seal_ad(ad, "result", id, -1));
     else
         sqlite3_bind_null(st, 2);
     sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
@@ -934,21 +917,25 @@ int bd_store_job_get(bd_store_t *self, const char *id, const char *tenant, char 
         if (result) {
             char ad[96];
             int bad;
-            *result = s_col_open(self, st, 1, s_ad(ad, "result", id, -1), &bad);
-            if (bad) {
-                /* Modified, or sealed with a key that is gone: say so instead of a result. */
-                bn_error("job %s: stored result unreadable: %s: %s", id, bn_error_code(), bn_error_msg());
-                json_t *e = json_pack("{s:s, s:s, s:{s:s, s:s}}", "job", id, "status", "failed", "error", "code",
-                                      bn_error_code(), "message", "the stored result failed authentication");
-                *result = json_dumps(e, JSON_COMPACT);
-                json_decref(e);
-            }
+            *result = s_col_open(self, st, 1, bd_seal_ad(ad, "result", id, -1), &bad);
+            if (bad)
+                *result = bd_store_unreadable_result(id);
         }
         if (kind)
             *kind = sqlite3_column_int(st, 2);
     }
     sqlite3_reset(st);
     return found;
+}
+
+char *bd_store_unreadable_result(const char *id)
+{
+    bn_error("job %s: stored result unreadable: %s: %s", id, bn_error_code(), bn_error_msg());
+    json_t *e = json_pack("{s:s, s:s, s:{s:s, s:s}}", "job", id, "status", "failed", "error", "code", bn_error_code(),
+                          "message", "the stored result failed authentication");
+    char *text = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    return text;
 }
 
 int bd_store_job_list(bd_store_t *self, const char *tenant, const char *status, int64_t cursor_created,
@@ -1080,7 +1067,7 @@ int bd_store_task_done(bd_store_t *self, const char *job_id, int seq, const char
     sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, seq);
     char ad[96];
-    s_bind_sealed(self, st, 3, reply, strlen(reply), s_ad(ad, "reply", job_id, seq));
+    s_bind_sealed(self, st, 3, reply, strlen(reply), bd_seal_ad(ad, "reply", job_id, seq));
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -1263,7 +1250,7 @@ int bd_store_each_unfinished(bd_store_t *self, bd_store_job_fn *fn, void *arg)
         while (sqlite3_step(tt) == SQLITE_ROW) {
             int seq = sqlite3_column_int(tt, 0);
             /* A reply that does not open is left out: that task runs again. */
-            char *text = s_col_open(self, tt, 1, s_ad(ad, "reply", id, seq), &bad);
+            char *text = s_col_open(self, tt, 1, bd_seal_ad(ad, "reply", id, seq), &bad);
             if (bad)
                 bn_error("job %s task %d: stored reply unreadable (%s); the task runs again", id, seq, bn_error_code());
             while ((int)json_array_size(replies) <= seq)
@@ -1273,7 +1260,7 @@ int bd_store_each_unfinished(bd_store_t *self, bd_store_job_fn *fn, void *arg)
         }
         sqlite3_reset(tt);
         /* A spec that does not open is passed as "": the broker fails the job store_corrupt. */
-        char *spec = s_col_open(self, st, 5, s_ad(ad, "spec", id, -1), &bad);
+        char *spec = s_col_open(self, st, 5, bd_seal_ad(ad, "spec", id, -1), &bad);
         if (bad)
             bn_error("job %s: stored spec unreadable: %s", id, bn_error_code());
         fn(arg, id, (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
@@ -1477,7 +1464,7 @@ static int s_reseal_rows(bd_store_t *self, int legacy, int counts[3])
             if (plain ? !legacy : !bd_seal_rec_id(v, n, &kid) || kid == bd_keyring_current(self->keys))
                 continue; /* sealed with the current key, or damage that reads will report */
             char ad[96];
-            s_ad(ad, cols[c].what, id, seq);
+            bd_seal_ad(ad, cols[c].what, id, seq);
             char *text = plain ? strndup(v, n) : bd_seal_rec_open(self->keys, v, n, ad, &n);
             if (!text) {
                 bn_warn("job %s: a stored %s cannot be sealed again: %s", id, cols[c].what, bn_error_msg());

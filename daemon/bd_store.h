@@ -202,6 +202,10 @@ typedef void (bd_store_notify_fn)(void *arg, const char *id, const char *tenant,
                                   const char *verdict);
 int bd_store_notified(bd_store_t *self, bd_store_notify_fn *fn, void *arg);
 
+/* A stored result that does not open (modified, or sealed with a key that is gone), as the
+ * result to answer instead: failed, with bn_error's code (for the stores' job_get). */
+char *bd_store_unreadable_result(const char *id);
+
 /* ---- for bd_migrate (SQLite to PostgreSQL), which reads and writes rows as they are ---- */
 struct sqlite3;
 struct bd_pg;

@@ -1,4 +1,5 @@
 #include <beian/client.h>
+#include "core/bn_clock.h"
 #include <beian/proto.h>
 
 #include "core/bn_error.h"
@@ -31,13 +32,6 @@ struct bn_client {
 };
 
 #define s_endpoint(self) ((self)->eps[(self)->cur])
-
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* An ipc endpoint whose socket file does not exist has no broker behind it: libzmq would
  * connect anyway and retry in silence, and the caller would wait its whole timeout for
@@ -197,9 +191,9 @@ int bn_client_recv(bn_client_t *self, bn_msg_t **reply, char *service_out, int t
     if (!self->sock && s_connect(self) < 0)
         return -1;
     zmq_pollitem_t items[2] = {{self->sock, 0, ZMQ_POLLIN, 0}, {self->monitor, 0, ZMQ_POLLIN, 0}};
-    int64_t deadline = s_now_ms() + timeout_ms;
+    int64_t deadline = bn_mono_ms() + timeout_ms;
     for (;;) {
-        int64_t left = timeout_ms < 0 ? -1 : deadline - s_now_ms();
+        int64_t left = timeout_ms < 0 ? -1 : deadline - bn_mono_ms();
         int rc = zmq_poll(items, self->monitor ? 2 : 1, left < 0 && timeout_ms >= 0 ? 0 : (long)left);
         if (rc < 0 && errno == EINTR)
             continue;
@@ -276,7 +270,7 @@ static int s_call_list(bn_client_t *self, const char *service, bn_msg_t **body, 
     *body = NULL;
     /* A Titanic request is stored as a new request each time it arrives: never resent. */
     int resend = strcmp(service, BN_SVC_TI_REQUEST) != 0 && (strcmp(service, BN_SVC_SUBMIT) != 0 || s_auto_key(&req));
-    int64_t start = s_now_ms();
+    int64_t start = bn_mono_ms();
     int rc = -1, tries = 0, refused = 0;
     for (;;) {
         bn_error_clear();
@@ -299,7 +293,7 @@ static int s_call_list(bn_client_t *self, const char *service, bn_msg_t **body, 
             break;
         refused += sent && e == ECONNREFUSED;
         if (++tries % self->neps == 0) {
-            if (refused < self->neps || s_now_ms() - start >= timeout_ms)
+            if (refused < self->neps || bn_mono_ms() - start >= timeout_ms)
                 break;
             refused = 0;
             usleep(100000);

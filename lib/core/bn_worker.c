@@ -1,4 +1,5 @@
 #include "core/bn_worker.h"
+#include "core/bn_clock.h"
 #include "core/bn_error.h"
 #include "core/bn_log.h"
 #include "core/bn_version.h"
@@ -24,13 +25,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int bn_worker_decode_task(bn_msg_t *body, const bn_config_t *config, bn_task_t *task, json_t **header_out)
 {
@@ -256,7 +250,7 @@ static void *s_watchdog(void *arg)
         if (c->quit || !c->busy_until)
             continue;
         pthread_mutex_lock(&c->mu);
-        int64_t now = s_now_ms(), deadline = c->busy_until;
+        int64_t now = bn_mono_ms(), deadline = c->busy_until;
         if (deadline && now > deadline) {
             /* A stage cannot be cancelled safely (it may hold libvips or Tesseract locks):
              * leave the process; the broker's lease re-queues the task, the supervisor
@@ -300,7 +294,7 @@ static int s_connect(s_conn_t *c, s_broker_t *b)
     if (!strncmp(b->endpoint, "ipc://", 6) && !getenv("BEIAN_WORKER_NO_REFS"))
         bn_msg_addstr(m, BN_READY_REFS);
     s_send_cmd(b, BN_MDPW_READY, m, NULL, 0);
-    b->broker_expiry = s_now_ms() + (int64_t)c->opts->heartbeat_ms * c->opts->liveness;
+    b->broker_expiry = bn_mono_ms() + (int64_t)c->opts->heartbeat_ms * c->opts->liveness;
     bn_info("connected to %s as %s", b->endpoint, c->opts->service);
     return 0;
 }
@@ -355,7 +349,7 @@ static int s_broker_message(s_conn_t *c, s_broker_t *b, bn_msg_t *m, int64_t now
         s_send_cmd(b, BN_MDPW_REPLY, reply, addr, al);
         /* Broker messages that queued meanwhile are read now; the brokers' silence during
          * our stage does not count against them. */
-        now = s_now_ms();
+        now = bn_mono_ms();
         for (int i = 0; i < c->nbrokers; i++)
             c->brokers[i].broker_expiry = now + (int64_t)opts->heartbeat_ms * opts->liveness;
         return 1;
@@ -392,7 +386,7 @@ int bn_worker_run(const bn_worker_opts_t *opts_in, volatile int *stop, int max_t
     for (int i = 0; i < c.nbrokers; i++)
         if (s_connect(&c, &c.brokers[i]) < 0)
             goto done;
-    c.heartbeat_at = s_now_ms() + opts.heartbeat_ms;
+    c.heartbeat_at = bn_mono_ms() + opts.heartbeat_ms;
     if (pthread_create(&watchdog, NULL, s_watchdog, &c) != 0) {
         bn_error_set("internal", "cannot start the watchdog thread");
         goto done;
@@ -403,7 +397,7 @@ int bn_worker_run(const bn_worker_opts_t *opts_in, volatile int *stop, int max_t
         zmq_pollitem_t items[BN_ZSOCK_MAX_ENDPOINTS];
         s_broker_t *polled[BN_ZSOCK_MAX_ENDPOINTS];
         int n = 0;
-        int64_t now = s_now_ms(), wake = c.heartbeat_at;
+        int64_t now = bn_mono_ms(), wake = c.heartbeat_at;
         for (int i = 0; i < c.nbrokers; i++) {
             s_broker_t *b = &c.brokers[i];
             if (b->sock) {
@@ -415,11 +409,11 @@ int bn_worker_run(const bn_worker_opts_t *opts_in, volatile int *stop, int max_t
         }
         if (zmq_poll(items, n, (long)(wake > now ? wake - now : 0)) < 0 && errno != EINTR)
             break;
-        now = s_now_ms();
+        now = bn_mono_ms();
         for (int k = 0; k < n && !*stop && (max_tasks == 0 || tasks < max_tasks); k++)
             if (items[k].revents & ZMQ_POLLIN && polled[k]->sock && s_broker_message(&c, polled[k], m, now)) {
                 tasks++;
-                now = s_now_ms();
+                now = bn_mono_ms();
             }
         for (int i = 0; i < c.nbrokers; i++) {
             s_broker_t *b = &c.brokers[i];
