@@ -1795,6 +1795,14 @@ static void s_metrics(bd_broker_t *self, int sock, zmq_msg_t *client, const char
     fprintf(f, "beian_store_bytes{part=\"database\"} %llu\nbeian_store_bytes{part=\"spool\"} %llu\n"
                "beian_store_bytes{part=\"memory\"} %llu\n", (unsigned long long)st.db_bytes,
             (unsigned long long)st.spool_bytes, (unsigned long long)st.shm_bytes);
+    if (bd_store_shared(self->store)) {
+        s_metric_head(f, "beian_store_up", "gauge", "Shared store: 1 while this broker reaches the database.");
+        fprintf(f, "beian_store_up %d\n", !bd_store_unavailable(self->store));
+        if (st.brokers >= 0) {
+            s_metric_head(f, "beian_store_brokers", "gauge", "Shared store: brokers registered in the database.");
+            fprintf(f, "beian_store_brokers %lld\n", (long long)st.brokers);
+        }
+    }
     s_metric_head(f, "beian_queued_bytes", "gauge", "Payload bytes held by unfinished jobs and plain requests.");
     fprintf(f, "beian_queued_bytes %zu\n", self->bytes + self->plain_bytes);
     fclose(f);

@@ -740,7 +740,8 @@ void bd_pg_stats(bd_pg_t *self, bd_store_stats_t *out)
                            " (SELECT count(*) FROM jobs WHERE status = 'failed'),"
                            " (SELECT count(*) FROM jobs WHERE status = 'cancelled'),"
                            " (SELECT count(*) FROM outbox WHERE state = 'pending'),"
-                           " pg_database_size(current_database()), pg_total_relation_size('blobs')");
+                           " pg_database_size(current_database()), pg_total_relation_size('blobs'),"
+                           " (SELECT count(*) FROM brokers)");
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
         out->done = atoll(PQgetvalue(res, 0, 0));
         out->failed = atoll(PQgetvalue(res, 0, 1));
@@ -748,6 +749,7 @@ void bd_pg_stats(bd_pg_t *self, bd_store_stats_t *out)
         out->outbox_pending = atoll(PQgetvalue(res, 0, 3));
         out->db_bytes = (uint64_t)atoll(PQgetvalue(res, 0, 4));
         out->spool_bytes = (uint64_t)atoll(PQgetvalue(res, 0, 5));
+        out->brokers = atoll(PQgetvalue(res, 0, 6));
     }
     PQclear(res);
 }

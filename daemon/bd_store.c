@@ -1537,6 +1537,7 @@ static uint64_t s_file_bytes(const char *dir, const char *name)
 void bd_store_stats(bd_store_t *self, bd_store_stats_t *out)
 {
     memset(out, 0, sizeof *out);
+    out->brokers = -1;
     out->shm_bytes = bd_store_shm_bytes(self);
     if (!self->durable) {
         out->done = out->failed = out->cancelled = -1;

@@ -135,6 +135,7 @@ typedef struct {
     int64_t done, failed, cancelled;
     int64_t outbox_pending;
     uint64_t db_bytes, spool_bytes, shm_bytes;
+    int64_t brokers;  /* shared store: brokers registered (alive or not yet buried); else -1 */
 } bd_store_stats_t;
 void bd_store_stats(bd_store_t *self, bd_store_stats_t *out);
 /* Delete a job, its tasks and its blob references (titanic.close, retention). */

@@ -83,6 +83,16 @@ with bn_pg.PgCluster() as pg:
     def doc(tag):
         return b"SLOW:%d %s %s" % (STAGE_MS, tag.encode(), os.urandom(6).hex().encode())
 
+    def metrics(b):
+        r = MdpClient(b.ep).call("beian.metrics", [], 5000)
+        return dict(line.rsplit(" ", 1) for line in (r[1].decode() if r and r[0] == b"200" else "").split("\n")
+                    if line and not line.startswith("#"))
+
+    m = metrics(brokers[0])
+    check(m.get("beian_store_up") == "1" and m.get("beian_store_brokers") == "2",
+          "metrics: the store is up, two brokers registered (%s, %s)" % (m.get("beian_store_up"),
+                                                                      m.get("beian_store_brokers")))
+
     # --- 1. one key at both brokers at once -----------------------------------------------
     def race(key, answers, i, barrier):
         c = MdpClient(brokers[i].ep)
