@@ -25,11 +25,13 @@
  *            load split between them: two client threads, half the window and count each
  * each as intake (no workers: submissions/s, acks after COMMIT) and drained by no-op workers
  * (one quality + one OCR worker per broker: submissions/s and end-to-end jobs/s, first
- * submission to last finished job, counted from the brokers' PUB announcements), at 10 KB and
- * 3 MB; then the real stages (beian-quality + beian-ocr) on a generated ID-card front
+ * submission to last finished job, from the brokers' beian_jobs_finished_total in beian.metrics),
+ * at 10 KB and 3 MB; then the real stages (beian-quality + beian-ocr) on a generated ID-card front
  * ($BENCH_IMAGE, else the first clean one in $BEIAN_SPECIMENS or <source>/build-specimens),
  * 1 and 2 workers per stage and broker, end to end. CPU per job of the brokers and of the
- * PostgreSQL server (postmaster and its children) shows where the time goes.
+ * PostgreSQL server (postmaster and its children) shows where the time goes. For the profile,
+ * BENCH_PG_CONF='name=value;…' sets server settings (with a restart), BENCH_PG_UNIX=1 connects
+ * over the cluster's unix socket instead of TCP.
  * Usage: bench_broker [--quick] (build dir is taken from argv[0]). Not a test: prints numbers.
  *        bench_broker --stores [--quick]  only the stores with no-op workers; --real only the real
  *        stages; both: the two (what the store rows need, without the memory configurations)
