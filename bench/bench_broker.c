@@ -279,9 +279,25 @@ static void bench_raw(size_t size, int count, int window, result_t out[PASSES])
     zmq_ctx_term(ctx);
 }
 
+/* The processes started and not yet reaped, for an interrupted run to stop (s_on_signal). */
+static pid_t s_children[64];
+
+static void s_reap(pid_t pid)
+{
+    waitpid(pid, NULL, 0);
+    for (int i = 0; i < 64; i++)
+        if (s_children[i] == pid)
+            s_children[i] = 0;
+}
+
 static pid_t spawn(char *const argv[])
 {
     pid_t p = fork();
+    for (int i = 0; p > 0 && i < 64; i++)
+        if (!s_children[i]) {
+            s_children[i] = p;
+            break;
+        }
     if (p == 0) {
         setenv("TW_NOOP", "1", 1);
         int fd = open("/dev/null", O_WRONLY);
@@ -403,11 +419,17 @@ static void pg_stop(void)
     s_pg_dir[0] = '\0';
 }
 
-/* Interrupted: the private cluster must not outlive the run (not async-signal-safe, but the
- * run is over anyway). */
+/* Interrupted: the brokers, workers and private cluster must not outlive the run (not
+ * async-signal-safe, but the run is over anyway). */
 static void s_on_signal(int sig)
 {
+    for (int i = 0; i < 64; i++)
+        if (s_children[i] > 0)
+            kill(s_children[i], SIGKILL);
     pg_stop();
+    char rm[300];
+    snprintf(rm, sizeof rm, "rm -rf %s", s_dir);
+    if (system(rm) != 0) {}
     _exit(128 + sig);
 }
 
@@ -672,11 +694,11 @@ static void stack_stop(bstack_t *st)
     for (int i = 0; i < st->nw; i++)
         if (st->workers[i] > 0) {
             kill(st->workers[i], SIGKILL);
-            waitpid(st->workers[i], NULL, 0);
+            s_reap(st->workers[i]);
         }
     for (int b = 0; b < st->nb; b++) {
         kill(st->broker[b], SIGTERM);
-        waitpid(st->broker[b], NULL, 0);
+        s_reap(st->broker[b]);
     }
     if (st->db[0]) { /* the next configuration starts on a fresh database; this one's space goes */
         char sql[80];
