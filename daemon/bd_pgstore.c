@@ -42,6 +42,8 @@ static const char *const s_migrations[] = {
     "  state text NOT NULL DEFAULT 'pending', attempts int NOT NULL DEFAULT 0, created bigint NOT NULL,"
     "  next bigint NOT NULL, done bigint, last_error text, owner text);"
     "CREATE INDEX outbox_pending ON outbox(owner) WHERE state = 'pending';",
+    /* 2: sealed scans never compress: store them out of line without trying (bench_broker). */
+    "ALTER TABLE blobs ALTER COLUMN data SET STORAGE EXTERNAL;",
 };
 #define NMIGRATIONS ((int)(sizeof s_migrations / sizeof s_migrations[0]))
 

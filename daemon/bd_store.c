@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -574,16 +573,6 @@ static void s_step_check(bd_store_t *self, int rc, const char *what)
     s_die(what, sqlite3_errmsg(self->db));
 }
 
-static void s_hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char h[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = h[in[i] >> 4];
-        out[2 * i + 1] = h[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* OpenSSL's SHA-256 uses the CPU's SHA extensions (~1.4 GB/s here, libsodium's portable code
  * ~0.25 GB/s): hashing a 3 MB scan must not cost more than writing it. */
 typedef struct {
@@ -596,11 +585,7 @@ typedef struct {
 static void *s_hash(void *arg)
 {
     s_hash_t *h = arg;
-    unsigned char md[32];
-    unsigned int n = 0;
-    h->ok = EVP_Digest(h->data, h->size, md, &n, EVP_sha256(), NULL) && n == 32;
-    if (h->ok)
-        s_hex(md, sizeof md, h->hex);
+    h->ok = bn_sha256_hex(h->data, h->size, h->hex) == 0;
     return NULL;
 }
 

@@ -13,6 +13,7 @@
 #include "core/bn_config.h"
 #include "core/bn_error.h"
 
+#include <libpq-fe.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -255,6 +256,21 @@ int main(void)
     CHECK(rows == 2 && bd_store_commit(b) == 0, "purge deletes the ended jobs (%d)", rows);
     CHECK(!bd_store_job_get(a, j5, NULL, NULL, NULL, NULL) && !s_blob_there(a, psha), "with their scans");
     CHECK(bd_store_job_get(a, j1, NULL, NULL, NULL, NULL), "unfinished jobs stay");
+
+    /* Migrations: all of them ran (version 2 stores scans out of line, uncompressed); a
+     * database migrated by a newer beiand is refused rather than misread. */
+    PGconn *pq = PQconnectdb(url);
+    PGresult *r = PQexec(pq, "SELECT (SELECT max(version) FROM beian_schema), (SELECT attstorage FROM pg_attribute"
+                             " WHERE attrelid = 'blobs'::regclass AND attname = 'data')");
+    CHECK(PQresultStatus(r) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(r, 0, 0), "2") && !strcmp(PQgetvalue(r, 0, 1), "e"),
+          "schema at version 2, scans stored external (%s, %s)", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+    PQclear(r);
+    PQclear(PQexec(pq, "INSERT INTO beian_schema VALUES (99)"));
+    bd_store_t *newer = s_open(dir, url, key);
+    CHECK(!newer && !strcmp(bn_error_code(), "store") && strstr(bn_error_msg(), "newer"),
+          "a database from a newer beiand is refused: %s", bn_error_msg());
+    PQclear(PQexec(pq, "DELETE FROM beian_schema WHERE version = 99"));
+    PQfinish(pq);
 
     /* Key files that do not open the store's records: missing, or another key. */
     c = s_open(dir, url, other);

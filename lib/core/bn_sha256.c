@@ -1,7 +1,15 @@
 #include "core/bn_sha256.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <string.h>
+
+/* The implementation, fetched once: EVP_sha256() makes OpenSSL 3 look it up again on every
+ * EVP_Digest (its allocation and name lookups were near the top of the broker's profile on the
+ * PostgreSQL submission path, bench_broker "Stores"). */
+static EVP_MD *s_md;
+static pthread_once_t s_once = PTHREAD_ONCE_INIT;
+static void s_fetch(void) { s_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
 
 int bn_sha256_hex(const void *data, size_t size, char hex[65])
 {
@@ -9,7 +17,8 @@ int bn_sha256_hex(const void *data, size_t size, char hex[65])
     unsigned char md[32];
     unsigned int n = 0;
     hex[0] = '\0';
-    if (!EVP_Digest(data, size, md, &n, EVP_sha256(), NULL) || n != 32)
+    pthread_once(&s_once, s_fetch);
+    if (!EVP_Digest(data, size, md, &n, s_md ? s_md : EVP_sha256(), NULL) || n != 32)
         return -1;
     for (int i = 0; i < 32; i++) {
         hex[2 * i] = h[md[i] >> 4];
