@@ -114,6 +114,7 @@ struct bd_pg {
     const bd_keyring_t *keys;
     char id[33];          /* this broker, in brokers */
     int lease_ms;         /* store.broker_lease_ms */
+    int lock_ms;          /* store.lock_timeout_ms */
     int in_tx, tx_failed;
     int down;             /* no connection: refusing work until tick reconnects */
     const char *fail_code; /* why the open transaction failed */
@@ -219,9 +220,25 @@ static int s_write_ok(bd_pg_t *self, int q, int n, const char *const *v)
 static int s_connect(bd_pg_t *self, int migrate)
 {
     PQfinish(self->conn);
-    self->conn = PQconnectdb(self->url);
+    /* The event loop waits on every statement, so nothing may wait for ever: a server that does
+     * not answer the connect (2 s), a link that stops acking (tcp_user_timeout, keepalives: a
+     * dead peer found in about 10 s rather than the kernel's 15 minutes). The URL's own
+     * parameters come after these and win. */
+    const char *keys[] = {"connect_timeout", "tcp_user_timeout", "keepalives_idle", "keepalives_interval",
+                          "keepalives_count", "dbname", NULL};
+    const char *vals[] = {"2", "10000", "5", "2", "3", self->url, NULL};
+    self->conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(self->conn) != CONNECTION_OK)
         return bn_error_set("store_unavailable", "PostgreSQL: %s", PQerrorMessage(self->conn));
+    /* A lock held by another broker's turn is released within milliseconds, unless that broker
+     * stalled (stopped, swapping) inside it: then this broker gives up on the statement after
+     * store.lock_timeout_ms (its turn rolls back, clients retry) instead of stalling too, and the
+     * server ends a session idle in a transaction for as long as a lease. */
+    char set[160];
+    snprintf(set, sizeof set, "SET lock_timeout = %d; SET idle_in_transaction_session_timeout = %d", self->lock_ms,
+             self->lease_ms);
+    if (s_exec(self, set) < 0)
+        return -1;
     /* Notices (e.g. "relation already exists") are not the operator's business. */
     PQsetNoticeProcessor(self->conn, s_quiet, NULL);
     if (migrate) {
@@ -283,6 +300,9 @@ bd_pg_t *bd_pg_open(const char *url, const bn_config_t *cfg)
     bd_pg_t *self = calloc(1, sizeof *self);
     self->url = strdup(url);
     self->lease_ms = (int)bn_config_num(cfg, "store.broker_lease_ms", DEFAULT_LEASE_MS);
+    self->lock_ms = (int)bn_config_num(cfg, "store.lock_timeout_ms", 5000);
+    if (self->lock_ms < 1)
+        self->lock_ms = 1;
     if (self->lease_ms < 2 * TICK_MS)
         self->lease_ms = 2 * TICK_MS;
     if (s_connect(self, 1) < 0 || s_register(self) < 0) {

@@ -100,7 +100,8 @@ static int s_blob_there(bd_store_t *st, const char *sha)
 
 static bd_store_t *s_open(const char *dir, const char *url, const char *key_file)
 {
-    json_t *j = json_pack("{s:{s:s, s:i}}", "store", "key_file", key_file, "broker_lease_ms", 2000);
+    json_t *j = json_pack("{s:{s:s, s:i, s:i}}", "store", "key_file", key_file, "broker_lease_ms", 2000,
+                          "lock_timeout_ms", 300);
     bn_config_t *cfg = bn_config_from_json(j);
     json_decref(j);
     bd_store_t *st = bd_store_open_pg(dir, url, cfg);
@@ -158,6 +159,27 @@ int main(void)
     bd_store_commit(a);
     bd_store_blob_release(a, j3, sha3);
     CHECK(bd_store_commit(a) == 0 && !s_blob_there(a, sha3), "a job's one reference to a scan it holds twice");
+
+    /* A broker stalled inside its turn holds the row lock of a scan: another broker storing the
+     * same bytes gives up after store.lock_timeout_ms (its turn rolls back, its clients retry)
+     * rather than stalling its own event loop behind it. (Without the timeout this waits for
+     * ever: a is never going to commit while this thread waits.) */
+    char sha4[65];
+    bd_store_blob_put(a, "held", 4, sha4);
+    bd_store_blob_ref(a, j1, sha4);
+    CHECK(bd_store_dirty(a), "a's turn is open, holding the scan's row");
+    bd_store_blob_put(b, "held", 4, sha4);
+    bd_store_blob_ref(b, j2, sha4);
+    CHECK(bd_store_commit(b) < 0 && !strcmp(bn_error_code(), "store_conflict"),
+          "b's turn gives up on the lock and rolls back: %s", bn_error_code());
+    CHECK(bd_store_commit(a) == 0, "a's turn commits");
+    bd_store_blob_put(b, "held", 4, sha4);
+    bd_store_blob_ref(b, j2, sha4);
+    CHECK(bd_store_commit(b) == 0, "b's retry goes through");
+    bd_store_blob_release(a, j1, sha4);
+    CHECK(bd_store_commit(a) == 0 && s_blob_there(b, sha4), "one released: kept");
+    bd_store_blob_release(b, j2, sha4);
+    CHECK(bd_store_commit(b) == 0 && !s_blob_there(a, sha4), "both released: gone");
 
     /* The idempotency key across brokers. */
     CHECK(bd_store_job_insert(a, j1, "t", "k1", 0, 0, spec, strlen(spec), "[]", 1) == 0 && bd_store_commit(a) == 0,

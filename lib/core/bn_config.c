@@ -89,7 +89,7 @@ int bn_config_bool(const bn_config_t *self, const char *path, int dflt)
 static const char *const s_known_keys[] = {
     "broker.heartbeat_ms", "broker.lease_ms", "broker.max_attempts", "broker.max_jobs", "broker.max_bytes",
     "broker.max_upload", "broker.max_frame", "broker.retention_hours", "broker.max_queued_bytes",
-    "broker.request_timeout_ms", "store.key_file", "store.old_key_files", "store.min_free_bytes", "store.broker_lease_ms",
+    "broker.request_timeout_ms", "store.key_file", "store.old_key_files", "store.min_free_bytes", "store.broker_lease_ms", "store.lock_timeout_ms",
     "job.allow_client_clock", "job.legibility_evidence",
     "worker.task_timeout_ms", "worker.nice", "worker.cv_threads", "worker.max_memory_mb",
     "webhooks.tenants", "webhooks.retry_for_ms", "webhooks.backoff_ms", "webhooks.max_backoff_ms",
