@@ -1047,11 +1047,12 @@ static void s_notified(void *arg, const char *id, const char *tenant, const char
     bd_broker_t *self = arg;
     job_t *live = zhashx_lookup(self->jobs, id);
     if (live) {
-        /* Ours, and cancelled at another broker: stop working on it now rather than at its end. */
+        /* Ours, yet ended elsewhere: cancelled at another broker, or taken over by one while
+         * this broker was presumed dead. Stop working on it now rather than at its end. */
         pending_t *p;
         while ((p = zlistx_detach(live->waiters, NULL)))
             s_remote_wait(self, id, p);
-        bn_info("job %s cancelled at another broker", id);
+        bn_info("job %s %s at another broker", id, status);
         s_discard_selfie(self, live); /* face data goes when the job ends, wherever it ends */
         s_job_free(self, live);
     }
@@ -1562,10 +1563,13 @@ static void s_job_api(bd_broker_t *self, int sock, zmq_msg_t *client, const char
             if (bd_store_job_cancel(self->store, id, tenant, sizeof tenant) == 1) {
                 s_notified(self, id, tenant, "cancelled", NULL);
                 s_reply_json(self, sock, client, service, BN_ST_OK, json_pack("{s:s, s:s}", "job", id, "status", "cancelled"));
-            } else {
+            } else { /* it ended meanwhile */
+                free(status);
+                status = NULL;
+                bd_store_job_get(self->store, id, NULL, &status, NULL, NULL);
                 s_reply_json(self, sock, client, service, BN_ST_CONFLICT,
-                             json_pack("{s:s, s:s, s:{s:s, s:s}}", "job", id, "status", "done", "error", "code",
-                                       "already_finished", "message", "the job has already finished"));
+                             json_pack("{s:s, s:s, s:{s:s, s:s}}", "job", id, "status", status ? status : "done",
+                                       "error", "code", "already_finished", "message", "the job has already finished"));
             }
         } else if (!job) {
             s_reply_json(self, sock, client, service, BN_ST_CONFLICT,
