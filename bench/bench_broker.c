@@ -453,18 +453,12 @@ static double pg_cpu(void)
     DIR *d = opendir("/proc");
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        char stat[64], buf[512];
+        char buf[512];
         if (e->d_name[0] < '1' || e->d_name[0] > '9')
             continue;
-        snprintf(stat, sizeof stat, "/proc/%.20s/stat", e->d_name);
-        FILE *s = fopen(stat, "r");
-        size_t n = s ? fread(buf, 1, sizeof buf - 1, s) : 0;
-        if (s)
-            fclose(s);
-        buf[n] = '\0';
-        char *p = strrchr(buf, ')');
+        const char *p = bn_bench_proc_stat(atoi(e->d_name), buf, sizeof buf);
         int ppid;
-        if (p && sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == pm)
+        if (p && sscanf(p, "%*c %d", &ppid) == 1 && ppid == pm)
             cpu += bn_bench_proc_cpu(atoi(e->d_name));
     }
     if (d)
