@@ -7,7 +7,8 @@ Usage: fix-ppocr.py SRC.onnx DEST_DIR WIDTH...   (writes DEST_DIR/ppocr_rec_<WID
 
 The detector (opset 11) is fully convolutional: it runs at any input size once its Constant
 nodes are initializers and Clip's min/max inputs are attributes (OpenCV 4.6 reads only the
-attribute form); its batch is fixed to 1. The classifier ends in a Shape/Reshape and is folded
+attribute form) and the bias and BatchNormalization after its ConvTranspose nodes are folded
+into them (fold_deconv: one net then serves every input size); its batch is fixed to 1. The classifier ends in a Shape/Reshape and is folded
 like the recogniser at its one input size.
 
 The model as shipped (paddle2onnx, opset 9) has a dynamic batch and width and computes the
@@ -374,6 +375,54 @@ def fix(src, width):
     return m
 
 
+def fold_deconv(m):
+    """The bias Add and BatchNormalization after each ConvTranspose (the DB head's two 2x2
+    upsamplings) -> the ConvTranspose's own weights and bias. OpenCV 4.6 fuses them into the
+    deconvolution itself, and fuses them again each time the net is given another input size,
+    so a net that had run at one size computed wrong probabilities at the next (off by up to 0.97)
+    and had to be rebuilt for every canvas (~0.05 s). Folded here, one net runs at any size and
+    gives what a fresh one gives. Same values (to 1e-9)."""
+    g = m.graph
+    init = {t.name: t for t in g.initializer}
+    cons = {}
+    for n in g.node:
+        for i in n.input:
+            cons.setdefault(i, []).append(n)
+    drop, done = set(), 0
+    for n in g.node:
+        if n.op_type != "ConvTranspose" or n.input[1] not in init or len(n.input) > 2:
+            continue
+        w = numpy_helper.to_array(init[n.input[1]]).astype(np.float64)  # Cin x Cout x kh x kw
+        cout, out = w.shape[1], n.output[0]
+        b = np.zeros(cout)
+        while len(cons.get(out, [])) == 1:
+            x = cons[out][0]
+            if x.op_type == "Add" and x.input[0] == out and x.input[1] in init and \
+                    numpy_helper.to_array(init[x.input[1]]).size in (1, cout):
+                b = b + numpy_helper.to_array(init[x.input[1]]).astype(np.float64).reshape(-1)
+            elif x.op_type == "BatchNormalization" and all(i in init for i in x.input[1:5]):
+                sc, bi, mu, var = (numpy_helper.to_array(init[i]).astype(np.float64) for i in x.input[1:5])
+                k = sc / np.sqrt(var + attrs(x).get("epsilon", 1e-5))
+                w, b = w * k[None, :, None, None], (b - mu) * k + bi
+            else:
+                break
+            drop.add(id(x))
+            out = x.output[0]
+        if out == n.output[0]:
+            continue
+        wn, bn = n.name + "_wf", n.name + "_bf"
+        g.initializer.extend([numpy_helper.from_array(w.astype(np.float32), wn),
+                              numpy_helper.from_array(b.astype(np.float32), bn)])
+        n.input[1] = wn
+        n.input.append(bn)
+        n.output[0] = out
+        done += 1
+    keep = [n for n in g.node if id(n) not in drop]
+    del g.node[:]
+    g.node.extend(keep)
+    return done
+
+
 def fix_det(src):
     m = onnx.load(src)
     g = m.graph
@@ -396,6 +445,8 @@ def fix_det(src):
     g.node.extend(keep)
     dims = g.input[0].type.tensor_type.shape.dim
     dims[0].Clear(); dims[0].dim_value = 1
+    if fold_deconv(m) != 2:
+        raise SystemExit("fix-ppocr: the detector's head is not two ConvTranspose with bias and BatchNormalization")
     return m  # not checker-valid (opset-11 Clip with attributes), but what OpenCV 4.6 reads
 
 

@@ -17,8 +17,6 @@ extern "C" {
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <mutex>
 #include <string>
 #include <sys/stat.h>
@@ -30,13 +28,12 @@ extern "C" {
 
 struct bn_textdet {
     std::mutex lock;  // cv::dnn::Net is not re-entrant
+    // One net for every canvas side (cards 480, licences 960, a credit code's band): fix-ppocr.py
+    // folds the head's deconvolution biases, which OpenCV 4.6 otherwise fused again at each new
+    // size (wrong output; see models/README.md), so it is no longer rebuilt (~0.05 s) when the
+    // side changes. It holds the activations of the canvas it last ran (~65 MB at 480, ~220 MB
+    // at 960).
     cv::dnn::Net net;
-    // OpenCV 4.6 DNN computes the detector's output wrongly (all zero) once a net has run at
-    // one input size and is given another, so the detector runs on a square canvas of one side
-    // and is rebuilt from these bytes when a caller asks for another side (~0.06 s). A net
-    // holds its activations (~100 MB at 640, ~190 MB at 960), so only one is kept.
-    std::vector<uchar> onnx;
-    int side = 0;
     cv::dnn::Net cls;  // the text-line direction classifier, 1x3x48x192; empty when missing
     bool has_cls = false;
 };
@@ -61,9 +58,7 @@ extern "C" bn_textdet_t *bn_textdet_new(const char *dir)
     }
     bn_textdet *p = new bn_textdet();
     try {
-        std::ifstream in(f, std::ios::binary);
-        p->onnx.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-        p->net = cv::dnn::readNetFromONNX(p->onnx);  // a bad file fails here, at load
+        p->net = cv::dnn::readNetFromONNX(f);  // a bad file fails here, at load
         p->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
         // the direction classifier is optional: without it pages are turned by the lines' shape only
         std::string c = std::string(dir ? dir : "") + "/ppocr_cls.onnx";
@@ -155,7 +150,11 @@ extern "C" int bn_textdet_run(bn_textdet_t *p, const uint8_t *data, int w, int h
         cv::cvtColor(src, bgr, bands == 1 ? cv::COLOR_GRAY2BGR : cv::COLOR_RGB2BGR);  // PaddleOCR feeds BGR
         // The whole image, scaled so that its long side fills the canvas (small uploads are
         // enlarged: the detector misses text much under ~10 px), padded at the right or the
-        // bottom with the mean colour (0 after normalisation).
+        // bottom with the mean colour (0 after normalisation) to a square. Square although a
+        // card photo's own proportions (480x320) cost 0.6 of the time: the detector's output
+        // depends on the padding (its squeeze-excitation blocks pool over the whole canvas),
+        // every threshold after it was set on square canvases, and proportional ones lost 15
+        // of 481 real-set fields and two quality verdicts.
         int side = (max_side + 31) / 32 * 32;
         double s = (double)side / std::max(w, h);
         int rw = std::min(side, std::max(1, (int)std::lround(w * s))), rh = std::min(side, std::max(1, (int)std::lround(h * s)));
@@ -172,13 +171,6 @@ extern "C" int bn_textdet_run(bn_textdet_t *p, const uint8_t *data, int w, int h
         wipe(f);
         cv::Mat blob = cv::dnn::blobFromImage(canvas);
         wipe(canvas);
-        if (p->side != side) {
-            if (p->side) {
-                p->net = cv::dnn::readNetFromONNX(p->onnx);
-                p->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
-            }
-            p->side = side;
-        }
         p->net.setInput(blob);
         cv::Mat o = p->net.forward();  // 1 x 1 x side x side probabilities
         wipe(blob);

@@ -34,9 +34,8 @@ void bn_textdet_shutdown(void);
 
 /* DB text detection on an 8-bit image (bands 1 or 3, RGB), scaled so that its long side is
  * max_side (rounded up to a multiple of 32; small images are enlarged) on a square canvas of
- * that side: the net is rebuilt whenever the side changes (OpenCV 4.6 cannot change a loaded
- * net's input size), so callers should keep to one or two sides. The cost grows with the
- * square of the side (~0.28 s CPU at 640, ~0.66 s at 960). PaddleOCR's post-processing:
+ * that side. One net serves every side. The cost grows with the square of the side (~0.12 s
+ * CPU at 480, ~0.55 s at 960). PaddleOCR's post-processing:
  * probability > 0.3, box score >= min_score (0.6), unclip ratio 1.5. Writes up to max_out boxes,
  * in image pixels, sorted top to bottom then left to right; returns how many were found (may
  * exceed max_out), or -1 with bn_error. */
