@@ -372,7 +372,65 @@ def fix(src, width):
             d.Clear(); d.dim_value = v
     split_depthwise5(m)
     onnx.checker.check_model(m)
+    if fuse_hswish(m) != 28:
+        raise SystemExit("fix-ppocr: the recogniser's hardswish activations are not the 28 expected")
     return m
+
+
+def fuse_hswish(m):
+    """paddle2onnx's hardswish with the learnable affine after it, X -> Add(3) -> Clip(0, 6) ->
+    Mul(X) [-> Mul(k)] [-> Add(b)], -> one BnHSwish node (attributes k, b): y = k x clip(x+3,0,6)
+    + b. BnHSwish is beian's own OpenCV layer (lib/img/bn_dnnlayers.cpp): an activation that
+    OpenCV runs inside the convolution before it, on the stripe just computed, where the chain
+    was up to four passes over a whole feature map (Power, ReLU6, Eltwise, Power). It computes
+    the chain's float operations in the chain's order: the same values. Recogniser 36.6 -> 29.5
+    ms at width 320, detector 103 -> 94 ms at 480, classifier 2.4 -> 2.0 ms. The node is not
+    standard ONNX: only beian's loader reads the result (check_model runs before this)."""
+    g = m.graph
+    init = {t.name: t for t in g.initializer}
+
+    def scalar(name):
+        a = numpy_helper.to_array(init[name]) if name in init else None
+        return float(a.reshape(-1)[0]) if a is not None and a.size == 1 else None
+
+    users = {}
+    for n in g.node:
+        for i in n.input:
+            users.setdefault(i, []).append(n)
+    outputs = {o.name for o in g.output}
+
+    def only_user(out):
+        u = users.get(out, [])
+        return u[0] if len(u) == 1 and out not in outputs else None
+
+    drop, fused = set(), {}
+    for n in g.node:
+        if n.op_type != "Add" or len(n.input) != 2 or scalar(n.input[1]) != 3.0:
+            continue
+        x = n.input[0]
+        clip = only_user(n.output[0])
+        if not clip or clip.op_type != "Clip" or len(clip.input) != 1 or \
+                (attrs(clip).get("min"), attrs(clip).get("max")) != (0.0, 6.0):
+            continue
+        mul = only_user(clip.output[0])
+        if not mul or mul.op_type != "Mul" or sorted(mul.input) != sorted([x, clip.output[0]]) or \
+                len(users.get(x, [])) != 2:
+            continue
+        chain, k, b = [n, clip, mul], 1.0, 0.0
+        nxt = only_user(mul.output[0])
+        if nxt and nxt.op_type == "Mul" and nxt.input[0] == mul.output[0] and scalar(nxt.input[1]) is not None:
+            k = scalar(nxt.input[1])
+            chain.append(nxt)
+            nxt = only_user(nxt.output[0])
+        if nxt and nxt.op_type == "Add" and nxt.input[0] == chain[-1].output[0] and scalar(nxt.input[1]) is not None:
+            b = scalar(nxt.input[1])
+            chain.append(nxt)
+        drop.update(id(c) for c in chain)
+        fused[id(n)] = helper.make_node("BnHSwish", [x], [chain[-1].output[0]], name=n.name + "_hswish", k=k, b=b)
+    keep = [fused.get(id(n), n) for n in g.node if id(n) in fused or id(n) not in drop]
+    del g.node[:]
+    g.node.extend(keep)
+    return len(fused)
 
 
 def fold_deconv(m):
@@ -447,6 +505,8 @@ def fix_det(src):
     dims[0].Clear(); dims[0].dim_value = 1
     if fold_deconv(m) != 2:
         raise SystemExit("fix-ppocr: the detector's head is not two ConvTranspose with bias and BatchNormalization")
+    if fuse_hswish(m) != 24:
+        raise SystemExit("fix-ppocr: the detector's hardswish activations are not the 24 expected")
     return m  # not checker-valid (opset-11 Clip with attributes), but what OpenCV 4.6 reads
 
 
@@ -462,6 +522,8 @@ def fix_cls(src):
         pass
     split_depthwise5(m)
     onnx.checker.check_model(m)
+    if fuse_hswish(m) != 18:
+        raise SystemExit("fix-ppocr: the classifier's hardswish activations are not the 18 expected")
     return m
 
 

@@ -12,6 +12,7 @@ extern "C" {
 #include <opencv2/imgproc.hpp>
 
 #include "img/bn_cutline.hpp"
+#include "img/bn_dnnlayers.h"
 
 #include <algorithm>
 #include <cmath>
@@ -57,6 +58,7 @@ extern "C" bn_textdet_t *bn_textdet_new(const char *dir)
         return NULL;
     }
     bn_textdet *p = new bn_textdet();
+    bn_dnn_layers_register();  // the models' BnHSwish nodes
     try {
         p->net = cv::dnn::readNetFromONNX(f);  // a bad file fails here, at load
         p->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);

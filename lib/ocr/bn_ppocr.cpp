@@ -12,6 +12,7 @@ extern "C" {
 #include <opencv2/imgproc.hpp>
 
 #include "img/bn_cutline.hpp"
+#include "img/bn_dnnlayers.h"
 
 #include <algorithm>
 #include <cmath>
@@ -90,6 +91,7 @@ extern "C" bn_ppocr_t *bn_ppocr_new(const char *dir)
         p->chars.push_back(line);
     }
     p->chars.push_back(" ");
+    bn_dnn_layers_register();  // the models' BnHSwish nodes
     try {
         for (int w : kWidths) {
             std::string f = d + "/ppocr_rec_" + std::to_string(w) + ".onnx";
