@@ -8,8 +8,13 @@ Usage: fix-ppocr.py SRC.onnx DEST_DIR WIDTH...   (writes DEST_DIR/ppocr_rec_<WID
 The detector (opset 11) is fully convolutional: it runs at any input size once its Constant
 nodes are initializers and Clip's min/max inputs are attributes (OpenCV 4.6 reads only the
 attribute form) and the bias and BatchNormalization after its ConvTranspose nodes are folded
-into them (fold_deconv: one net then serves every input size); its batch is fixed to 1. The classifier ends in a Shape/Reshape and is folded
-like the recogniser at its one input size.
+into them (fold_deconv: one net then serves every input size); its batch is fixed to 1. Its
+hardswish, 5x5 depthwise convolutions and squeeze-excitation products become beian's layers
+(fuse_hswish, depthwise_layers, se_products). The classifier ends in a Shape/Reshape and is
+folded like the recogniser at its one input size.
+
+The outputs use beian's own OpenCV layers (BnHSwish, BnDwConv, BnChannelScale; lib/img/
+bn_dnnlayers.cpp), so they are not standard ONNX: only beian's loader reads them.
 
 The model as shipped (paddle2onnx, opset 9) has a dynamic batch and width and computes the
 shapes of its Reshape nodes at run time from Shape nodes; OpenCV 4.6 cannot import that
@@ -25,9 +30,9 @@ shapes of its Reshape nodes at run time from Shape nodes; OpenCV 4.6 cannot impo
      shipped, which OpenCV reads);
   5. the scalar affine blocks after convolutions and activations are folded into the
      convolutions (fold_affine), the final Softmax is dropped (the output is the logits, the
-     recogniser computes the probability of the characters it emits), and every 5x5 depthwise
-     convolution becomes four 3x3 ones (split_depthwise5). Same values; 1.45x faster in OpenCV
-     4.6 (84 -> 58 ms at width 480). The classifier gets the 5x5 split too.
+     recogniser computes the probability of the characters it emits), every 5x5 depthwise
+     convolution becomes beian's own BnDwConv layer (depthwise_layers) and every hardswish one
+     BnHSwish node (fuse_hswish). The classifier gets the same two.
 The result is deterministic (same input, same bytes), so fetch-models.sh pins its hash too.
 Only Debian's python3-onnx and python3-numpy are needed.
 """
@@ -289,51 +294,71 @@ def fold_affine(m):
     return removed
 
 
-def split_depthwise5(m):
-    """A 5x5 depthwise convolution -> four 3x3 depthwise ones on shifted windows, summed.
-    OpenCV 4.6 has a fast path for 3x3 depthwise kernels only: the PP-OCRv4 networks' 5x5 ones
-    ran ~25x slower than a 3x3 and were 40 % of recognition time. Exact: the 5x5 kernel is cut
-    into the 3x3 blocks at rows/columns {0,1,2} and {2,3,4} (row/column 2 kept in the first), each
-    applied with its own asymmetric padding so that every output lands on the same grid (also at
-    stride 2, since both block offsets are even). Recogniser 84 -> 59 ms at width 480, classifier
-    4.3 -> 2.2 ms. Not done to the detector: its 5x5 layers run on large maps, where OpenCV copies
-    the input to pad it asymmetrically, and nothing was gained (189 -> 185 ms at 640). Fusing
-    paddle2onnx's hardswish (Add, Clip, Mul, Div) into HardSigmoid * x, which OpenCV turns into
-    its HardSwish layer, was slower (84 -> 104 ms) and is not done."""
+def depthwise_layers(m):
+    """Every 5x5 depthwise convolution (weights C x 1 x 5 x 5, the same padding all round,
+    stride 1 or 2) -> a BnDwConv node (attributes ksize, stride_y, stride_x, pad), beian's own
+    depthwise layer (lib/img/bn_dnnlayers.cpp). OpenCV 4.6 has a fast path for 3x3 depthwise
+    kernels only and ran these ~25x slower than a 3x3; split into four 3x3 ones they still cost
+    a padding copy each and a sum. Same arithmetic up to float rounding (the taps are summed in
+    another order)."""
     g = m.graph
     init = {t.name: t for t in g.initializer}
-    out, extra, done = [], [], 0
-    for n in g.node:
+    done = 0
+    for i, n in enumerate(list(g.node)):
         at = attrs(n)
-        if n.op_type != "Conv" or n.input[1] not in init or list(at.get("kernel_shape", [])) != [5, 5] or \
-                list(at.get("pads", [])) != [2, 2, 2, 2] or any(d != 1 for d in at.get("dilations", [1, 1])):
-            out.append(n)
+        if n.op_type != "Conv" or n.input[1] not in init:
             continue
         w = numpy_helper.to_array(init[n.input[1]])
-        if w.shape[1] != 1 or at.get("group", 1) != w.shape[0]:
-            out.append(n)
+        pads, strides = list(at.get("pads", [0, 0, 0, 0])), list(at.get("strides", [1, 1]))
+        if w.shape[1] != 1 or at.get("group", 1) != w.shape[0] or list(w.shape[2:]) != [5, 5] or \
+                len(set(pads)) != 1 or any(d != 1 for d in at.get("dilations", [1, 1])) or \
+                any(s not in (1, 2) for s in strides):
             continue
-        parts = []
-        for r in (0, 2):
-            for c in (0, 2):
-                k = w[:, :, r:r + 3, c:c + 3].copy()
-                if r:
-                    k[:, :, 0, :] = 0
-                if c:
-                    k[:, :, :, 0] = 0
-                kn = "%s_w%d%d" % (n.name, r, c)
-                extra.append(numpy_helper.from_array(k.astype(w.dtype), kn))
-                ins = [n.input[0], kn] + (list(n.input[2:3]) if r == 0 and c == 0 else [])
-                o = "%s_z%d%d" % (n.name, r, c)
-                out.append(helper.make_node("Conv", ins, [o], name=o, group=w.shape[0], kernel_shape=[3, 3],
-                                            pads=[2 - r, 2 - c, r, c], strides=list(at.get("strides", [1, 1]))))
-                parts.append(o)
-        out.append(helper.make_node("Sum", parts, [n.output[0]], name=n.name + "_sum"))
+        ins = [n.input[0], n.input[1]]
+        if len(n.input) > 2 and n.input[2]:
+            ins.append(n.input[2])
+        else:
+            b = n.name + "_zero_bias"
+            g.initializer.append(numpy_helper.from_array(np.zeros(w.shape[0], w.dtype), b))
+            ins.append(b)
+        node = helper.make_node("BnDwConv", ins, list(n.output), name=n.name, ksize=5, stride_y=strides[0],
+                                stride_x=strides[1], pad=pads[0])
+        idx = list(g.node).index(n)
+        g.node.remove(n)
+        g.node.insert(idx, node)
         done += 1
-    del g.node[:]
-    g.node.extend(out)
-    g.initializer.extend(extra)
-    drop_unused_initializers(g)
+    return done
+
+
+def se_products(m):
+    """A squeeze-excitation block's product, Mul(x, HardSigmoid(...)) where the HardSigmoid
+    output is one weight per channel, -> a BnChannelScale node (lib/img/bn_dnnlayers.cpp). In
+    the detector, whose shapes are dynamic, OpenCV 4.6 made each a broadcasting Eltwise walking
+    the map with a generic iterator (6 ms for one at 480)."""
+    g = m.graph
+    prod = {o: n for n in g.node for o in n.output}
+
+    def pooled(name, depth=6):  # reaches a GlobalAveragePool going up single-input nodes
+        n = prod.get(name)
+        while n is not None and depth > 0:
+            if n.op_type == "GlobalAveragePool":
+                return True
+            n, depth = prod.get(n.input[0]), depth - 1
+        return False
+
+    done = 0
+    for n in g.node:
+        if n.op_type != "Mul" or len(n.input) != 2:
+            continue
+        for a, s in ((0, 1), (1, 0)):
+            h = prod.get(n.input[s])
+            if h is not None and h.op_type == "HardSigmoid" and pooled(h.input[0]):
+                x, w = n.input[a], n.input[s]
+                n.op_type = "BnChannelScale"
+                del n.input[:]
+                n.input.extend([x, w])
+                done += 1
+                break
     return done
 
 
@@ -370,8 +395,9 @@ def fix(src, width):
     if g.output[0].name in shapes:
         for d, v in zip(g.output[0].type.tensor_type.shape.dim, shapes[g.output[0].name]):
             d.Clear(); d.dim_value = v
-    split_depthwise5(m)
     onnx.checker.check_model(m)
+    if depthwise_layers(m) != 8:
+        raise SystemExit("fix-ppocr: the recogniser's 5x5 depthwise convolutions are not the 8 expected")
     if fuse_hswish(m) != 28:
         raise SystemExit("fix-ppocr: the recogniser's hardswish activations are not the 28 expected")
     return m
@@ -507,6 +533,8 @@ def fix_det(src):
         raise SystemExit("fix-ppocr: the detector's head is not two ConvTranspose with bias and BatchNormalization")
     if fuse_hswish(m) != 24:
         raise SystemExit("fix-ppocr: the detector's hardswish activations are not the 24 expected")
+    if depthwise_layers(m) != 8 or se_products(m) != 10:
+        raise SystemExit("fix-ppocr: the detector's 5x5 depthwise convolutions or SE products are not the 8 and 10 expected")
     return m  # not checker-valid (opset-11 Clip with attributes), but what OpenCV 4.6 reads
 
 
@@ -520,8 +548,9 @@ def fix_cls(src):
             d.Clear()
     while fold(m):
         pass
-    split_depthwise5(m)
     onnx.checker.check_model(m)
+    if depthwise_layers(m) != 8:
+        raise SystemExit("fix-ppocr: the classifier's 5x5 depthwise convolutions are not the 8 expected")
     if fuse_hswish(m) != 18:
         raise SystemExit("fix-ppocr: the classifier's hardswish activations are not the 18 expected")
     return m
