@@ -58,10 +58,22 @@ extern "C" bn_textdet_t *bn_textdet_new(const char *dir)
         return NULL;
     }
     bn_textdet *p = new bn_textdet();
-    bn_dnn_layers_register();  // the models' BnHSwish nodes
+    bn_dnn_layers_register();  // the models' own layers (BnHSwish, BnDwConv, BnChannelScale)
     try {
         p->net = cv::dnn::readNetFromONNX(f);  // a bad file fails here, at load
         p->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+        // A detector prepared before fix-ppocr.py folded its deconvolution biases (the same
+        // generation brought BnChannelScale) computes wrong boxes once this one net changes
+        // canvas side: refuse it rather than read licences wrongly after a card. The stages
+        // then judge by the document's edges and read by zones, and say why in the log.
+        std::vector<cv::String> types;
+        p->net.getLayerTypes(types);
+        if (std::find(types.begin(), types.end(), "BnChannelScale") == types.end()) {
+            bn_error_set("ocr_models_outdated", "%s was prepared by an older scripts/fix-ppocr.py; run scripts/fetch-models.sh",
+                         f.c_str());
+            delete p;
+            return NULL;
+        }
         // the direction classifier is optional: without it pages are turned by the lines' shape only
         std::string c = std::string(dir ? dir : "") + "/ppocr_cls.onnx";
         if (stat(c.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {

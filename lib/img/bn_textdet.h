@@ -23,7 +23,9 @@ typedef struct {
     float score;
 } bn_textbox_t;
 
-/* Load dir/ppocr_det.onnx. NULL with bn_error (ocr_models_missing, ocr_model_error). */
+/* Load dir/ppocr_det.onnx. NULL with bn_error (ocr_models_missing, ocr_model_error;
+ * ocr_models_outdated: prepared by an older scripts/fix-ppocr.py, whose detector one net cannot
+ * run at several canvas sides). */
 bn_textdet_t *bn_textdet_new(const char *dir);
 void bn_textdet_destroy(bn_textdet_t **self);
 

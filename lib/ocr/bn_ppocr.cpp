@@ -91,7 +91,7 @@ extern "C" bn_ppocr_t *bn_ppocr_new(const char *dir)
         p->chars.push_back(line);
     }
     p->chars.push_back(" ");
-    bn_dnn_layers_register();  // the models' BnHSwish nodes
+    bn_dnn_layers_register();  // the models' own layers (BnHSwish, BnDwConv)
     try {
         for (int w : kWidths) {
             std::string f = d + "/ppocr_rec_" + std::to_string(w) + ".onnx";
