@@ -6,9 +6,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-/* CPU seconds (user + system, every thread) process pid has used so far, from /proc/PID/stat;
- * 0 when it cannot be read. Shows where a configuration's time goes on a machine with fewer
- * cores than processes. */
 /* The fields of /proc/PID/stat after the command name (state, ppid, …) in buf, or NULL. */
 static inline const char *bn_bench_proc_stat(pid_t pid, char *buf, size_t cap)
 {
@@ -23,6 +20,9 @@ static inline const char *bn_bench_proc_stat(pid_t pid, char *buf, size_t cap)
     return p && p[1] ? p + 2 : NULL;
 }
 
+/* CPU seconds (user + system, every thread) process pid has used so far, from /proc/PID/stat;
+ * 0 when it cannot be read. Shows where a configuration's time goes on a machine with fewer
+ * cores than processes. */
 static inline double bn_bench_proc_cpu(pid_t pid)
 {
     char buf[1024];

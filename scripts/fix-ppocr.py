@@ -163,6 +163,27 @@ def broadcast_vectors(m):
     return len(users)
 
 
+def scalar_of(init, name):
+    """The value of the one-element initializer name, else None."""
+    a = numpy_helper.to_array(init[name]) if name in init else None
+    return float(a.reshape(-1)[0]) if a is not None and a.size == 1 else None
+
+
+def users_of(g):
+    """Each tensor name -> the nodes that read it."""
+    users = {}
+    for n in g.node:
+        for i in n.input:
+            users.setdefault(i, []).append(n)
+    return users
+
+
+def only_user(g, users, out):
+    """The one node reading out; None when none or several do, or out is a graph output."""
+    u = users.get(out, [])
+    return u[0] if len(u) == 1 and out not in {o.name for o in g.output} else None
+
+
 def drop_unused_initializers(g):
     used = {i for n in g.node for i in n.input}
     keep = [t for t in g.initializer if t.name in used]
@@ -184,10 +205,6 @@ def fold_affine(m):
     def arr(name):
         return numpy_helper.to_array(init[name]) if name in init else None
 
-    def scalar(name):
-        a = arr(name)
-        return float(a.reshape(-1)[0]) if a is not None and a.size == 1 else None
-
     def set_arr(name, a):
         if name in init:
             init[name].CopyFrom(numpy_helper.from_array(a.astype(np.float32), name))
@@ -200,15 +217,7 @@ def fold_affine(m):
     changed = True
     while changed:
         changed = False
-        prod = {o: n for n in g.node for o in n.output}
-        users = {}
-        for n in g.node:
-            for i in n.input:
-                users.setdefault(i, []).append(n)
-
-        def only_user(out):
-            u = users.get(out, [])
-            return u[0] if len(u) == 1 and out not in [o.name for o in g.output] else None
+        users = users_of(g)
 
         def bypass(node):  # node's single input replaces its output everywhere
             x = node.input[0] if node.input[0] not in init else node.input[1]
@@ -219,11 +228,11 @@ def fold_affine(m):
             g.node.remove(node)
 
         def scaled_by(node):  # the single Mul by a scalar after node, and the scalar
-            mul = only_user(node.output[0])
+            mul = only_user(g, users, node.output[0])
             if not mul or mul.op_type != "Mul":
                 return None, None, None
             c = mul.input[1] if mul.input[0] == node.output[0] else mul.input[0]
-            return mul, c, scalar(c)
+            return mul, c, scalar_of(init, c)
 
         for n in list(g.node):
             if n.op_type != "Conv" or len(n.input) < 2 or n.input[1] not in init:
@@ -234,11 +243,11 @@ def fold_affine(m):
             w = arr(n.input[1])
             b = arr(n.input[2]) if len(n.input) > 2 else np.zeros(w.shape[0], np.float32)
             w, b = w * sv, b * sv
-            add = only_user(mul.output[0])
+            add = only_user(g, users, mul.output[0])
             bv = None
             if add and add.op_type == "Add":
                 c2 = add.input[1] if add.input[0] == mul.output[0] else add.input[0]
-                bv = scalar(c2)
+                bv = scalar_of(init, c2)
             wn, bn = n.name + "_fw", n.name + "_fb"
             set_arr(wn, w)
             set_arr(bn, b + (bv if bv is not None else 0))
@@ -254,13 +263,13 @@ def fold_affine(m):
         if changed:
             continue
         for n in list(g.node):
-            if n.op_type != "Div" or scalar(n.input[1]) is None:
+            if n.op_type != "Div" or scalar_of(init, n.input[1]) is None:
                 continue
             mul, c, sv = scaled_by(n)
             if sv is None:
                 continue
             cn = mul.name + "_fs"
-            set_arr(cn, np.full(arr(c).shape, sv / scalar(n.input[1]), np.float32))
+            set_arr(cn, np.full(arr(c).shape, sv / scalar_of(init, n.input[1]), np.float32))
             mul.input[0], mul.input[1] = n.input[0], cn
             g.node.remove(n)
             removed += 1
@@ -272,8 +281,8 @@ def fold_affine(m):
             if n.op_type != "Add":
                 continue
             c = n.input[1] if n.input[1] in init else n.input[0]
-            bv = scalar(c)
-            conv = only_user(n.output[0])
+            bv = scalar_of(init, c)
+            conv = only_user(g, users, n.output[0])
             if bv is None or not conv or conv.op_type != "Conv" or conv.input[0] != n.output[0] or \
                     conv.input[1] not in init:
                 continue
@@ -303,9 +312,10 @@ def depthwise_layers(m):
     another order)."""
     g = m.graph
     init = {t.name: t for t in g.initializer}
-    done = 0
-    for i, n in enumerate(list(g.node)):
+    out, done = [], 0
+    for n in g.node:
         at = attrs(n)
+        out.append(n)
         if n.op_type != "Conv" or n.input[1] not in init:
             continue
         w = numpy_helper.to_array(init[n.input[1]])
@@ -321,12 +331,11 @@ def depthwise_layers(m):
             b = n.name + "_zero_bias"
             g.initializer.append(numpy_helper.from_array(np.zeros(w.shape[0], w.dtype), b))
             ins.append(b)
-        node = helper.make_node("BnDwConv", ins, list(n.output), name=n.name, ksize=5, stride_y=strides[0],
-                                stride_x=strides[1], pad=pads[0])
-        idx = list(g.node).index(n)
-        g.node.remove(n)
-        g.node.insert(idx, node)
+        out[-1] = helper.make_node("BnDwConv", ins, list(n.output), name=n.name, ksize=5, stride_y=strides[0],
+                                   stride_x=strides[1], pad=pads[0])
         done += 1
+    del g.node[:]
+    g.node.extend(out)
     return done
 
 
@@ -415,42 +424,30 @@ def fuse_hswish(m):
     g = m.graph
     init = {t.name: t for t in g.initializer}
 
-    def scalar(name):
-        a = numpy_helper.to_array(init[name]) if name in init else None
-        return float(a.reshape(-1)[0]) if a is not None and a.size == 1 else None
-
-    users = {}
-    for n in g.node:
-        for i in n.input:
-            users.setdefault(i, []).append(n)
-    outputs = {o.name for o in g.output}
-
-    def only_user(out):
-        u = users.get(out, [])
-        return u[0] if len(u) == 1 and out not in outputs else None
+    users = users_of(g)
 
     drop, fused = set(), {}
     for n in g.node:
-        if n.op_type != "Add" or len(n.input) != 2 or scalar(n.input[1]) != 3.0:
+        if n.op_type != "Add" or len(n.input) != 2 or scalar_of(init, n.input[1]) != 3.0:
             continue
         x = n.input[0]
-        clip = only_user(n.output[0])
+        clip = only_user(g, users, n.output[0])
         if not clip or clip.op_type != "Clip" or len(clip.input) != 1 or \
                 (attrs(clip).get("min"), attrs(clip).get("max")) != (0.0, 6.0):
             continue
-        mul = only_user(clip.output[0])
+        mul = only_user(g, users, clip.output[0])
         if not mul or mul.op_type != "Mul" or sorted(mul.input) != sorted([x, clip.output[0]]) or \
                 len(users.get(x, [])) != 2:
             continue
-        chain, k, b = [n, clip, mul], 1.0, 0.0
-        nxt = only_user(mul.output[0])
-        if nxt and nxt.op_type == "Mul" and nxt.input[0] == mul.output[0] and scalar(nxt.input[1]) is not None:
-            k = scalar(nxt.input[1])
-            chain.append(nxt)
-            nxt = only_user(nxt.output[0])
-        if nxt and nxt.op_type == "Add" and nxt.input[0] == chain[-1].output[0] and scalar(nxt.input[1]) is not None:
-            b = scalar(nxt.input[1])
-            chain.append(nxt)
+        chain, coef = [n, clip, mul], {"Mul": 1.0, "Add": 0.0}
+        for op in ("Mul", "Add"):  # the affine's scale, then its shift, each optional
+            nxt = only_user(g, users, chain[-1].output[0])
+            v = scalar_of(init, nxt.input[1]) if nxt and nxt.op_type == op and nxt.input[0] == chain[-1].output[0] \
+                else None
+            if v is not None:
+                coef[op] = v
+                chain.append(nxt)
+        k, b = coef["Mul"], coef["Add"]
         drop.update(id(c) for c in chain)
         fused[id(n)] = helper.make_node("BnHSwish", [x], [chain[-1].output[0]], name=n.name + "_hswish", k=k, b=b)
     keep = [fused.get(id(n), n) for n in g.node if id(n) in fused or id(n) not in drop]
@@ -468,10 +465,7 @@ def fold_deconv(m):
     gives what a fresh one gives. Same values (to 1e-9)."""
     g = m.graph
     init = {t.name: t for t in g.initializer}
-    cons = {}
-    for n in g.node:
-        for i in n.input:
-            cons.setdefault(i, []).append(n)
+    users = users_of(g)
     drop, done = set(), 0
     for n in g.node:
         if n.op_type != "ConvTranspose" or n.input[1] not in init or len(n.input) > 2:
@@ -479,8 +473,10 @@ def fold_deconv(m):
         w = numpy_helper.to_array(init[n.input[1]]).astype(np.float64)  # Cin x Cout x kh x kw
         cout, out = w.shape[1], n.output[0]
         b = np.zeros(cout)
-        while len(cons.get(out, [])) == 1:
-            x = cons[out][0]
+        while True:
+            x = only_user(g, users, out)
+            if x is None:
+                break
             if x.op_type == "Add" and x.input[0] == out and x.input[1] in init and \
                     numpy_helper.to_array(init[x.input[1]]).size in (1, cout):
                 b = b + numpy_helper.to_array(init[x.input[1]]).astype(np.float64).reshape(-1)
