@@ -144,12 +144,18 @@ with bn_pg.PgCluster() as pg:
     th = threading.Thread(target=submitter)
     t0 = time.time()
     th.start()
-    kills, pg_restarted = 0, False
+    kills, pg_restarted, pg_at = 0, False, 0.0
     points = sorted(rnd.sample(range(20, N_JOBS - 20), N_KILLS))
     pg_point = N_JOBS // 2
-    while th.is_alive():
+
+    def reconnect_seen():  # after the restart no broker is killed before one has reconnected (5 s at most)
+        return not pg_restarted or time.time() - pg_at > 5 or \
+            any("connection back" in b.logtext() for b in brokers)
+
+    # kills left when the batch is all in land on the jobs still running
+    while th.is_alive() or kills < N_KILLS or not pg_restarted:
         n = len(acked)
-        if kills < N_KILLS and n >= points[kills]:
+        if kills < N_KILLS and (n >= points[kills] or not th.is_alive()) and reconnect_seen():
             b = brokers[kills % 2]
             b.kill_broker()
             time.sleep(rnd.uniform(0.1, 0.6))
@@ -157,7 +163,7 @@ with bn_pg.PgCluster() as pg:
             kills += 1
         elif not pg_restarted and n >= pg_point:
             pg.restart()
-            pg_restarted = True
+            pg_restarted, pg_at = True, time.time()
         time.sleep(0.02)
     th.join()
     print("acknowledged %d jobs in %.1f s; refusals %s" % (len(acked), time.time() - t0, refused))
